@@ -1,0 +1,349 @@
+// Requests over one netlink socket: a request with its ack, a consistent dump, and a
+// pipelined batch. All calls are synchronous: the kernel answers netlink requests while
+// we wait, and nothing else runs while the JS thread might be switched into a namespace.
+import { ENOBUFS, ENOSPC, EPERM } from "./errno.ts"
+import { DecodeError, DumpInterruptedError, NetlinkError, type RequestInfo } from "./errors.ts"
+import { MnlSocket, setSocketOptionBytes, setSocketOptionInt } from "./ffi/index.ts"
+import { Netns, type NetnsRef } from "./netns.ts"
+import type { Transport } from "./transport.ts"
+import { decodeAck, locateAttribute } from "./wire/ack.ts"
+import {
+  NETLINK_CAP_ACK,
+  NETLINK_EXT_ACK,
+  NETLINK_GET_STRICT_CHK,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  NLM_F_REQUEST,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  NLMSG_NOOP,
+  NLMSG_OVERRUN,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SO_RCVTIMEO,
+  SO_SNDBUF,
+  SO_SNDBUFFORCE,
+  SOL_SOCKET,
+} from "./wire/constants.ts"
+import { type Message, parseMessages } from "./wire/reader.ts"
+import { MessageWriter } from "./wire/writer.ts"
+
+export interface SocketOptions {
+  /** namespace to open the socket in (default: the caller's own) */
+  netns?: NetnsRef
+  /** NETLINK_GET_STRICT_CHK: strict header checking of dump requests (rtnetlink). Default true. */
+  strict?: boolean
+  /** SO_RCVBUFFORCE in bytes (falls back to SO_RCVBUF without CAP_NET_ADMIN). Default 8 MiB. */
+  receiveBufferBytes?: number
+  /** SO_SNDBUFFORCE in bytes. Default 8 MiB (large nftables batches need it). */
+  sendBufferBytes?: number
+  /** SO_RCVTIMEO: how long a receive may block before failing with EAGAIN. Default 10 s. */
+  timeoutMs?: number
+}
+
+export interface RequestOptions {
+  /** size of the family header before the attributes, to locate the attribute the kernel blamed */
+  headerSize?: number
+  label?: string
+}
+
+export interface DumpOptions {
+  /** how many times an interrupted dump (NLM_F_DUMP_INTR) is retried. Default 5. */
+  retries?: number
+}
+
+export interface BatchOptions {
+  /** family header size, to locate the attribute an error points at */
+  headerSize?: number
+  /**
+   * Send everything in one datagram (an nfnetlink transaction must be one datagram).
+   * Default false: requests are sent in chunks of about `chunkBytes`.
+   */
+  atomic?: boolean
+  /** chunk size for non-atomic batches. Default 256 KiB. */
+  chunkBytes?: number
+}
+
+export interface BatchFailure {
+  /** index of the failing message in the writer */
+  index: number
+  error: NetlinkError
+}
+
+export interface BatchResult {
+  failed: BatchFailure[]
+  /** non-error replies addressed to the batch (e.g. NLM_F_ECHO), copied */
+  replies: Message[]
+  /** true when the kernel dropped replies (ENOBUFS): some failures may be missing */
+  repliesLost: boolean
+}
+
+const DEFAULT_RCVBUF = 8 << 20
+const DEFAULT_SNDBUF = 8 << 20
+const RECV_BYTES = 256 * 1024
+
+/** struct timeval { long tv_sec; long tv_usec; } (64-bit) */
+function timeval(ms: number): Uint8Array {
+  const b = new Uint8Array(16)
+  const v = new DataView(b.buffer)
+  v.setBigInt64(0, BigInt(Math.floor(ms / 1000)), true)
+  v.setBigInt64(8, BigInt((ms % 1000) * 1000), true)
+  return b
+}
+
+function errnoOf(e: unknown): number | undefined {
+  const n = (e as { errno?: unknown } | null)?.errno
+  return typeof n === "number" ? n : undefined
+}
+
+function forceBuffer(fd: number, force: number, plain: number, bytes: number): void {
+  try {
+    setSocketOptionInt(fd, SOL_SOCKET, force, bytes)
+  } catch (e) {
+    if (errnoOf(e) !== EPERM) throw e
+    setSocketOptionInt(fd, SOL_SOCKET, plain, bytes)
+  }
+}
+
+/** Opens a request socket for `protocol` (NETLINK_ROUTE, NETLINK_NETFILTER, ...) in a namespace. */
+export function openNetlinkSocket(protocol: number, options: SocketOptions = {}): NetlinkSocket {
+  const ns = Netns.open(options.netns)
+  try {
+    const sock = ns.run(() => MnlSocket.open(protocol))
+    try {
+      sock.setNetlinkOption(NETLINK_EXT_ACK, 1)
+      sock.setNetlinkOption(NETLINK_CAP_ACK, 1)
+      if (options.strict ?? true) {
+        try {
+          sock.setNetlinkOption(NETLINK_GET_STRICT_CHK, 1)
+        } catch {
+          // older kernels: strict checking unavailable, dumps still work unfiltered
+        }
+      }
+      forceBuffer(sock.fd, SO_RCVBUFFORCE, SO_RCVBUF, options.receiveBufferBytes ?? DEFAULT_RCVBUF)
+      forceBuffer(sock.fd, SO_SNDBUFFORCE, SO_SNDBUF, options.sendBufferBytes ?? DEFAULT_SNDBUF)
+      setSocketOptionBytes(sock.fd, SOL_SOCKET, SO_RCVTIMEO, timeval(options.timeoutMs ?? 10_000))
+    } catch (e) {
+      sock.close()
+      throw e
+    }
+    return new NetlinkSocket(sock)
+  } finally {
+    ns.close()
+  }
+}
+
+export class NetlinkSocket {
+  readonly #t: Transport
+  #seq: number
+  #recvBuf = new Uint8Array(RECV_BYTES)
+
+  constructor(transport: Transport, options: { firstSeq?: number } = {}) {
+    this.#t = transport
+    this.#seq = options.firstSeq ?? 1
+  }
+
+  get portId(): number {
+    return this.#t.portId
+  }
+
+  get fd(): number {
+    return this.#t.fd
+  }
+
+  #nextSeq(): number {
+    const s = this.#seq
+    this.#seq = (this.#seq + 1) >>> 0 || 1
+    return s
+  }
+
+  #send(data: Uint8Array, request: RequestInfo): void {
+    try {
+      this.#t.send(data)
+    } catch (e) {
+      const errno = errnoOf(e)
+      if (errno === undefined) throw e
+      throw new NetlinkError(errno, { request, context: "send" })
+    }
+  }
+
+  /** Receives one datagram; returns its messages (views into a buffer that the next call reuses, unless `copy`). */
+  #receive(copy: boolean): Message[] {
+    let n: number
+    try {
+      n = this.#t.receive(this.#recvBuf)
+    } catch (e) {
+      const errno = errnoOf(e)
+      if (errno === undefined) throw e
+      if (errno === ENOSPC) throw new DecodeError(0, `datagram larger than the ${this.#recvBuf.byteLength}-byte receive buffer`)
+      throw new NetlinkError(errno, { context: "receive" })
+    }
+    return parseMessages(copy ? this.#recvBuf.slice(0, n) : this.#recvBuf, n)
+  }
+
+  #failure(m: Message, errno: number, request: RequestInfo, requestBytes: Uint8Array | undefined, headerSize: number | undefined): NetlinkError {
+    const ack = decodeAck(m)
+    const extAck = { ...ack.extAck }
+    if (extAck.offset !== undefined && requestBytes && headerSize !== undefined) {
+      const path = locateAttribute(requestBytes, headerSize, extAck.offset)
+      if (path) extAck.attributePath = path
+    }
+    return new NetlinkError(errno, { request, extAck })
+  }
+
+  /**
+   * Sends one request (the writer's single message) with NLM_F_REQUEST|NLM_F_ACK and
+   * waits for its acknowledgement. Returns the replies that came before the ack
+   * (e.g. with NLM_F_ECHO). Throws NetlinkError with the kernel's message on a NACK.
+   */
+  request(w: MessageWriter, options: RequestOptions = {}): Message[] {
+    if (w.count !== 1) throw new Error(`request() takes exactly one message, got ${w.count}`)
+    const seq = this.#nextSeq()
+    w.stamp(0, seq, 0)
+    const bytes = w.finish()
+    const view = new DataView(bytes.buffer, bytes.byteOffset)
+    view.setUint16(6, view.getUint16(6, true) | NLM_F_REQUEST | NLM_F_ACK, true)
+    const hdr = w.headerOf(0)
+    const label = options.label ?? w.labelOf(0)
+    const info: RequestInfo = { type: hdr.type, flags: hdr.flags, seq, ...(label ? { label } : {}) }
+    this.#send(bytes, info)
+    const replies: Message[] = []
+    for (;;) {
+      for (const m of this.#receive(true)) {
+        if (m.seq !== seq) continue
+        if (m.type === NLMSG_ERROR) {
+          const ack = decodeAck(m)
+          if (ack.errno !== 0) throw this.#failure(m, ack.errno, info, bytes, options.headerSize)
+          return replies
+        }
+        replies.push(m)
+      }
+    }
+  }
+
+  /**
+   * Dumps: sends `build`'s request with NLM_F_REQUEST|NLM_F_DUMP and collects every
+   * reply until NLMSG_DONE. When any message carries NLM_F_DUMP_INTR (the kernel's
+   * table changed during the dump) the whole dump is repeated, at most `retries` times.
+   */
+  dump(build: (w: MessageWriter) => void, options: DumpOptions = {}): Message[] {
+    const retries = options.retries ?? 5
+    for (let attempt = 0; ; attempt++) {
+      const w = new MessageWriter(256)
+      build(w)
+      const result = this.#dumpOnce(w)
+      if (!result.interrupted) return result.messages
+      if (attempt >= retries) throw new DumpInterruptedError(attempt + 1)
+    }
+  }
+
+  #dumpOnce(w: MessageWriter): { messages: Message[]; interrupted: boolean } {
+    if (w.count !== 1) throw new Error(`dump() takes exactly one request message, got ${w.count}`)
+    const seq = this.#nextSeq()
+    w.stamp(0, seq, 0)
+    const bytes = w.finish()
+    const view = new DataView(bytes.buffer, bytes.byteOffset)
+    view.setUint16(6, view.getUint16(6, true) | NLM_F_REQUEST | NLM_F_DUMP, true)
+    const hdr = w.headerOf(0)
+    const info: RequestInfo = { type: hdr.type, flags: hdr.flags, seq }
+    this.#send(bytes, info)
+    const messages: Message[] = []
+    let interrupted = false
+    for (;;) {
+      for (const m of this.#receive(true)) {
+        if (m.seq !== seq) continue
+        if (m.flags & NLM_F_DUMP_INTR) interrupted = true
+        if (m.type === NLMSG_DONE) {
+          // NLMSG_DONE carries an int: a negative errno when the dump failed.
+          if (m.end - m.payload >= 4) {
+            const err = m.view.getInt32(m.payload, true)
+            if (err < 0) throw this.#failure(m, -err, info, undefined, undefined)
+          }
+          return { messages, interrupted }
+        }
+        if (m.type === NLMSG_ERROR) {
+          const ack = decodeAck(m)
+          if (ack.errno !== 0) throw this.#failure(m, ack.errno, info, bytes, undefined)
+          continue
+        }
+        if (m.type === NLMSG_NOOP || m.type === NLMSG_OVERRUN) continue
+        messages.push(m)
+      }
+    }
+  }
+
+  /**
+   * Pipelined batch: sends all of the writer's messages, many per datagram, then one
+   * NLMSG_NOOP with NLM_F_ACK as a barrier, and reads replies until the barrier's ack.
+   * The kernel processes a datagram's messages in order while sending it, so every
+   * error (and NLM_F_ECHO reply) for the batch arrives before the barrier's ack. Only
+   * failures are acknowledged (add NLM_F_ACK to a message yourself to see its ack).
+   * Each error is mapped back to its message by sequence number.
+   */
+  batch(w: MessageWriter, options: BatchOptions = {}): BatchResult {
+    const result: BatchResult = { failed: [], replies: [], repliesLost: false }
+    const count = w.count
+    if (count === 0) return result
+    const base = this.#seq
+    for (let i = 0; i < count; i++) w.stamp(i, this.#nextSeq(), 0)
+    const chunkBytes = options.atomic ? Number.POSITIVE_INFINITY : (options.chunkBytes ?? 256 * 1024)
+    let i = 0
+    while (i < count) {
+      let j = i + 1
+      const start = w.offsetOf(i)
+      const endOf = (k: number): number => (k + 1 < count ? w.offsetOf(k + 1) : w.length)
+      while (j < count && endOf(j) - start <= chunkBytes) j++
+      this.#sendChunk(w, i, j, base, options, result)
+      i = j
+    }
+    return result
+  }
+
+  #sendChunk(w: MessageWriter, from: number, to: number, base: number, options: BatchOptions, result: BatchResult): void {
+    const first = w.headerOf(from)
+    this.#send(w.slice(from, to), { type: first.type, flags: first.flags, seq: first.seq, index: from })
+    const barrier = new MessageWriter(NLMSG_HDRLEN).begin(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK).end()
+    const barrierSeq = this.#nextSeq()
+    barrier.stamp(0, barrierSeq, 0)
+    this.#send(barrier.finish(), { type: NLMSG_NOOP, flags: NLM_F_REQUEST | NLM_F_ACK, seq: barrierSeq })
+    const count = w.count
+    for (;;) {
+      let messages: Message[]
+      try {
+        messages = this.#receive(false)
+      } catch (e) {
+        // Replies were dropped for lack of buffer space; keep reading to the barrier.
+        if (e instanceof NetlinkError && e.errno === ENOBUFS) {
+          result.repliesLost = true
+          continue
+        }
+        throw e
+      }
+      for (const m of messages) {
+        if (m.seq === barrierSeq && m.type === NLMSG_ERROR) return
+        const index = (m.seq - base) >>> 0
+        if (index >= count) continue
+        if (m.type === NLMSG_ERROR) {
+          const ack = decodeAck(m)
+          if (ack.errno === 0) continue
+          const hdr = w.headerOf(index)
+          const label = w.labelOf(index)
+          const info: RequestInfo = { type: hdr.type, flags: hdr.flags, seq: m.seq, index, ...(label ? { label } : {}) }
+          result.failed.push({ index, error: this.#failure(m, ack.errno, info, w.messageBytes(index), options.headerSize) })
+        } else {
+          result.replies.push(parseMessages(m.data.slice())[0] as Message)
+        }
+      }
+    }
+  }
+
+  close(): void {
+    this.#t.close()
+  }
+
+  [Symbol.dispose](): void {
+    this.close()
+  }
+}

@@ -1,0 +1,1 @@
+export { RecordingTransport, ReplayTransport, toHex, fromHex, type Recording } from "./replay.ts"

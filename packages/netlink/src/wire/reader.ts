@@ -1,0 +1,94 @@
+// Walks a receive buffer as a sequence of netlink messages and their attributes.
+// Malformed lengths raise DecodeError with the byte offset; nothing loops or reads
+// past the end.
+import { DecodeError } from "../errors.ts"
+import { align4, NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } from "./constants.ts"
+
+/** One received message. `data` is the whole message (header included); it is not copied. */
+export interface Message {
+  type: number
+  flags: number
+  seq: number
+  pid: number
+  /** the message bytes, nlmsghdr included */
+  data: Uint8Array
+  /** a DataView over `data`'s buffer */
+  view: DataView
+  /** offset of the nlmsghdr within `view` */
+  offset: number
+  /** offset of the payload (after nlmsghdr) within `view` */
+  payload: number
+  /** offset of the end of this message within `view` */
+  end: number
+}
+
+/**
+ * Parses `length` bytes of `buf` into messages. Each message's `nlmsg_len` is checked
+ * against the header size and the bytes left.
+ */
+export function parseMessages(buf: Uint8Array, length = buf.byteLength, out: Message[] = []): Message[] {
+  const view = new DataView(buf.buffer, buf.byteOffset, length)
+  let p = 0
+  while (p < length) {
+    if (length - p < NLMSG_HDRLEN) throw new DecodeError(p, `${length - p} trailing bytes, shorter than a header`)
+    const len = view.getUint32(p, true)
+    if (len < NLMSG_HDRLEN) throw new DecodeError(p, `nlmsg_len ${len} is shorter than the header`)
+    if (len > length - p) throw new DecodeError(p, `nlmsg_len ${len} runs past the end (${length - p} bytes left)`)
+    out.push({
+      type: view.getUint16(p + 4, true),
+      flags: view.getUint16(p + 6, true),
+      seq: view.getUint32(p + 8, true),
+      pid: view.getUint32(p + 12, true),
+      data: buf.subarray(p, p + len),
+      view,
+      offset: p,
+      payload: p + NLMSG_HDRLEN,
+      end: p + len,
+    })
+    p += align4(len)
+  }
+  return out
+}
+
+/**
+ * Calls `visit(type, offset, length)` for each attribute in [start, end) of `view`
+ * (type without NLA_F_NESTED/NLA_F_NET_BYTEORDER; offset of the payload).
+ */
+export function forEachAttr(
+  view: DataView,
+  start: number,
+  end: number,
+  visit: (type: number, offset: number, length: number) => void,
+): void {
+  let p = start
+  while (p + NLA_HDRLEN <= end) {
+    const len = view.getUint16(p, true)
+    if (len < NLA_HDRLEN) throw new DecodeError(p, `nla_len ${len} is shorter than the attribute header`)
+    if (p + len > end) throw new DecodeError(p, `nla_len ${len} runs past the end of its container`)
+    visit(view.getUint16(p + 2, true) & NLA_TYPE_MASK, p + NLA_HDRLEN, len - NLA_HDRLEN)
+    p += align4(len)
+  }
+}
+
+/** Attributes of [start, end) as an array indexed by type: [payloadOffset, length] pairs. */
+export function indexAttrs(view: DataView, start: number, end: number): (readonly [number, number] | undefined)[] {
+  const table: (readonly [number, number] | undefined)[] = []
+  forEachAttr(view, start, end, (type, off, len) => {
+    table[type] = [off, len]
+  })
+  return table
+}
+
+const decoder = new TextDecoder()
+
+/** A NUL-terminated (or not) string attribute. */
+export function readString(view: DataView, offset: number, length: number): string {
+  let n = length
+  while (n > 0 && view.getUint8(offset + n - 1) === 0) n--
+  return decoder.decode(new Uint8Array(view.buffer, view.byteOffset + offset, n))
+}
+
+/** A copy of the bytes of an attribute. */
+export function readBytes(view: DataView, offset: number, length: number): Uint8Array {
+  return new Uint8Array(view.buffer.slice(view.byteOffset + offset, view.byteOffset + offset + length))
+}
