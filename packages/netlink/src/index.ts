@@ -18,7 +18,7 @@ export {
 export { LibraryError } from "./ffi/index.ts"
 export { MessageWriter } from "./wire/writer.ts"
 export { parseMessages, forEachAttr, indexAttrs, readString, readBytes, type Message } from "./wire/reader.ts"
-export { decodeAck, locateAttribute, type Ack } from "./wire/ack.ts"
+export { decodeAck, decodeDone, locateAttribute, type Ack } from "./wire/ack.ts"
 export { errnoCode, errnoText } from "./errno.ts"
 export type { Transport } from "./transport.ts"
 export * as nl from "./wire/constants.ts"

@@ -6,7 +6,7 @@ import { DecodeError, DumpInterruptedError, NetlinkError, type RequestInfo } fro
 import { MnlSocket, setSocketOptionBytes, setSocketOptionInt } from "./ffi/index.ts"
 import { Netns, type NetnsRef } from "./netns.ts"
 import type { Transport } from "./transport.ts"
-import { decodeAck, locateAttribute } from "./wire/ack.ts"
+import { decodeAck, decodeDone, locateAttribute } from "./wire/ack.ts"
 import {
   NETLINK_CAP_ACK,
   NETLINK_EXT_ACK,
@@ -257,10 +257,8 @@ export class NetlinkSocket {
         if (m.flags & NLM_F_DUMP_INTR) interrupted = true
         if (m.type === NLMSG_DONE) {
           // NLMSG_DONE carries an int: a negative errno when the dump failed.
-          if (m.end - m.payload >= 4) {
-            const err = m.view.getInt32(m.payload, true)
-            if (err < 0) throw this.#failure(m, -err, info, undefined, undefined)
-          }
+          const done = decodeDone(m)
+          if (done.errno > 0) throw new NetlinkError(done.errno, { request: info, extAck: done.extAck })
           return { messages, interrupted }
         }
         if (m.type === NLMSG_ERROR) {

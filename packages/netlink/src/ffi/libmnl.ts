@@ -45,7 +45,7 @@ export class MnlSocket {
       lib.mnl_socket_close(nl)
       throw new SyscallError("bind(AF_NETLINK)", errno)
     }
-    return new MnlSocket(nl)
+    return new MnlSocket(nl as Pointer)
   }
 
   #handle(): Pointer {
@@ -55,14 +55,14 @@ export class MnlSocket {
 
   /** Sends one datagram; returns bytes sent or throws with errno. */
   send(data: Uint8Array): number {
-    const n = libmnl().mnl_socket_sendto(this.#handle(), ptr(data), data.byteLength)
+    const n = Number(libmnl().mnl_socket_sendto(this.#handle(), ptr(data), data.byteLength))
     if (n < 0) throw new SyscallError("sendto", lastErrno())
     return n
   }
 
   /** Receives one datagram into `buffer` (blocking). ENOSPC means it was truncated. */
   receive(buffer: Uint8Array): number {
-    const n = libmnl().mnl_socket_recvfrom(this.#handle(), ptr(buffer), buffer.byteLength)
+    const n = Number(libmnl().mnl_socket_recvfrom(this.#handle(), ptr(buffer), buffer.byteLength))
     if (n < 0) throw new SyscallError("recvfrom", lastErrno())
     return n
   }

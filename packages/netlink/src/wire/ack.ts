@@ -35,13 +35,7 @@ export function decodeAck(m: Message): Ack {
   if (m.flags & NLM_F_ACK_TLVS) {
     const echoed = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align4(reqLen)
     const tlvStart = p + 4 + echoed
-    if (tlvStart <= m.end) {
-      forEachAttr(v, tlvStart, m.end, (type, off, len) => {
-        if (type === NLMSGERR_ATTR_MSG) extAck.message = readString(v, off, len)
-        else if (type === NLMSGERR_ATTR_OFFS && len >= 4) extAck.offset = v.getUint32(off, true)
-        else if (type === NLMSGERR_ATTR_MISS_TYPE && len >= 4) extAck.missingType = v.getUint32(off, true)
-      })
-    }
+    if (tlvStart <= m.end) readExtAck(v, tlvStart, m.end, extAck)
   }
   return { errno: -error, requestSeq, requestType, extAck }
 }
@@ -80,4 +74,25 @@ export function locateAttribute(request: Uint8Array, headerSize: number, offset:
     }
     if (!found) return path.length ? path : undefined
   }
+}
+
+/**
+ * NLMSG_DONE payload: `int error` (negative errno when the dump failed), followed by
+ * nlmsgerr_attrs TLVs when NLM_F_ACK_TLVS is set (no echoed header).
+ */
+export function decodeDone(m: Message): { errno: number; extAck: ExtAck } {
+  const v = m.view
+  const extAck: ExtAck = {}
+  if (m.end - m.payload < 4) return { errno: 0, extAck }
+  const errno = -v.getInt32(m.payload, true)
+  if (m.flags & NLM_F_ACK_TLVS) readExtAck(v, m.payload + 4, m.end, extAck)
+  return { errno, extAck }
+}
+
+function readExtAck(v: DataView, start: number, end: number, extAck: ExtAck): void {
+  forEachAttr(v, start, end, (type, off, len) => {
+    if (type === NLMSGERR_ATTR_MSG) extAck.message = readString(v, off, len)
+    else if (type === NLMSGERR_ATTR_OFFS && len >= 4) extAck.offset = v.getUint32(off, true)
+    else if (type === NLMSGERR_ATTR_MISS_TYPE && len >= 4) extAck.missingType = v.getUint32(off, true)
+  })
 }

@@ -1,0 +1,35 @@
+// Runs commands inside a namespace (switched on the JS thread, so the child starts
+// there). Shared by the integration tests, the benchmarks and the demo.
+import type { Netns } from "@linx/netlink"
+
+export interface TestNetns {
+  readonly ns: Netns
+  /** runs a command inside the namespace; throws with its stderr when it fails */
+  sh(...argv: string[]): string
+  /** like sh, but returns the exit code and output instead of throwing */
+  try(...argv: string[]): { code: number; stdout: string; stderr: string }
+  /** `ip -j ...` parsed */
+  ipJson<T = unknown>(...args: string[]): T
+}
+
+export function makeTestNetns(ns: Netns): TestNetns {
+  const run = (argv: string[]) => {
+    const p = ns.run(() => Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" }))
+    return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() }
+  }
+  return {
+    ns,
+    sh: (...argv) => {
+      const r = run(argv)
+      if (r.code !== 0) throw new Error(`${argv.join(" ")} failed (${r.code}): ${r.stderr.trim()}`)
+      return r.stdout
+    },
+    try: (...argv) => run(argv),
+    ipJson: <T>(...args: string[]) => {
+      const r = run(["ip", "-j", ...args])
+      if (r.code !== 0) throw new Error(`ip -j ${args.join(" ")} failed: ${r.stderr.trim()}`)
+      return JSON.parse(r.stdout || "[]") as T
+    },
+  }
+}
+
