@@ -278,14 +278,18 @@ export class NetlinkSocket {
    * The kernel processes a datagram's messages in order while sending it, so every
    * error (and NLM_F_ECHO reply) for the batch arrives before the barrier's ack. Only
    * failures are acknowledged (add NLM_F_ACK to a message yourself to see its ack).
-   * Each error is mapped back to its message by sequence number.
+   * Each error is mapped back to its message by sequence number. NLM_F_REQUEST is
+   * added to every message.
    */
   batch(w: MessageWriter, options: BatchOptions = {}): BatchResult {
     const result: BatchResult = { failed: [], replies: [], repliesLost: false }
     const count = w.count
     if (count === 0) return result
     const base = this.#seq
-    for (let i = 0; i < count; i++) w.stamp(i, this.#nextSeq(), 0)
+    for (let i = 0; i < count; i++) {
+      w.stamp(i, this.#nextSeq(), 0)
+      w.addFlags(i, NLM_F_REQUEST)
+    }
     const chunkBytes = options.atomic ? Number.POSITIVE_INFINITY : (options.chunkBytes ?? 256 * 1024)
     let i = 0
     while (i < count) {

@@ -254,6 +254,12 @@ export class MessageWriter {
     this.#view.setUint32(o + 12, pid >>> 0, true)
   }
 
+  /** ORs flags into message i's nlmsg_flags. */
+  addFlags(i: number, flags: number): void {
+    const o = this.offsetOf(i)
+    this.#view.setUint16(o + 6, this.#view.getUint16(o + 6, true) | flags, true)
+  }
+
   /** Header fields of message i, as written. */
   headerOf(i: number): { type: number; flags: number; seq: number } {
     const o = this.offsetOf(i)

@@ -1,0 +1,150 @@
+// The seam between the source and the kernel: typed dumps and typed request batches.
+// `createNetlinkKernel` is the real one (rtnetlink over @linx/netlink);
+// `@linx/source-rtnl/testing` has an in-memory fake with the kernel's rules.
+import { MessageWriter, type NetlinkError, Netns, type NetnsRef, nl, openNetlinkSocket, type NetlinkSocket } from "@linx/netlink"
+import type { Address } from "./addr.ts"
+import type { Family } from "./ip.ts"
+import type { Link } from "./link.ts"
+import type { Route } from "./route.ts"
+import { type AddressRequest, decodeAddress, encodeAddressDump, encodeAddressRequest } from "./wire/addr.ts"
+import * as c from "./wire/constants.ts"
+import { decodeLink, encodeLinkDump, encodeLinkRequest, type LinkRequest } from "./wire/link.ts"
+import { decodeRoute, encodeRouteDump, encodeRouteRequest, type RouteRequest } from "./wire/route.ts"
+
+export type RtnlRequest =
+  | { object: "link"; request: LinkRequest; label: string; /** send from a socket in this namespace */ via?: string }
+  | { object: "address"; request: AddressRequest; label: string }
+  | { object: "route"; request: RouteRequest; label: string }
+
+export interface RouteFilter {
+  family: Family
+  /** one table (the kernel filters); undefined = all */
+  table?: number
+  protocol?: number
+  oif?: number
+}
+
+export interface RtnlKernel {
+  links(): Link[]
+  addresses(): Address[]
+  routes(filter: RouteFilter): Route[]
+  /** sends the requests as one pipelined batch; returns the failures by request index */
+  send(requests: readonly RtnlRequest[]): Map<number, NetlinkError>
+  /** ifindex of a link in another namespace (a macvlan/vlan parent), or undefined */
+  linkIndexIn(netns: string, name: string): number | undefined
+  /** a descriptor of another namespace, for IFLA_NET_NS_FD (kept open until close) */
+  netnsFd(netns: string): number
+  /** a descriptor of the source's own namespace */
+  ownNetnsFd(): number
+  close(): void
+}
+
+export function familyNumber(f: Family): number {
+  return f === "inet" ? c.AF_INET : c.AF_INET6
+}
+
+function encode(w: MessageWriter, r: RtnlRequest): void {
+  switch (r.object) {
+    case "link":
+      encodeLinkRequest(w, r.request, r.label)
+      return
+    case "address":
+      encodeAddressRequest(w, r.request, r.label)
+      return
+    case "route":
+      encodeRouteRequest(w, r.request, r.label)
+      return
+  }
+}
+
+const HEADER_SIZE = { link: c.IFINFOMSG_LEN, address: c.IFADDRMSG_LEN, route: c.RTMSG_LEN } as const
+
+/** The real kernel: one request socket in the namespace, plus sockets in parents' namespaces on demand. */
+export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
+  const ns = Netns.open(netns)
+  let sock: NetlinkSocket
+  try {
+    sock = openNetlinkSocket(nl.NETLINK_ROUTE, { netns: ns })
+  } catch (e) {
+    ns.close()
+    throw e
+  }
+  const others = new Map<string, { ns: Netns; sock?: NetlinkSocket }>()
+  let ownFd: Netns | undefined
+
+  const other = (name: string) => {
+    let o = others.get(name)
+    if (!o) {
+      o = { ns: Netns.open(name) }
+      others.set(name, o)
+    }
+    return o
+  }
+  const otherSocket = (name: string) => {
+    const o = other(name)
+    o.sock ??= openNetlinkSocket(nl.NETLINK_ROUTE, { netns: o.ns })
+    return o.sock
+  }
+
+  return {
+    links: () => sock.dump(encodeLinkDump).map(decodeLink),
+    addresses: () => sock.dump((w) => encodeAddressDump(w)).map(decodeAddress),
+    routes: (f) =>
+      sock
+        .dump((w) => {
+          const filter: { family: number; table?: number; protocol?: number; oif?: number } = { family: familyNumber(f.family) }
+          if (f.table !== undefined) filter.table = f.table
+          if (f.protocol !== undefined) filter.protocol = f.protocol
+          if (f.oif !== undefined) filter.oif = f.oif
+          encodeRouteDump(w, filter)
+        })
+        .map(decodeRoute),
+    send(requests) {
+      const failures = new Map<number, NetlinkError>()
+      // Requests that must come from another namespace's socket go one by one, in order.
+      let i = 0
+      while (i < requests.length) {
+        const r = requests[i]!
+        if (r.object === "link" && r.via) {
+          const w = new MessageWriter(512)
+          encode(w, r)
+          const res = otherSocket(r.via).batch(w, { headerSize: HEADER_SIZE.link })
+          for (const f of res.failed) failures.set(i, f.error)
+          i++
+          continue
+        }
+        let j = i
+        const w = new MessageWriter(64 * 1024)
+        while (j < requests.length && !(requests[j]!.object === "link" && (requests[j] as { via?: string }).via)) {
+          encode(w, requests[j]!)
+          j++
+        }
+        const res = sock.batch(w, { headerSize: HEADER_SIZE[r.object] })
+        for (const f of res.failed) failures.set(i + f.index, f.error)
+        i = j
+      }
+      return failures
+    },
+    linkIndexIn(netnsName, name) {
+      const s = otherSocket(netnsName)
+      const msgs = s.dump(encodeLinkDump)
+      return msgs.map(decodeLink).find((l) => l.name === name)?.index
+    },
+    netnsFd: (name) => other(name).ns.fd,
+    ownNetnsFd() {
+      if (!ns.isCurrent) return ns.fd
+      ownFd ??= Netns.open({ path: "/proc/thread-self/ns/net" })
+      return ownFd.fd
+    },
+    close() {
+      sock.close()
+      for (const o of others.values()) {
+        o.sock?.close()
+        o.ns.close()
+      }
+      others.clear()
+      ownFd?.close()
+      ns.close()
+    },
+  }
+}

@@ -1,0 +1,210 @@
+// Links: the observed type, and the diff of desired link specs against the kernel.
+import type { Owner } from "./ownership.ts"
+import type { LinkSpec, VethSpec } from "./schema.ts"
+import type { ConflictOp } from "./ops.ts"
+
+/** A link as the kernel reports it (ip -d link show). */
+export interface Link {
+  index: number
+  name: string
+  /** IFLA_INFO_KIND, or "device" for a link without one (a physical NIC, lo) */
+  kind: string
+  up: boolean
+  mtu: number
+  mac?: string
+  masterIndex: number
+  alias?: string
+  group: number
+  /** IFLA_LINK: veth peer, or the parent of vlan/macvlan/ipvlan */
+  linkIndex: number
+  /** IFLA_LINK_NETNSID: the peer/parent lives in another namespace */
+  linkNetnsId?: number
+  operState: number
+  stp?: boolean
+  vlanFiltering?: boolean
+  /** macvlan/ipvlan mode */
+  mode?: string
+  vlanId?: number
+  vlanProtocol?: string
+}
+
+/** Settings changed in place (ip link set). Only fields that differ are present. */
+export interface LinkChanges {
+  up?: boolean
+  mtu?: number
+  mac?: string
+  /** a bridge name, or null to detach */
+  master?: string | null
+  alias?: string
+  group?: number
+  stp?: boolean
+  vlanFiltering?: boolean
+}
+
+export type LinkOp =
+  | { kind: "create"; object: "link"; spec: LinkSpec; group: number }
+  | { kind: "update"; object: "link"; name: string; index: number; linkKind: string; changes: LinkChanges }
+  | { kind: "delete"; object: "link"; name: string; index: number; linkKind: string }
+  | { kind: "delete"; object: "linkGroup"; group: number; names: string[] }
+
+/** A veth's peer in this namespace, as a desired link of its own (it is created with its pair). */
+export interface PeerSpec {
+  kind: "veth"
+  name: string
+  up?: boolean
+  mtu?: number
+  mac?: string
+  master?: string | null
+  peerOf: string
+}
+
+export type WantedLink = LinkSpec | PeerSpec
+
+/** Desired links plus the same-namespace peers of veths. */
+export function expandLinks(links: readonly LinkSpec[]): WantedLink[] {
+  const out: WantedLink[] = []
+  for (const l of links) {
+    out.push(l)
+    if (l.kind === "veth" && !l.peer.netns) {
+      const p = l.peer
+      const peer: PeerSpec = { kind: "veth", name: p.name, peerOf: l.name }
+      const up = p.up ?? l.up
+      if (up !== undefined) peer.up = up
+      if (p.mtu !== undefined) peer.mtu = p.mtu
+      if (p.mac !== undefined) peer.mac = p.mac
+      if (p.master !== undefined) peer.master = p.master
+      out.push(peer)
+    }
+  }
+  return out
+}
+
+function isPeer(w: WantedLink): w is PeerSpec {
+  return "peerOf" in w
+}
+
+/** Why an existing link cannot be changed into the wanted one in place, or undefined. */
+function mismatch(w: WantedLink, o: Link, byIndex: ReadonlyMap<number, Link>): string | undefined {
+  if (w.kind === "device") return undefined
+  if (o.kind !== w.kind) return `is a ${o.kind}, not a ${w.kind}`
+  if (isPeer(w)) return undefined
+  switch (w.kind) {
+    case "veth": {
+      const v = w as VethSpec
+      if (v.peer.netns) return o.linkNetnsId === undefined ? `its peer is not in namespace ${v.peer.netns}` : undefined
+      const peer = byIndex.get(o.linkIndex)
+      if (o.linkNetnsId !== undefined || !peer) return `its peer is not ${v.peer.name} in this namespace`
+      if (peer.name !== v.peer.name) return `its peer is ${peer.name}, not ${v.peer.name}`
+      return undefined
+    }
+    case "vlan":
+      if (o.vlanId !== w.vlanId) return `has vlan id ${o.vlanId}, not ${w.vlanId}`
+      if (o.vlanProtocol && o.vlanProtocol !== w.protocol) return `uses ${o.vlanProtocol}, not ${w.protocol}`
+      break
+    case "macvlan":
+    case "ipvlan":
+      if (o.mode && o.mode !== w.mode) return `is in ${o.mode} mode, not ${w.mode}`
+      break
+  }
+  if ((w.kind === "vlan" || w.kind === "macvlan" || w.kind === "ipvlan") && !w.parentNetns) {
+    const parent = byIndex.get(o.linkIndex)
+    if (o.linkNetnsId === undefined && parent && parent.name !== w.parent) return `sits on ${parent.name}, not ${w.parent}`
+  }
+  return undefined
+}
+
+function changesFor(w: WantedLink, o: Link, byIndex: ReadonlyMap<number, Link>): LinkChanges {
+  const ch: LinkChanges = {}
+  if (w.up !== undefined && w.up !== o.up) ch.up = w.up
+  if (w.mtu !== undefined && w.mtu !== o.mtu) ch.mtu = w.mtu
+  if (w.mac !== undefined && w.mac !== o.mac) ch.mac = w.mac
+  if (w.master !== undefined) {
+    const current = o.masterIndex ? (byIndex.get(o.masterIndex)?.name ?? `#${o.masterIndex}`) : null
+    if (current !== w.master) ch.master = w.master
+  }
+  if (!isPeer(w)) {
+    if (w.alias !== undefined && w.alias !== (o.alias ?? "")) ch.alias = w.alias
+    if (w.group !== undefined && w.group !== o.group) ch.group = w.group
+    if (w.kind === "bridge") {
+      if (w.stp !== undefined && w.stp !== (o.stp ?? false)) ch.stp = w.stp
+      if (w.vlanFiltering !== undefined && w.vlanFiltering !== (o.vlanFiltering ?? false)) ch.vlanFiltering = w.vlanFiltering
+    }
+  }
+  return ch
+}
+
+/**
+ * Diffs links. Creates what is missing, changes settings in place, replaces links
+ * whose kind or identity differs (when owned), deletes owned links that left desired
+ * state (by group in one request when the group holds exactly those links).
+ */
+export function diffLinks(
+  desired: readonly LinkSpec[],
+  observed: readonly Link[],
+  owner: Owner,
+): { ops: LinkOp[]; conflicts: ConflictOp[] } {
+  const ops: LinkOp[] = []
+  const conflicts: ConflictOp[] = []
+  const byName = new Map(observed.map((l) => [l.name, l]))
+  const byIndex = new Map(observed.map((l) => [l.index, l]))
+  const wanted = expandLinks(desired)
+  const wantedNames = new Set(wanted.map((w) => w.name))
+  const deletes: Link[] = []
+
+  for (const w of wanted) {
+    const o = byName.get(w.name)
+    if (!o) {
+      if (w.kind === "device") {
+        conflicts.push({ kind: "conflict", object: "link", key: w.name, reason: `device ${w.name} does not exist (Linx never creates devices)` })
+      } else if (!isPeer(w)) {
+        ops.push({ kind: "create", object: "link", spec: w, group: w.group ?? owner.linkGroup })
+      } else if (byName.has(w.peerOf)) {
+        // the pair exists but this end is gone (moved away): the primary's mismatch replaces the pair
+      }
+      continue
+    }
+    const why = mismatch(w, o, byIndex)
+    if (why) {
+      const primary = isPeer(w) ? undefined : w
+      if (primary && (owner.ownsLinkName(w.name) || owner.adopt)) {
+        deletes.push(o)
+        ops.push({ kind: "create", object: "link", spec: primary, group: primary.group ?? owner.linkGroup })
+      } else if (!isPeer(w)) {
+        conflicts.push({ kind: "conflict", object: "link", key: w.name, reason: `link ${w.name} exists but ${why}` })
+      }
+      continue
+    }
+    const changes = changesFor(w, o, byIndex)
+    if (Object.keys(changes).length) ops.push({ kind: "update", object: "link", name: o.name, index: o.index, linkKind: o.kind, changes })
+  }
+
+  if (owner.hasLinkGlobs) {
+    for (const o of observed) {
+      if (!wantedNames.has(o.name) && owner.ownsLinkName(o.name)) deletes.push(o)
+    }
+  }
+  ops.push(...deleteOps(deletes, observed, owner))
+  return { ops, conflicts }
+}
+
+function deleteOps(deletes: Link[], observed: readonly Link[], owner: Owner): LinkOp[] {
+  if (!deletes.length) return []
+  // A veth pair goes with either end: delete one end only.
+  const byIndex = new Map(observed.map((l) => [l.index, l]))
+  const seen = new Set<number>()
+  const unique: Link[] = []
+  for (const d of deletes) {
+    if (seen.has(d.index)) continue
+    seen.add(d.index)
+    if (d.kind === "veth" && d.linkNetnsId === undefined && byIndex.has(d.linkIndex)) seen.add(d.linkIndex)
+    unique.push(d)
+  }
+  // ip link del group G, when G holds exactly the links to delete (70–110× faster than one by one).
+  const group = owner.linkGroup
+  const inGroup = observed.filter((l) => l.group === group)
+  const deleting = new Set(deletes.map((l) => l.index))
+  if (unique.length >= 2 && inGroup.length > 0 && inGroup.every((l) => deleting.has(l.index)) && deletes.every((l) => l.group === group)) {
+    return [{ kind: "delete", object: "linkGroup", group, names: unique.map((l) => l.name).sort() }]
+  }
+  return unique.map((o) => ({ kind: "delete", object: "link", name: o.name, index: o.index, linkKind: o.kind }))
+}

@@ -1,0 +1,89 @@
+// rtnetlink multicast groups → hints. Link events hint links, addresses and routes
+// (IPv4 routes vanish silently with their device); address events hint addresses (and
+// routes on deletion: IPv4 routes using a deleted source address vanish too); route
+// events hint the one route key, and record what the event said for a scoped observe.
+import { type Message, nl, type NetnsRef, subscribe, type Subscription } from "@linx/netlink"
+import { isComparableRoute, observedRouteKey, type Route } from "./route.ts"
+import { decodeLink } from "./wire/link.ts"
+import { decodeRoute } from "./wire/route.ts"
+import * as c from "./wire/constants.ts"
+
+export type RtnlScope = { links?: true | readonly string[]; addresses?: true | readonly string[]; routes?: true | readonly string[] }
+
+export interface RtnlHint {
+  scope?: RtnlScope
+  overrun?: true
+}
+
+/**
+ * The last word of the event stream per route key (the route, or null once deleted),
+ * so a scoped observe of a few keys needs no 100k-route dump. Events on one socket
+ * arrive in the kernel's order, so the last one per key is the kernel's state for it.
+ * Cleared on overrun and before every full observe.
+ */
+export type RouteEventView = Map<string, Route | null>
+
+const RTM_F_CLONED = 0x200
+
+export function startMonitor(netns: NetnsRef, view: RouteEventView, onHint: (h: RtnlHint) => void): Subscription {
+  return subscribe(nl.NETLINK_ROUTE, {
+    netns,
+    groups: [c.RTNLGRP_LINK, c.RTNLGRP_IPV4_IFADDR, c.RTNLGRP_IPV6_IFADDR, c.RTNLGRP_IPV4_ROUTE, c.RTNLGRP_IPV6_ROUTE],
+    onMessages(messages: Message[]) {
+      const hint = hintFor(messages, view)
+      if (hint) onHint(hint)
+    },
+    onOverrun() {
+      view.clear()
+      onHint({ overrun: true })
+    },
+    onError() {
+      // the subscription ended: the loop's resync timer still heals drift
+      view.clear()
+      onHint({ overrun: true })
+    },
+  })
+}
+
+/** Turns a chunk of rtnetlink events into one hint (or none when nothing relevant changed). */
+export function hintFor(messages: readonly Message[], view: RouteEventView): RtnlHint | undefined {
+  let links: Set<string> | undefined
+  let addresses = false
+  let allRoutes = false
+  let routeKeys: Set<string> | undefined
+  for (const m of messages) {
+    switch (m.type) {
+      case c.RTM_NEWLINK:
+      case c.RTM_DELLINK: {
+        const l = decodeLink(m)
+        ;(links ??= new Set()).add(l.name)
+        addresses = true
+        allRoutes = true
+        break
+      }
+      case c.RTM_NEWADDR:
+        addresses = true
+        break
+      case c.RTM_DELADDR:
+        addresses = true
+        allRoutes = true
+        break
+      case c.RTM_NEWROUTE:
+      case c.RTM_DELROUTE: {
+        const r = decodeRoute(m)
+        if (r.table === c.RT_TABLE_LOCAL || r.protocol === c.RTPROT_KERNEL || r.flags & RTM_F_CLONED || !isComparableRoute(r)) break
+        const key = observedRouteKey(r)
+        view.set(key, m.type === c.RTM_NEWROUTE ? r : null)
+        ;(routeKeys ??= new Set()).add(key)
+        break
+      }
+    }
+  }
+  if (!links && !addresses && !allRoutes && !routeKeys) return undefined
+  const scope: { links?: true | string[]; addresses?: true; routes?: true | string[] } = {}
+  if (links) scope.links = [...links]
+  if (addresses) scope.addresses = true
+  if (allRoutes) scope.routes = true
+  else if (routeKeys) scope.routes = [...routeKeys]
+  return { scope }
+}

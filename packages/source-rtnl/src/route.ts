@@ -1,0 +1,190 @@
+// Routes: the observed type, desired routes in kernel terms, and their diff.
+// Identity is the kernel's route key: (family, table, dst/len, tos, priority); IPv6 has
+// no tos. Owned routes carry rtm_protocol = the owner's protocol.
+import { familyOf, type Family } from "./ip.ts"
+import type { ConflictOp } from "./ops.ts"
+import type { Owner } from "./ownership.ts"
+import { tableNumber } from "./ownership.ts"
+import type { RouteSpec } from "./schema.ts"
+import * as c from "./wire/constants.ts"
+
+export interface Nexthop {
+  gateway?: string
+  oif: number
+  weight: number
+  flags: number
+}
+
+/** A route as the kernel reports it (ip route show table all). */
+export interface Route {
+  family: Family
+  /** "10.0.0.0/8", "::/0" */
+  dst: string
+  tos: number
+  table: number
+  protocol: number
+  scope: number
+  type: number
+  flags: number
+  priority: number
+  oif: number
+  gateway?: string
+  prefsrc?: string
+  mtu?: number
+  nexthops?: Nexthop[]
+}
+
+/** A desired route resolved to kernel terms (names stay names until apply). */
+export interface WantedRoute {
+  key: string
+  family: Family
+  dst: string
+  table: number
+  priority: number
+  type: number
+  scope: number
+  gateway?: string
+  dev?: string
+  prefsrc?: string
+  mtu?: number
+  onlink: boolean
+  nexthops?: { gateway?: string; dev?: string; weight: number; onlink: boolean }[]
+}
+
+export type RouteOp =
+  | { kind: "create"; object: "route"; route: WantedRoute; protocol: number }
+  | { kind: "update"; object: "route"; route: WantedRoute; protocol: number; reason: string }
+  | { kind: "delete"; object: "route"; route: Route; dev?: string }
+
+export const TYPES: Record<string, number> = {
+  unicast: c.RTN_UNICAST,
+  blackhole: c.RTN_BLACKHOLE,
+  unreachable: c.RTN_UNREACHABLE,
+  prohibit: c.RTN_PROHIBIT,
+}
+const SCOPES: Record<string, number> = { universe: 0, global: 0, site: c.RT_SCOPE_SITE, link: c.RT_SCOPE_LINK, host: c.RT_SCOPE_HOST }
+
+export function routeKey(family: Family, table: number, dst: string, tos: number, priority: number): string {
+  return family === "inet" ? `${table} ${dst} ${tos} ${priority}` : `${table} ${dst} ${priority}`
+}
+
+export function observedRouteKey(r: Route): string {
+  return routeKey(r.family, r.table, r.dst, r.tos, r.priority)
+}
+
+const wantedCache = new WeakMap<RouteSpec, WantedRoute>()
+
+/** Resolves a desired route's defaults the way the kernel will (metric, scope, family). */
+export function wantedRoute(s: RouteSpec): WantedRoute {
+  const cached = wantedCache.get(s)
+  if (cached) return cached
+  const family: Family =
+    (s.dst !== "default" ? familyOf(s.dst) : undefined) ??
+    (s.via ? familyOf(s.via) : undefined) ??
+    (s.src ? familyOf(s.src) : undefined) ??
+    (s.nexthops?.find((n) => n.via)?.via ? familyOf(s.nexthops.find((n) => n.via)!.via!) : undefined) ??
+    s.family ??
+    "inet"
+  const dst = s.dst === "default" ? (family === "inet" ? "0.0.0.0/0" : "::/0") : s.dst
+  const table = tableNumber(s.table)
+  const priority = s.metric ?? (family === "inet6" ? 1024 : 0)
+  const type = TYPES[s.type ?? "unicast"]!
+  const hasGateway = !!s.via || !!s.nexthops?.some((n) => n.via)
+  const scope =
+    s.scope !== undefined
+      ? SCOPES[s.scope]!
+      : family === "inet" && type === c.RTN_UNICAST && !hasGateway
+        ? c.RT_SCOPE_LINK
+        : c.RT_SCOPE_UNIVERSE
+  const w: WantedRoute = { key: routeKey(family, table, dst, 0, priority), family, dst, table, priority, type, scope, onlink: !!s.onlink }
+  if (s.via) w.gateway = s.via
+  if (s.dev) w.dev = s.dev
+  if (s.src) w.prefsrc = s.src
+  if (s.mtu !== undefined) w.mtu = s.mtu
+  if (s.nexthops) {
+    w.nexthops = s.nexthops.map((n) => {
+      const nh: { gateway?: string; dev?: string; weight: number; onlink: boolean } = { weight: n.weight ?? 1, onlink: !!n.onlink }
+      if (n.via) nh.gateway = n.via
+      if (n.dev) nh.dev = n.dev
+      return nh
+    })
+  }
+  wantedCache.set(s, w)
+  return w
+}
+
+/** Why the observed route differs from the wanted one, or undefined when equal. */
+export function routeDiffers(w: WantedRoute, o: Route, linkName: (index: number) => string | undefined): string | undefined {
+  if (o.type !== w.type) return "type"
+  if (o.scope !== w.scope) return "scope"
+  if ((o.gateway ?? undefined) !== w.gateway) return "via"
+  if (w.dev !== undefined && linkName(o.oif) !== w.dev) return "dev"
+  if ((o.prefsrc ?? undefined) !== w.prefsrc) return "src"
+  if ((o.mtu ?? undefined) !== w.mtu) return "mtu"
+  if (((o.flags & c.RTNH_F_ONLINK) !== 0) !== w.onlink && !w.nexthops) return "onlink"
+  if (!!o.nexthops !== !!w.nexthops) return "nexthops"
+  if (o.nexthops && w.nexthops) {
+    const a = o.nexthops.map((n) => `${n.gateway ?? ""}|${w.nexthops!.some((x) => x.dev) ? (linkName(n.oif) ?? n.oif) : ""}|${n.weight}|${(n.flags & c.RTNH_F_ONLINK) !== 0}`).sort()
+    const b = w.nexthops.map((n) => `${n.gateway ?? ""}|${n.dev ?? ""}|${n.weight}|${n.onlink}`).sort()
+    if (a.join(",") !== b.join(",")) return "nexthops"
+  }
+  return undefined
+}
+
+/** Route types a reconciler compares; local/broadcast/multicast are the kernel's. */
+export function isComparableRoute(r: Route): boolean {
+  return r.type === c.RTN_UNICAST || r.type === c.RTN_BLACKHOLE || r.type === c.RTN_UNREACHABLE || r.type === c.RTN_PROHIBIT
+}
+
+/**
+ * Diffs routes. `keys`, when given, limits the diff to those route keys (a scoped
+ * observation looked at nothing else).
+ */
+export function diffRoutes(
+  desired: readonly RouteSpec[],
+  observed: readonly Route[],
+  linkName: (index: number) => string | undefined,
+  owner: Owner,
+  keys?: ReadonlySet<string>,
+): { ops: RouteOp[]; conflicts: ConflictOp[] } {
+  const ops: RouteOp[] = []
+  const conflicts: ConflictOp[] = []
+  const protocol = owner.routeProtocol
+  const byKey = new Map<string, Route>()
+  for (const o of observed) {
+    if (!isComparableRoute(o)) continue
+    byKey.set(observedRouteKey(o), o)
+  }
+  const wanted = new Set<string>()
+  for (const s of desired) {
+    const w = wantedRoute(s)
+    if (keys && !keys.has(w.key)) continue
+    wanted.add(w.key)
+    const o = byKey.get(w.key)
+    if (!o) {
+      ops.push({ kind: "create", object: "route", route: w, protocol })
+      continue
+    }
+    if (o.protocol !== protocol && !owner.adopt) {
+      conflicts.push({
+        kind: "conflict",
+        object: "route",
+        key: w.key,
+        reason: `route ${w.dst} table ${w.table} metric ${w.priority} exists with proto ${o.protocol}, not ${protocol} (set ownership.adopt to take it over)`,
+      })
+      continue
+    }
+    const why = o.protocol !== protocol ? "adopt" : routeDiffers(w, o, linkName)
+    if (why) ops.push({ kind: "update", object: "route", route: w, protocol, reason: why })
+  }
+  for (const [key, o] of byKey) {
+    if (o.protocol !== protocol || wanted.has(key)) continue
+    if (keys && !keys.has(key)) continue
+    if (owner.tables && !owner.tables.has(o.table)) continue
+    const op: RouteOp = { kind: "delete", object: "route", route: o }
+    const dev = linkName(o.oif)
+    if (dev) op.dev = dev
+    ops.push(op)
+  }
+  return { ops, conflicts }
+}

@@ -1,0 +1,159 @@
+// createRtnlSource: wiring only. Observe (dumps), diff (pure), reconcile (phased
+// batches), subscribe (events → hints), describe (`ip` lines), close.
+import type { NetnsRef, Subscription } from "@linx/netlink"
+import type { StandardSchemaV1 } from "@standard-schema/spec"
+import { diffAddresses, type Address } from "./addr.ts"
+import { applyRtnlOps } from "./apply.ts"
+import { createNetlinkKernel, type RtnlKernel } from "./kernel.ts"
+import { diffLinks, type Link } from "./link.ts"
+import { type RouteEventView, type RtnlHint, type RtnlScope, startMonitor } from "./monitor.ts"
+import { describeRtnlOp, type ConflictOp, type RtnlOp } from "./ops.ts"
+import { orderOps } from "./order.ts"
+import { resolveOwnership } from "./ownership.ts"
+import { diffRoutes, isComparableRoute, observedRouteKey, type Route } from "./route.ts"
+import { type RtnlDesired, RtnlDesiredSchema, type RtnlOwnership, RtnlOwnershipSchema } from "./schema.ts"
+import * as c from "./wire/constants.ts"
+
+export interface RtnlSourceOptions {
+  /** the namespace: a name (/run/netns/NAME), a path, { pid }, or nothing for the caller's own */
+  netns?: NetnsRef
+  /** a kernel to talk to instead of rtnetlink (the fake from @linx/source-rtnl/testing) */
+  kernel?: RtnlKernel
+  /** subscribe() needs the namespace too; with a fake kernel, hints come from `fakeEvents` */
+}
+
+/** What observe() returns: kernel truth, possibly narrowed by a scope. */
+export interface RtnlObserved {
+  links: Link[]
+  /** undefined when the scope did not include addresses */
+  addresses?: Address[]
+  /** undefined when the scope did not include routes */
+  routes?: Route[]
+  /** when set, `routes` holds only these route keys (a scoped look) */
+  routeKeys?: ReadonlySet<string>
+}
+
+export interface RtnlApplyReport {
+  applied: RtnlOp[]
+  failed: { op: RtnlOp; error: Error }[]
+}
+
+export interface RtnlSource {
+  readonly kind: "rtnl"
+  readonly schema: StandardSchemaV1<unknown, RtnlDesired>
+  readonly ownershipSchema: StandardSchemaV1<unknown, RtnlOwnership>
+  observe(scope?: RtnlScope): Promise<RtnlObserved>
+  diff(desired: RtnlDesired, observed: RtnlObserved, ownership?: RtnlOwnership): RtnlOp[]
+  reconcile(ops: readonly RtnlOp[]): Promise<RtnlApplyReport>
+  subscribe(onHint: (hint: RtnlHint) => void): Disposable
+  describe(op: RtnlOp): string
+  close(): Promise<void>
+}
+
+/** More scoped route keys than this and a full dump is cheaper than bookkeeping. */
+const MAX_SCOPED_ROUTES = 4096
+
+export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
+  const kernel = options.kernel ?? createNetlinkKernel(options.netns)
+  const view: RouteEventView = new Map()
+  const subscriptions = new Set<Subscription>()
+  let closed = false
+
+  const check = () => {
+    if (closed) throw new Error("rtnl source is closed")
+  }
+
+  const allRoutes = (): Route[] => {
+    const out: Route[] = []
+    for (const family of ["inet", "inet6"] as const) {
+      // every table but local; kernel prefix routes stay in, so a desired route that collides with one is a conflict
+      for (const r of kernel.routes({ family })) if (r.table !== c.RT_TABLE_LOCAL && isComparableRoute(r)) out.push(r)
+    }
+    return out
+  }
+
+  return {
+    kind: "rtnl",
+    schema: RtnlDesiredSchema,
+    ownershipSchema: RtnlOwnershipSchema,
+
+    async observe(scope) {
+      check()
+      if (!scope || scope.routes === true) view.clear()
+      const links = kernel.links()
+      const observed: RtnlObserved = { links }
+      if (!scope || scope.addresses || scope.links) observed.addresses = kernel.addresses()
+      if (!scope || scope.routes === true || (scope.links && scope.routes !== undefined)) {
+        observed.routes = allRoutes()
+      } else if (scope.routes) {
+        const keys = scope.routes
+        const routes: Route[] = []
+        let complete = keys.length <= MAX_SCOPED_ROUTES
+        for (const k of keys) {
+          if (!complete) break
+          const r = view.get(k)
+          if (r === undefined) complete = false
+          else if (r) routes.push(r)
+          view.delete(k)
+        }
+        if (complete) {
+          observed.routes = routes
+          observed.routeKeys = new Set(keys)
+        } else {
+          view.clear()
+          observed.routes = allRoutes()
+        }
+      }
+      return observed
+    },
+
+    diff(desired, observed, ownership) {
+      const owner = resolveOwnership(ownership)
+      const names = new Map(observed.links.map((l) => [l.index, l.name]))
+      const linkName = (i: number) => names.get(i)
+      const ops: RtnlOp[] = []
+      const conflicts: ConflictOp[] = []
+      const add = (r: { ops: RtnlOp[]; conflicts: ConflictOp[] }) => {
+        ops.push(...r.ops)
+        conflicts.push(...r.conflicts)
+      }
+      add(diffLinks(desired.links, observed.links, owner))
+      if (observed.addresses) add(diffAddresses(desired.addresses, observed.addresses, linkName, owner))
+      if (observed.routes) add(diffRoutes(desired.routes, observed.routes, linkName, owner, observed.routeKeys))
+      return [...orderOps(ops), ...conflicts]
+    },
+
+    async reconcile(ops) {
+      check()
+      return applyRtnlOps(kernel, ops)
+    },
+
+    subscribe(onHint) {
+      check()
+      if (options.kernel) {
+        // a fake kernel has no event stream
+        return { [Symbol.dispose]() {} }
+      }
+      const sub = startMonitor(options.netns, view, onHint)
+      subscriptions.add(sub)
+      return {
+        [Symbol.dispose]() {
+          subscriptions.delete(sub)
+          void sub.close()
+        },
+      }
+    },
+
+    describe: describeRtnlOp,
+
+    async close() {
+      if (closed) return
+      closed = true
+      await Promise.all([...subscriptions].map((s) => s.close()))
+      subscriptions.clear()
+      kernel.close()
+    },
+  }
+}
+
+export { observedRouteKey }

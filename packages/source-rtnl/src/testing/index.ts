@@ -1,0 +1,1 @@
+export { FakeRtnlKernel, type FakeRtnlKernelOptions } from "./fake.ts"

@@ -1,0 +1,110 @@
+// rtnetlink constants, kernel spelling. Sources: include/uapi/linux/rtnetlink.h,
+// if_link.h, if_addr.h, veth.h, if.h, neighbour.h.
+
+export const AF_UNSPEC = 0
+export const AF_INET = 2
+export const AF_INET6 = 10
+
+export const RTM_NEWLINK = 16
+export const RTM_DELLINK = 17
+export const RTM_GETLINK = 18
+export const RTM_SETLINK = 19
+export const RTM_NEWADDR = 20
+export const RTM_DELADDR = 21
+export const RTM_GETADDR = 22
+export const RTM_NEWROUTE = 24
+export const RTM_DELROUTE = 25
+export const RTM_GETROUTE = 26
+
+// multicast groups (enum rtnetlink_groups)
+export const RTNLGRP_LINK = 1
+export const RTNLGRP_IPV4_IFADDR = 5
+export const RTNLGRP_IPV4_ROUTE = 7
+export const RTNLGRP_IPV6_IFADDR = 9
+export const RTNLGRP_IPV6_ROUTE = 11
+
+// struct ifinfomsg { u8 ifi_family; u8 pad; u16 ifi_type; s32 ifi_index; u32 ifi_flags; u32 ifi_change; }
+export const IFINFOMSG_LEN = 16
+export const IFF_UP = 0x1
+
+export const IFLA_ADDRESS = 1
+export const IFLA_IFNAME = 3
+export const IFLA_MTU = 4
+export const IFLA_LINK = 5
+export const IFLA_MASTER = 10
+export const IFLA_OPERSTATE = 16
+export const IFLA_LINKINFO = 18
+export const IFLA_IFALIAS = 20
+export const IFLA_GROUP = 27
+export const IFLA_NET_NS_FD = 28
+export const IFLA_EXT_MASK = 29
+export const IFLA_LINK_NETNSID = 37
+
+export const IFLA_INFO_KIND = 1
+export const IFLA_INFO_DATA = 2
+
+export const VETH_INFO_PEER = 1
+
+export const IFLA_BR_STP_STATE = 5
+export const IFLA_BR_VLAN_FILTERING = 7
+
+export const IFLA_MACVLAN_MODE = 1
+export const MACVLAN_MODE: Record<string, number> = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 }
+
+export const IFLA_IPVLAN_MODE = 1
+export const IPVLAN_MODE: Record<string, number> = { l2: 0, l3: 1, l3s: 2 }
+
+export const IFLA_VLAN_ID = 1
+export const IFLA_VLAN_PROTOCOL = 5
+export const ETH_P_8021Q = 0x8100
+export const ETH_P_8021AD = 0x88a8
+
+// RTEXT_FILTER_SKIP_STATS: leave the 64-bit stats out of link dumps (they are most of a link's bytes)
+export const RTEXT_FILTER_SKIP_STATS = 1 << 3
+
+// struct ifaddrmsg { u8 ifa_family; u8 ifa_prefixlen; u8 ifa_flags; u8 ifa_scope; u32 ifa_index; }
+export const IFADDRMSG_LEN = 8
+export const IFA_ADDRESS = 1
+export const IFA_LOCAL = 2
+export const IFA_LABEL = 3
+export const IFA_FLAGS = 8
+export const IFA_PROTO = 11
+export const IFA_F_NODAD = 0x02
+export const IFA_F_NOPREFIXROUTE = 0x200
+
+// struct rtmsg { u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags; }
+export const RTMSG_LEN = 12
+export const RTA_DST = 1
+export const RTA_OIF = 4
+export const RTA_GATEWAY = 5
+export const RTA_PRIORITY = 6
+export const RTA_PREFSRC = 7
+export const RTA_METRICS = 8
+export const RTA_MULTIPATH = 9
+export const RTA_TABLE = 15
+export const RTAX_MTU = 2
+
+// struct rtnexthop { u16 rtnh_len; u8 rtnh_flags; u8 rtnh_hops; s32 rtnh_ifindex; }
+export const RTNH_LEN = 8
+export const RTNH_F_ONLINK = 4
+
+export const RTN_UNICAST = 1
+export const RTN_LOCAL = 2
+export const RTN_BROADCAST = 3
+export const RTN_BLACKHOLE = 6
+export const RTN_UNREACHABLE = 7
+export const RTN_PROHIBIT = 8
+
+export const RT_SCOPE_UNIVERSE = 0
+export const RT_SCOPE_SITE = 200
+export const RT_SCOPE_LINK = 253
+export const RT_SCOPE_HOST = 254
+
+export const RT_TABLE_UNSPEC = 0
+export const RT_TABLE_COMPAT = 252
+export const RT_TABLE_MAIN = 254
+export const RT_TABLE_LOCAL = 255
+
+export const RTPROT_KERNEL = 2
+
+export const RTM_F_FIB_MATCH = 0x2000

@@ -1,0 +1,219 @@
+// RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK encode and decode.
+//   struct ifinfomsg { u8 ifi_family; u8 __pad; u16 ifi_type; s32 ifi_index;
+//                      u32 ifi_flags; u32 ifi_change; };              (linux/rtnetlink.h)
+// Attributes: IFLA_* (linux/if_link.h); kind data nested in IFLA_LINKINFO/IFLA_INFO_DATA.
+import { forEachAttr, type Message, MessageWriter, nl, readString } from "@linx/netlink"
+import type { Link } from "../link.ts"
+import { formatMac } from "../ip.ts"
+import * as c from "./constants.ts"
+
+/** A link request, in kernel terms (indexes, not names). */
+export interface LinkRequest {
+  op: "create" | "set" | "delete" | "deleteGroup"
+  index?: number
+  name?: string
+  /** IFLA_INFO_KIND for create */
+  kind?: string
+  up?: boolean
+  mtu?: number
+  mac?: Uint8Array
+  /** IFLA_MASTER; 0 detaches */
+  masterIndex?: number
+  alias?: string
+  group?: number
+  /** IFLA_LINK: parent of vlan/macvlan/ipvlan */
+  linkIndex?: number
+  /** IFLA_NET_NS_FD: where the new link goes (for links created from a parent's namespace) */
+  netnsFd?: number
+  bridge?: { stp?: boolean; vlanFiltering?: boolean }
+  macvlanMode?: number
+  ipvlanMode?: number
+  vlan?: { id: number; protocol: number }
+  peer?: { name: string; netnsFd?: number; mtu?: number; mac?: Uint8Array; group?: number }
+}
+
+function ifinfomsg(w: MessageWriter, index: number, flags: number, change: number): void {
+  w.u8(c.AF_UNSPEC).u8(0).u16(0).i32(index).u32(flags).u32(change)
+}
+
+/** Appends one link request to `w`. */
+export function encodeLinkRequest(w: MessageWriter, r: LinkRequest, label?: string): void {
+  switch (r.op) {
+    case "delete":
+      // ip link del dev NAME
+      w.begin(c.RTM_DELLINK, 0, label)
+      ifinfomsg(w, r.index ?? 0, 0, 0)
+      if (!r.index && r.name) w.attrString(c.IFLA_IFNAME, r.name)
+      w.end()
+      return
+    case "deleteGroup":
+      // ip link del group N
+      w.begin(c.RTM_DELLINK, 0, label)
+      ifinfomsg(w, 0, 0, 0)
+      w.attrU32(c.IFLA_GROUP, r.group ?? 0).end()
+      return
+    case "create":
+    case "set": {
+      const create = r.op === "create"
+      w.begin(c.RTM_NEWLINK, create ? nl.NLM_F_CREATE | nl.NLM_F_EXCL : 0, label)
+      const flags = r.up ? c.IFF_UP : 0
+      const change = r.up === undefined ? 0 : c.IFF_UP
+      ifinfomsg(w, create ? 0 : (r.index ?? 0), flags, change)
+      if (r.name !== undefined && (create || !r.index)) w.attrString(c.IFLA_IFNAME, r.name)
+      if (r.mtu !== undefined) w.attrU32(c.IFLA_MTU, r.mtu)
+      if (r.mac !== undefined) w.attrBytes(c.IFLA_ADDRESS, r.mac)
+      if (r.group !== undefined) w.attrU32(c.IFLA_GROUP, r.group)
+      if (r.masterIndex !== undefined) w.attrU32(c.IFLA_MASTER, r.masterIndex)
+      if (r.alias !== undefined) w.attrString(c.IFLA_IFALIAS, r.alias)
+      if (r.linkIndex !== undefined) w.attrU32(c.IFLA_LINK, r.linkIndex)
+      if (r.netnsFd !== undefined) w.attrU32(c.IFLA_NET_NS_FD, r.netnsFd)
+      if (r.kind) {
+        const li = w.nestStart(c.IFLA_LINKINFO)
+        w.attrString(c.IFLA_INFO_KIND, r.kind)
+        encodeInfoData(w, r)
+        w.nestEnd(li)
+      }
+      w.end()
+      return
+    }
+  }
+}
+
+function encodeInfoData(w: MessageWriter, r: LinkRequest): void {
+  const has =
+    (r.kind === "bridge" && r.bridge && (r.bridge.stp !== undefined || r.bridge.vlanFiltering !== undefined)) ||
+    (r.kind === "macvlan" && r.macvlanMode !== undefined) ||
+    (r.kind === "ipvlan" && r.ipvlanMode !== undefined) ||
+    (r.kind === "vlan" && r.vlan) ||
+    (r.kind === "veth" && r.peer)
+  if (!has) return
+  const data = w.nestStart(c.IFLA_INFO_DATA)
+  switch (r.kind) {
+    case "bridge":
+      if (r.bridge?.stp !== undefined) w.attrU32(c.IFLA_BR_STP_STATE, r.bridge.stp ? 1 : 0)
+      if (r.bridge?.vlanFiltering !== undefined) w.attrU8(c.IFLA_BR_VLAN_FILTERING, r.bridge.vlanFiltering ? 1 : 0)
+      break
+    case "macvlan":
+      w.attrU32(c.IFLA_MACVLAN_MODE, r.macvlanMode!)
+      break
+    case "ipvlan":
+      w.attrU16(c.IFLA_IPVLAN_MODE, r.ipvlanMode!)
+      break
+    case "vlan":
+      w.attrU16(c.IFLA_VLAN_ID, r.vlan!.id)
+      w.attrU16be(c.IFLA_VLAN_PROTOCOL, r.vlan!.protocol)
+      break
+    case "veth": {
+      // VETH_INFO_PEER carries a struct ifinfomsg followed by the peer's IFLA_* attributes.
+      const p = r.peer!
+      const peer = w.nestStartPlain(c.VETH_INFO_PEER)
+      ifinfomsg(w, 0, 0, 0)
+      w.attrString(c.IFLA_IFNAME, p.name)
+      if (p.netnsFd !== undefined) w.attrU32(c.IFLA_NET_NS_FD, p.netnsFd)
+      if (p.mtu !== undefined) w.attrU32(c.IFLA_MTU, p.mtu)
+      if (p.mac !== undefined) w.attrBytes(c.IFLA_ADDRESS, p.mac)
+      if (p.group !== undefined) w.attrU32(c.IFLA_GROUP, p.group)
+      w.nestEnd(peer)
+      break
+    }
+  }
+  w.nestEnd(data)
+}
+
+/** ip link show: a dump request that leaves statistics out. */
+export function encodeLinkDump(w: MessageWriter): void {
+  w.begin(c.RTM_GETLINK, 0)
+  ifinfomsg(w, 0, 0, 0)
+  w.attrU32(c.IFLA_EXT_MASK, c.RTEXT_FILTER_SKIP_STATS)
+  w.end()
+}
+
+/** Decodes an RTM_NEWLINK message into a Link. */
+export function decodeLink(m: Message): Link {
+  const v = m.view
+  const p = m.payload
+  const link: Link = {
+    index: v.getInt32(p + 4, true),
+    name: "",
+    kind: "device",
+    up: (v.getUint32(p + 8, true) & c.IFF_UP) !== 0,
+    mtu: 0,
+    masterIndex: 0,
+    group: 0,
+    linkIndex: 0,
+    operState: 0,
+  }
+  forEachAttr(v, p + c.IFINFOMSG_LEN, m.end, (type, off, len) => {
+    switch (type) {
+      case c.IFLA_IFNAME:
+        link.name = readString(v, off, len)
+        break
+      case c.IFLA_MTU:
+        link.mtu = v.getUint32(off, true)
+        break
+      case c.IFLA_ADDRESS:
+        if (len === 6) link.mac = formatMac(new Uint8Array(v.buffer, v.byteOffset + off, len))
+        break
+      case c.IFLA_MASTER:
+        link.masterIndex = v.getUint32(off, true)
+        break
+      case c.IFLA_IFALIAS:
+        link.alias = readString(v, off, len)
+        break
+      case c.IFLA_GROUP:
+        link.group = v.getUint32(off, true)
+        break
+      case c.IFLA_LINK:
+        link.linkIndex = v.getInt32(off, true)
+        break
+      case c.IFLA_LINK_NETNSID:
+        link.linkNetnsId = v.getInt32(off, true)
+        break
+      case c.IFLA_OPERSTATE:
+        link.operState = v.getUint8(off)
+        break
+      case c.IFLA_LINKINFO:
+        decodeLinkInfo(v, off, off + len, link)
+        break
+    }
+  })
+  return link
+}
+
+function decodeLinkInfo(v: DataView, start: number, end: number, link: Link): void {
+  let dataOff = -1
+  let dataEnd = -1
+  forEachAttr(v, start, end, (type, off, len) => {
+    if (type === c.IFLA_INFO_KIND) link.kind = readString(v, off, len)
+    else if (type === c.IFLA_INFO_DATA) {
+      dataOff = off
+      dataEnd = off + len
+    }
+  })
+  if (dataOff < 0) return
+  forEachAttr(v, dataOff, dataEnd, (type, off) => {
+    switch (link.kind) {
+      case "bridge":
+        if (type === c.IFLA_BR_STP_STATE) link.stp = v.getUint32(off, true) !== 0
+        else if (type === c.IFLA_BR_VLAN_FILTERING) link.vlanFiltering = v.getUint8(off) !== 0
+        break
+      case "macvlan":
+      case "macvtap":
+        if (type === c.IFLA_MACVLAN_MODE) {
+          const mode = v.getUint32(off, true)
+          link.mode = Object.keys(c.MACVLAN_MODE).find((k) => c.MACVLAN_MODE[k] === mode) ?? String(mode)
+        }
+        break
+      case "ipvlan":
+        if (type === c.IFLA_IPVLAN_MODE) {
+          const mode = v.getUint16(off, true)
+          link.mode = Object.keys(c.IPVLAN_MODE).find((k) => c.IPVLAN_MODE[k] === mode) ?? String(mode)
+        }
+        break
+      case "vlan":
+        if (type === c.IFLA_VLAN_ID) link.vlanId = v.getUint16(off, true)
+        else if (type === c.IFLA_VLAN_PROTOCOL) link.vlanProtocol = v.getUint16(off, false) === c.ETH_P_8021AD ? "802.1ad" : "802.1q"
+        break
+    }
+  })
+}

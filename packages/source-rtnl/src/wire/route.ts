@@ -1,0 +1,163 @@
+// RTM_NEWROUTE / RTM_DELROUTE / RTM_GETROUTE encode and decode.
+//   struct rtmsg { u8 rtm_family, rtm_dst_len, rtm_src_len, rtm_tos, rtm_table,
+//                  rtm_protocol, rtm_scope, rtm_type; u32 rtm_flags; };   (linux/rtnetlink.h)
+//   struct rtnexthop { u16 rtnh_len; u8 rtnh_flags; u8 rtnh_hops; s32 rtnh_ifindex; }
+import { forEachAttr, type Message, MessageWriter, nl } from "@linx/netlink"
+import { formatIp, type Family } from "../ip.ts"
+import type { Nexthop, Route } from "../route.ts"
+import * as c from "./constants.ts"
+import { familyNumber } from "./addr.ts"
+
+export interface RouteRequest {
+  /** create = CREATE|REPLACE (idempotent; never appends to an IPv6 multipath route) */
+  op: "create" | "delete"
+  family: Family
+  dst: Uint8Array
+  dstLen: number
+  table: number
+  protocol: number
+  scope: number
+  type: number
+  tos: number
+  priority: number
+  /** rtm_flags, e.g. RTNH_F_ONLINK */
+  flags: number
+  oif?: number
+  gateway?: Uint8Array
+  prefsrc?: Uint8Array
+  mtu?: number
+  multipath?: { oif: number; gateway?: Uint8Array; weight: number; flags: number }[]
+}
+
+/** Appends one route request (ip route replace|del) to `w`. */
+export function encodeRouteRequest(w: MessageWriter, r: RouteRequest, label?: string): void {
+  const create = r.op === "create"
+  w.begin(create ? c.RTM_NEWROUTE : c.RTM_DELROUTE, create ? nl.NLM_F_CREATE | nl.NLM_F_REPLACE : 0, label)
+  w.u8(familyNumber(r.family)).u8(r.dstLen).u8(0).u8(r.tos)
+  w.u8(r.table > 255 ? c.RT_TABLE_COMPAT : r.table).u8(r.protocol).u8(r.scope).u8(r.type).u32(r.flags)
+  if (r.dstLen > 0) w.attrBytes(c.RTA_DST, r.dst)
+  if (r.table > 255) w.attrU32(c.RTA_TABLE, r.table)
+  w.attrU32(c.RTA_PRIORITY, r.priority)
+  if (create) {
+    if (r.oif) w.attrU32(c.RTA_OIF, r.oif)
+    if (r.gateway) w.attrBytes(c.RTA_GATEWAY, r.gateway)
+    if (r.prefsrc) w.attrBytes(c.RTA_PREFSRC, r.prefsrc)
+    if (r.mtu !== undefined) {
+      const m = w.nestStartPlain(c.RTA_METRICS)
+      w.attrU32(c.RTAX_MTU, r.mtu)
+      w.nestEnd(m)
+    }
+    if (r.multipath) {
+      const mp = w.nestStartPlain(c.RTA_MULTIPATH)
+      for (const nh of r.multipath) {
+        // struct rtnexthop, then its own attributes; rtnh_len covers both.
+        const start = w.length
+        w.u16(0).u8(nh.flags).u8(nh.weight - 1).i32(nh.oif)
+        if (nh.gateway) w.attrBytes(c.RTA_GATEWAY, nh.gateway)
+        w.nestEnd(start)
+      }
+      w.nestEnd(mp)
+    }
+  }
+  w.end()
+}
+
+/**
+ * A route dump request. With strict checking the kernel filters by table, protocol
+ * and output interface itself (ip route show table T proto P dev D).
+ */
+export function encodeRouteDump(
+  w: MessageWriter,
+  filter: { family: number; table?: number; protocol?: number; oif?: number },
+): void {
+  w.begin(c.RTM_GETROUTE, 0)
+  const table = filter.table ?? 0
+  w.u8(filter.family).u8(0).u8(0).u8(0).u8(table > 255 ? c.RT_TABLE_COMPAT : table).u8(filter.protocol ?? 0).u8(0).u8(0).u32(0)
+  if (table > 255) w.attrU32(c.RTA_TABLE, table)
+  if (filter.oif) w.attrU32(c.RTA_OIF, filter.oif)
+  w.end()
+}
+
+/** ip route get fibmatch DST table T: the route that matches (or ENETUNREACH/ENOENT). */
+export function encodeRouteGet(w: MessageWriter, family: Family, dst: Uint8Array, table: number): void {
+  w.begin(c.RTM_GETROUTE, 0)
+  w.u8(familyNumber(family)).u8(dst.length * 8).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(c.RTM_F_FIB_MATCH)
+  w.attrBytes(c.RTA_DST, dst)
+  w.attrU32(c.RTA_TABLE, table)
+  w.end()
+}
+
+function ipAt(v: DataView, off: number, len: number): string {
+  return formatIp(new Uint8Array(v.buffer, v.byteOffset + off, len))
+}
+
+const ZERO4 = "0.0.0.0"
+const ZERO6 = "::"
+
+export function decodeRoute(m: Message): Route {
+  const v = m.view
+  const p = m.payload
+  const family: Family = v.getUint8(p) === c.AF_INET ? "inet" : "inet6"
+  const dstLen = v.getUint8(p + 1)
+  const r: Route = {
+    family,
+    dst: "",
+    tos: v.getUint8(p + 3),
+    table: v.getUint8(p + 4),
+    protocol: v.getUint8(p + 5),
+    scope: v.getUint8(p + 6),
+    type: v.getUint8(p + 7),
+    flags: v.getUint32(p + 8, true),
+    priority: 0,
+    oif: 0,
+  }
+  let dst: string | undefined
+  forEachAttr(v, p + c.RTMSG_LEN, m.end, (type, off, len) => {
+    switch (type) {
+      case c.RTA_DST:
+        dst = ipAt(v, off, len)
+        break
+      case c.RTA_TABLE:
+        r.table = v.getUint32(off, true)
+        break
+      case c.RTA_PRIORITY:
+        r.priority = v.getUint32(off, true)
+        break
+      case c.RTA_OIF:
+        r.oif = v.getUint32(off, true)
+        break
+      case c.RTA_GATEWAY:
+        r.gateway = ipAt(v, off, len)
+        break
+      case c.RTA_PREFSRC:
+        r.prefsrc = ipAt(v, off, len)
+        break
+      case c.RTA_METRICS:
+        forEachAttr(v, off, off + len, (mt, moff) => {
+          if (mt === c.RTAX_MTU) r.mtu = v.getUint32(moff, true)
+        })
+        break
+      case c.RTA_MULTIPATH:
+        r.nexthops = decodeMultipath(v, off, off + len)
+        break
+    }
+  })
+  r.dst = `${dst ?? (family === "inet" ? ZERO4 : ZERO6)}/${dstLen}`
+  return r
+}
+
+function decodeMultipath(v: DataView, start: number, end: number): Nexthop[] {
+  const out: Nexthop[] = []
+  let p = start
+  while (p + c.RTNH_LEN <= end) {
+    const len = v.getUint16(p, true)
+    if (len < c.RTNH_LEN || p + len > end) break
+    const nh: Nexthop = { flags: v.getUint8(p + 2), weight: v.getUint8(p + 3) + 1, oif: v.getInt32(p + 4, true) }
+    forEachAttr(v, p + c.RTNH_LEN, p + len, (type, off, alen) => {
+      if (type === c.RTA_GATEWAY) nh.gateway = ipAt(v, off, alen)
+    })
+    out.push(nh)
+    p += (len + 3) & ~3
+  }
+  return out
+}
