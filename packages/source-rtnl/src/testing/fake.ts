@@ -63,7 +63,8 @@ export class FakeRtnlKernel implements RtnlKernel {
     requests.forEach((r, i) => {
       this.requests.push(r)
       const err = this.#options.readOnly ? fail(EPERM, "Operation not permitted") : this.#apply(r)
-      if (err) out.set(i, err)
+      // like the real socket: the error names the request it belongs to
+      if (err) out.set(i, new NetlinkError(err.errno, { extAck: err.extAck, request: { type: 0, flags: 0, seq: i, label: r.label } }))
     })
     return out
   }
