@@ -57,6 +57,7 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
   const kernel = options.kernel ?? createNetlinkKernel(options.netns)
   const view: RouteEventView = new Map()
   const subscriptions = new Set<Subscription>()
+  const closing = new Set<Promise<void>>()
   let closed = false
 
   const check = () => {
@@ -138,8 +139,9 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
       subscriptions.add(sub)
       return {
         [Symbol.dispose]() {
-          subscriptions.delete(sub)
-          void sub.close()
+          if (!subscriptions.delete(sub)) return
+          const p = sub.close().finally(() => closing.delete(p))
+          closing.add(p)
         },
       }
     },
@@ -149,7 +151,7 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
     async close() {
       if (closed) return
       closed = true
-      await Promise.all([...subscriptions].map((s) => s.close()))
+      await Promise.all([...[...subscriptions].map((s) => s.close()), ...closing])
       subscriptions.clear()
       kernel.close()
     },

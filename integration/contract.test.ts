@@ -1,0 +1,15 @@
+// Every source satisfies @linx/reconcile's Source contract structurally: these
+// assignments are checked by the type-checker (tsc --noEmit runs in the test command).
+import { describe, expect, test } from "bun:test"
+import type { Source } from "@linx/reconcile"
+import { createRtnlSource, type RtnlDesired, type RtnlObserved, type RtnlOp, type RtnlOwnership } from "@linx/source-rtnl"
+import { FakeRtnlKernel } from "@linx/source-rtnl/testing"
+
+describe("Source contract", () => {
+  test("the rtnl source is a Source", async () => {
+    const source: Source<RtnlDesired, RtnlObserved, RtnlOp, RtnlOwnership> = createRtnlSource({ kernel: new FakeRtnlKernel() })
+    expect(source.kind).toBe("rtnl")
+    expect(typeof source.schema["~standard"].validate).toBe("function")
+    await source.close()
+  })
+})

@@ -1,0 +1,327 @@
+// The loop's semantics on a fake source and a fake clock (DESIGN §7). No root needed.
+import { describe, expect, test } from "bun:test"
+import { backoffDelay, resyncDelay } from "./backoff.ts"
+import { DesiredStateError } from "./desired.ts"
+import { createReconciler } from "./loop.ts"
+import type { PassResult } from "./result.ts"
+import { FakeClock } from "./testing/clock.ts"
+import { FakeSource } from "./testing/source.ts"
+
+function setup(opts: { desired?: Record<string, string>; resyncMs?: number; random?: () => number; contest?: { threshold?: number; windowMs?: number; minIntervalMs?: number } } = {}) {
+  const clock = new FakeClock()
+  const source = new FakeSource()
+  source.echo = false // exact pass counts below; the contest tests turn echoes on
+  const passes: PassResult[] = []
+  const loop = createReconciler({
+    source,
+    desired: opts.desired ?? { "own/a": "1", "own/b": "2" },
+    ownership: { prefix: "own/" },
+    resyncMs: opts.resyncMs ?? 10_000,
+    clock,
+    random: opts.random ?? (() => 0.5),
+    ...(opts.contest ? { contest: opts.contest } : {}),
+  })
+  loop.on("pass", (r) => passes.push(r))
+  return { clock, source, loop, passes }
+}
+
+/** Resolves the next time the gate is opened. */
+function gate(source: FakeSource): () => void {
+  let open!: () => void
+  source.gate = new Promise((r) => (open = r))
+  return () => {
+    source.gate = undefined
+    open()
+  }
+}
+
+describe("reconcile loop", () => {
+  test("start subscribes before the first observe, then converges", async () => {
+    const { source, loop } = setup()
+    let subscribedAtFirstObserve: boolean | undefined
+    const observe = source.observe.bind(source)
+    source.observe = async (s) => {
+      subscribedAtFirstObserve ??= source.subscribed
+      return observe(s)
+    }
+    const r = await loop.start()
+    expect(subscribedAtFirstObserve).toBe(true)
+    expect(r.trigger).toBe("start")
+    expect(r.applied).toEqual(["set own/a=1", "set own/b=2"])
+    expect(r.converged).toBe(true)
+    expect(loop.status()).toMatchObject({ state: "running", converged: true, ready: true })
+    await loop.stop()
+  })
+
+  test("hints during a pass cause exactly one follow-up pass, with merged scopes", async () => {
+    const { source, loop, clock, passes } = setup()
+    await loop.start()
+    const release = gate(source)
+    source.drift("own/a", "x") // pass 2 starts and blocks in observe
+    await clock.settle()
+    for (let i = 0; i < 50; i++) source.hint({ scope: { keys: [`k${i % 3}`] } })
+    source.hint({ scope: { other: true } })
+    release()
+    await clock.advance(1)
+    expect(passes.length).toBe(3)
+    expect(passes[1]?.applied).toEqual(["set own/a=1"])
+    expect(passes[2]?.trigger).toBe("hint")
+    expect(source.scopes[2]).toEqual({ keys: ["k0", "k1", "k2"], other: true })
+    expect(loop.status().counters.hints).toBe(52)
+    await loop.stop()
+  })
+
+  test("a hint with no scope, or an overrun, makes the next pass full and is counted", async () => {
+    const { source, loop, clock, passes } = setup()
+    await loop.start()
+    source.hint({ overrun: true })
+    await clock.advance(1)
+    expect(passes.at(-1)?.trigger).toBe("overrun")
+    expect(source.scopes.at(-1)).toBeUndefined()
+    expect(loop.status().counters.overruns).toBe(1)
+    await loop.stop()
+  })
+
+  test("resync runs every resyncMs ±10% even under a continuous hint storm", async () => {
+    const { source, loop, clock, passes } = setup({ resyncMs: 1000, random: () => 1 })
+    await loop.start()
+    // a hint every 10 ms for 5 s
+    for (let t = 0; t < 5000; t += 10) {
+      source.hint({ scope: { keys: ["noise"] } })
+      await clock.advance(10)
+    }
+    const timers = passes.filter((p) => p.trigger === "timer")
+    expect(timers.length).toBeGreaterThanOrEqual(4) // 1100 ms apart with random() = 1
+    expect(loop.status().counters.passesByTrigger.hint).toBeGreaterThan(100)
+    await loop.stop()
+  })
+
+  test("resync jitter stays within ±10%", () => {
+    for (const r of [0, 0.25, 0.5, 0.999]) {
+      const d = resyncDelay(30_000, 0.1, () => r)
+      expect(d).toBeGreaterThanOrEqual(27_000)
+      expect(d).toBeLessThanOrEqual(33_000)
+    }
+  })
+
+  test("backoff grows exponentially with full jitter, capped at resync, and resets on success", async () => {
+    expect([1, 2, 3, 4, 10].map((n) => backoffDelay(n, 100, 1000, () => 0.999))).toEqual([99, 199, 399, 799, 999])
+    expect(backoffDelay(3, 100, 1000, () => 0)).toBe(0)
+    const { source, loop, clock, passes } = setup({ resyncMs: 60_000, random: () => 0.999 })
+    source.failures = [new Error("EAGAIN-ish"), new Error("again"), new Error("again")]
+    const first = await loop.start()
+    expect(first.error).toBe("EAGAIN-ish")
+    expect(loop.status().state).toBe("backoff")
+    expect(loop.status().nextRetryAt! - clock.now()).toBe(99)
+    await clock.advance(99)
+    expect(passes.length).toBe(2)
+    expect(passes[1]?.trigger).toBe("retry")
+    expect(loop.status().nextRetryAt! - clock.now()).toBe(199)
+    await clock.advance(199)
+    expect(loop.status().nextRetryAt! - clock.now()).toBe(399)
+    await clock.advance(399)
+    expect(passes.at(-1)?.converged).toBe(true)
+    expect(loop.status()).toMatchObject({ state: "running", consecutiveFailures: 0 })
+    expect(loop.status().nextRetryAt).toBeUndefined()
+    await loop.stop()
+  })
+
+  test("hints do not bypass backoff", async () => {
+    const { source, loop, clock, passes } = setup({ random: () => 0.999 })
+    source.failures = [new Error("boom")]
+    await loop.start()
+    for (let i = 0; i < 10; i++) source.hint({ scope: { keys: ["x"] } })
+    await clock.advance(50)
+    expect(passes.length).toBe(1)
+    await clock.advance(60)
+    expect(passes.length).toBe(2)
+    await loop.stop()
+  })
+
+  test("terminal errors are retried only at resync pace", async () => {
+    const { source, loop, clock, passes } = setup({ resyncMs: 10_000, random: () => 0.5 })
+    source.failures = [Object.assign(new Error("Operation not permitted"), { errno: 1 }), Object.assign(new Error("Operation not permitted"), { errno: 1 })]
+    await loop.start()
+    expect(loop.status().state).toBe("backoff")
+    expect(loop.status().nextRetryAt).toBeUndefined()
+    source.hint({ scope: { keys: ["x"] } })
+    await clock.advance(9_999)
+    expect(passes.length).toBe(1)
+    await clock.advance(2)
+    expect(passes.length).toBe(2)
+    expect(passes[1]?.trigger).toBe("timer")
+    await clock.advance(10_001)
+    expect(passes.at(-1)?.converged).toBe(true)
+    await loop.stop()
+  })
+
+  test("an object another agent keeps undoing becomes contested and is healed at a bounded rate", async () => {
+    const { source, loop, clock, passes } = setup({ contest: { threshold: 3, windowMs: 60_000, minIntervalMs: 1_000 } })
+    source.echo = true
+    const conflicts: unknown[] = []
+    loop.on("conflict", (e) => conflicts.push(e))
+    await loop.start()
+    // the other agent undoes own/a every 100 ms for 5 s
+    for (let t = 0; t < 5000; t += 100) {
+      source.drift("own/a", "theirs")
+      await clock.advance(100)
+    }
+    const heals = source.applied.filter((op) => op.kind === "set" && op.key === "own/a").length
+    expect(heals).toBeLessThanOrEqual(1 + 3 + 6) // start, 3 heals to detect, then ~1/s
+    expect(heals).toBeGreaterThanOrEqual(6)
+    expect(conflicts).toContainEqual({ op: "set own/a=1", reason: "contested" })
+    expect(loop.status().contested.map((c) => c.op)).toEqual(["set own/a=1"])
+    expect(passes.length).toBeLessThan(30) // no spinning: ~2 passes per heal, not one per event
+    await loop.stop()
+  })
+
+  test("an op that does not converge is reported and not re-applied forever", async () => {
+    const { source, loop, clock } = setup({ desired: { "own/a": "1", "own/s": "2" } })
+    source.stubborn.add("own/s")
+    source.echo = true
+    const conflicts: unknown[] = []
+    loop.on("conflict", (e) => conflicts.push(e))
+    await loop.start()
+    for (let i = 0; i < 20; i++) {
+      source.hint({ scope: { keys: ["own/s"] } })
+      await clock.advance(5)
+    }
+    const tries = source.applied.filter((op) => op.kind === "set" && op.key === "own/s").length
+    expect(tries).toBe(3)
+    expect(conflicts).toContainEqual({ op: "set own/s=2", reason: "not-converging" })
+    expect(loop.status().notConverging).toEqual(["set own/s=2"])
+    expect(loop.status().converged).toBe(false)
+    await loop.stop()
+  })
+
+  test("conflict ops are never applied and are reported", async () => {
+    const { source, loop } = setup({ desired: { "own/a": "1", theirs: "x" } })
+    source.foreign.add("theirs")
+    const conflicts: unknown[] = []
+    loop.on("conflict", (e) => conflicts.push(e))
+    const r = await loop.start()
+    expect(r.conflicts).toEqual(["# conflict: theirs is foreign"])
+    expect(r.converged).toBe(false)
+    expect(source.kernel.has("theirs")).toBe(false)
+    expect(conflicts).toEqual([{ op: "# conflict: theirs is foreign", reason: "conflict" }])
+    expect(loop.status().conflicts).toEqual(["# conflict: theirs is foreign"])
+    await loop.stop()
+  })
+
+  test("stop during a pass lets it finish, applies nothing afterwards, closes the source", async () => {
+    const { source, loop, clock } = setup()
+    await loop.start()
+    const release = gate(source)
+    source.drift("own/a", "x")
+    await clock.settle()
+    const stopping = loop.stop()
+    release()
+    await stopping
+    expect(source.kernel.get("own/a")).toBe("x") // the pass observed, but applied nothing once stopping
+    expect(source.calls.close).toBe(1)
+    expect(source.subscribed).toBe(false)
+    expect(loop.status().state).toBe("stopped")
+    source.drift("own/b", "y")
+    await clock.advance(60_000)
+    expect(source.kernel.get("own/b")).toBe("y")
+    expect(clock.pending()).toEqual([])
+    await loop.stop() // idempotent
+    expect(source.calls.close).toBe(1)
+  })
+
+  test("an aborted signal stops the loop; await using stops it too", async () => {
+    const clock = new FakeClock()
+    const source = new FakeSource()
+    const ac = new AbortController()
+    const loop = createReconciler({ source, desired: {}, ownership: { prefix: "own/" }, clock, signal: ac.signal })
+    await loop.start()
+    ac.abort()
+    await clock.settle()
+    await clock.settle()
+    expect(loop.status().state).toBe("stopped")
+    const source2 = new FakeSource()
+    {
+      await using loop2 = createReconciler({ source: source2, desired: {}, ownership: { prefix: "own/" }, clock })
+      await loop2.start()
+    }
+    expect(source2.calls.close).toBe(1)
+  })
+
+  test("invalid desired state is refused with every issue; the previous state stays in force", async () => {
+    const { source, loop } = setup()
+    await loop.start()
+    let err: unknown
+    try {
+      await loop.setDesired({ "own/a": 5, "own/c": true })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(DesiredStateError)
+    expect((err as DesiredStateError).issues).toEqual(["own/a: expected a string, got number", "own/c: expected a string, got boolean"])
+    expect(loop.desired()).toEqual({ "own/a": "1", "own/b": "2" })
+    const r = await loop.setDesired({ "own/a": "9" })
+    expect(r.trigger).toBe("desired")
+    expect(r.applied).toEqual(["set own/a=9", "delete own/b"])
+    expect([...source.kernel]).toEqual([["own/a", "9"]])
+    await loop.stop()
+  })
+
+  test("start rejects invalid initial desired state and applies nothing", async () => {
+    const clock = new FakeClock()
+    const source = new FakeSource()
+    const loop = createReconciler({ source, desired: { a: 1 }, ownership: { prefix: "" }, clock })
+    await expect(loop.start()).rejects.toBeInstanceOf(DesiredStateError)
+    expect(source.calls.reconcile).toBe(0)
+  })
+
+  test("plan observes and diffs without applying", async () => {
+    const { source, loop } = setup()
+    const p = await loop.plan()
+    expect(p.described).toEqual(["set own/a=1", "set own/b=2"])
+    expect(source.calls.reconcile).toBe(0)
+  })
+
+  test("drift is counted and reported with its heal latency", async () => {
+    const { source, loop, clock } = setup()
+    const drift: string[][] = []
+    loop.on("drift", (e) => drift.push(e.ops))
+    await loop.start()
+    source.drift("own/b", undefined)
+    await clock.advance(1)
+    expect(drift).toEqual([["set own/b=2"]])
+    const s = loop.status()
+    expect(s.counters.driftHealed).toBe(1)
+    expect(s.healLatenciesMs.length).toBe(1)
+    expect(s.counters.noopPasses).toBe(0)
+    source.hint({ scope: { keys: ["own/b"] } })
+    await clock.advance(1)
+    expect(loop.status().counters.noopPasses).toBe(1)
+    // our own writes come back as events: the pass they cause is a cheap, counted no-op
+    source.echo = true
+    source.drift("own/a", undefined)
+    await clock.advance(1)
+    expect(loop.status().counters.noopPasses).toBe(2)
+    await loop.stop()
+  })
+
+  test("many loops share nothing", async () => {
+    const clock = new FakeClock()
+    const loops = Array.from({ length: 100 }, (_, i) => {
+      const source = new FakeSource()
+      return { source, loop: createReconciler({ source, desired: { [`own/${i}`]: String(i) }, ownership: { prefix: "own/" }, clock, name: `c${i}` }) }
+    })
+    await Promise.all(loops.map((l) => l.loop.start()))
+    expect(loops.every((l, i) => l.source.kernel.get(`own/${i}`) === String(i) && l.source.kernel.size === 1)).toBe(true)
+    await Promise.all(loops.map((l) => l.loop.stop()))
+  })
+
+  test("a listener that throws does not break the loop", async () => {
+    const { loop } = setup()
+    loop.on("pass", () => {
+      throw new Error("bad listener")
+    })
+    const r = await loop.start()
+    expect(r.converged).toBe(true)
+    await loop.stop()
+  })
+})
