@@ -1,5 +1,5 @@
-// rtnetlink multicast groups → hints. Link events hint links, addresses and routes
-// (IPv4 routes vanish silently with their device); address events hint addresses (and
+// rtnetlink multicast groups → hints. Link events hint links, addresses and the routes
+// through those links (IPv4 routes vanish silently with their device); address events hint addresses (and
 // routes on deletion: IPv4 routes using a deleted source address vanish too); route
 // events hint the one route key, and record what the event said for a scoped observe.
 import { type Message, nl, type NetnsRef, subscribe, type Subscription } from "@linx/netlink"
@@ -8,7 +8,17 @@ import { decodeLink } from "./wire/link.ts"
 import { decodeRoute } from "./wire/route.ts"
 import * as c from "./wire/constants.ts"
 
-export type RtnlScope = { links?: true | readonly string[]; addresses?: true | readonly string[]; routes?: true | readonly string[] }
+/**
+ * rtnl scopes: `links` (names; links are always dumped whole), `addresses` (all),
+ * `routes` (true = all, or route keys), `routesOnLinks` (link names: the routes through
+ * those links, dumped with the kernel's output-interface filter).
+ */
+export type RtnlScope = {
+  links?: true | readonly string[]
+  addresses?: true | readonly string[]
+  routes?: true | readonly string[]
+  routesOnLinks?: true | readonly string[]
+}
 
 export interface RtnlHint {
   scope?: RtnlScope
@@ -56,9 +66,9 @@ export function hintFor(messages: readonly Message[], view: RouteEventView): Rtn
       case c.RTM_NEWLINK:
       case c.RTM_DELLINK: {
         const l = decodeLink(m)
+        // IPv4 routes through a link vanish silently when it goes down or away
         ;(links ??= new Set()).add(l.name)
         addresses = true
-        allRoutes = true
         break
       }
       case c.RTM_NEWADDR:
@@ -80,8 +90,11 @@ export function hintFor(messages: readonly Message[], view: RouteEventView): Rtn
     }
   }
   if (!links && !addresses && !allRoutes && !routeKeys) return undefined
-  const scope: { links?: true | string[]; addresses?: true; routes?: true | string[] } = {}
-  if (links) scope.links = [...links]
+  const scope: { links?: true | string[]; addresses?: true; routes?: true | string[]; routesOnLinks?: string[] } = {}
+  if (links) {
+    scope.links = [...links]
+    scope.routesOnLinks = [...links]
+  }
   if (addresses) scope.addresses = true
   if (allRoutes) scope.routes = true
   else if (routeKeys) scope.routes = [...routeKeys]

@@ -1,7 +1,7 @@
 // Routes: the observed type, desired routes in kernel terms, and their diff.
 // Identity is the kernel's route key: (family, table, dst/len, tos, priority); IPv6 has
 // no tos. Owned routes carry rtm_protocol = the owner's protocol.
-import { familyOf, type Family } from "./ip.ts"
+import { familyOf, type Family, formatPrefix, networkOf, parseIp, parsePrefix } from "./ip.ts"
 import type { ConflictOp } from "./ops.ts"
 import type { Owner } from "./ownership.ts"
 import { tableNumber } from "./ownership.ts"
@@ -136,16 +136,97 @@ export function isComparableRoute(r: Route): boolean {
   return r.type === c.RTN_UNICAST || r.type === c.RTN_BLACKHOLE || r.type === c.RTN_UNREACHABLE || r.type === c.RTN_PROHIBIT
 }
 
+/** What a scoped observation of routes looked at. */
+export interface RouteScope {
+  /** these route keys (from events) */
+  keys?: ReadonlySet<string>
+  /** every route whose output device is one of these links (after a link event) */
+  links?: ReadonlySet<string>
+  /** prefixes ("10.1.0.0/24") of the addresses on those links, observed and desired */
+  linkPrefixes?: ReadonlyMap<string, readonly string[]>
+}
+
+interface DesiredIndex {
+  /** position in desired, so scoped diffs keep desired order */
+  position: Map<RouteSpec, number>
+  byKey: Map<string, RouteSpec>
+  /** routes naming a device (dev or a nexthop dev), by device */
+  byDev: Map<string, RouteSpec[]>
+  /** routes with a gateway and no device, by gateway */
+  byGateway: Map<string, RouteSpec[]>
+}
+
+const indexCache = new WeakMap<readonly RouteSpec[], DesiredIndex>()
+
+function indexDesired(desired: readonly RouteSpec[]): DesiredIndex {
+  const cached = indexCache.get(desired)
+  if (cached) return cached
+  const idx: DesiredIndex = { position: new Map(), byKey: new Map(), byDev: new Map(), byGateway: new Map() }
+  const push = (m: Map<string, RouteSpec[]>, k: string, s: RouteSpec) => {
+    const list = m.get(k)
+    if (list) list.push(s)
+    else m.set(k, [s])
+  }
+  for (const s of desired) {
+    const w = wantedRoute(s)
+    idx.position.set(s, idx.position.size)
+    idx.byKey.set(w.key, s)
+    const devs = new Set<string>()
+    if (w.dev) devs.add(w.dev)
+    for (const nh of w.nexthops ?? []) if (nh.dev) devs.add(nh.dev)
+    for (const d of devs) push(idx.byDev, d, s)
+    if (!devs.size) {
+      const gws = new Set<string>()
+      if (w.gateway) gws.add(w.gateway)
+      for (const nh of w.nexthops ?? []) if (nh.gateway) gws.add(nh.gateway)
+      for (const g of gws) push(idx.byGateway, g, s)
+    }
+  }
+  indexCache.set(desired, idx)
+  return idx
+}
+
+function inPrefix(ip: string, prefix: string): boolean {
+  const a = parseIp(ip)
+  const p = parsePrefix(prefix)
+  if (!a || !p || a.family !== p.family) return false
+  return formatPrefix(networkOf({ ...a, prefixLen: p.prefixLen })) === formatPrefix(networkOf(p))
+}
+
+/** The desired routes a scoped observation covers. */
+function desiredInScope(idx: DesiredIndex, scope: RouteScope, observed: readonly Route[]): RouteSpec[] {
+  const out = new Set<RouteSpec>()
+  for (const k of scope.keys ?? []) {
+    const s = idx.byKey.get(k)
+    if (s) out.add(s)
+  }
+  for (const link of scope.links ?? []) {
+    for (const s of idx.byDev.get(link) ?? []) out.add(s)
+    const prefixes = scope.linkPrefixes?.get(link) ?? []
+    if (prefixes.length) {
+      for (const [gw, specs] of idx.byGateway) {
+        if (prefixes.some((p) => inPrefix(gw, p))) for (const s of specs) out.add(s)
+      }
+    }
+  }
+  for (const o of observed) {
+    const s = idx.byKey.get(observedRouteKey(o))
+    if (s) out.add(s)
+  }
+  return [...out].sort((a, b) => idx.position.get(a)! - idx.position.get(b)!)
+}
+
 /**
- * Diffs routes. `keys`, when given, limits the diff to those route keys (a scoped
- * observation looked at nothing else).
+ * Diffs routes. With a `scope` the observation covered only some routes: only the
+ * desired routes it covers are compared, and an owned observed route is deleted only
+ * when no desired route has its key.
  */
 export function diffRoutes(
   desired: readonly RouteSpec[],
   observed: readonly Route[],
   linkName: (index: number) => string | undefined,
   owner: Owner,
-  keys?: ReadonlySet<string>,
+  scope?: RouteScope,
 ): { ops: RouteOp[]; conflicts: ConflictOp[] } {
   const ops: RouteOp[] = []
   const conflicts: ConflictOp[] = []
@@ -155,11 +236,10 @@ export function diffRoutes(
     if (!isComparableRoute(o)) continue
     byKey.set(observedRouteKey(o), o)
   }
-  const wanted = new Set<string>()
-  for (const s of desired) {
+  const idx = indexDesired(desired)
+  const candidates = scope ? desiredInScope(idx, scope, observed) : desired
+  for (const s of candidates) {
     const w = wantedRoute(s)
-    if (keys && !keys.has(w.key)) continue
-    wanted.add(w.key)
     const o = byKey.get(w.key)
     if (!o) {
       ops.push({ kind: "create", object: "route", route: w, protocol })
@@ -178,8 +258,7 @@ export function diffRoutes(
     if (why) ops.push({ kind: "update", object: "route", route: w, protocol, reason: why })
   }
   for (const [key, o] of byKey) {
-    if (o.protocol !== protocol || wanted.has(key)) continue
-    if (keys && !keys.has(key)) continue
+    if (o.protocol !== protocol || idx.byKey.has(key)) continue
     if (owner.tables && !owner.tables.has(o.table)) continue
     const op: RouteOp = { kind: "delete", object: "route", route: o }
     const dev = linkName(o.oif)

@@ -224,4 +224,37 @@ describe("rtnl source on the fake kernel", () => {
     const swapped = parse({ ...d, routes: [{ dst: "10.30.0.0/16", nexthops: [{ via: "10.1.0.254", weight: 2 }, { via: "10.1.0.253" }] }] })
     expect(await plan(source, swapped)).toEqual([])
   })
+
+  test("a scoped look after a link event covers exactly the routes through that link", async () => {
+    const d = parse({
+      links: [
+        { name: "lan-a", kind: "veth", peer: { name: "lan-b" }, up: true },
+        { name: "lan-c", kind: "veth", peer: { name: "lan-d" }, up: true },
+      ],
+      addresses: [
+        { link: "lan-a", address: "10.1.0.1/24" },
+        { link: "lan-c", address: "10.2.0.1/24" },
+      ],
+      routes: [
+        { dst: "10.11.0.0/16", via: "10.1.0.254" }, // via-only, on lan-a by its gateway
+        { dst: "10.12.0.0/16", dev: "lan-a" },
+        { dst: "10.21.0.0/16", via: "10.2.0.254" }, // on lan-c
+      ],
+    })
+    const { source, kernel } = await setup(d as never)
+    expect(await plan(source, d)).toEqual([])
+    // someone downs lan-a: the kernel drops its IPv4 routes silently
+    const lanA = kernel.linkByName("lan-a")!
+    kernel.send([{ object: "link", label: "ip link set lan-a down", request: { op: "set", index: lanA.index, up: false } }])
+    const routeDumpsBefore = kernel.dumps.routes
+    const scoped = await source.observe({ links: ["lan-a"], addresses: true, routesOnLinks: ["lan-a"] })
+    expect(kernel.dumps.routes - routeDumpsBefore).toBe(2) // one filtered dump per family, not the whole table
+    expect(source.diff(d, scoped, OWN).map((o) => source.describe(o))).toEqual([
+      "ip link set dev lan-a up",
+      "ip route replace 10.11.0.0/16 via 10.1.0.254 proto 77",
+      "ip route replace 10.12.0.0/16 dev lan-a proto 77",
+    ])
+    await source.reconcile(source.diff(d, scoped, OWN))
+    expect(await plan(source, d)).toEqual([])
+  })
 })

@@ -10,7 +10,8 @@ import { type RouteEventView, type RtnlHint, type RtnlScope, startMonitor } from
 import { describeRtnlOp, type ConflictOp, type RtnlOp } from "./ops.ts"
 import { orderOps } from "./order.ts"
 import { resolveOwnership } from "./ownership.ts"
-import { diffRoutes, isComparableRoute, observedRouteKey, type Route } from "./route.ts"
+import { diffRoutes, isComparableRoute, observedRouteKey, type Route, type RouteScope } from "./route.ts"
+import { formatPrefix, networkOf, parsePrefix } from "./ip.ts"
 import { type RtnlDesired, RtnlDesiredSchema, type RtnlOwnership, RtnlOwnershipSchema } from "./schema.ts"
 import * as c from "./wire/constants.ts"
 
@@ -29,8 +30,8 @@ export interface RtnlObserved {
   addresses?: Address[]
   /** undefined when the scope did not include routes */
   routes?: Route[]
-  /** when set, `routes` holds only these route keys (a scoped look) */
-  routeKeys?: ReadonlySet<string>
+  /** when set, `routes` holds only what this scope covers (a scoped look) */
+  routeScope?: RouteScope
 }
 
 export interface RtnlApplyReport {
@@ -80,15 +81,19 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
 
     async observe(scope) {
       check()
-      if (!scope || scope.routes === true) view.clear()
       const links = kernel.links()
       const observed: RtnlObserved = { links }
       if (!scope || scope.addresses || scope.links) observed.addresses = kernel.addresses()
-      if (!scope || scope.routes === true || (scope.links && scope.routes !== undefined)) {
+      if (!scope || scope.routes === true || scope.routesOnLinks === true) {
+        view.clear()
         observed.routes = allRoutes()
-      } else if (scope.routes) {
+        return observed
+      }
+      if (!scope.routes && !scope.routesOnLinks) return observed
+      const routes: Route[] = []
+      const routeScope: RouteScope = {}
+      if (scope.routes) {
         const keys = scope.routes
-        const routes: Route[] = []
         let complete = keys.length <= MAX_SCOPED_ROUTES
         for (const k of keys) {
           if (!complete) break
@@ -97,14 +102,34 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
           else if (r) routes.push(r)
           view.delete(k)
         }
-        if (complete) {
-          observed.routes = routes
-          observed.routeKeys = new Set(keys)
-        } else {
+        if (!complete) {
+          // the event view cannot answer: look at everything
           view.clear()
           observed.routes = allRoutes()
+          return observed
         }
+        routeScope.keys = new Set(keys)
       }
+      if (scope.routesOnLinks) {
+        const names = new Set(scope.routesOnLinks)
+        const seen = new Set(routes.map(observedRouteKey))
+        for (const l of links) {
+          if (!names.has(l.name)) continue
+          for (const family of ["inet", "inet6"] as const) {
+            for (const r of kernel.routes({ family, oif: l.index })) {
+              if (r.table === c.RT_TABLE_LOCAL || !isComparableRoute(r)) continue
+              const k = observedRouteKey(r)
+              if (!seen.has(k)) {
+                seen.add(k)
+                routes.push(r)
+              }
+            }
+          }
+        }
+        routeScope.links = names
+      }
+      observed.routes = routes
+      observed.routeScope = routeScope
       return observed
     },
 
@@ -120,7 +145,28 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
       }
       add(diffLinks(desired.links, observed.links, owner))
       if (observed.addresses) add(diffAddresses(desired.addresses, observed.addresses, linkName, owner))
-      if (observed.routes) add(diffRoutes(desired.routes, observed.routes, linkName, owner, observed.routeKeys))
+      if (observed.routes) {
+        let scope = observed.routeScope
+        if (scope?.links) {
+          // which gateways sit on those links: the prefixes of their addresses, observed and desired
+          const prefixes = new Map<string, string[]>()
+          const addPrefix = (link: string, address: string) => {
+            if (!scope!.links!.has(link)) return
+            const p = parsePrefix(address)
+            if (!p) return
+            const list = prefixes.get(link) ?? []
+            list.push(formatPrefix(networkOf(p)))
+            prefixes.set(link, list)
+          }
+          for (const a of observed.addresses ?? []) {
+            const n = linkName(a.index)
+            if (n) addPrefix(n, a.address)
+          }
+          for (const a of desired.addresses) addPrefix(a.link, a.address)
+          scope = { ...scope, linkPrefixes: prefixes }
+        }
+        add(diffRoutes(desired.routes, observed.routes, linkName, owner, scope))
+      }
       return [...orderOps(ops), ...conflicts]
     },
 
