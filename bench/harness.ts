@@ -31,6 +31,19 @@ export function timeMedian(fn: () => void, runs = 5, warmup = true): number {
   return t[Math.floor(t.length / 2)]!
 }
 
+/** Median wall time of an async `fn` over `runs` runs; `before` runs untimed before each. */
+export async function timeMedianAsync(fn: () => Promise<void>, runs = 5, before?: () => void | Promise<void>): Promise<number> {
+  const t: number[] = []
+  for (let i = 0; i < runs; i++) {
+    await before?.()
+    const s = performance.now()
+    await fn()
+    t.push(performance.now() - s)
+  }
+  t.sort((a, b) => a - b)
+  return t[Math.floor(t.length / 2)]!
+}
+
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }

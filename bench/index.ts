@@ -1,12 +1,19 @@
 // `bun run bench`: every benchmark, as ratios against ip/nft/sysctl in the same run.
 // Runs inside a private namespace (scripts/sandbox.sh); each case makes its own.
+// `bun run bench rtnl` runs only the cases whose name starts with "rtnl".
 import { assertNotInitialNetns } from "@linx/netlink"
 import { printTable } from "./harness.ts"
 import { benchNetlinkDump } from "./netlink-dump.ts"
+import { benchRtnlApply, benchRtnlObserveAndNoop } from "./rtnl.ts"
 
 assertNotInitialNetns("bench")
 const only = process.argv[2]
-const cases: [string, () => Promise<void>][] = [["netlink-dump", () => benchNetlinkDump(100_000)]]
+const cases: [string, () => Promise<void>][] = [
+  ["netlink-dump", () => benchNetlinkDump(100_000)],
+  ["rtnl-apply-10k", () => benchRtnlApply(10_000)],
+  ["rtnl-apply-100k", () => benchRtnlApply(100_000)],
+  ["rtnl-observe-100k", () => benchRtnlObserveAndNoop(100_000)],
+]
 for (const [name, run] of cases) {
   if (only && !name.startsWith(only)) continue
   process.stderr.write(`running ${name}...\n`)

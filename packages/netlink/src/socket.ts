@@ -229,17 +229,26 @@ export class NetlinkSocket {
    * table changed during the dump) the whole dump is repeated, at most `retries` times.
    */
   dump(build: (w: MessageWriter) => void, options: DumpOptions = {}): Message[] {
+    return this.dumpInto(build, (m) => m, options)
+  }
+
+  /**
+   * Like dump(), but each reply is handed to `decode` as it is read and only what it
+   * returns is kept (undefined drops the message): no array of raw messages for a
+   * 100k-object dump. A retried dump starts a fresh result.
+   */
+  dumpInto<T>(build: (w: MessageWriter) => void, decode: (m: Message) => T | undefined, options: DumpOptions = {}): T[] {
     const retries = options.retries ?? 5
     for (let attempt = 0; ; attempt++) {
       const w = new MessageWriter(256)
       build(w)
-      const result = this.#dumpOnce(w)
-      if (!result.interrupted) return result.messages
+      const result = this.#dumpOnce(w, decode)
+      if (!result.interrupted) return result.items
       if (attempt >= retries) throw new DumpInterruptedError(attempt + 1)
     }
   }
 
-  #dumpOnce(w: MessageWriter): { messages: Message[]; interrupted: boolean } {
+  #dumpOnce<T>(w: MessageWriter, decode: (m: Message) => T | undefined): { items: T[]; interrupted: boolean } {
     if (w.count !== 1) throw new Error(`dump() takes exactly one request message, got ${w.count}`)
     const seq = this.#nextSeq()
     w.stamp(0, seq, 0)
@@ -249,7 +258,7 @@ export class NetlinkSocket {
     const hdr = w.headerOf(0)
     const info: RequestInfo = { type: hdr.type, flags: hdr.flags, seq }
     this.#send(bytes, info)
-    const messages: Message[] = []
+    const items: T[] = []
     let interrupted = false
     for (;;) {
       for (const m of this.#receive(true)) {
@@ -259,7 +268,7 @@ export class NetlinkSocket {
           // NLMSG_DONE carries an int: a negative errno when the dump failed.
           const done = decodeDone(m)
           if (done.errno > 0) throw new NetlinkError(done.errno, { request: info, extAck: done.extAck })
-          return { messages, interrupted }
+          return { items, interrupted }
         }
         if (m.type === NLMSG_ERROR) {
           const ack = decodeAck(m)
@@ -267,7 +276,8 @@ export class NetlinkSocket {
           continue
         }
         if (m.type === NLMSG_NOOP || m.type === NLMSG_OVERRUN) continue
-        messages.push(m)
+        const item = decode(m)
+        if (item !== undefined) items.push(item)
       }
     }
   }

@@ -87,18 +87,16 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
   }
 
   return {
-    links: () => sock.dump(encodeLinkDump).map(decodeLink),
-    addresses: () => sock.dump((w) => encodeAddressDump(w)).map(decodeAddress),
+    links: () => sock.dumpInto(encodeLinkDump, decodeLink),
+    addresses: () => sock.dumpInto((w) => encodeAddressDump(w), decodeAddress),
     routes: (f) =>
-      sock
-        .dump((w) => {
-          const filter: { family: number; table?: number; protocol?: number; oif?: number } = { family: familyNumber(f.family) }
-          if (f.table !== undefined) filter.table = f.table
-          if (f.protocol !== undefined) filter.protocol = f.protocol
-          if (f.oif !== undefined) filter.oif = f.oif
-          encodeRouteDump(w, filter)
-        })
-        .map(decodeRoute),
+      sock.dumpInto((w) => {
+        const filter: { family: number; table?: number; protocol?: number; oif?: number } = { family: familyNumber(f.family) }
+        if (f.table !== undefined) filter.table = f.table
+        if (f.protocol !== undefined) filter.protocol = f.protocol
+        if (f.oif !== undefined) filter.oif = f.oif
+        encodeRouteDump(w, filter)
+      }, decodeRoute),
     send(requests) {
       const failures = new Map<number, NetlinkError>()
       // Requests that must come from another namespace's socket go one by one, in order.

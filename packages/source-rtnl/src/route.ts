@@ -7,6 +7,7 @@ import type { Owner } from "./ownership.ts"
 import { tableNumber } from "./ownership.ts"
 import type { RouteSpec } from "./schema.ts"
 import * as c from "./wire/constants.ts"
+import { packRouteId } from "./wire/route.ts"
 
 export interface Nexthop {
   gateway?: string
@@ -17,6 +18,8 @@ export interface Nexthop {
 
 /** A route as the kernel reports it (ip route show table all). */
 export interface Route {
+  /** the kernel's route key, packed (see packRouteId): equal ids = the same route */
+  id: string
   family: Family
   /** "10.0.0.0/8", "::/0" */
   dst: string
@@ -36,7 +39,10 @@ export interface Route {
 
 /** A desired route resolved to kernel terms (names stay names until apply). */
 export interface WantedRoute {
+  /** the kernel's route key, readable: "254 10.0.0.0/8 0 0" */
   key: string
+  /** the same key, packed like Route.id */
+  id: string
   family: Family
   dst: string
   table: number
@@ -68,6 +74,12 @@ export function routeKey(family: Family, table: number, dst: string, tos: number
   return family === "inet" ? `${table} ${dst} ${tos} ${priority}` : `${table} ${dst} ${priority}`
 }
 
+/** Adds the packed id to a route built by hand (fakes, tests). */
+export function withRouteId(r: Omit<Route, "id">): Route {
+  const p = parsePrefix(r.dst)!
+  return { id: packRouteId(r.family === "inet" ? c.AF_INET : c.AF_INET6, r.table, r.priority, r.tos, p.prefixLen, p.bytes), ...r }
+}
+
 export function observedRouteKey(r: Route): string {
   return routeKey(r.family, r.table, r.dst, r.tos, r.priority)
 }
@@ -96,7 +108,9 @@ export function wantedRoute(s: RouteSpec): WantedRoute {
       : family === "inet" && type === c.RTN_UNICAST && !hasGateway
         ? c.RT_SCOPE_LINK
         : c.RT_SCOPE_UNIVERSE
-  const w: WantedRoute = { key: routeKey(family, table, dst, 0, priority), family, dst, table, priority, type, scope, onlink: !!s.onlink }
+  const p = parsePrefix(dst)!
+  const id = packRouteId(family === "inet" ? c.AF_INET : c.AF_INET6, table, priority, 0, p.prefixLen, p.bytes)
+  const w: WantedRoute = { key: routeKey(family, table, dst, 0, priority), id, family, dst, table, priority, type, scope, onlink: !!s.onlink }
   if (s.via) w.gateway = s.via
   if (s.dev) w.dev = s.dev
   if (s.src) w.prefsrc = s.src
@@ -147,6 +161,9 @@ export interface RouteScope {
 }
 
 interface DesiredIndex {
+  wanted: WantedRoute[]
+  /** packed id → position in desired */
+  byId: Map<string, number>
   /** position in desired, so scoped diffs keep desired order */
   position: Map<RouteSpec, number>
   byKey: Map<string, RouteSpec>
@@ -161,7 +178,7 @@ const indexCache = new WeakMap<readonly RouteSpec[], DesiredIndex>()
 function indexDesired(desired: readonly RouteSpec[]): DesiredIndex {
   const cached = indexCache.get(desired)
   if (cached) return cached
-  const idx: DesiredIndex = { position: new Map(), byKey: new Map(), byDev: new Map(), byGateway: new Map() }
+  const idx: DesiredIndex = { wanted: [], byId: new Map(), position: new Map(), byKey: new Map(), byDev: new Map(), byGateway: new Map() }
   const push = (m: Map<string, RouteSpec[]>, k: string, s: RouteSpec) => {
     const list = m.get(k)
     if (list) list.push(s)
@@ -169,6 +186,8 @@ function indexDesired(desired: readonly RouteSpec[]): DesiredIndex {
   }
   for (const s of desired) {
     const w = wantedRoute(s)
+    idx.byId.set(w.id, idx.wanted.length)
+    idx.wanted.push(w)
     idx.position.set(s, idx.position.size)
     idx.byKey.set(w.key, s)
     const devs = new Set<string>()
@@ -231,19 +250,12 @@ export function diffRoutes(
   const ops: RouteOp[] = []
   const conflicts: ConflictOp[] = []
   const protocol = owner.routeProtocol
-  const byKey = new Map<string, Route>()
-  for (const o of observed) {
-    if (!isComparableRoute(o)) continue
-    byKey.set(observedRouteKey(o), o)
-  }
   const idx = indexDesired(desired)
-  const candidates = scope ? desiredInScope(idx, scope, observed) : desired
-  for (const s of candidates) {
-    const w = wantedRoute(s)
-    const o = byKey.get(w.key)
+  const deletes: RouteOp[] = []
+  const compare = (w: WantedRoute, o: Route | undefined) => {
     if (!o) {
       ops.push({ kind: "create", object: "route", route: w, protocol })
-      continue
+      return
     }
     if (o.protocol !== protocol && !owner.adopt) {
       conflicts.push({
@@ -252,18 +264,39 @@ export function diffRoutes(
         key: w.key,
         reason: `route ${w.dst} table ${w.table} metric ${w.priority} exists with proto ${o.protocol}, not ${protocol} (set ownership.adopt to take it over)`,
       })
-      continue
+      return
     }
     const why = o.protocol !== protocol ? "adopt" : routeDiffers(w, o, linkName)
     if (why) ops.push({ kind: "update", object: "route", route: w, protocol, reason: why })
   }
-  for (const [key, o] of byKey) {
-    if (o.protocol !== protocol || idx.byKey.has(key)) continue
-    if (owner.tables && !owner.tables.has(o.table)) continue
+  const deleteIfOwned = (o: Route) => {
+    if (o.protocol !== protocol) return
+    if (owner.tables && !owner.tables.has(o.table)) return
     const op: RouteOp = { kind: "delete", object: "route", route: o }
     const dev = linkName(o.oif)
     if (dev) op.dev = dev
-    ops.push(op)
+    deletes.push(op)
   }
+  if (!scope) {
+    // Full diff, observed-driven: one lookup per observed route in the (cached) desired
+    // index, then the desired routes nobody matched are created.
+    const matched: (Route | undefined)[] = new Array(idx.wanted.length)
+    for (const o of observed) {
+      if (!isComparableRoute(o)) continue
+      const i = idx.byId.get(o.id)
+      if (i === undefined) deleteIfOwned(o)
+      else matched[i] = o
+    }
+    for (let i = 0; i < idx.wanted.length; i++) compare(idx.wanted[i]!, matched[i])
+  } else {
+    const byId = new Map<string, Route>()
+    for (const o of observed) if (isComparableRoute(o)) byId.set(o.id, o)
+    for (const s of desiredInScope(idx, scope, observed)) {
+      const w = wantedRoute(s)
+      compare(w, byId.get(w.id))
+    }
+    for (const o of byId.values()) if (!idx.byId.has(o.id)) deleteIfOwned(o)
+  }
+  ops.push(...deletes)
   return { ops, conflicts }
 }

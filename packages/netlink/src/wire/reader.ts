@@ -6,20 +6,45 @@ import { align4, NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN } from "./constants.ts"
 
 /** One received message. `data` is the whole message (header included); it is not copied. */
 export interface Message {
-  type: number
-  flags: number
-  seq: number
-  pid: number
-  /** the message bytes, nlmsghdr included */
-  data: Uint8Array
-  /** a DataView over `data`'s buffer */
-  view: DataView
+  readonly type: number
+  readonly flags: number
+  readonly seq: number
+  readonly pid: number
+  /** the message bytes, nlmsghdr included (a view, made on demand) */
+  readonly data: Uint8Array
+  /** a DataView over the receive buffer */
+  readonly view: DataView
   /** offset of the nlmsghdr within `view` */
-  offset: number
+  readonly offset: number
   /** offset of the payload (after nlmsghdr) within `view` */
-  payload: number
+  readonly payload: number
   /** offset of the end of this message within `view` */
-  end: number
+  readonly end: number
+}
+
+/** A message in a receive buffer; `data` is made on demand (dumps hold 100k of these). */
+class ReceivedMessage implements Message {
+  readonly type: number
+  readonly flags: number
+  readonly seq: number
+  readonly pid: number
+  readonly payload: number
+  readonly end: number
+  constructor(
+    readonly view: DataView,
+    readonly offset: number,
+    len: number,
+  ) {
+    this.type = view.getUint16(offset + 4, true)
+    this.flags = view.getUint16(offset + 6, true)
+    this.seq = view.getUint32(offset + 8, true)
+    this.pid = view.getUint32(offset + 12, true)
+    this.payload = offset + NLMSG_HDRLEN
+    this.end = offset + len
+  }
+  get data(): Uint8Array {
+    return new Uint8Array(this.view.buffer, this.view.byteOffset + this.offset, this.end - this.offset)
+  }
 }
 
 /**
@@ -34,17 +59,7 @@ export function parseMessages(buf: Uint8Array, length = buf.byteLength, out: Mes
     const len = view.getUint32(p, true)
     if (len < NLMSG_HDRLEN) throw new DecodeError(p, `nlmsg_len ${len} is shorter than the header`)
     if (len > length - p) throw new DecodeError(p, `nlmsg_len ${len} runs past the end (${length - p} bytes left)`)
-    out.push({
-      type: view.getUint16(p + 4, true),
-      flags: view.getUint16(p + 6, true),
-      seq: view.getUint32(p + 8, true),
-      pid: view.getUint32(p + 12, true),
-      data: buf.subarray(p, p + len),
-      view,
-      offset: p,
-      payload: p + NLMSG_HDRLEN,
-      end: p + len,
-    })
+    out.push(new ReceivedMessage(view, p, len))
     p += align4(len)
   }
   return out

@@ -8,7 +8,7 @@ import type { Address } from "../addr.ts"
 import { formatIp, formatMac, formatPrefix, networkOf, parseIp, parsePrefix } from "../ip.ts"
 import type { RouteFilter, RtnlKernel, RtnlRequest } from "../kernel.ts"
 import type { Link } from "../link.ts"
-import type { Route } from "../route.ts"
+import { type Route, withRouteId } from "../route.ts"
 import type { AddressRequest } from "../wire/addr.ts"
 import * as c from "../wire/constants.ts"
 import type { LinkRequest } from "../wire/link.ts"
@@ -100,7 +100,7 @@ export class FakeRtnlKernel implements RtnlKernel {
 
   /** a route added by another agent */
   addForeignRoute(r: Partial<Route> & { dst: string }): void {
-    this.routeTable.push({ family: r.dst.includes(":") ? "inet6" : "inet", tos: 0, table: c.RT_TABLE_MAIN, protocol: 3, scope: 0, type: c.RTN_UNICAST, flags: 0, priority: 0, oif: 0, ...r })
+    this.routeTable.push(withRouteId({ family: r.dst.includes(":") ? "inet6" : "inet", tos: 0, table: c.RT_TABLE_MAIN, protocol: 3, scope: 0, type: c.RTN_UNICAST, flags: 0, priority: 0, oif: 0, ...r }))
   }
 
   // --- rules ------------------------------------------------------------------------
@@ -222,7 +222,7 @@ export class FakeRtnlKernel implements RtnlKernel {
     this.addressTable.push(a)
     if (!((req.flags ?? 0) & c.IFA_F_NOPREFIXROUTE)) {
       const net = networkOf(parsePrefix(address)!)
-      this.routeTable.push({ family: req.family, dst: formatPrefix(net), tos: 0, table: c.RT_TABLE_MAIN, protocol: c.RTPROT_KERNEL, scope: req.family === "inet" ? c.RT_SCOPE_LINK : 0, type: c.RTN_UNICAST, flags: 0, priority: req.family === "inet" ? 0 : 256, oif: req.index, prefsrc: formatIp(req.local) })
+      this.routeTable.push(withRouteId({ family: req.family, dst: formatPrefix(net), tos: 0, table: c.RT_TABLE_MAIN, protocol: c.RTPROT_KERNEL, scope: req.family === "inet" ? c.RT_SCOPE_LINK : 0, type: c.RTN_UNICAST, flags: 0, priority: req.family === "inet" ? 0 : 256, oif: req.index, prefsrc: formatIp(req.local) }))
     }
     return undefined
   }
@@ -258,7 +258,7 @@ export class FakeRtnlKernel implements RtnlKernel {
       if (req.family === "inet" && link && !link.up) return fail(ENETDOWN, "Nexthop device is not up")
       firstOif ||= oif
     }
-    const route: Route = { family: req.family, dst, tos: req.tos, table: req.table, protocol: req.protocol, scope: req.scope, type: req.type, flags: req.flags, priority: req.priority, oif: req.multipath ? 0 : firstOif }
+    const route: Route = withRouteId({ family: req.family, dst, tos: req.tos, table: req.table, protocol: req.protocol, scope: req.scope, type: req.type, flags: req.flags, priority: req.priority, oif: req.multipath ? 0 : firstOif })
     if (req.gateway) route.gateway = formatIp(req.gateway)
     if (req.prefsrc) route.prefsrc = formatIp(req.prefsrc)
     if (req.mtu !== undefined) route.mtu = req.mtu

@@ -2,7 +2,7 @@
 //   struct rtmsg { u8 rtm_family, rtm_dst_len, rtm_src_len, rtm_tos, rtm_table,
 //                  rtm_protocol, rtm_scope, rtm_type; u32 rtm_flags; };   (linux/rtnetlink.h)
 //   struct rtnexthop { u16 rtnh_len; u8 rtnh_flags; u8 rtnh_hops; s32 rtnh_ifindex; }
-import { forEachAttr, type Message, MessageWriter, nl } from "@linx/netlink"
+import { DecodeError, forEachAttr, type Message, MessageWriter, nl } from "@linx/netlink"
 import { formatIp, type Family } from "../ip.ts"
 import type { Nexthop, Route } from "../route.ts"
 import * as c from "./constants.ts"
@@ -94,55 +94,122 @@ function ipAt(v: DataView, off: number, len: number): string {
 const ZERO4 = "0.0.0.0"
 const ZERO6 = "::"
 
+/**
+ * The kernel's route key, packed into a short flat string (family, table, priority,
+ * tos, dst/len as UTF-16 units): cheap to build and to hash. Equal ids = the same route.
+ */
+export function packRouteId(familyNum: number, table: number, priority: number, tos: number, dstLen: number, dst: Uint8Array | undefined): string {
+  if (!dst || dstLen === 0) return String.fromCharCode(familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen)
+  return packRouteIdAt(familyNum, table, priority, tos, dstLen, new DataView(dst.buffer, dst.byteOffset, dst.byteLength), 0, dst.byteLength)
+}
+
+const idUnits: number[] = []
+
+function packRouteIdAt(familyNum: number, table: number, priority: number, tos: number, dstLen: number, v: DataView, off: number, len: number): string {
+  if (len === 4) {
+    return String.fromCharCode(familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen, v.getUint16(off, false), v.getUint16(off + 2, false))
+  }
+  idUnits.length = 0
+  idUnits.push(familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen)
+  for (let i = 0; i + 1 < len; i += 2) idUnits.push(v.getUint16(off + i, false))
+  return String.fromCharCode(...idUnits)
+}
+
+/** Formatted IPv4 addresses by value: gateways and sources repeat across many routes. */
+const ipv4Text = new Map<number, string>()
+
+function ipv4At(v: DataView, off: number): string {
+  const n = v.getUint32(off, false)
+  let s = ipv4Text.get(n)
+  if (s === undefined) {
+    s = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
+    if (ipv4Text.size > 4096) ipv4Text.clear()
+    ipv4Text.set(n, s)
+  }
+  return s
+}
+
+function ipv4Fresh(v: DataView, off: number): string {
+  return `${v.getUint8(off)}.${v.getUint8(off + 1)}.${v.getUint8(off + 2)}.${v.getUint8(off + 3)}`
+}
+
+/** Decodes an RTM_NEWROUTE message (hot: 100k per dump, so no closures and one object shape). */
 export function decodeRoute(m: Message): Route {
   const v = m.view
   const p = m.payload
-  const family: Family = v.getUint8(p) === c.AF_INET ? "inet" : "inet6"
+  const familyNum = v.getUint8(p)
+  const family: Family = familyNum === c.AF_INET ? "inet" : "inet6"
   const dstLen = v.getUint8(p + 1)
+  const tos = v.getUint8(p + 3)
+  let table = v.getUint8(p + 4)
+  let priority = 0
+  let oif = 0
+  let dstOff = -1
+  let dstBytes = 0
+  let gateway: string | undefined
+  let prefsrc: string | undefined
+  let mtu: number | undefined
+  let nexthops: Nexthop[] | undefined
+  let a = p + c.RTMSG_LEN
+  const end = m.end
+  while (a + 4 <= end) {
+    const len = v.getUint16(a, true)
+    if (len < 4 || a + len > end) throw new DecodeError(a + m.view.byteOffset, `route attribute length ${len} is malformed`)
+    const type = v.getUint16(a + 2, true) & 0x3fff
+    const off = a + 4
+    const plen = len - 4
+    switch (type) {
+      case c.RTA_DST:
+        dstOff = off
+        dstBytes = plen
+        break
+      case c.RTA_TABLE:
+        table = v.getUint32(off, true)
+        break
+      case c.RTA_PRIORITY:
+        priority = v.getUint32(off, true)
+        break
+      case c.RTA_OIF:
+        oif = v.getUint32(off, true)
+        break
+      case c.RTA_GATEWAY:
+        gateway = plen === 4 ? ipv4At(v, off) : ipAt(v, off, plen)
+        break
+      case c.RTA_PREFSRC:
+        prefsrc = plen === 4 ? ipv4At(v, off) : ipAt(v, off, plen)
+        break
+      case c.RTA_METRICS:
+        forEachAttr(v, off, off + plen, (mt, moff) => {
+          if (mt === c.RTAX_MTU) mtu = v.getUint32(moff, true)
+        })
+        break
+      case c.RTA_MULTIPATH:
+        nexthops = decodeMultipath(v, off, off + plen)
+        break
+    }
+    a += (len + 3) & ~3
+  }
+  const dstText = dstOff < 0 ? (family === "inet" ? ZERO4 : ZERO6) : dstBytes === 4 ? ipv4Fresh(v, dstOff) : ipAt(v, dstOff, dstBytes)
   const r: Route = {
+    id:
+      dstOff < 0 || dstLen === 0
+        ? packRouteId(familyNum, table, priority, tos, dstLen, undefined)
+        : packRouteIdAt(familyNum, table, priority, tos, dstLen, v, dstOff, dstBytes),
     family,
-    dst: "",
-    tos: v.getUint8(p + 3),
-    table: v.getUint8(p + 4),
+    dst: `${dstText}/${dstLen}`,
+    tos,
+    table,
     protocol: v.getUint8(p + 5),
     scope: v.getUint8(p + 6),
     type: v.getUint8(p + 7),
     flags: v.getUint32(p + 8, true),
-    priority: 0,
-    oif: 0,
+    priority,
+    oif,
   }
-  let dst: string | undefined
-  forEachAttr(v, p + c.RTMSG_LEN, m.end, (type, off, len) => {
-    switch (type) {
-      case c.RTA_DST:
-        dst = ipAt(v, off, len)
-        break
-      case c.RTA_TABLE:
-        r.table = v.getUint32(off, true)
-        break
-      case c.RTA_PRIORITY:
-        r.priority = v.getUint32(off, true)
-        break
-      case c.RTA_OIF:
-        r.oif = v.getUint32(off, true)
-        break
-      case c.RTA_GATEWAY:
-        r.gateway = ipAt(v, off, len)
-        break
-      case c.RTA_PREFSRC:
-        r.prefsrc = ipAt(v, off, len)
-        break
-      case c.RTA_METRICS:
-        forEachAttr(v, off, off + len, (mt, moff) => {
-          if (mt === c.RTAX_MTU) r.mtu = v.getUint32(moff, true)
-        })
-        break
-      case c.RTA_MULTIPATH:
-        r.nexthops = decodeMultipath(v, off, off + len)
-        break
-    }
-  })
-  r.dst = `${dst ?? (family === "inet" ? ZERO4 : ZERO6)}/${dstLen}`
+  if (gateway !== undefined) r.gateway = gateway
+  if (prefsrc !== undefined) r.prefsrc = prefsrc
+  if (mtu !== undefined) r.mtu = mtu
+  if (nexthops !== undefined) r.nexthops = nexthops
   return r
 }
 

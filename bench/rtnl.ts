@@ -1,0 +1,80 @@
+// @linx/source-rtnl vs `ip`: apply N routes from empty, observe N routes, and a no-op
+// pass over N owned routes. Each case in its own fresh namespace.
+import { createRtnlSource, type RtnlDesired, RtnlDesiredSchema } from "@linx/source-rtnl"
+import * as v from "valibot"
+import type { TestNetns } from "../integration/shell.ts"
+import { addRatio, benchNetns, timeMedianAsync } from "./harness.ts"
+
+export const OWN = { links: ["lan-*"], routeProtocol: 77 }
+
+export function routeDst(i: number): string {
+  return `172.${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`
+}
+
+/** A namespace with a device and a gateway for the routes. */
+export function prepareDevice(t: TestNetns): void {
+  t.sh("ip", "link", "add", "bench0", "type", "veth", "peer", "name", "bench1")
+  t.sh("ip", "link", "set", "bench0", "up")
+  t.sh("ip", "link", "set", "bench1", "up")
+  t.sh("ip", "addr", "add", "10.255.0.1/16", "dev", "bench0")
+}
+
+export function routeSpecs(count: number): { dst: string; via: string; dev: string }[] {
+  return Array.from({ length: count }, (_, i) => ({ dst: routeDst(i), via: "10.255.0.254", dev: "bench0" }))
+}
+
+export function routesDesired(count: number): RtnlDesired {
+  return v.parse(RtnlDesiredSchema, { routes: routeSpecs(count) })
+}
+
+async function batchFile(lines: string[]): Promise<string> {
+  const file = `/tmp/linx-bench-${process.pid}-${Math.random().toString(36).slice(2)}.txt`
+  await Bun.write(file, lines.join("\n") + "\n")
+  return file
+}
+
+export async function benchRtnlApply(count: number): Promise<void> {
+  using t = benchNetns()
+  prepareDevice(t)
+  const source = createRtnlSource({ netns: t.ns })
+  const desired = routesDesired(count)
+  const flush = () => void t.sh("ip", "route", "flush", "proto", "77")
+  const runs = count >= 100_000 ? 3 : 5
+  const ours = await timeMedianAsync(
+    async () => {
+      const rep = await source.reconcile(source.diff(desired, await source.observe(), OWN))
+      if (rep.failed.length || rep.applied.length !== count) throw new Error(`apply failed: ${rep.failed[0]?.error.message}`)
+    },
+    runs,
+    flush,
+  )
+  await source.close()
+  const file = await batchFile(routeSpecs(count).map((r) => `route add ${r.dst} via ${r.via} dev ${r.dev} proto 77`))
+  const ip = await timeMedianAsync(async () => void t.sh("ip", "-batch", file), runs, flush)
+  addRatio(`rtnl: apply ${count / 1000}k routes from empty`, ours, ip, "ip -batch", 0.6)
+}
+
+export async function benchRtnlObserveAndNoop(count: number): Promise<void> {
+  using t = benchNetns()
+  prepareDevice(t)
+  const source = createRtnlSource({ netns: t.ns })
+  const desired = routesDesired(count)
+  const rep = await source.reconcile(source.diff(desired, await source.observe(), OWN))
+  if (rep.failed.length) throw new Error(rep.failed[0]!.error.message)
+
+  const observe = await timeMedianAsync(async () => {
+    const o = await source.observe({ routes: true })
+    if (o.routes!.length < count) throw new Error(`observed ${o.routes!.length} routes, expected ${count}`)
+  })
+  const ipShow = await timeMedianAsync(async () => void t.sh("ip", "-j", "route", "show"), 3)
+  addRatio(`rtnl: observe ${count / 1000}k routes (dump + decode)`, observe, ipShow, "ip -j route show", 1.0)
+
+  const noop = await timeMedianAsync(async () => {
+    const ops = source.diff(desired, await source.observe(), OWN)
+    if (ops.length) throw new Error(`a no-op pass found ${ops.length} ops: ${source.describe(ops[0]!)}`)
+  })
+  const file = await batchFile(routeSpecs(count).map((r) => `route replace ${r.dst} via ${r.via} dev ${r.dev} proto 77`))
+  const replace = await timeMedianAsync(async () => void t.sh("ip", "-batch", file), 3)
+  addRatio(`rtnl: no-op pass over ${count / 1000}k owned routes`, noop, replace, "ip -batch route replace", 0.15)
+  await source.close()
+}
