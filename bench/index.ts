@@ -4,6 +4,7 @@
 import { assertNotInitialNetns } from "@linx/netlink"
 import { printTable } from "./harness.ts"
 import { benchNetlinkDump } from "./netlink-dump.ts"
+import { benchHeal, benchIdle } from "./loop.ts"
 import { benchRtnlApply, benchRtnlObserveAndNoop } from "./rtnl.ts"
 
 assertNotInitialNetns("bench")
@@ -13,6 +14,10 @@ const cases: [string, () => Promise<void>][] = [
   ["rtnl-apply-10k", () => benchRtnlApply(10_000)],
   ["rtnl-apply-100k", () => benchRtnlApply(100_000)],
   ["rtnl-observe-100k", () => benchRtnlObserveAndNoop(100_000)],
+  ["loop-heal-1k", () => benchHeal(1_000)],
+  ["loop-heal-10k", () => benchHeal(10_000)],
+  ["loop-heal-100k", () => benchHeal(100_000)],
+  ["loop-idle", () => benchIdle(10)],
 ]
 for (const [name, run] of cases) {
   if (only && !name.startsWith(only)) continue

@@ -62,7 +62,7 @@ describe("loop over the rtnl source", () => {
     // a foreign route is never touched
     t.sh("ip", "route", "add", "10.50.0.0/16", "via", "10.10.0.254", "proto", "static")
     loop.resync()
-    await until(() => passes.at(-1)?.trigger === "manual")
+    await until(() => passes.some((p) => p.trigger === "manual"))
     expect(t.ipJson<{ dst: string }[]>("route", "show", "proto", "static").map((r) => r.dst)).toEqual(["10.50.0.0/16"])
 
     // new desired state converges

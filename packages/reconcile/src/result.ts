@@ -61,6 +61,8 @@ export interface LoopStatus {
   converged: boolean
   /** true once the first pass has finished (successfully or not) */
   ready: boolean
+  /** a pass is running or waiting to run */
+  busy: boolean
   lastPass?: PassResult
   lastSuccessAt?: number
   lastFullPassAt?: number

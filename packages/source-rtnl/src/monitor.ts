@@ -10,8 +10,8 @@ import * as c from "./wire/constants.ts"
 
 /**
  * rtnl scopes: `links` (names; links are always dumped whole), `addresses` (all),
- * `routes` (true = all, or route keys), `routesOnLinks` (link names: the routes through
- * those links, dumped with the kernel's output-interface filter).
+ * `routes` (true = all, or route keys), `routesOnLinks` (link names, or "#ifindex": the
+ * routes through those links, dumped with the kernel's output-interface filter).
  */
 export type RtnlScope = {
   links?: true | readonly string[]
@@ -61,23 +61,32 @@ export function hintFor(messages: readonly Message[], view: RouteEventView): Rtn
   let addresses = false
   let allRoutes = false
   let routeKeys: Set<string> | undefined
+  let linkIndexes: Set<string> | undefined
+  let linkRoutes: Set<string> | undefined
   for (const m of messages) {
     switch (m.type) {
       case c.RTM_NEWLINK:
       case c.RTM_DELLINK: {
         const l = decodeLink(m)
-        // IPv4 routes through a link vanish silently when it goes down or away
         ;(links ??= new Set()).add(l.name)
         addresses = true
+        // IPv4 routes through a link vanish silently when it goes down or away; a
+        // notification's ifi_change says whether IFF_UP changed (~0 for a new link).
+        const change = m.view.getUint32(m.payload + 12, true)
+        if (m.type === c.RTM_DELLINK || change & c.IFF_UP) (linkRoutes ??= new Set()).add(l.name)
         break
       }
       case c.RTM_NEWADDR:
         addresses = true
         break
-      case c.RTM_DELADDR:
+      case c.RTM_DELADDR: {
         addresses = true
-        allRoutes = true
+        // IPv4 routes using a deleted address as their source vanish silently (IPv6 ones
+        // come with their own RTM_DELROUTE): look at the routes through that link.
+        const family = m.view.getUint8(m.payload)
+        if (family === c.AF_INET) (linkIndexes ??= new Set()).add(`#${m.view.getUint32(m.payload + 4, true)}`)
         break
+      }
       case c.RTM_NEWROUTE:
       case c.RTM_DELROUTE: {
         const r = decodeRoute(m)
@@ -89,12 +98,10 @@ export function hintFor(messages: readonly Message[], view: RouteEventView): Rtn
       }
     }
   }
-  if (!links && !addresses && !allRoutes && !routeKeys) return undefined
+  if (!links && !addresses && !allRoutes && !routeKeys && !linkIndexes) return undefined
   const scope: { links?: true | string[]; addresses?: true; routes?: true | string[]; routesOnLinks?: string[] } = {}
-  if (links) {
-    scope.links = [...links]
-    scope.routesOnLinks = [...links]
-  }
+  if (links) scope.links = [...links]
+  if (linkRoutes || linkIndexes) scope.routesOnLinks = [...(linkRoutes ?? []), ...(linkIndexes ?? [])]
   if (addresses) scope.addresses = true
   if (allRoutes) scope.routes = true
   else if (routeKeys) scope.routes = [...routeKeys]

@@ -111,21 +111,24 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
         routeScope.keys = new Set(keys)
       }
       if (scope.routesOnLinks) {
-        const names = new Set(scope.routesOnLinks)
-        const seen = new Set(routes.map(observedRouteKey))
+        const wanted = new Set(scope.routesOnLinks)
+        const names = new Set<string>()
+        const seen = new Set(routes.map((r) => r.id))
         for (const l of links) {
-          if (!names.has(l.name)) continue
-          for (const family of ["inet", "inet6"] as const) {
+          if (!wanted.has(l.name) && !wanted.has(`#${l.index}`)) continue
+          names.add(l.name)
+          // a down link carries no IPv4 route (the kernel removed them and refuses new
+          // ones), so only IPv6 needs a look: the kernel walks its whole table per dump
+          for (const family of l.up ? (["inet", "inet6"] as const) : (["inet6"] as const)) {
             for (const r of kernel.routes({ family, oif: l.index })) {
-              if (r.table === c.RT_TABLE_LOCAL || !isComparableRoute(r)) continue
-              const k = observedRouteKey(r)
-              if (!seen.has(k)) {
-                seen.add(k)
-                routes.push(r)
-              }
+              if (r.table === c.RT_TABLE_LOCAL || !isComparableRoute(r) || seen.has(r.id)) continue
+              seen.add(r.id)
+              routes.push(r)
             }
           }
         }
+        // names of links that are gone still scope the desired routes through them
+        for (const n of wanted) if (!n.startsWith("#")) names.add(n)
         routeScope.links = names
       }
       observed.routes = routes
