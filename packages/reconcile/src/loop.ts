@@ -20,9 +20,9 @@ export interface Logger {
 }
 
 export interface ContestOptions {
-  /** heals of the same op within this window that make it contested. Default 3 */
+  /** heals of the same op within the window that make it contested. Default 5 */
   threshold?: number
-  /** Default 60 000 ms */
+  /** Default 10 000 ms */
   windowMs?: number
   /** a contested op is re-applied at most this often. Default 1 000 ms */
   minIntervalMs?: number
@@ -84,6 +84,8 @@ interface Pending {
 
 const PRIORITY: Trigger[] = ["overrun", "desired", "start", "manual", "timer", "retry", "hint"]
 const KEEP_PASSES = 20
+/** consecutive passes that find an op they just applied, before it is held back */
+const NOT_CONVERGING_AFTER = 3
 const KEEP_LATENCIES = 200
 
 function isTerminalError(e: unknown): boolean {
@@ -118,8 +120,8 @@ export function createReconciler<D, O, Op, Own>(options: ReconcilerOptions<D, O,
   const jitter = options.jitter ?? 0.1
   const initialBackoff = options.backoff?.initialMs ?? 100
   const maxBackoff = Math.min(options.backoff?.maxMs ?? resyncMs, resyncMs)
-  const contestThreshold = options.contest?.threshold ?? 3
-  const contestWindow = options.contest?.windowMs ?? 60_000
+  const contestThreshold = options.contest?.threshold ?? 5
+  const contestWindow = options.contest?.windowMs ?? 10_000
   const contestInterval = options.contest?.minIntervalMs ?? 1_000
   const log = options.logger
 
@@ -331,12 +333,13 @@ export function createReconciler<D, O, Op, Own>(options: ReconcilerOptions<D, O,
 
   /** Non-convergence and contest bookkeeping for one pass. */
   const trackConvergence = (result: PassResult, seen: Set<string>, now: number) => {
-    // an op applied last time and found again: not converging after two such passes
+    // an op applied last time and found again, three passes in a row: not converging.
+    // (A fast undo by another agent looks the same; both end up held back, not spinning.)
     for (const d of seen) {
       if (lastAppliedOps.has(d)) {
         const n = (reapplied.get(d) ?? 0) + 1
         reapplied.set(d, n)
-        if (n >= 2 && !notConverging.has(d)) {
+        if (n >= NOT_CONVERGING_AFTER && !notConverging.has(d)) {
           notConverging.add(d)
           emit("conflict", { op: d, reason: "not-converging" })
           log?.warn({ loop: name, msg: "not converging", op: d })

@@ -1,0 +1,149 @@
+// The `linx` command run as a user would: spawned, in fresh namespaces.
+import { describe, expect, test } from "bun:test"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { freshNetns, type TestNetns } from "./netns.ts"
+
+const MAIN = join(import.meta.dir, "../packages/cli/src/main.ts")
+
+function linx(t: TestNetns, ...args: string[]): { code: number; stdout: string; stderr: string } {
+  const p = t.ns.run(() => Bun.spawnSync(["bun", MAIN, ...args], { stdout: "pipe", stderr: "pipe" }))
+  return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() }
+}
+
+function file(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "linx-cli-"))
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+
+const HOST = `source: rtnl
+ownership: { links: ["br-lan", "lan-*"], routeProtocol: 77 }
+desired:
+  links:
+    - { name: br-lan, kind: bridge, up: true }
+    - { name: lan-a, kind: veth, peer: { name: lan-b }, master: br-lan, up: true }
+  addresses:
+    - { link: br-lan, address: 10.10.0.1/24 }
+  routes:
+    - { dst: 10.20.0.0/16, via: 10.10.0.254 }
+`
+
+describe("linx", () => {
+  test("plan exits 2 with pending ops, apply applies them, plan then exits 0", () => {
+    using t = freshNetns()
+    const f = file("host.yaml", HOST)
+    const plan = linx(t, "plan", f)
+    expect(plan.code).toBe(2)
+    expect(plan.stdout).toContain("ip link add br-lan group 77 type bridge; ip link set dev br-lan up")
+    expect(plan.stdout).toContain("ip route replace 10.20.0.0/16 via 10.10.0.254 proto 77")
+    const apply = linx(t, "apply", f)
+    expect(apply.code).toBe(0)
+    expect(apply.stdout).toContain("ok      ip addr add 10.10.0.1/24 dev br-lan proto 77")
+    expect(apply.stdout).toContain("4 applied, 0 failed, 0 conflict(s)")
+    const again = linx(t, "plan", f)
+    expect(again.code).toBe(0)
+    expect(again.stdout).toContain("nothing to do")
+    expect(JSON.parse(linx(t, "plan", f, "--json").stdout)).toEqual({ file: f, source: "rtnl", ops: [], pending: false })
+  })
+
+  test("show --json matches ip -j and marks owned objects", () => {
+    using t = freshNetns()
+    const f = file("host.yaml", HOST)
+    expect(linx(t, "apply", f).code).toBe(0)
+    t.sh("ip", "route", "add", "10.99.0.0/16", "via", "10.10.0.254", "proto", "static")
+    const shown = JSON.parse(linx(t, "show", "rtnl", "--json", "--file", f).stdout)
+    const ip = t.ipJson<{ ifindex: number; ifname: string; mtu: number }[]>("link", "show")
+    expect(shown.links.map((l: { index: number; name: string; mtu: number }) => [l.index, l.name, l.mtu]).sort()).toEqual(ip.map((l) => [l.ifindex, l.ifname, l.mtu]).sort())
+    const routes = new Map(shown.routes.map((r: { dst: string; owned: boolean }) => [r.dst, r.owned]))
+    expect(routes.get("10.20.0.0/16")).toBe(true)
+    expect(routes.get("10.99.0.0/16")).toBe(false)
+    expect(shown.links.find((l: { name: string }) => l.name === "lan-a").owned).toBe(true)
+    expect(shown.links.find((l: { name: string }) => l.name === "lo").owned).toBe(false)
+    const text = linx(t, "show", "rtnl", "--file", f).stdout
+    expect(text).toMatch(/\* +\d+ +br-lan +bridge +up/)
+  })
+
+  test("an invalid file names the file and every issue, exit 1, nothing applied", () => {
+    using t = freshNetns()
+    const f = file("bad.yaml", `source: rtnl
+desired:
+  links:
+    - { name: br-lan, kind: bridge, mtu: 20 }
+    - { name: "x/y", kind: bridge }
+  routes:
+    - { dst: 10.1.2.3/16, via: 10.0.0.1 }
+`)
+    const r = linx(t, "apply", f)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`linx apply: ${f}: invalid:`)
+    expect(r.stderr).toContain("desired.links.0.mtu: mtu 20 is below the minimum of 68")
+    expect(r.stderr).toContain('desired.links.1.name: "x/y" is not a valid link name')
+    expect(r.stderr).toContain("desired.routes.0.dst: 10.1.2.3/16 has host bits set; did you mean 10.1.0.0/16?")
+    expect(t.ipJson<unknown[]>("link", "show").length).toBe(1)
+    const multi = file("multi.yaml", "source: rtnl\ndesired: {}\n---\nsource: rtnl\ndesired: {}\n")
+    expect(linx(t, "plan", multi).stderr).toContain("holds several YAML documents")
+    expect(linx(t, "plan", file("x.yaml", "source: bogus\ndesired: {}\n")).stderr).toContain('unknown source "bogus"')
+    expect(linx(t, "plan", "/nonexistent/file.yaml").stderr).toContain("/nonexistent/file.yaml: cannot read: no such file")
+    expect(linx(t, "plan", f, "--netns", "linx-no-such").code).toBe(1)
+  })
+
+  test("a missing namespace is a clear error", () => {
+    using t = freshNetns()
+    const r = linx(t, "show", "rtnl", "--netns", "linx-no-such-ns")
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('ip netns add linx-no-such-ns')
+  })
+
+  test("run heals a deleted link, reloads an edited file, keeps the last good state on a bad edit, exits 0 on SIGTERM", async () => {
+    using t = freshNetns()
+    const f = file("host.yaml", HOST)
+    const proc = t.ns.run(() => Bun.spawn(["bun", MAIN, "run", f, "--resync", "60s"], { stdout: "pipe", stderr: "pipe" }))
+    const until = async (cond: () => boolean, ms = 8000) => {
+      const start = Date.now()
+      while (!cond()) {
+        if (Date.now() - start > ms) throw new Error("timed out")
+        await Bun.sleep(10)
+      }
+    }
+    const has = (name: string) => t.try("ip", "link", "show", name).code === 0
+    try {
+      await until(() => has("lan-a") && t.sh("ip", "route", "show", "proto", "77").includes("10.20.0.0/16"))
+      t.sh("ip", "link", "del", "lan-a")
+      await until(() => has("lan-a") && t.sh("ip", "link", "show", "lan-a").includes("master br-lan"))
+      // an edit: a new route appears
+      writeFileSync(f, HOST.replace("- { dst: 10.20.0.0/16, via: 10.10.0.254 }", "- { dst: 10.20.0.0/16, via: 10.10.0.254 }\n    - { dst: 10.21.0.0/16, via: 10.10.0.254 }"))
+      await until(() => t.sh("ip", "route", "show", "proto", "77").includes("10.21.0.0/16"))
+      // a bad edit is refused; the loop keeps healing with the last good state
+      writeFileSync(f, HOST.replace("kind: bridge", "kind: wormhole"))
+      await Bun.sleep(300)
+      t.sh("ip", "route", "del", "10.21.0.0/16")
+      await until(() => t.sh("ip", "route", "show", "proto", "77").includes("10.21.0.0/16"))
+    } finally {
+      proc.kill("SIGTERM")
+    }
+    expect(await proc.exited).toBe(0)
+    const err = await new Response(proc.stderr).text()
+    expect(err).toContain("healed  ip link add lan-a")
+    expect(err).toContain("changed, applying the new desired state")
+    expect(err).toContain('unknown link kind "wormhole"')
+    expect(err).toContain("keeping the last good desired state")
+    expect(err).toContain("SIGTERM: stopping")
+  })
+
+  test("demo prints the heal table, exits 0 and leaves nothing behind", () => {
+    using t = freshNetns()
+    const before = t.sh("ip", "-j", "link", "show")
+    const r = linx(t, "demo")
+    expect(r.stderr).toBe("")
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain("break")
+    expect(r.stdout).toMatch(/ip link del lan-a +[\d.]+ (ms|µs) +ip link add lan-a/)
+    expect(r.stdout).not.toContain("not healed")
+    expect(r.stdout).toContain("nothing left behind")
+    // the demo worked in its own namespace: this one is as it was
+    expect(t.sh("ip", "-j", "link", "show")).toBe(before)
+  })
+})

@@ -1,0 +1,108 @@
+// show, plan, apply: one look at the kernel, or one pass, from the command line.
+import type { NetnsRef } from "@linx/netlink"
+import { validate } from "@linx/reconcile"
+import { type DesiredFile, FileError, loadFile } from "./file.ts"
+import { type ShowSection, sourceEntry, SOURCE_KINDS } from "./sources.ts"
+
+export interface Output {
+  out(line: string): void
+  err(line: string): void
+}
+
+export const stdio: Output = {
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
+}
+
+/** Exit codes: 0 ok / nothing pending, 1 error, 2 changes pending (plan). */
+export type ExitCode = 0 | 1 | 2
+
+function table(s: ShowSection): string[] {
+  const head = [" ", ...s.columns]
+  const rows = s.rows.map((r) => [r.owned ? "*" : " ", ...r.cells])
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()
+  return [`${s.title} (${s.rows.length}, * = owned)`, line(head), ...rows.map(line)]
+}
+
+function netnsOf(opt: string | undefined, file?: DesiredFile): NetnsRef {
+  return opt ?? file?.netns
+}
+
+export async function showCommand(kind: string, opts: { netns?: string; json?: boolean; file?: string }, io: Output = stdio): Promise<ExitCode> {
+  const entry = sourceEntry(kind)
+  if (!entry) {
+    io.err(`linx show: unknown source "${kind}": use ${SOURCE_KINDS.join(", ")}`)
+    return 1
+  }
+  if (!entry.available) {
+    io.err(`linx show: the ${kind} source is not available in this version of Linx yet`)
+    return 1
+  }
+  let ownership = entry.defaultOwnership
+  let netns: NetnsRef = opts.netns
+  if (opts.file) {
+    const f = await loadFile(opts.file)
+    ownership = f.ownership
+    netns = netnsOf(opts.netns, f)
+  }
+  const source = entry.create(netns)
+  try {
+    const observed = await source.observe()
+    const shown = entry.show(observed, ownership)
+    if (opts.json) io.out(JSON.stringify(shown.json, null, 2))
+    else for (const s of shown.sections) io.out([...table(s), ""].join("\n"))
+    return 0
+  } finally {
+    await source.close()
+  }
+}
+
+export async function planCommand(path: string, opts: { netns?: string; json?: boolean; apply?: boolean }, io: Output = stdio): Promise<ExitCode> {
+  const f = await loadFile(path)
+  const source = f.entry.create(netnsOf(opts.netns, f))
+  try {
+    const desired = await validate(f.entry.schema, f.desired)
+    const observed = await source.observe()
+    const ops = source.diff(desired, observed, f.ownership)
+    const described = ops.map((op) => source.describe(op))
+    const conflicts = described.filter((d) => d.startsWith("# conflict"))
+    if (!opts.apply) {
+      if (opts.json) io.out(JSON.stringify({ file: path, source: f.source, ops: described, pending: ops.length > 0 }, null, 2))
+      else if (!ops.length) io.out(`${path}: nothing to do, the kernel matches the desired state`)
+      else {
+        io.out(`${path}: ${ops.length - conflicts.length} change(s) pending${conflicts.length ? `, ${conflicts.length} conflict(s)` : ""}`)
+        for (const d of described) io.out(`  ${d}`)
+      }
+      return ops.length ? 2 : 0
+    }
+    const report = await source.reconcile(ops.filter((op) => !(typeof op === "object" && op !== null && (op as { kind?: string }).kind === "conflict")))
+    const failed = new Map(report.failed.map((x) => [x.op, x.error]))
+    const results = ops.map((op, i) => {
+      const d = described[i]!
+      if (d.startsWith("# conflict")) return { op: d, result: "conflict" as const }
+      const e = failed.get(op)
+      return e ? { op: d, result: "failed" as const, error: e.message } : { op: d, result: "ok" as const }
+    })
+    if (opts.json) io.out(JSON.stringify({ file: path, source: f.source, results }, null, 2))
+    else {
+      if (!ops.length) io.out(`${path}: nothing to do, the kernel matches the desired state`)
+      for (const r of results) io.out(r.result === "ok" ? `ok      ${r.op}` : r.result === "conflict" ? `skip    ${r.op}` : `FAILED  ${r.op}\n        ${r.error}`)
+      if (ops.length) io.out(`${report.applied.length} applied, ${report.failed.length} failed, ${conflicts.length} conflict(s)`)
+    }
+    return report.failed.length || conflicts.length ? 1 : 0
+  } finally {
+    await source.close()
+  }
+}
+
+/** Runs a command body, turning known errors into a message and exit code 1. */
+export async function guard(io: Output, name: string, fn: () => Promise<ExitCode>): Promise<ExitCode> {
+  try {
+    return await fn()
+  } catch (e) {
+    if (e instanceof FileError) io.err(`linx ${name}: ${e.message}`)
+    else io.err(`linx ${name}: ${e instanceof Error ? e.message : String(e)}`)
+    return 1
+  }
+}

@@ -1,0 +1,109 @@
+// `linx demo`: a private namespace, a loop per example file, things broken the way
+// people break them, and how fast each was healed. Leaves nothing behind.
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import { Netns } from "@linx/netlink"
+import { createReconciler, type Reconciler } from "@linx/reconcile"
+import type { ExitCode, Output } from "./commands.ts"
+import { loadFile } from "./file.ts"
+
+interface Break {
+  loop: string
+  argv: string[]
+}
+
+const BREAKS: Break[] = [
+  { loop: "host", argv: ["ip", "route", "del", "10.20.0.0/16"] },
+  { loop: "host", argv: ["ip", "route", "flush", "proto", "77"] },
+  { loop: "host", argv: ["ip", "addr", "del", "10.10.0.1/24", "dev", "br-lan"] },
+  { loop: "host", argv: ["ip", "link", "set", "lan-a", "nomaster"] },
+  { loop: "host", argv: ["ip", "link", "set", "br-lan", "mtu", "1400"] },
+  { loop: "host", argv: ["ip", "link", "set", "br-lan", "down"] },
+  { loop: "host", argv: ["ip", "link", "del", "lan-a"] },
+]
+
+function examplesDir(): string {
+  for (const d of [join(import.meta.dir, "../../../examples"), join(process.cwd(), "examples")]) if (existsSync(join(d, "host.yaml"))) return d
+  throw new Error("cannot find the examples/ directory (run linx demo from the repository)")
+}
+
+function fmt(ms: number): string {
+  return ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(1)} ms`
+}
+
+export async function demoCommand(io: Output): Promise<ExitCode> {
+  if (process.getuid?.() !== 0) {
+    io.err("linx demo: needs root (it creates a network namespace); run it with sudo")
+    return 1
+  }
+  const dir = examplesDir()
+  const ns = Netns.create()
+  const sh = (argv: string[]) => ns.run(() => Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" }))
+  sh(["ip", "link", "set", "lo", "up"])
+  io.out(`linx demo: a private network namespace (${ns.path}); the machine's own network is never touched\n`)
+  const loops = new Map<string, Reconciler<unknown, unknown>>()
+  let failed = false
+  try {
+    for (const name of ["host"]) {
+      const file = await loadFile(join(dir, `${name}.yaml`))
+      const loop = createReconciler({ source: file.entry.create(ns), desired: file.desired, ownership: file.ownership, resyncMs: 30_000, name })
+      const t0 = performance.now()
+      const first = await loop.start()
+      io.out(`${name} (${file.source}, examples/${name}.yaml): ${first.applied.length} ops applied in ${fmt(performance.now() - t0)}${first.converged ? "" : " — NOT converged"}`)
+      for (const a of first.applied) io.out(`  ${a}`)
+      for (const f of first.failed) io.out(`  FAILED ${f.op}: ${f.error}`)
+      if (!first.converged) failed = true
+      loops.set(name, loop)
+    }
+    io.out("\nbreaking things the way people do, and timing the heal (no resync timer involved: events only)\n")
+    const rows: [string, string, string][] = []
+    for (const b of BREAKS) {
+      const loop = loops.get(b.loop)!
+      const healed: string[] = []
+      let lastHeal = 0
+      const off = loop.on("drift", (e) => {
+        healed.push(...e.ops)
+        lastHeal = performance.now()
+      })
+      const p = sh(b.argv)
+      const t0 = performance.now()
+      if (p.exitCode !== 0) {
+        off()
+        rows.push([b.argv.join(" "), "—", `the command failed: ${p.stderr.toString().trim()}`])
+        failed = true
+        continue
+      }
+      // healed when a pass has fixed something and a fresh look finds nothing left to do
+      let ok = false
+      let left: string[] = []
+      while (performance.now() - t0 < 5000) {
+        await Bun.sleep(1)
+        if (!healed.length || loop.status().busy) continue
+        left = (await loop.plan()).described
+        if (left.length === 0) {
+          ok = true
+          break
+        }
+      }
+      off()
+      // like a person, wait for the dust to settle (the passes our own writes cause) before the next break
+      for (let quiet = 0; quiet < 30; ) {
+        await Bun.sleep(1)
+        quiet = loop.status().busy ? 0 : quiet + 1
+      }
+      rows.push([b.argv.join(" "), ok ? fmt(lastHeal - t0) : "not healed in 5 s", healed.join("; ") + (ok ? "" : ` — still pending: ${left.join("; ")}`)])
+      if (!ok) failed = true
+    }
+    const w = [Math.max(5, ...rows.map((r) => r[0].length)), Math.max(9, ...rows.map((r) => r[1].length))]
+    io.out(`${"break".padEnd(w[0]!)}  ${"healed in".padEnd(w[1]!)}  what the loop did`)
+    io.out(`${"-".repeat(w[0]!)}  ${"-".repeat(w[1]!)}  ${"-".repeat(17)}`)
+    for (const r of rows) io.out(`${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2]}`)
+    const s = loops.get("host")!.status()
+    io.out(`\n${s.counters.passes} passes (${s.counters.noopPasses} no-op), ${s.counters.driftHealed} drifted objects healed, ${s.counters.opsFailed} failed ops`)
+  } finally {
+    await Promise.all([...loops.values()].map((l) => l.stop()))
+    ns.close()
+    io.out("stopped the loops and released the namespace: nothing left behind")
+  }
+  return failed ? 1 : 0
+}

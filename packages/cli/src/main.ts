@@ -1,0 +1,79 @@
+#!/usr/bin/env bun
+// The `linx` command.
+import { Command, InvalidArgumentError } from "commander"
+import { guard, planCommand, showCommand, stdio } from "./commands.ts"
+import { demoCommand } from "./demo.ts"
+import { runCommand } from "./run.ts"
+
+function duration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim())
+  if (!m) throw new InvalidArgumentError(`"${text}" is not a duration (e.g. 500ms, 30s, 5m)`)
+  const n = Number(m[1])
+  const unit = m[2] ?? "s"
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!)
+}
+
+const program = new Command()
+  .name("linx")
+  .description("Keep links, addresses, routes, nftables and sysctls in a network namespace converged on a desired state.")
+  .showHelpAfterError()
+  .exitOverride()
+
+let code = 0
+
+program
+  .command("show")
+  .description("what the kernel holds, owned (*) vs foreign")
+  .argument("<source>", "rtnl, netfilter or sysctl")
+  .option("--netns <ns>", "namespace: a name under /run/netns or a path (default: this process's)")
+  .option("--file <file>", "take ownership (and the namespace) from this desired-state file")
+  .option("--json", "JSON output")
+  .action(async (source: string, opts: { netns?: string; json?: boolean; file?: string }) => {
+    code = await guard(stdio, "show", () => showCommand(source, opts))
+  })
+
+program
+  .command("plan")
+  .description("the ops a pass would apply; exit 0 when nothing is pending, 2 when changes are, 1 on error")
+  .argument("<file>", "desired-state file (YAML or JSON)")
+  .option("--netns <ns>", "namespace (overrides the file's)")
+  .option("--json", "JSON output")
+  .action(async (file: string, opts: { netns?: string; json?: boolean }) => {
+    code = await guard(stdio, "plan", () => planCommand(file, opts))
+  })
+
+program
+  .command("apply")
+  .description("one pass: each op and its result; exit 1 if any failed")
+  .argument("<file>", "desired-state file (YAML or JSON)")
+  .option("--netns <ns>", "namespace (overrides the file's)")
+  .option("--json", "JSON output")
+  .action(async (file: string, opts: { netns?: string; json?: boolean }) => {
+    code = await guard(stdio, "apply", () => planCommand(file, { ...opts, apply: true }))
+  })
+
+program
+  .command("run")
+  .description("one loop per file; reloads a file when it changes; stops on SIGTERM/SIGINT")
+  .argument("<files...>", "desired-state files")
+  .option("--resync <duration>", "full pass at least this often", duration, 30_000)
+  .option("--json", "structured logs, one JSON object per line")
+  .action(async (files: string[], opts: { resync: number; json?: boolean }) => {
+    code = await guard(stdio, "run", () => runCommand(files, { resyncMs: opts.resync, json: !!opts.json }, stdio))
+  })
+
+program
+  .command("demo")
+  .description("a self-contained demo in a private namespace: apply, break, watch it heal")
+  .action(async () => {
+    code = await guard(stdio, "demo", () => demoCommand(stdio))
+  })
+
+try {
+  await program.parseAsync(process.argv)
+} catch (e) {
+  const c = (e as { code?: string; exitCode?: number }).code
+  if (c === "commander.helpDisplayed" || c === "commander.version" || c === "commander.help") code = 0
+  else code = (e as { exitCode?: number }).exitCode ?? 1
+}
+process.exit(code)

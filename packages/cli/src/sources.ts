@@ -1,0 +1,106 @@
+// The sources the CLI knows, and how `show` presents what each observes.
+import type { NetnsRef } from "@linx/netlink"
+import type { AnySource } from "@linx/reconcile"
+import { createRtnlSource, RtnlDesiredSchema, RtnlOwnershipSchema, DEFAULT_ROUTE_PROTOCOL, type RtnlObserved, type RtnlOwnership } from "@linx/source-rtnl"
+import type { StandardSchemaV1 } from "@standard-schema/spec"
+
+export interface ShowSection {
+  title: string
+  columns: string[]
+  rows: { cells: string[]; owned: boolean }[]
+}
+
+export interface SourceEntry {
+  kind: string
+  available: boolean
+  schema: StandardSchemaV1<unknown, unknown>
+  ownershipSchema?: StandardSchemaV1<unknown, unknown>
+  defaultOwnership: unknown
+  create(netns: NetnsRef): AnySource
+  /** what `show` prints, and its JSON form */
+  show(observed: unknown, ownership: unknown): { sections: ShowSection[]; json: unknown }
+}
+
+const PROTO: Record<number, string> = { 0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static" }
+
+function showRtnl(o: RtnlObserved, ownershipIn: unknown) {
+  const own = (ownershipIn ?? {}) as RtnlOwnership
+  const proto = own.routeProtocol ?? DEFAULT_ROUTE_PROTOCOL
+  const aproto = own.addressProtocol ?? proto
+  const globs = (own.links ?? []).map((g) => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`))
+  const ownsLink = (n: string) => globs.some((r) => r.test(n))
+  const names = new Map(o.links.map((l) => [l.index, l.name]))
+  const links = o.links.map((l) => ({ ...l, master: l.masterIndex ? names.get(l.masterIndex) : undefined, owned: ownsLink(l.name) }))
+  const addresses = (o.addresses ?? []).map((a) => ({ ...a, link: names.get(a.index), owned: a.proto === aproto }))
+  const routes = (o.routes ?? []).map((r) => ({ ...r, dev: names.get(r.oif), owned: r.protocol === proto }))
+  const sections: ShowSection[] = [
+    {
+      title: "links",
+      columns: ["index", "name", "kind", "state", "mtu", "mac", "master", "group"],
+      rows: links.map((l) => ({
+        owned: l.owned,
+        cells: [String(l.index), l.name, l.kind, l.up ? "up" : "down", String(l.mtu), l.mac ?? "", l.master ?? "", String(l.group)],
+      })),
+    },
+    {
+      title: "addresses",
+      columns: ["link", "address", "peer", "proto"],
+      rows: addresses.map((a) => ({ owned: a.owned, cells: [a.link ?? `#${a.index}`, a.address, a.peer ?? "", PROTO[a.proto] ?? String(a.proto)] })),
+    },
+    {
+      title: "routes",
+      columns: ["table", "dst", "via", "dev", "metric", "type", "proto"],
+      rows: routes.map((r) => ({
+        owned: r.owned,
+        cells: [
+          r.table === 254 ? "main" : String(r.table),
+          r.dst === "0.0.0.0/0" || r.dst === "::/0" ? `default${r.family === "inet6" ? " (v6)" : ""}` : r.dst,
+          r.gateway ?? (r.nexthops ? r.nexthops.map((n) => n.gateway ?? "").join(",") : ""),
+          r.dev ?? "",
+          String(r.priority),
+          ({ 1: "unicast", 6: "blackhole", 7: "unreachable", 8: "prohibit" } as Record<number, string>)[r.type] ?? String(r.type),
+          PROTO[r.protocol] ?? String(r.protocol),
+        ],
+      })),
+    },
+  ]
+  const json = {
+    links: links.map(({ owned, ...l }) => ({ ...l, owned })),
+    addresses: addresses.map(({ owned, ...a }) => ({ ...a, owned })),
+    routes: routes.map(({ owned, id: _id, ...r }) => ({ ...r, owned })),
+  }
+  return { sections, json }
+}
+
+const unavailable = (kind: string): SourceEntry => ({
+  kind,
+  available: false,
+  schema: { "~standard": { version: 1, vendor: "linx", validate: () => ({ issues: [{ message: `the ${kind} source is not available yet` }] }) } },
+  defaultOwnership: {},
+  create() {
+    throw new Error(`the ${kind} source is not available in this version of Linx yet`)
+  },
+  show() {
+    throw new Error(`the ${kind} source is not available in this version of Linx yet`)
+  },
+})
+
+const ENTRIES: Record<string, SourceEntry> = {
+  rtnl: {
+    kind: "rtnl",
+    available: true,
+    schema: RtnlDesiredSchema as StandardSchemaV1<unknown, unknown>,
+    ownershipSchema: RtnlOwnershipSchema as StandardSchemaV1<unknown, unknown>,
+    defaultOwnership: {},
+    create: (netns) => createRtnlSource({ netns }),
+    show: (o, own) => showRtnl(o as RtnlObserved, own),
+  },
+  netfilter: unavailable("netfilter"),
+  sysctl: unavailable("sysctl"),
+}
+
+export function sourceEntry(kind: string): SourceEntry | undefined {
+  return ENTRIES[kind]
+}
+
+export const SOURCE_KINDS = Object.keys(ENTRIES)
