@@ -6,6 +6,7 @@ import { printTable } from "./harness.ts"
 import { benchNetlinkDump } from "./netlink-dump.ts"
 import { benchHeal, benchIdle } from "./loop.ts"
 import { benchRtnlApply, benchRtnlObserveAndNoop } from "./rtnl.ts"
+import { benchSysctl } from "./sysctl.ts"
 
 assertNotInitialNetns("bench")
 const only = process.argv[2]
@@ -18,6 +19,7 @@ const cases: [string, () => Promise<void>][] = [
   ["loop-heal-10k", () => benchHeal(10_000)],
   ["loop-heal-100k", () => benchHeal(100_000)],
   ["loop-idle", () => benchIdle(10)],
+  ["sysctl-100", () => benchSysctl()],
 ]
 for (const [name, run] of cases) {
   if (only && !name.startsWith(only)) continue

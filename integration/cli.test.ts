@@ -146,4 +146,20 @@ desired:
     // the demo worked in its own namespace: this one is as it was
     expect(t.sh("ip", "-j", "link", "show")).toBe(before)
   })
+
+  test("sysctl files: plan, apply, show", () => {
+    using t = freshNetns()
+    const f = file("sysctl.yaml", "source: sysctl\ndesired:\n  net.ipv4.ip_forward: 1\n  net/ipv4/ip_local_port_range: \"20000 40000\"\n")
+    const plan = linx(t, "plan", f)
+    expect(plan.code).toBe(2)
+    expect(plan.stdout).toContain("sysctl -w net.ipv4.ip_forward=1  # was 0")
+    expect(linx(t, "apply", f).code).toBe(0)
+    expect(linx(t, "plan", f).code).toBe(0)
+    expect(t.sh("sysctl", "-n", "net.ipv4.ip_forward").trim()).toBe("1")
+    const shown = JSON.parse(linx(t, "show", "sysctl", "--json", "--file", f).stdout)
+    expect(shown.values).toEqual({ "net.ipv4.ip_forward": "1", "net.ipv4.ip_local_port_range": "20000 40000" })
+    const all = JSON.parse(linx(t, "show", "sysctl", "--json").stdout)
+    expect(all.values["net.ipv4.ip_forward"]).toBe("1")
+    expect(Object.keys(all.values).length).toBeGreaterThan(100)
+  })
 })

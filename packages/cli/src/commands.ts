@@ -41,13 +41,21 @@ export async function showCommand(kind: string, opts: { netns?: string; json?: b
   }
   let ownership = entry.defaultOwnership
   let netns: NetnsRef = opts.netns
+  let file: DesiredFile | undefined
   if (opts.file) {
-    const f = await loadFile(opts.file)
-    ownership = f.ownership
-    netns = netnsOf(opts.netns, f)
+    file = await loadFile(opts.file)
+    if (file.source !== kind) throw new FileError(opts.file, [`is a ${file.source} file, not ${kind}`])
+    ownership = file.ownership
+    netns = netnsOf(opts.netns, file)
+  } else if (entry.showAll) {
+    const shown = entry.showAll(netns)
+    if (opts.json) io.out(JSON.stringify(shown.json, null, 2))
+    else for (const s of shown.sections) io.out([...table(s), ""].join("\n"))
+    return 0
   }
   const source = entry.create(netns)
   try {
+    if (file && entry.prime) await entry.prime(source, await validate(entry.schema, file.desired), ownership)
     const observed = await source.observe()
     const shown = entry.show(observed, ownership)
     if (opts.json) io.out(JSON.stringify(shown.json, null, 2))
@@ -63,6 +71,7 @@ export async function planCommand(path: string, opts: { netns?: string; json?: b
   const source = f.entry.create(netnsOf(opts.netns, f))
   try {
     const desired = await validate(f.entry.schema, f.desired)
+    if (f.entry.prime) await f.entry.prime(source, desired, f.ownership)
     const observed = await source.observe()
     const ops = source.diff(desired, observed, f.ownership)
     const described = ops.map((op) => source.describe(op))

@@ -3,6 +3,9 @@ import type { NetnsRef } from "@linx/netlink"
 import type { AnySource } from "@linx/reconcile"
 import { createRtnlSource, RtnlDesiredSchema, RtnlOwnershipSchema, DEFAULT_ROUTE_PROTOCOL, type RtnlObserved, type RtnlOwnership } from "@linx/source-rtnl"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
+import { readdirSync, readFileSync, statSync } from "node:fs"
+import { Netns } from "@linx/netlink"
+import { createSysctlSource, keyName, keyPath, SysctlDesiredSchema, SysctlOwnershipSchema, type SysctlObserved } from "@linx/source-sysctl"
 
 export interface ShowSection {
   title: string
@@ -19,6 +22,10 @@ export interface SourceEntry {
   create(netns: NetnsRef): AnySource
   /** what `show` prints, and its JSON form */
   show(observed: unknown, ownership: unknown): { sections: ShowSection[]; json: unknown }
+  /** for `show` without a file: what to list when no desired state says what to look at */
+  showAll?(netns: NetnsRef): { sections: ShowSection[]; json: unknown }
+  /** let the source learn what desired state it will be asked about (sysctl reads only those keys) */
+  prime?(source: AnySource, desired: unknown, ownership: unknown): Promise<void>
 }
 
 const PROTO: Record<number, string> = { 0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static" }
@@ -96,7 +103,62 @@ const ENTRIES: Record<string, SourceEntry> = {
     show: (o, own) => showRtnl(o as RtnlObserved, own),
   },
   netfilter: unavailable("netfilter"),
-  sysctl: unavailable("sysctl"),
+  sysctl: {
+    kind: "sysctl",
+    available: true,
+    schema: SysctlDesiredSchema as StandardSchemaV1<unknown, unknown>,
+    ownershipSchema: SysctlOwnershipSchema as StandardSchemaV1<unknown, unknown>,
+    defaultOwnership: {},
+    create: (netns) => createSysctlSource({ netns }),
+    async prime(source, desired, ownership) {
+      source.diff(desired, await source.observe(), ownership)
+    },
+    show(o) {
+      const obs = o as SysctlObserved
+      const rows = [...obs.values].map(([k, v]) => ({ owned: true, cells: [keyName(k), v.trim().split(/\s+/).join(" ")] }))
+      for (const k of obs.pending) rows.push({ owned: true, cells: [keyName(k), "(pending: its interface does not exist)"] })
+      for (const [k, f] of obs.unreadable) rows.push({ owned: true, cells: [keyName(k), `(unreadable: ${f.code})`] })
+      return {
+        sections: [{ title: "sysctl", columns: ["key", "value"], rows }],
+        json: {
+          values: Object.fromEntries([...obs.values].map(([k, v]) => [keyName(k), v.trim().split(/\s+/).join(" ")])),
+          pending: [...obs.pending].map(keyName),
+          unreadable: Object.fromEntries([...obs.unreadable].map(([k, f]) => [keyName(k), f.code])),
+        },
+      }
+    },
+    showAll(netns) {
+      // every key under /proc/sys/net of the namespace (sysctl -a net), read on the JS thread while switched
+      const ns = Netns.open(netns)
+      try {
+        const values = ns.run(() => {
+          const out: [string, string][] = []
+          const walk = (dir: string) => {
+            for (const name of readdirSync(dir)) {
+              const p = `${dir}/${name}`
+              const st = statSync(p)
+              if (st.isDirectory()) walk(p)
+              else if (st.mode & 0o444) {
+                try {
+                  out.push([keyName(keyPath(p.slice("/proc/sys/".length))), readFileSync(p, "utf8").trim().split(/\s+/).join(" ")])
+                } catch {
+                  // write-only or vanished
+                }
+              }
+            }
+          }
+          walk("/proc/sys/net")
+          return out
+        })
+        return {
+          sections: [{ title: "sysctl net.* (no file given: nothing is owned)", columns: ["key", "value"], rows: values.map(([k, v]) => ({ owned: false, cells: [k, v] })) }],
+          json: { values: Object.fromEntries(values) },
+        }
+      } finally {
+        ns.close()
+      }
+    },
+  },
 }
 
 export function sourceEntry(kind: string): SourceEntry | undefined {

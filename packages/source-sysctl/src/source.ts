@@ -1,0 +1,212 @@
+// createSysctlSource: observe the desired keys, diff values after the kernel's
+// normalisation, write each key once at offset 0 and read it back.
+import type { NetnsRef, Subscription } from "@linx/netlink"
+import { nl, subscribe as subscribeNetlink } from "@linx/netlink"
+import type { StandardSchemaV1 } from "@standard-schema/spec"
+import { createProcSysKernel, isFailure, type KeyFailure, type SysctlIo, type SysctlKernel } from "./kernel.ts"
+import { interfaceOf, isNamespaced, keyName, normaliseValue } from "./key.ts"
+import { describeSysctlOp, type SysctlOp } from "./ops.ts"
+import { type SysctlDesired, SysctlDesiredSchema, type SysctlOwnership, SysctlOwnershipSchema } from "./schema.ts"
+
+export interface SysctlSourceOptions {
+  netns?: NetnsRef
+  /** put back, on close or when a key leaves desired state, the value found before the first write */
+  restoreOnRelease?: boolean
+  /** a fake /proc/sys (from @linx/source-sysctl/testing) */
+  kernel?: SysctlKernel
+}
+
+export interface SysctlObserved {
+  /** key path → value as read (raw) */
+  values: Map<string, string>
+  /** keys of interfaces that do not exist yet */
+  pending: Set<string>
+  /** keys that could not be read, and why */
+  unreadable: Map<string, KeyFailure>
+  /** values found before the first write, for restoreOnRelease */
+  originals: Map<string, string>
+}
+
+/** A write the kernel refused, with what to do about it. */
+export class SysctlError extends Error {
+  override readonly name = "SysctlError"
+  constructor(
+    readonly key: string,
+    readonly code: string,
+    message: string,
+    readonly terminal: boolean,
+  ) {
+    super(message)
+  }
+}
+
+export interface SysctlSource {
+  readonly kind: "sysctl"
+  readonly schema: StandardSchemaV1<unknown, SysctlDesired>
+  readonly ownershipSchema: StandardSchemaV1<unknown, SysctlOwnership>
+  observe(): Promise<SysctlObserved>
+  diff(desired: SysctlDesired, observed: SysctlObserved, ownership?: SysctlOwnership): SysctlOp[]
+  reconcile(ops: readonly SysctlOp[]): Promise<{ applied: SysctlOp[]; failed: { op: SysctlOp; error: Error }[] }>
+  subscribe(onHint: (hint: { overrun?: true }) => void): Disposable
+  describe(op: SysctlOp): string
+  /** keys the source reads on observe (the last desired state's, plus those to restore) */
+  readonly keys: ReadonlySet<string>
+  close(): Promise<void>
+}
+
+function explain(key: string, value: string, f: KeyFailure): SysctlError {
+  const name = keyName(key)
+  switch (f.code) {
+    case "ENOENT":
+      return new SysctlError(key, f.code, `no such sysctl key: ${name} (check the spelling: sysctl -a | grep ${name.split(".").pop()})`, true)
+    case "EPERM":
+    case "EACCES":
+      return new SysctlError(key, f.code, `permission denied writing ${name}: run as root (CAP_NET_ADMIN in the namespace's user namespace) or check the key is writable (${f.code})`, true)
+    case "EROFS":
+      return new SysctlError(key, f.code, `/proc/sys is read-only here, cannot write ${name}: in a container, mount /proc/sys read-write or run in the host (EROFS)`, true)
+    case "EINVAL":
+      return new SysctlError(key, f.code, `the kernel refused ${name}=${value}: out of range or wrong format (EINVAL)`, true)
+    default:
+      return new SysctlError(key, f.code, `writing ${name}=${value} failed: ${f.message}`, false)
+  }
+}
+
+const RTNLGRP_LINK = 1
+const RTNLGRP_IPV4_NETCONF = 24
+const RTNLGRP_IPV6_NETCONF = 25
+
+export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSource {
+  const kernel = options.kernel ?? createProcSysKernel(options.netns)
+  const keys = new Set<string>()
+  const originals = new Map<string, string>()
+  const subscriptions = new Set<Subscription>()
+  let closed = false
+
+  const readInto = (io: SysctlIo, key: string, o: SysctlObserved) => {
+    const r = io.read(key)
+    if (!isFailure(r)) o.values.set(key, r)
+    else if (r.code === "ENOENT" && interfaceOf(key)) o.pending.add(key)
+    else o.unreadable.set(key, r)
+  }
+
+  const source: SysctlSource = {
+    kind: "sysctl",
+    schema: SysctlDesiredSchema,
+    ownershipSchema: SysctlOwnershipSchema as StandardSchemaV1<unknown, SysctlOwnership>,
+    get keys() {
+      return keys
+    },
+
+    async observe() {
+      if (closed) throw new Error("sysctl source is closed")
+      const o: SysctlObserved = { values: new Map(), pending: new Set(), unreadable: new Map(), originals: new Map(originals) }
+      kernel.batch((io) => {
+        for (const k of new Set([...keys, ...originals.keys()])) readInto(io, k, o)
+      })
+      return o
+    },
+
+    diff(desired, observed, ownership) {
+      // remember what to read next time; the result depends only on the arguments
+      keys.clear()
+      for (const k of desired.keys()) keys.add(k)
+      const ops: SysctlOp[] = []
+      for (const [key, value] of desired) {
+        if (!isNamespaced(key) && !ownership?.allowGlobalKeys) {
+          ops.push({ kind: "conflict", key, reason: `${keyName(key)} is global to the machine, not per namespace: set ownership.allowGlobalKeys to write it` })
+          continue
+        }
+        if (observed.pending.has(key)) continue // its interface does not exist yet
+        const current = observed.values.get(key)
+        if (current === undefined) ops.push({ kind: "set", key, value })
+        else if (normaliseValue(current) !== value) ops.push({ kind: "set", key, value, from: current })
+      }
+      for (const [key, value] of observed.originals) {
+        if (desired.has(key)) continue
+        const current = observed.values.get(key)
+        if (current !== undefined && normaliseValue(current) === normaliseValue(value)) continue
+        if (observed.pending.has(key)) continue
+        ops.push({ kind: "restore", key, value })
+      }
+      return ops
+    },
+
+    async reconcile(ops) {
+      if (closed) throw new Error("sysctl source is closed")
+      const report: { applied: SysctlOp[]; failed: { op: SysctlOp; error: Error }[] } = { applied: [], failed: [] }
+      kernel.batch((io) => {
+        for (const op of ops) {
+          if (op.kind === "conflict") continue
+          if (op.kind === "set" && (op.from === undefined || (options.restoreOnRelease && !originals.has(op.key)))) {
+            const before = io.read(op.key)
+            // its interface does not exist yet: pending, not an error (applied when it appears)
+            if (isFailure(before) && before.code === "ENOENT" && interfaceOf(op.key)) continue
+            if (!isFailure(before)) {
+              if (options.restoreOnRelease && !originals.has(op.key)) originals.set(op.key, before.trim())
+              // not observed yet (the first pass knows no keys): no write when it already matches
+              if (op.from === undefined && normaliseValue(before) === op.value) {
+                report.applied.push(op)
+                continue
+              }
+            }
+          }
+          const f = io.write(op.key, op.value)
+          if (f) {
+            if (f.code === "ENOENT" && interfaceOf(op.key)) {
+              report.failed.push({ op, error: new SysctlError(op.key, f.code, `interface ${interfaceOf(op.key)} does not exist (yet): ${keyName(op.key)} is pending`, false) })
+            } else report.failed.push({ op, error: explain(op.key, op.value, f) })
+            continue
+          }
+          // read back: the kernel may normalise or silently clamp
+          const back = io.read(op.key)
+          if (isFailure(back)) {
+            report.failed.push({ op, error: explain(op.key, op.value, back) })
+          } else if (normaliseValue(back) !== normaliseValue(op.value)) {
+            report.failed.push({ op, error: new SysctlError(op.key, "EINVAL", `wrote ${keyName(op.key)}=${op.value} but it reads back as ${normaliseValue(back)}`, true) })
+          } else {
+            if (op.kind === "restore") originals.delete(op.key)
+            report.applied.push(op)
+          }
+        }
+      })
+      return report
+    },
+
+    subscribe(onHint) {
+      if (options.kernel) return { [Symbol.dispose]() {} }
+      // netconf events cover forwarding, rp_filter, proxy_arp, mc_forwarding and
+      // ignore_routes_with_linkdown; link events cover interfaces appearing (pending keys).
+      const sub = subscribeNetlink(nl.NETLINK_ROUTE, {
+        netns: options.netns,
+        groups: [RTNLGRP_LINK, RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF],
+        receiveBufferBytes: 1 << 20,
+        onMessages: () => onHint({}),
+        onOverrun: () => onHint({ overrun: true }),
+        onError: () => onHint({ overrun: true }),
+      })
+      subscriptions.add(sub)
+      return {
+        [Symbol.dispose]() {
+          subscriptions.delete(sub)
+          void sub.close()
+        },
+      }
+    },
+
+    describe: describeSysctlOp,
+
+    async close() {
+      if (closed) return
+      closed = true
+      await Promise.all([...subscriptions].map((s) => s.close()))
+      if (options.restoreOnRelease) {
+        kernel.batch((io) => {
+          for (const [key, value] of originals) io.write(key, value)
+        })
+        originals.clear()
+      }
+      kernel.close()
+    },
+  }
+  return source
+}

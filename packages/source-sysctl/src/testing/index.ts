@@ -1,0 +1,1 @@
+export { FakeSysctlKernel } from "./fake.ts"
