@@ -162,4 +162,32 @@ desired:
     expect(all.values["net.ipv4.ip_forward"]).toBe("1")
     expect(Object.keys(all.values).length).toBeGreaterThan(100)
   })
+
+  test("run --status serves readyz, healthz, status and metrics from inside the namespace", async () => {
+    using t = freshNetns()
+    t.sh("ip", "link", "set", "lo", "up")
+    const f = file("host.yaml", HOST)
+    const proc = t.ns.run(() => Bun.spawn(["bun", MAIN, "run", f, "--status", "127.0.0.1:19477"], { stdout: "pipe", stderr: "pipe" }))
+    const fetchIn = (path: string) => {
+      const script = `const r = await fetch("http://127.0.0.1:19477${path}"); console.log(r.status); console.log(await r.text())`
+      const out = t.ns.run(() => Bun.spawnSync(["bun", "-e", script], { stdout: "pipe", stderr: "pipe" })).stdout.toString()
+      const nl = out.indexOf("\n")
+      return { status: Number(out.slice(0, nl)), body: out.slice(nl + 1) }
+    }
+    try {
+      let ready = { status: 0, body: "" }
+      for (let i = 0; i < 100 && ready.status !== 200; i++) {
+        await Bun.sleep(50)
+        ready = fetchIn("/readyz")
+      }
+      expect(ready.status).toBe(200)
+      expect(fetchIn("/healthz").status).toBe(200)
+      expect(JSON.parse(fetchIn("/status").body).loops.host.converged).toBe(true)
+      expect(fetchIn("/metrics").body).toContain('linx_converged{loop="host"} 1')
+      expect(fetchIn("/loops/host/resync").status).toBe(404)
+    } finally {
+      proc.kill("SIGTERM")
+    }
+    expect(await proc.exited).toBe(0)
+  })
 })

@@ -4,12 +4,15 @@
 import { readFileSync, statSync, watch, type FSWatcher } from "node:fs"
 import { basename, dirname } from "node:path"
 import { createReconciler, type PassResult, type Reconciler } from "@linx/reconcile"
+import { serveStatus } from "@linx/reconcile/status"
 import type { ExitCode, Output } from "./commands.ts"
 import { type DesiredFile, FileError, loadFile } from "./file.ts"
 
 export interface RunOptions {
   resyncMs: number
   json: boolean
+  /** serve the status endpoint at host:port */
+  status?: { hostname: string; port: number; token?: string }
   /** how often files are checked for changes besides fs.watch. Default 2000 ms */
   pollMs?: number
   signal?: AbortSignal
@@ -43,6 +46,8 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
   }
   const running = new Map<string, Running>()
   const names = new Set<string>()
+  /** loops by name, for the status endpoint (read at every request) */
+  const byName = new Map<string, Reconciler<unknown, unknown>>()
 
   const start = async (path: string, file: DesiredFile, text: string): Promise<Running> => {
     let name = basename(path).replace(/\.(ya?ml|json)$/, "")
@@ -57,6 +62,7 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
     loop.on("conflict", (e) => log("warn", `${name}: ${e.reason}: ${e.op}`, { loop: name, reason: e.reason, op: e.op }))
     const r: Running = { path, file, loop, text, name }
     running.set(path, r)
+    byName.set(name, loop)
     await loop.start()
     return r
   }
@@ -72,6 +78,17 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
       await start(path, file, text)
     } catch (e) {
       log("error", `${path}: ${(e as Error).message}`)
+      for (const r of running.values()) await r.loop.stop()
+      return 1
+    }
+  }
+  let status: { url: string; stop(): Promise<void> } | undefined
+  if (opts.status) {
+    try {
+      status = serveStatus(byName, { hostname: opts.status.hostname, port: opts.status.port, ...(opts.status.token ? { token: opts.status.token } : {}) })
+      log("info", `status endpoint at ${status.url}${opts.status.token ? " (writes enabled with the bearer token)" : ""}`)
+    } catch (e) {
+      log("error", `cannot serve the status endpoint at ${opts.status.hostname}:${opts.status.port}: ${(e as Error).message}`)
       for (const r of running.values()) await r.loop.stop()
       return 1
     }
@@ -100,6 +117,7 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
       log("info", `${path}: source, namespace or ownership changed: restarting its loop`)
       await r.loop.stop()
       names.delete(r.name)
+      byName.delete(r.name)
       running.delete(path)
       await start(path, next, text)
       return
@@ -151,6 +169,7 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
   })
   clearInterval(poll)
   for (const w of watchers) w.close()
+  await status?.stop()
   await Promise.all([...running.values()].map((r) => r.loop.stop()))
   log("info", "stopped")
   return 0

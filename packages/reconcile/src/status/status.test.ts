@@ -1,0 +1,101 @@
+// The status endpoint on fake loops: app.handle(new Request(...)), no port needed.
+import { describe, expect, test } from "bun:test"
+import { createReconciler } from "../loop.ts"
+import { FakeClock } from "../testing/clock.ts"
+import { FakeSource } from "../testing/source.ts"
+import { statusPlugin, serveStatus } from "./index.ts"
+
+async function loops() {
+  const clock = new FakeClock(Date.now())
+  const a = new FakeSource()
+  const b = new FakeSource()
+  a.echo = b.echo = false
+  b.foreign.add("theirs")
+  const la = createReconciler({ source: a, desired: { "own/x": "1" }, ownership: { prefix: "own/" }, clock, name: "a", resyncMs: 10_000 })
+  const lb = createReconciler({ source: b, desired: { theirs: "2" }, ownership: { prefix: "own/" }, clock, name: "b", resyncMs: 10_000 })
+  return { clock, a, b, la, lb }
+}
+
+const get = (app: { handle(r: Request): Promise<Response> }, path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init))
+
+describe("status endpoint", () => {
+  test("/status, /status/:name, /readyz before and after the first pass", async () => {
+    const { la, lb } = await loops()
+    const app = statusPlugin([la, lb])
+    expect((await get(app, "/readyz")).status).toBe(503)
+    await la.start()
+    await lb.start()
+    expect(await (await get(app, "/readyz")).json()).toEqual({ ready: true })
+    const all = (await (await get(app, "/status")).json()) as { loops: Record<string, { converged: boolean }> }
+    expect(Object.keys(all.loops)).toEqual(["a", "b"])
+    expect(all.loops.a?.converged).toBe(true)
+    expect(((await (await get(app, "/status/a")).json()) as { counters: { passes: number } }).counters.passes).toBe(1)
+    expect((await get(app, "/status/nope")).status).toBe(404)
+  })
+
+  test("/healthz is 503 with reasons for a loop that never converged, 200 within two resyncs of a success", async () => {
+    const { la, lb, clock, a } = await loops()
+    await la.start()
+    await lb.start() // b has a conflict: never converged, never... it succeeded (no error), so it is healthy for 2 resyncs
+    const app = statusPlugin({ a: la, b: lb }, { now: () => clock.now() })
+    expect((await get(app, "/healthz")).status).toBe(200)
+    a.failures = Array.from({ length: 50 }, () => new Error("kernel said no"))
+    a.drift("own/x", "0")
+    await clock.advance(25_000)
+    const r = await get(app, "/healthz")
+    expect(r.status).toBe(503)
+    const body = (await r.json()) as { reasons: string[] }
+    expect(body.reasons.some((x) => x.startsWith("a: last success") && x.includes("kernel said no"))).toBe(true)
+    // b has a conflict but its passes succeed: healthy (health is staleness, not perfection)
+    expect(body.reasons.some((x) => x.startsWith("b:"))).toBe(false)
+  })
+
+  test("/metrics has linx_ names labelled by loop", async () => {
+    const { la, lb } = await loops()
+    const app = statusPlugin([la, lb])
+    await la.start()
+    await lb.start()
+    const text = await (await get(app, "/metrics")).text()
+    expect(text).toContain('linx_passes_total{loop="a",trigger="start",result="all"} 1')
+    expect(text).toContain('linx_ops_applied_total{loop="a"} 1')
+    expect(text).toContain('linx_converged{loop="a"} 1')
+    expect(text).toContain('linx_converged{loop="b"} 0')
+    expect(text).toContain('linx_conflicts_total{loop="b"} 1')
+    expect(text).toMatch(/linx_last_success_timestamp_seconds\{loop="a"\} \d+/)
+    expect(text).toContain('linx_pass_duration_seconds_count{loop="a",trigger="start"} 1')
+  })
+
+  test("writes exist only with a token: 404 without, 401 with a wrong one", async () => {
+    const { la } = await loops()
+    await la.start()
+    expect((await get(statusPlugin([la]), "/loops/a/resync", { method: "POST" })).status).toBe(404)
+    const app = statusPlugin([la], { token: "s3cret", maxBodyBytes: 64 })
+    expect((await get(app, "/loops/a/resync", { method: "POST" })).status).toBe(401)
+    expect((await get(app, "/loops/a/resync", { method: "POST", headers: { authorization: "Bearer nope" } })).status).toBe(401)
+    expect((await get(app, "/loops/a/resync", { method: "POST", headers: { authorization: "Bearer s3cret" } })).status).toBe(202)
+    const put = (body: string) => get(app, "/loops/a/desired", { method: "PUT", headers: { authorization: "Bearer s3cret", "content-type": "application/json" }, body })
+    const bad = await put(JSON.stringify({ "own/x": 5 }))
+    expect(bad.status).toBe(422)
+    expect(await bad.json()).toEqual({ error: "invalid desired state; the previous one stays in force", issues: ["own/x: expected a string, got number"] })
+    expect((await put("x".repeat(100))).status).toBe(413)
+    expect((await put("{not json")).status).toBe(400)
+    const ok = await put(JSON.stringify({ "own/x": "2" }))
+    expect(ok.status).toBe(200)
+    expect(la.desired()).toEqual({ "own/x": "2" })
+  })
+
+  test("GET / is a page; serveStatus binds 127.0.0.1", async () => {
+    const { la } = await loops()
+    await la.start()
+    const page = await get(statusPlugin([la]), "/")
+    expect(page.headers.get("content-type")).toContain("text/html")
+    expect(await page.text()).toContain("heal latency")
+    const s = serveStatus([la], { port: 0 })
+    try {
+      expect(s.url).toStartWith("http://127.0.0.1:")
+      expect((await fetch(`${s.url}readyz`)).status).toBe(200)
+    } finally {
+      await s.stop()
+    }
+  })
+})
