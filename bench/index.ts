@@ -7,6 +7,7 @@ import { benchNetlinkDump } from "./netlink-dump.ts"
 import { benchHeal, benchIdle } from "./loop.ts"
 import { benchRtnlApply, benchRtnlObserveAndNoop } from "./rtnl.ts"
 import { benchSysctl } from "./sysctl.ts"
+import { benchManyLoops } from "./many.ts"
 
 assertNotInitialNetns("bench")
 const only = process.argv[2]
@@ -20,6 +21,7 @@ const cases: [string, () => Promise<void>][] = [
   ["loop-heal-100k", () => benchHeal(100_000)],
   ["loop-idle", () => benchIdle(10)],
   ["sysctl-100", () => benchSysctl()],
+  ["many-loops-1000", () => benchManyLoops(1000)],
 ]
 for (const [name, run] of cases) {
   if (only && !name.startsWith(only)) continue

@@ -57,7 +57,7 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
     const loop = createReconciler({ source, desired: file.desired, ownership: file.ownership, resyncMs: opts.resyncMs, name })
     loop.on("pass", (p) => {
       if (opts.json) log(p.converged ? "info" : "warn", "pass", { loop: name, ...p })
-      else if (p.ops.length || !p.converged || p.trigger === "start") log(p.converged ? "info" : "warn", describePass(name, p))
+      else log(p.converged ? "info" : "warn", describePass(name, p))
     })
     loop.on("conflict", (e) => log("warn", `${name}: ${e.reason}: ${e.op}`, { loop: name, reason: e.reason, op: e.op }))
     const r: Running = { path, file, loop, text, name }

@@ -324,4 +324,25 @@ describe("reconcile loop", () => {
     expect(r.converged).toBe(true)
     await loop.stop()
   })
+
+  test("the logger gets one structured line per pass and per failure; silent by default", async () => {
+    const clock = new FakeClock()
+    const source = new FakeSource()
+    source.echo = false
+    const lines: Record<string, unknown>[] = []
+    const logger = { info: (e: Record<string, unknown>) => lines.push({ level: "info", ...e }), warn: (e: Record<string, unknown>) => lines.push({ level: "warn", ...e }), error: (e: Record<string, unknown>) => lines.push({ level: "error", ...e }) }
+    source.failures = [new Error("boom")]
+    const loop = createReconciler({ source, desired: { "own/a": "1" }, ownership: { prefix: "own/" }, clock, logger, name: "l1", random: () => 0.5 })
+    await loop.start()
+    await clock.advance(100)
+    await loop.stop()
+    expect(lines.map((l) => [l.level, l.msg, l.loop])).toEqual([
+      ["error", "pass failed", "l1"],
+      ["info", "pass", "l1"],
+      ["info", "pass", "l1"],
+      ["info", "stopped", "l1"],
+    ])
+    expect(lines[0]).toMatchObject({ error: "boom", trigger: "start" })
+    expect(lines[2]).toMatchObject({ trigger: "retry", applied: 1, converged: true })
+  })
 })

@@ -258,4 +258,13 @@ describe("rtnl source on the fake kernel", () => {
     await source.reconcile(source.diff(d, scoped, OWN))
     expect(await plan(source, d)).toEqual([])
   })
+
+  test("with tables, route dumps ask the kernel for those tables only", async () => {
+    const kernel = new FakeRtnlKernel()
+    kernel.addForeignRoute({ dst: "10.1.0.0/16", table: 254, type: 6 })
+    kernel.addForeignRoute({ dst: "10.2.0.0/16", table: 100, type: 6 })
+    const source = createRtnlSource({ kernel, tables: [100] })
+    const o = await source.observe()
+    expect(o.routes!.map((r) => r.dst)).toEqual(["10.2.0.0/16"])
+  })
 })

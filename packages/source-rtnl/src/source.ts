@@ -9,7 +9,7 @@ import { diffLinks, type Link } from "./link.ts"
 import { type RouteEventView, type RtnlHint, type RtnlScope, startMonitor } from "./monitor.ts"
 import { describeRtnlOp, type ConflictOp, type RtnlOp } from "./ops.ts"
 import { orderOps } from "./order.ts"
-import { resolveOwnership } from "./ownership.ts"
+import { resolveOwnership, tableNumber } from "./ownership.ts"
 import { diffRoutes, isComparableRoute, observedRouteKey, type Route, type RouteScope } from "./route.ts"
 import { formatPrefix, networkOf, parsePrefix } from "./ip.ts"
 import { type RtnlDesired, RtnlDesiredSchema, type RtnlOwnership, RtnlOwnershipSchema } from "./schema.ts"
@@ -20,7 +20,11 @@ export interface RtnlSourceOptions {
   netns?: NetnsRef
   /** a kernel to talk to instead of rtnetlink (the fake from @linx/source-rtnl/testing) */
   kernel?: RtnlKernel
-  /** subscribe() needs the namespace too; with a fake kernel, hints come from `fakeEvents` */
+  /**
+   * Route tables to observe ("main" or numbers). Default: every table but local. With a
+   * list, route dumps ask the kernel for those tables only (strict dump filtering).
+   */
+  tables?: readonly (number | "main")[]
 }
 
 /** What observe() returns: kernel truth, possibly narrowed by a scope. */
@@ -65,11 +69,16 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
     if (closed) throw new Error("rtnl source is closed")
   }
 
+  const tables = options.tables?.map(tableNumber)
   const allRoutes = (): Route[] => {
     const out: Route[] = []
     for (const family of ["inet", "inet6"] as const) {
-      // every table but local; kernel prefix routes stay in, so a desired route that collides with one is a conflict
-      for (const r of kernel.routes({ family })) if (r.table !== c.RT_TABLE_LOCAL && isComparableRoute(r)) out.push(r)
+      // every table but local (or the tables asked for); kernel prefix routes stay in, so a
+      // desired route that collides with one is a conflict
+      for (const table of tables ?? [undefined]) {
+        const filter = table === undefined ? { family } : { family, table }
+        for (const r of kernel.routes(filter)) if (r.table !== c.RT_TABLE_LOCAL && isComparableRoute(r)) out.push(r)
+      }
     }
     return out
   }
