@@ -96,6 +96,21 @@ function isTerminalError(e: unknown): boolean {
   return x?.errno === 1 || x?.errno === 13 || x?.errno === 22 || x?.errno === 95
 }
 
+function emptyPass(seq: number, trigger: Trigger, startedAt: number): PassResult {
+  return {
+    seq,
+    trigger,
+    startedAt,
+    timings: { observeMs: 0, diffMs: 0, applyMs: 0, totalMs: 0 },
+    ops: [],
+    applied: [],
+    failed: [],
+    conflicts: [],
+    deferred: [],
+    converged: false,
+  }
+}
+
 function emptyCounters(): LoopCounters {
   return {
     passes: 0,
@@ -252,18 +267,7 @@ export function createReconciler<D, O, Op, Own>(options: ReconcilerOptions<D, O,
     const seq = ++passSeq
     const startedAt = clock.now()
     const full = job.full || !job.scope
-    const result: PassResult = {
-      seq,
-      trigger: job.trigger,
-      startedAt,
-      timings: { observeMs: 0, diffMs: 0, applyMs: 0, totalMs: 0 },
-      ops: [],
-      applied: [],
-      failed: [],
-      conflicts: [],
-      deferred: [],
-      converged: false,
-    }
+    const result = emptyPass(seq, job.trigger, startedAt)
     if (!full && job.scope) result.scope = job.scope
     let passError: unknown
     try {
@@ -552,19 +556,8 @@ export function createReconciler<D, O, Op, Own>(options: ReconcilerOptions<D, O,
         }
         state = "stopped"
         if (waiting) {
-          const r: PassResult = {
-            seq: passSeq,
-            trigger: waiting.trigger,
-            startedAt: clock.now(),
-            timings: { observeMs: 0, diffMs: 0, applyMs: 0, totalMs: 0 },
-            ops: [],
-            applied: [],
-            failed: [],
-            conflicts: [],
-            deferred: [],
-            error: "the loop stopped before this pass ran",
-            converged: false,
-          }
+          const r = emptyPass(passSeq, waiting.trigger, clock.now())
+          r.error = "the loop stopped before this pass ran"
           for (const w of waiting.waiters) w(r)
         }
         emit("stopped")

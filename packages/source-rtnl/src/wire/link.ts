@@ -180,6 +180,10 @@ export function decodeLink(m: Message): Link {
   return link
 }
 
+function modeName(modes: Record<string, number>, n: number): string {
+  return Object.keys(modes).find((k) => modes[k] === n) ?? String(n)
+}
+
 function decodeLinkInfo(v: DataView, start: number, end: number, link: Link): void {
   let dataOff = -1
   let dataEnd = -1
@@ -199,16 +203,10 @@ function decodeLinkInfo(v: DataView, start: number, end: number, link: Link): vo
         break
       case "macvlan":
       case "macvtap":
-        if (type === c.IFLA_MACVLAN_MODE) {
-          const mode = v.getUint32(off, true)
-          link.mode = Object.keys(c.MACVLAN_MODE).find((k) => c.MACVLAN_MODE[k] === mode) ?? String(mode)
-        }
+        if (type === c.IFLA_MACVLAN_MODE) link.mode = modeName(c.MACVLAN_MODE, v.getUint32(off, true))
         break
       case "ipvlan":
-        if (type === c.IFLA_IPVLAN_MODE) {
-          const mode = v.getUint16(off, true)
-          link.mode = Object.keys(c.IPVLAN_MODE).find((k) => c.IPVLAN_MODE[k] === mode) ?? String(mode)
-        }
+        if (type === c.IFLA_IPVLAN_MODE) link.mode = modeName(c.IPVLAN_MODE, v.getUint16(off, true))
         break
       case "vlan":
         if (type === c.IFLA_VLAN_ID) link.vlanId = v.getUint16(off, true)
