@@ -68,6 +68,20 @@ export class MessageWriter {
     return this
   }
 
+  /** Appends a complete message built elsewhere (e.g. by libnftnl), nlmsghdr included. */
+  raw(message: Uint8Array, label?: string): this {
+    if (this.#msgStart >= 0) throw new Error("MessageWriter.raw: a message is still open")
+    const len = new DataView(message.buffer, message.byteOffset).getUint32(0, true)
+    if (len > message.byteLength || len < 16) throw new Error(`MessageWriter.raw: nlmsg_len ${len} does not fit ${message.byteLength} bytes`)
+    this.#ensure(align4(len))
+    this.#starts.push(this.#pos)
+    this.#labels.push(label)
+    this.#buf.set(message.subarray(0, len), this.#pos)
+    this.#pos += len
+    this.#pad()
+    return this
+  }
+
   /** Ends the current message: writes nlmsg_len. */
   end(): this {
     if (this.#msgStart < 0) throw new Error("MessageWriter.end: no message begun")

@@ -1,0 +1,61 @@
+// nf_tables constants, kernel spelling (linux/netfilter.h, netfilter/nf_tables.h,
+// libnftnl/{table,chain,rule,expr}.h attribute numbers).
+
+export const NFPROTO: Record<string, number> = { inet: 1, ip: 2, arp: 3, netdev: 5, bridge: 7, ip6: 10 }
+export const NFPROTO_IPV4 = 2
+export const NFPROTO_IPV6 = 10
+export const NFNLGRP_NFTABLES = 7
+
+export const HOOKS: Record<string, number> = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4, ingress: 0 }
+
+// verdicts (linux/netfilter.h, nf_tables.h)
+export const NF_DROP = 0
+export const NF_ACCEPT = 1
+export const NFT_CONTINUE = -1
+export const NFT_BREAK = -2
+export const NFT_JUMP = -3
+export const NFT_GOTO = -4
+export const NFT_RETURN = -5
+
+export const NFT_REG_VERDICT = 0
+export const NFT_REG_1 = 1
+
+export const NFT_PAYLOAD_BASES = ["ll", "network", "transport", "inner"] as const
+export const NFT_CMP_OPS = ["eq", "neq", "lt", "lte", "gt", "gte"] as const
+export const NFT_RANGE_OPS = ["eq", "neq"] as const
+
+export const NFT_META_KEYS = [
+  "len", "protocol", "priority", "mark", "iif", "oif", "iifname", "oifname", "iiftype", "oiftype", "skuid", "skgid",
+  "nftrace", "rtclassid", "secmark", "nfproto", "l4proto", "bri_iifname", "bri_oifname", "pkttype", "cpu", "iifgroup",
+  "oifgroup", "cgroup", "prandom",
+] as const
+export const NFT_CT_KEYS = ["state", "direction", "status", "mark", "secmark", "expiration", "helper", "l3protocol", "src", "dst", "protocol", "proto_src", "proto_dst"] as const
+export const CT_STATE_BITS: Record<string, number> = { invalid: 1, established: 2, related: 4, new: 8, untracked: 64 }
+
+// libnftnl attribute numbers
+export const TABLE = { NAME: 0, FAMILY: 1, FLAGS: 2, USE: 3, HANDLE: 4 } as const
+export const CHAIN = { NAME: 0, FAMILY: 1, TABLE: 2, HOOKNUM: 3, PRIO: 4, POLICY: 5, HANDLE: 9, TYPE: 10, DEV: 11 } as const
+export const RULE = { FAMILY: 0, TABLE: 1, CHAIN: 2, HANDLE: 3, POSITION: 6, USERDATA: 7 } as const
+export const EXPR = {
+  payload: { DREG: 1, BASE: 2, OFFSET: 3, LEN: 4 },
+  meta: { KEY: 1, DREG: 2, SREG: 3 },
+  cmp: { SREG: 1, OP: 2, DATA: 3 },
+  range: { SREG: 1, OP: 2, FROM: 3, TO: 4 },
+  immediate: { DREG: 1, DATA: 2, VERDICT: 3, CHAIN: 4 },
+  counter: { PACKETS: 1, BYTES: 2 },
+  bitwise: { SREG: 1, DREG: 2, LEN: 3, MASK: 4, XOR: 5 },
+  lookup: { SREG: 1, DREG: 2, SET: 3, FLAGS: 5 },
+  log: { PREFIX: 1, GROUP: 2, LEVEL: 5 },
+  ct: { DREG: 1, KEY: 2, DIR: 3 },
+  limit: { RATE: 1, UNIT: 2, BURST: 3, TYPE: 4, FLAGS: 5 },
+  reject: { TYPE: 1, CODE: 2 },
+  masq: { FLAGS: 1 },
+} as const
+
+// nf_tables attributes for dump filters (NFTA_CHAIN_TABLE, NFTA_RULE_TABLE)
+export const NFTA_CHAIN_TABLE = 1
+export const NFTA_RULE_TABLE = 1
+export const NFTA_RULE_CHAIN = 2
+
+// rule comments: libnftnl/udata.h NFTNL_UDATA_RULE_COMMENT
+export const NFTNL_UDATA_RULE_COMMENT = 0

@@ -1,0 +1,83 @@
+// The diff of desired tables against the kernel's, touching only owned tables.
+// Tables and chains by key; rules per chain as an ordered list (a changed chain is
+// flushed and rewritten inside the one transaction); comments never compared.
+import { exprKey, type Expr } from "./expr.ts"
+import { compileRule, type CommonRule } from "./match.ts"
+import type { Chain, NftObserved, Table } from "./model.ts"
+import type { CompiledRule, NftOp } from "./ops.ts"
+import type { ChainSpec, NftDesired, NftOwnership, RuleSpec } from "./schema.ts"
+
+const compiledCache = new WeakMap<RuleSpec, CompiledRule>()
+
+export function compileSpec(r: RuleSpec, family: string): CompiledRule {
+  const cached = compiledCache.get(r)
+  if (cached) return cached
+  let c: CompiledRule
+  if ("expr" in r) c = { exprs: r.expr as Expr[] }
+  else {
+    const common: CommonRule = {}
+    if (r.match) common.match = r.match
+    if (r.counter) common.counter = r.counter
+    if (r.verdict) common.verdict = r.verdict
+    c = { exprs: compileRule(common, family), common }
+  }
+  if (r.comment !== undefined) c.comment = r.comment
+  compiledCache.set(r, c)
+  return c
+}
+
+function baseDiffers(want: ChainSpec, have: Chain): boolean {
+  return (want.type ?? undefined) !== have.type || (want.hook ?? undefined) !== have.hook || (want.hook !== undefined && (want.priority ?? 0) !== have.priority) || (want.device ?? undefined) !== have.device
+}
+
+export function diffRuleset(desired: NftDesired, observed: NftObserved, ownership: NftOwnership | undefined): NftOp[] {
+  const genId = observed.genId
+  const owned = new Set((ownership?.tables ?? []).map((t) => `${t.family} ${t.name}`))
+  const byKey = new Map<string, Table>(observed.tables.map((t) => [`${t.family} ${t.name}`, t]))
+  const creates: NftOp[] = []
+  const changes: NftOp[] = []
+  const deletes: NftOp[] = []
+  const conflicts: NftOp[] = []
+  const wanted = new Set<string>()
+
+  for (const t of desired.tables) {
+    const key = `${t.family} ${t.name}`
+    wanted.add(key)
+    const where = { family: t.family, table: t.name }
+    const have = byKey.get(key)
+    const rulesOf = (c: ChainSpec) => c.rules.map((r) => compileSpec(r, t.family))
+    if (!have) {
+      creates.push({ kind: "create", object: "table", genId, ...where })
+      for (const c of t.chains) creates.push({ kind: "create", object: "chain", chain: c, genId, ...where })
+      for (const c of t.chains) if (c.rules.length) creates.push({ kind: "replace", object: "rules", chain: c.name, rules: rulesOf(c), flush: false, genId, ...where })
+      continue
+    }
+    if (!owned.has(key) && !ownership?.adopt) {
+      conflicts.push({ kind: "conflict", object: "table", key, reason: `table ${key} exists but is not owned by this loop (list it in ownership.tables, or set ownership.adopt)` })
+      continue
+    }
+    const chains = new Map((have.chains ?? []).map((c) => [c.name, c]))
+    const wantedChains = new Set(t.chains.map((c) => c.name))
+    for (const c of t.chains) {
+      const hc = chains.get(c.name)
+      const rules = rulesOf(c)
+      if (!hc || baseDiffers(c, hc)) {
+        if (hc) deletes.push({ kind: "delete", object: "chain", name: c.name, genId, ...where })
+        creates.push({ kind: "create", object: "chain", chain: c, genId, ...where })
+        if (rules.length) changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: false, genId, ...where })
+        continue
+      }
+      if (c.hook && (c.policy ?? "accept") !== (hc.policy ?? "accept")) changes.push({ kind: "update", object: "chain", chain: c, genId, ...where })
+      const want = rules.map((r) => exprKey(r.exprs))
+      const got = hc.rules.map((r) => r.key)
+      if (want.length !== got.length || want.some((k, i) => k !== got[i])) {
+        changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: hc.rules.length > 0, genId, ...where })
+      }
+    }
+    for (const hc of have.chains ?? []) if (!wantedChains.has(hc.name)) deletes.push({ kind: "delete", object: "chain", name: hc.name, genId, ...where })
+  }
+  for (const [key, t] of byKey) {
+    if (owned.has(key) && !wanted.has(key)) deletes.push({ kind: "delete", object: "table", family: t.family, table: t.name, genId })
+  }
+  return [...deletes, ...creates, ...changes, ...conflicts]
+}

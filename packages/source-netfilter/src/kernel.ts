@@ -1,0 +1,221 @@
+// The seam to nf_tables. The real kernel builds and parses objects with libnftnl
+// and sends one transaction per apply over @linx/netlink (atomic, generation-guarded);
+// the fake keeps a ruleset in memory with the same rules.
+import { MessageWriter, NetlinkError, type NetnsRef, nfnl, nl, openNetlinkSocket, type NetlinkSocket } from "@linx/netlink"
+import { CHAIN, HOOKS, NFPROTO, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTNL_UDATA_RULE_COMMENT, RULE, TABLE } from "./constants.ts"
+import { decodeExpr, encodeExpr, exprKey } from "./expr.ts"
+import { NftObject } from "./ffi/libnftnl.ts"
+import { decodeRule } from "./match.ts"
+import type { Chain, NftObserved, Rule, Table } from "./model.ts"
+import type { NftOp } from "./ops.ts"
+import { describeNftOp } from "./ops.ts"
+
+export interface NftKernel {
+  /** a consistent look (generation before and after equal); chains and rules only for `tables` when given */
+  observe(tables?: ReadonlySet<string>): NftObserved
+  /** one transaction; failures by op index (all ops fail when any does: nothing was applied) */
+  apply(ops: readonly NftOp[], options: { genId?: number; check?: boolean }): Map<number, Error>
+  close(): void
+}
+
+const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n) ?? String(n)
+const hookName = (family: string, n: number) => (family === "netdev" ? "ingress" : Object.keys(HOOKS).find((k) => HOOKS[k] === n && k !== "ingress"))
+
+export function commentData(comment: string): Uint8Array {
+  const s = Buffer.from(`${comment}\0`)
+  return new Uint8Array([NFTNL_UDATA_RULE_COMMENT, s.byteLength, ...s])
+}
+
+export function commentOf(udata: Uint8Array | undefined): string | undefined {
+  if (!udata) return undefined
+  for (let i = 0; i + 2 <= udata.length; ) {
+    const type = udata[i]!
+    const len = udata[i + 1]!
+    if (type === NFTNL_UDATA_RULE_COMMENT) return Buffer.from(udata.subarray(i + 2, i + 2 + len)).toString().replace(/\0+$/, "")
+    i += 2 + len
+  }
+  return undefined
+}
+
+const scratch = new Uint8Array(1 << 20)
+
+export function createNftKernel(netns: NetnsRef): NftKernel {
+  const sock: NetlinkSocket = openNetlinkSocket(nl.NETLINK_NETFILTER, { netns, strict: false, sendBufferBytes: 64 << 20, receiveBufferBytes: 32 << 20 })
+
+  const dump = <T>(msg: number, table: string | undefined, tableAttr: number, decode: (m: Uint8Array) => T | undefined): T[] =>
+    sock.dumpInto(
+      (w) => {
+        w.begin(nfnl.nftType(msg), 0)
+        nfnl.writeNfgenmsg(w, 0)
+        if (table !== undefined) w.attrString(tableAttr, table)
+        w.end()
+      },
+      (m) => decode(m.data),
+    )
+
+  const parseTable = (data: Uint8Array): Table | undefined => {
+    using t = new NftObject("table")
+    if (!t.parse(data)) return undefined
+    return { family: familyName(t.u32(TABLE.FAMILY) ?? 0), name: t.str(TABLE.NAME) ?? "", handle: t.u64(TABLE.HANDLE) ?? 0, flags: t.u32(TABLE.FLAGS) ?? 0 }
+  }
+  const parseChain = (data: Uint8Array): (Chain & { family: string; table: string }) | undefined => {
+    using c = new NftObject("chain")
+    if (!c.parse(data)) return undefined
+    const family = familyName(c.u32(CHAIN.FAMILY) ?? 0)
+    const chain: Chain & { family: string; table: string } = { family, table: c.str(CHAIN.TABLE) ?? "", name: c.str(CHAIN.NAME) ?? "", handle: c.u64(CHAIN.HANDLE) ?? 0, rules: [] }
+    const hook = c.u32(CHAIN.HOOKNUM)
+    if (hook !== undefined) {
+      const h = hookName(family, hook)
+      if (h) chain.hook = h
+      chain.priority = (c.u32(CHAIN.PRIO) ?? 0) | 0
+      const type = c.str(CHAIN.TYPE)
+      if (type) chain.type = type
+      chain.policy = c.u32(CHAIN.POLICY) === 0 ? "drop" : "accept"
+      const dev = c.str(CHAIN.DEV)
+      if (dev) chain.device = dev
+    }
+    return chain
+  }
+  const parseRule = (data: Uint8Array): (Rule & { family: string; table: string; chain: string }) | undefined => {
+    using r = new NftObject("rule")
+    if (!r.parse(data)) return undefined
+    const family = familyName(r.u32(RULE.FAMILY) ?? 0)
+    const exprs = r.exprs().map(decodeExpr)
+    const rule: Rule & { family: string; table: string; chain: string } = { family, table: r.str(RULE.TABLE) ?? "", chain: r.str(RULE.CHAIN) ?? "", handle: r.u64(RULE.HANDLE) ?? 0, exprs, key: exprKey(exprs) }
+    const common = exprs.some((e) => e.type === "unknown") ? undefined : decodeRule(exprs as never, family)
+    if (common) rule.common = common
+    const comment = commentOf(r.data(RULE.USERDATA))
+    if (comment !== undefined) rule.comment = comment
+    return rule
+  }
+
+  const observeOnce = (interest?: ReadonlySet<string>): NftObserved => {
+    const genId = nfnl.getGeneration(sock)
+    const tables = dump(nfnl.NFT_MSG_GETTABLE, undefined, 0, parseTable)
+    for (const t of tables) {
+      if (interest && !interest.has(`${t.family} ${t.name}`)) continue
+      const chains = dump(nfnl.NFT_MSG_GETCHAIN, t.name, NFTA_CHAIN_TABLE, parseChain).filter((c) => c.family === t.family)
+      const rules = dump(nfnl.NFT_MSG_GETRULE, t.name, NFTA_RULE_TABLE, parseRule).filter((r) => r.family === t.family)
+      const byName = new Map(chains.map((c) => [c.name, c]))
+      for (const r of rules) {
+        const { family: _f, table: _t, chain, ...rule } = r
+        byName.get(chain)?.rules.push(rule)
+      }
+      t.chains = chains.map(({ family: _f, table: _t, ...c }) => c)
+    }
+    return { genId, tables }
+  }
+
+  const chainObject = (op: { family: string; table: string }, name: string): NftObject =>
+    new NftObject("chain").setStr(CHAIN.TABLE, op.table).setStr(CHAIN.NAME, name).setU32(CHAIN.FAMILY, NFPROTO[op.family]!)
+
+  /** Appends the messages of one op for one phase of the transaction. */
+  const encodeOp = (w: MessageWriter, op: NftOp, phase: number, label: string): number => {
+    if (op.kind === "conflict") return 0
+    const fam = NFPROTO[op.family]!
+    const add = (o: NftObject, type: number, flags: number) => {
+      try {
+        w.raw(o.build(nfnl.nftType(type), fam, flags, scratch), label)
+      } finally {
+        o.free()
+      }
+    }
+    let n = 0
+    const table = () => new NftObject("table").setStr(TABLE.NAME, op.table).setU32(TABLE.FAMILY, fam).setU32(TABLE.FLAGS, 0)
+    switch (phase) {
+      case 0: // flush chains that are rewritten or deleted
+        if ((op.kind === "replace" && op.flush) || (op.kind === "delete" && op.object === "chain")) {
+          add(new NftObject("rule").setStr(RULE.TABLE, op.table).setStr(RULE.CHAIN, op.kind === "replace" ? op.chain : op.name).setU32(RULE.FAMILY, fam), nfnl.NFT_MSG_DELRULE, 0)
+          n++
+        }
+        break
+      case 1: // delete chains, then tables
+        if (op.kind === "delete" && op.object === "chain") {
+          add(chainObject(op, op.name), nfnl.NFT_MSG_DELCHAIN, 0)
+          n++
+        }
+        if (op.kind === "delete" && op.object === "table") {
+          add(table(), nfnl.NFT_MSG_DELTABLE, 0)
+          n++
+        }
+        break
+      case 2: // create tables, then chains
+        if (op.kind === "create" && op.object === "table") {
+          add(table(), nfnl.NFT_MSG_NEWTABLE, nl.NLM_F_CREATE)
+          n++
+        }
+        break
+      case 3:
+        if ((op.kind === "create" || op.kind === "update") && op.object === "chain") {
+          const c = op.chain
+          const o = chainObject(op, c.name)
+          if (c.hook) {
+            if (op.kind === "create") {
+              o.setU32(CHAIN.HOOKNUM, HOOKS[c.hook]!).setU32(CHAIN.PRIO, (c.priority ?? 0) >>> 0).setStr(CHAIN.TYPE, c.type ?? "filter")
+              if (c.device) o.setStr(CHAIN.DEV, c.device)
+            }
+            o.setU32(CHAIN.POLICY, c.policy === "drop" ? 0 : 1)
+          }
+          add(o, nfnl.NFT_MSG_NEWCHAIN, nl.NLM_F_CREATE)
+          n++
+        }
+        break
+      case 4: // add rules, in order
+        if (op.kind === "replace") {
+          for (const r of op.rules) {
+            const o = new NftObject("rule").setStr(RULE.TABLE, op.table).setStr(RULE.CHAIN, op.chain).setU32(RULE.FAMILY, fam)
+            for (const e of r.exprs) o.addExpr(encodeExpr(e))
+            if (r.comment !== undefined) o.setData(RULE.USERDATA, commentData(r.comment))
+            add(o, nfnl.NFT_MSG_NEWRULE, nl.NLM_F_CREATE | nl.NLM_F_APPEND)
+            n++
+          }
+        }
+        break
+    }
+    return n
+  }
+
+  return {
+    observe(interest) {
+      for (let attempt = 0; ; attempt++) {
+        const o = observeOnce(interest)
+        if (nfnl.getGeneration(sock) === o.genId) return o
+        if (attempt >= 5) throw new Error("the nftables ruleset kept changing during 6 consecutive looks; try again")
+      }
+    },
+    apply(ops, options) {
+      const w = new MessageWriter(64 * 1024)
+      nfnl.beginBatch(w, options.genId === undefined ? {} : { genId: options.genId })
+      const owner: number[] = [-1]
+      for (let phase = 0; phase <= 4; phase++) {
+        ops.forEach((op, i) => {
+          const n = encodeOp(w, op, phase, describeNftOp(op))
+          for (let k = 0; k < n; k++) owner.push(i)
+        })
+      }
+      if (!options.check) nfnl.endBatch(w)
+      const res = sock.batch(w, { atomic: true, headerSize: nfnl.NFGENMSG_LEN })
+      const failures = new Map<number, Error>()
+      if (!res.failed.length) return failures
+      const first = res.failed[0]!
+      for (const f of res.failed) {
+        const i = owner[f.index]
+        if (i === undefined || i < 0) {
+          // the batch itself: ERESTART when the generation moved
+          const e = f.error.errno === 85 ? new NetlinkError(85, { extAck: { message: "the ruleset changed since it was observed; look again" } }) : f.error
+          ops.forEach((_, k) => failures.set(k, e))
+          return failures
+        }
+        failures.set(i, f.error)
+      }
+      // one error aborts the whole transaction: nothing else was applied
+      ops.forEach((op, k) => {
+        if (!failures.has(k) && op.kind !== "conflict") failures.set(k, new Error(`not applied: the transaction was aborted by "${first.error.request?.label ?? ""}": ${first.error.message}`))
+      })
+      return failures
+    },
+    close() {
+      sock.close()
+    },
+  }
+}

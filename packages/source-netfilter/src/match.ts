@@ -1,0 +1,290 @@
+// The common rule form: `{ match, counter, verdict, comment }`, compiled to the very
+// expressions `nft` generates (protocol guards included), and observed expressions
+// decoded back when they are exactly what this compiles.
+import * as v from "valibot"
+import { CT_STATE_BITS, NFPROTO_IPV4, NFPROTO_IPV6 } from "./constants.ts"
+import { type Expr, exprKey } from "./expr.ts"
+
+const PROTO: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132, gre: 47 }
+
+function parseV4(s: string): number[] | undefined {
+  const p = s.split(".")
+  if (p.length !== 4 || p.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) return undefined
+  return p.map(Number)
+}
+function parseV6(s: string): number[] | undefined {
+  const halves = s.split("::")
+  if (halves.length > 2) return undefined
+  const parts = (h: string) => (h ? h.split(":") : [])
+  const head = parts(halves[0]!)
+  const tail = halves.length === 2 ? parts(halves[1]!) : []
+  const fill = 8 - head.length - tail.length
+  if ((halves.length === 1 && fill !== 0) || fill < 0) return undefined
+  const groups = [...head, ...Array<string>(halves.length === 2 ? fill : 0).fill("0"), ...tail]
+  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined
+  return groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 255])
+}
+
+/** "10.0.0.0/8" → bytes and prefix length, for the family. */
+export function parseAddr(s: string, family: "ip" | "ip6"): { bytes: number[]; len: number } | undefined {
+  const [a, l] = s.split("/")
+  const bytes = family === "ip" ? parseV4(a!) : parseV6(a!)
+  if (!bytes) return undefined
+  const max = bytes.length * 8
+  const len = l === undefined ? max : Number(l)
+  if (!Number.isInteger(len) || len < 0 || len > max || (l !== undefined && !/^\d+$/.test(l))) return undefined
+  for (let bit = len; bit < max; bit++) if (bytes[bit >> 3]! & (0x80 >> (bit & 7))) return undefined
+  return { bytes, len }
+}
+
+const Addr4 = v.pipe(v.string(), v.check((s) => parseAddr(s, "ip") !== undefined, (i) => `"${i.input}" is not an IPv4 address or network (host bits must be zero)`))
+const Addr6 = v.pipe(v.string(), v.check((s) => parseAddr(s, "ip6") !== undefined, (i) => `"${i.input}" is not an IPv6 address or network (host bits must be zero)`))
+const Port = v.union(
+  [
+    v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)),
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,5}-\d{1,5}$/, 'a port is a number or a range "1000-2000"'),
+      v.check((s) => {
+        const [a, b] = s.split("-").map(Number)
+        return a! <= b! && b! <= 65535
+      }, "a port range goes from low to high, up to 65535"),
+    ),
+  ],
+  'a port is a number or a range "1000-2000" (lists and @sets need sets, not supported yet)',
+)
+const IfName = v.pipe(v.string(), v.minLength(1), v.maxLength(15, "an interface name has at most 15 characters"))
+
+export const MatchSchema = v.strictObject({
+  meta: v.optional(v.strictObject({ l4proto: v.optional(v.union([v.picklist(Object.keys(PROTO) as [string, ...string[]]), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))])) })),
+  iifname: v.optional(IfName),
+  oifname: v.optional(IfName),
+  ip: v.optional(v.strictObject({ saddr: v.optional(Addr4), daddr: v.optional(Addr4) })),
+  ip6: v.optional(v.strictObject({ saddr: v.optional(Addr6), daddr: v.optional(Addr6) })),
+  tcp: v.optional(v.strictObject({ sport: v.optional(Port), dport: v.optional(Port) })),
+  udp: v.optional(v.strictObject({ sport: v.optional(Port), dport: v.optional(Port) })),
+  ct: v.optional(v.strictObject({ state: v.optional(v.pipe(v.array(v.picklist(Object.keys(CT_STATE_BITS) as [string, ...string[]])), v.minLength(1))) })),
+})
+
+export const VerdictSchema = v.union([
+  v.picklist(["accept", "drop", "return", "continue", "reject", "masquerade"]),
+  v.strictObject({ jump: v.pipe(v.string(), v.minLength(1)) }),
+  v.strictObject({ goto: v.pipe(v.string(), v.minLength(1)) }),
+])
+
+export type Match = v.InferOutput<typeof MatchSchema>
+export type Verdict = v.InferOutput<typeof VerdictSchema>
+export interface CommonRule {
+  match?: Match
+  counter?: boolean
+  verdict?: Verdict
+}
+
+const h = (bytes: number[]) => Buffer.from(bytes).toString("hex")
+const be16 = (n: number) => h([n >> 8, n & 255])
+const REG = 1
+
+function ifname(name: string): string {
+  const b = new Array<number>(16).fill(0)
+  Buffer.from(name).forEach((x, i) => (b[i] = x))
+  return h(b)
+}
+
+function addrMatch(family: string, proto: "ip" | "ip6", field: "saddr" | "daddr", value: string): Expr[] {
+  const out: Expr[] = []
+  if (family === "inet" || family === "bridge" || family === "netdev") {
+    out.push({ type: "meta", key: "nfproto", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: h([proto === "ip" ? NFPROTO_IPV4 : NFPROTO_IPV6]) })
+  }
+  const a = parseAddr(value, proto)!
+  const full = a.bytes.length
+  const offset = proto === "ip" ? (field === "saddr" ? 12 : 16) : field === "saddr" ? 8 : 24
+  if (a.len === 0) return out
+  if (a.len % 8 === 0) {
+    // a byte-aligned prefix loads just its bytes (as nft does)
+    const n = a.len / 8
+    out.push({ type: "payload", base: "network", offset, len: n, dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: h(a.bytes.slice(0, n)) })
+  } else {
+    const mask = Array.from({ length: full }, (_, i) => (i < a.len >> 3 ? 255 : i === a.len >> 3 ? (0xff00 >> (a.len & 7)) & 255 : 0))
+    out.push(
+      { type: "payload", base: "network", offset, len: full, dreg: REG },
+      { type: "bitwise", sreg: REG, dreg: REG, len: full, mask: h(mask), xor: h(new Array<number>(full).fill(0)) },
+      { type: "cmp", sreg: REG, op: "eq", data: h(a.bytes) },
+    )
+  }
+  return out
+}
+
+function portMatch(field: "sport" | "dport", value: number | string): Expr[] {
+  const load: Expr = { type: "payload", base: "transport", offset: field === "sport" ? 0 : 2, len: 2, dreg: REG }
+  if (typeof value === "number") return [load, { type: "cmp", sreg: REG, op: "eq", data: be16(value) }]
+  const [lo, hi] = value.split("-").map(Number) as [number, number]
+  return [load, { type: "cmp", sreg: REG, op: "gte", data: be16(lo) }, { type: "cmp", sreg: REG, op: "lte", data: be16(hi) }]
+}
+
+function l4guard(proto: number): Expr[] {
+  return [{ type: "meta", key: "l4proto", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: h([proto]) }]
+}
+
+/** Compiles the common form for a table of `family` ("inet", "ip", "ip6", ...). */
+export function compileRule(r: CommonRule, family: string): Expr[] {
+  const out: Expr[] = []
+  const m = r.match ?? {}
+  if (m.ct?.state) {
+    const bits = m.ct.state.reduce((acc, s) => acc | CT_STATE_BITS[s]!, 0)
+    const le = (n: number) => h([n & 255, (n >> 8) & 255, (n >> 16) & 255, (n >> 24) & 255])
+    out.push({ type: "ct", key: "state", dreg: REG }, { type: "bitwise", sreg: REG, dreg: REG, len: 4, mask: le(bits), xor: le(0) }, { type: "cmp", sreg: REG, op: "neq", data: le(0) })
+  }
+  if (m.iifname) out.push({ type: "meta", key: "iifname", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: ifname(m.iifname) })
+  if (m.oifname) out.push({ type: "meta", key: "oifname", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: ifname(m.oifname) })
+  for (const proto of ["ip", "ip6"] as const) {
+    const p = m[proto]
+    if (p?.saddr) out.push(...addrMatch(family, proto, "saddr", p.saddr))
+    if (p?.daddr) {
+      // a second field of the same protocol needs no second guard
+      const e = addrMatch(family, proto, "daddr", p.daddr)
+      out.push(...(p.saddr && e[0]?.type === "meta" ? e.slice(2) : e))
+    }
+  }
+  const l4 = m.tcp ? "tcp" : m.udp ? "udp" : undefined
+  if (m.meta?.l4proto !== undefined && !l4) {
+    const n = typeof m.meta.l4proto === "number" ? m.meta.l4proto : PROTO[m.meta.l4proto]!
+    out.push(...l4guard(n))
+  }
+  if (l4) {
+    const ports = m[l4]!
+    out.push(...l4guard(PROTO[l4]!))
+    if (ports.sport !== undefined) out.push(...portMatch("sport", ports.sport))
+    if (ports.dport !== undefined) out.push(...portMatch("dport", ports.dport))
+  }
+  if (r.counter) out.push({ type: "counter" })
+  const verdict = r.verdict
+  if (verdict === "masquerade") out.push({ type: "masq" })
+  else if (verdict === "reject") out.push({ type: "reject", kind: "icmpx", code: 0 })
+  else if (typeof verdict === "string") out.push({ type: "immediate", dreg: 0, verdict })
+  else if (verdict && "jump" in verdict) out.push({ type: "immediate", dreg: 0, verdict: "jump", chain: verdict.jump })
+  else if (verdict && "goto" in verdict) out.push({ type: "immediate", dreg: 0, verdict: "goto", chain: verdict.goto })
+  return out
+}
+
+// ---- decoding ---------------------------------------------------------------------
+
+function fromHex(s: string): number[] {
+  return [...Buffer.from(s, "hex")]
+}
+
+function addrText(bytes: number[], len: number, proto: "ip" | "ip6"): string {
+  const full = proto === "ip" ? 4 : 16
+  const b = [...bytes, ...new Array<number>(Math.max(0, full - bytes.length)).fill(0)].slice(0, full)
+  let text: string
+  if (proto === "ip") text = b.join(".")
+  else {
+    const g: string[] = []
+    for (let i = 0; i < 16; i += 2) g.push(((b[i]! << 8) | b[i + 1]!).toString(16))
+    text = g.join(":").replace(/\b(?:0:){2,}/, ":").replace(/^0::/, "::").replace(/:::/, "::")
+    // RFC 5952-ish compression of the longest zero run
+    const groups = g.map((x) => x)
+    let best = -1
+    let bestLen = 0
+    for (let i = 0; i < 8; ) {
+      if (groups[i] !== "0") {
+        i++
+        continue
+      }
+      let j = i
+      while (j < 8 && groups[j] === "0") j++
+      if (j - i > bestLen && j - i >= 2) {
+        best = i
+        bestLen = j - i
+      }
+      i = j
+    }
+    text = best < 0 ? groups.join(":") : `${groups.slice(0, best).join(":")}::${groups.slice(best + bestLen).join(":")}`
+  }
+  return len === full * 8 ? text : `${text}/${len}`
+}
+
+/**
+ * Decodes expressions to the common form when they are exactly what compileRule makes
+ * for it (compared in normal form); otherwise undefined (the rule stays raw).
+ */
+export function decodeRule(exprs: readonly Expr[], family: string): CommonRule | undefined {
+  const r: CommonRule = {}
+  const m: Match = {}
+  let i = 0
+  const at = (k: number) => exprs[k]
+  const isLoad = (e: Expr | undefined, key: string): boolean => e?.type === "meta" && e.key === key
+  while (i < exprs.length) {
+    const e = at(i)!
+    const next = at(i + 1)
+    if (e.type === "ct" && e.key === "state" && next?.type === "bitwise" && at(i + 2)?.type === "cmp") {
+      const bits = fromHex(next.mask).reduce((acc, b, k) => acc | (b << (8 * k)), 0)
+      m.ct = { state: Object.keys(CT_STATE_BITS).filter((s) => bits & CT_STATE_BITS[s]!) }
+      i += 3
+    } else if ((isLoad(e, "iifname") || isLoad(e, "oifname")) && next?.type === "cmp") {
+      const name = Buffer.from(next.data, "hex").toString().replace(/\0+$/, "")
+      if (e.type === "meta" && e.key === "iifname") m.iifname = name
+      else m.oifname = name
+      i += 2
+    } else if (isLoad(e, "nfproto") && next?.type === "cmp") {
+      i += 2 // a guard: re-created by compiling what follows
+    } else if (e.type === "payload" && e.base === "network" && next) {
+      const v4 = [12, 16].includes(e.offset) && e.len <= 4
+      const proto: "ip" | "ip6" = v4 ? "ip" : "ip6"
+      const field = e.offset === 12 || e.offset === 8 ? "saddr" : "daddr"
+      let addr: string
+      if (next.type === "bitwise" && at(i + 2)?.type === "cmp") {
+        const mask = fromHex(next.mask)
+        const len = mask.reduce((acc, b) => acc + b.toString(2).replace(/0/g, "").length, 0)
+        addr = addrText(fromHex((at(i + 2) as { data: string }).data), len, proto)
+        i += 3
+      } else if (next.type === "cmp") {
+        addr = addrText(fromHex(next.data), e.len * 8, proto)
+        i += 2
+      } else return undefined
+      m[proto] = { ...(m[proto] ?? {}), [field]: addr }
+    } else if (isLoad(e, "l4proto") && next?.type === "cmp") {
+      const n = fromHex(next.data)[0]!
+      const name = Object.keys(PROTO).find((k) => PROTO[k] === n)
+      const after = at(i + 2)
+      if ((name === "tcp" || name === "udp") && after?.type === "payload" && after.base === "transport") {
+        const ports: { sport?: number | string; dport?: number | string } = {}
+        i += 2
+        while (at(i)?.type === "payload" && (at(i) as { base: string }).base === "transport") {
+          const load = at(i) as { offset: number }
+          const field = load.offset === 0 ? "sport" : "dport"
+          const c1 = at(i + 1)
+          const c2 = at(i + 2)
+          if (c1?.type === "cmp" && c1.op === "gte" && c2?.type === "cmp" && c2.op === "lte") {
+            ports[field] = `${parseInt(c1.data, 16)}-${parseInt(c2.data, 16)}`
+            i += 3
+          } else if (c1?.type === "cmp" && c1.op === "eq") {
+            ports[field] = parseInt(c1.data, 16)
+            i += 2
+          } else return undefined
+        }
+        m[name] = ports
+      } else {
+        m.meta = { l4proto: name ?? n }
+        i += 2
+      }
+    } else if (e.type === "counter") {
+      r.counter = true
+      i++
+    } else if (e.type === "immediate" && e.dreg === 0 && i === exprs.length - 1) {
+      if (e.verdict === "jump" && e.chain) r.verdict = { jump: e.chain }
+      else if (e.verdict === "goto" && e.chain) r.verdict = { goto: e.chain }
+      else if (e.verdict === "accept" || e.verdict === "drop" || e.verdict === "return" || e.verdict === "continue") r.verdict = e.verdict
+      else return undefined
+      i++
+    } else if (e.type === "masq" && i === exprs.length - 1) {
+      r.verdict = "masquerade"
+      i++
+    } else if (e.type === "reject" && i === exprs.length - 1) {
+      r.verdict = "reject"
+      i++
+    } else return undefined
+  }
+  if (Object.keys(m).length) r.match = m
+  // only when it compiles back to exactly these expressions
+  return exprKey(compileRule(r, family)) === exprKey(exprs) ? r : undefined
+}

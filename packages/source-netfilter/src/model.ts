@@ -1,0 +1,39 @@
+// What observe returns: the kernel's ruleset, as typed objects.
+import type { Expr } from "./expr.ts"
+import type { CommonRule } from "./match.ts"
+
+export interface Rule {
+  handle: number
+  exprs: (Expr | { type: "unknown"; name: string })[]
+  /** the common form, when the expressions are exactly what it compiles to */
+  common?: CommonRule
+  comment?: string
+  /** normal form of the expressions, for comparison (comments and counters excluded) */
+  key: string
+}
+
+export interface Chain {
+  name: string
+  handle: number
+  type?: string
+  hook?: string
+  priority?: number
+  policy?: "accept" | "drop"
+  device?: string
+  rules: Rule[]
+}
+
+export interface Table {
+  family: string
+  name: string
+  handle: number
+  flags: number
+  /** chains, when this table was looked at (tables outside interest list only their names) */
+  chains?: Chain[]
+}
+
+export interface NftObserved {
+  /** the ruleset generation the whole look was taken at */
+  genId: number
+  tables: Table[]
+}

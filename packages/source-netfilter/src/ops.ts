@@ -1,0 +1,87 @@
+// The ops of one nftables transaction, and the `nft` text each is equivalent to.
+import type { Expr } from "./expr.ts"
+import type { CommonRule, Verdict } from "./match.ts"
+import type { ChainSpec } from "./schema.ts"
+
+/** A rule ready to add: its expressions, and how to print it. */
+export interface CompiledRule {
+  exprs: Expr[]
+  common?: CommonRule
+  comment?: string
+}
+
+interface Where {
+  family: string
+  table: string
+}
+
+export type NftOp =
+  | ({ kind: "create"; object: "table"; genId: number } & Where)
+  | ({ kind: "delete"; object: "table"; genId: number } & Where)
+  | ({ kind: "create"; object: "chain"; chain: ChainSpec; genId: number } & Where)
+  | ({ kind: "update"; object: "chain"; chain: ChainSpec; genId: number } & Where)
+  | ({ kind: "delete"; object: "chain"; name: string; genId: number } & Where)
+  /** flush the chain and add these rules, in order, in the same transaction */
+  | ({ kind: "replace"; object: "rules"; chain: string; rules: CompiledRule[]; flush: boolean; genId: number } & Where)
+  | { kind: "conflict"; object: "table"; key: string; reason: string }
+
+const q = (s: string) => JSON.stringify(s)
+
+function verdictText(v: Verdict): string {
+  if (typeof v === "string") return v
+  return "jump" in v ? `jump ${v.jump}` : `goto ${v.goto}`
+}
+
+/** The nft text of a common-form rule, as a person would write it. */
+export function commonText(r: CommonRule): string {
+  const p: string[] = []
+  const m = r.match ?? {}
+  if (m.ct?.state) p.push(`ct state ${m.ct.state.join(",")}`)
+  if (m.iifname) p.push(`iifname ${q(m.iifname)}`)
+  if (m.oifname) p.push(`oifname ${q(m.oifname)}`)
+  for (const proto of ["ip", "ip6"] as const) {
+    if (m[proto]?.saddr) p.push(`${proto} saddr ${m[proto]!.saddr}`)
+    if (m[proto]?.daddr) p.push(`${proto} daddr ${m[proto]!.daddr}`)
+  }
+  if (m.meta?.l4proto !== undefined) p.push(`meta l4proto ${m.meta.l4proto}`)
+  for (const l4 of ["tcp", "udp"] as const) {
+    if (m[l4]?.sport !== undefined) p.push(`${l4} sport ${m[l4]!.sport}`)
+    if (m[l4]?.dport !== undefined) p.push(`${l4} dport ${m[l4]!.dport}`)
+  }
+  if (r.counter) p.push("counter")
+  if (r.verdict) p.push(verdictText(r.verdict))
+  return p.join(" ")
+}
+
+export function ruleText(r: CompiledRule): string {
+  const body = r.common ? commonText(r.common) : `# raw: ${r.exprs.map((e) => e.type).join(" ")}`
+  return r.comment !== undefined ? `${body} comment ${q(r.comment)}` : body
+}
+
+export function chainText(c: ChainSpec): string {
+  if (!c.hook) return ""
+  const parts = [`type ${c.type} hook ${c.hook}`]
+  if (c.device) parts.push(`device ${q(c.device)}`)
+  parts.push(`priority ${c.priority ?? 0};`)
+  if (c.policy) parts.push(`policy ${c.policy};`)
+  return ` { ${parts.join(" ")} }`
+}
+
+export function describeNftOp(op: NftOp): string {
+  switch (op.kind) {
+    case "conflict":
+      return `# conflict: ${op.reason}`
+    case "create":
+      if (op.object === "table") return `nft add table ${op.family} ${op.table}`
+      return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}`
+    case "update":
+      return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}  # policy`
+    case "delete":
+      if (op.object === "table") return `nft delete table ${op.family} ${op.table}`
+      return `nft flush chain ${op.family} ${op.table} ${op.name}; nft delete chain ${op.family} ${op.table} ${op.name}`
+    case "replace": {
+      const lines = op.rules.map((r) => `nft add rule ${op.family} ${op.table} ${op.chain} ${ruleText(r)}`)
+      return [...(op.flush ? [`nft flush chain ${op.family} ${op.table} ${op.chain}`] : []), ...lines].join("; ") || `nft flush chain ${op.family} ${op.table} ${op.chain}`
+    }
+  }
+}

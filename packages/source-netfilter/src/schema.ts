@@ -1,0 +1,86 @@
+// What users write: tables holding chains holding ordered rules, each rule in the
+// common form ({ match, counter, verdict, comment }) or raw ({ expr: [...] }).
+import * as v from "valibot"
+import { ExprSchema } from "./expr.ts"
+import { MatchSchema, VerdictSchema } from "./match.ts"
+
+const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(255), v.regex(/^[A-Za-z0-9_.\-]+$/, "a name uses letters, digits, _ . -"))
+export const FAMILIES = ["inet", "ip", "ip6", "arp", "bridge", "netdev"] as const
+const Family = v.picklist(FAMILIES, `family must be one of ${FAMILIES.join(", ")}`)
+
+export const CommonRuleSchema = v.strictObject({
+  match: v.optional(MatchSchema),
+  counter: v.optional(v.boolean()),
+  verdict: v.optional(VerdictSchema),
+  comment: v.optional(v.pipe(v.string(), v.maxLength(128))),
+})
+
+export const RawRuleSchema = v.strictObject({
+  expr: v.pipe(v.array(ExprSchema), v.minLength(1, "a raw rule needs at least one expression")),
+  comment: v.optional(v.pipe(v.string(), v.maxLength(128))),
+})
+
+export const RuleSpecSchema = v.union([RawRuleSchema, CommonRuleSchema])
+
+export const ChainSpecSchema = v.pipe(
+  v.strictObject({
+    name: Name,
+    /** base chains: type, hook and priority together */
+    type: v.optional(v.picklist(["filter", "nat", "route"])),
+    hook: v.optional(v.picklist(["prerouting", "input", "forward", "output", "postrouting", "ingress"])),
+    priority: v.optional(v.pipe(v.number(), v.integer())),
+    policy: v.optional(v.picklist(["accept", "drop"])),
+    device: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(15))),
+    rules: v.optional(v.array(RuleSpecSchema), []),
+  }),
+  v.check((c) => (c.type === undefined) === (c.hook === undefined), "a base chain needs both type and hook (a regular chain neither)"),
+  v.check((c) => c.hook !== undefined || c.policy === undefined, "only a base chain (with a hook) has a policy"),
+)
+
+export const TableSpecSchema = v.pipe(
+  v.strictObject({
+    family: Family,
+    name: Name,
+    chains: v.optional(v.array(ChainSpecSchema), []),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return
+    const names = new Set<string>()
+    for (const c of dataset.value.chains) {
+      if (names.has(c.name)) addIssue({ message: `chain "${c.name}" is defined twice in table ${dataset.value.family} ${dataset.value.name}` })
+      names.add(c.name)
+    }
+    for (const c of dataset.value.chains) {
+      for (const r of c.rules) {
+        const target = "verdict" in r && r.verdict && typeof r.verdict === "object" ? ("jump" in r.verdict ? r.verdict.jump : r.verdict.goto) : undefined
+        if (target !== undefined && !names.has(target)) addIssue({ message: `chain ${c.name} jumps to "${target}", which is not a chain of table ${dataset.value.name}` })
+      }
+    }
+  }),
+)
+
+export const NftDesiredSchema = v.pipe(
+  v.strictObject({ tables: v.optional(v.array(TableSpecSchema), []) }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return
+    const seen = new Set<string>()
+    for (const t of dataset.value.tables) {
+      const k = `${t.family} ${t.name}`
+      if (seen.has(k)) addIssue({ message: `table ${k} is defined twice` })
+      seen.add(k)
+    }
+  }),
+)
+
+export const NftOwnershipSchema = v.strictObject({
+  /** whole tables this loop owns: created, rewritten and deleted by it */
+  tables: v.array(v.strictObject({ family: Family, name: Name })),
+  /** take over a desired table that exists but is not listed as owned. Default false */
+  adopt: v.optional(v.boolean()),
+})
+
+export type NftDesired = v.InferOutput<typeof NftDesiredSchema>
+export type TableSpec = v.InferOutput<typeof TableSpecSchema>
+export type ChainSpec = v.InferOutput<typeof ChainSpecSchema>
+export type RuleSpec = v.InferOutput<typeof RuleSpecSchema>
+export type NftOwnership = v.InferOutput<typeof NftOwnershipSchema>
