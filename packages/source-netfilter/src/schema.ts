@@ -20,7 +20,8 @@ export const RawRuleSchema = v.strictObject({
   comment: v.optional(v.pipe(v.string(), v.maxLength(128))),
 })
 
-export const RuleSpecSchema = v.union([RawRuleSchema, CommonRuleSchema])
+/** `{ expr: [...] }` is the raw form; anything else is the common form (so issues name the right fields). */
+export const RuleSpecSchema = v.lazy((input) => (typeof input === "object" && input !== null && "expr" in input ? RawRuleSchema : CommonRuleSchema))
 
 export const ChainSpecSchema = v.pipe(
   v.strictObject({

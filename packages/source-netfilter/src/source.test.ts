@@ -1,0 +1,95 @@
+// The netfilter source on an in-memory nf_tables: diff, transactions, ownership.
+import { describe, expect, test } from "bun:test"
+import * as v from "valibot"
+import { type NftDesired, NftDesiredSchema } from "./schema.ts"
+import { createNftSource } from "./source.ts"
+import { FakeNftKernel } from "./testing/fake.ts"
+
+const FIREWALL = {
+  tables: [
+    {
+      family: "inet",
+      name: "edge",
+      chains: [
+        {
+          name: "input",
+          type: "filter",
+          hook: "input",
+          priority: 0,
+          policy: "drop",
+          rules: [
+            { match: { ct: { state: ["established", "related"] } }, verdict: "accept" },
+            { match: { ip: { saddr: "10.0.0.0/8" }, tcp: { dport: 22 } }, verdict: "accept", comment: "ssh" },
+          ],
+        },
+      ],
+    },
+  ],
+}
+const OWN = { tables: [{ family: "inet" as const, name: "edge" }] }
+const parse = (x: unknown): NftDesired => v.parse(NftDesiredSchema, x)
+
+async function setup() {
+  const kernel = new FakeNftKernel()
+  const source = createNftSource({ kernel })
+  const d = parse(FIREWALL)
+  const report = await source.reconcile(source.diff(d, await source.observe(), OWN))
+  return { kernel, source, d, report }
+}
+
+describe("netfilter source on a fake nf_tables", () => {
+  test("one transaction creates table, chain and rules; then nothing to do", async () => {
+    const { kernel, source, d, report } = await setup()
+    expect(report.failed).toEqual([])
+    expect(kernel.transactions).toEqual([["create table", "create chain", "replace rules"]])
+    expect(source.diff(d, await source.observe(), OWN)).toEqual([])
+  })
+
+  test("a flushed chain is rewritten; a comment change alone is not a change", async () => {
+    const { kernel, source, d } = await setup()
+    kernel.flushChain("inet", "edge", "input")
+    const ops = source.diff(d, await source.observe(), OWN)
+    expect(ops.map((o) => source.describe(o))).toEqual([
+      'nft add rule inet edge input ct state established,related accept; nft add rule inet edge input ip saddr 10.0.0.0/8 tcp dport 22 accept comment "ssh"',
+    ])
+    await source.reconcile(ops)
+    const renamed = parse({ tables: [{ ...FIREWALL.tables[0], chains: [{ ...FIREWALL.tables[0]!.chains[0], rules: [FIREWALL.tables[0]!.chains[0]!.rules[0], { ...FIREWALL.tables[0]!.chains[0]!.rules[1], comment: "another" }] }] }] })
+    expect(source.diff(renamed, await source.observe(), OWN)).toEqual([])
+  })
+
+  test("policy changes in place; a hook change recreates the chain", async () => {
+    const { source } = await setup()
+    const chain = FIREWALL.tables[0]!.chains[0]!
+    const policy = parse({ tables: [{ ...FIREWALL.tables[0], chains: [{ ...chain, policy: "accept" }] }] })
+    expect((await source.diff(policy, await source.observe(), OWN)).map((o) => source.describe(o))).toEqual(["nft add chain inet edge input { type filter hook input priority 0; policy accept; }  # policy"])
+    const hook = parse({ tables: [{ ...FIREWALL.tables[0], chains: [{ ...chain, hook: "forward" }] }] })
+    expect((await source.diff(hook, await source.observe(), OWN)).map((o) => o.kind)).toEqual(["delete", "create", "replace"])
+  })
+
+  test("a foreign table is never touched; a desired one that is not owned is a conflict", async () => {
+    const { kernel, source, d } = await setup()
+    kernel.addForeignTable("inet", "theirs")
+    expect(source.diff(d, await source.observe(), OWN)).toEqual([])
+    const want = parse({ tables: [...FIREWALL.tables, { family: "inet", name: "theirs", chains: [] }] })
+    expect(source.diff(want, await source.observe(), OWN).map((o) => source.describe(o))).toEqual([
+      "# conflict: table inet theirs exists but is not owned by this loop (list it in ownership.tables, or set ownership.adopt)",
+    ])
+    // removing everything deletes only the owned table
+    await source.reconcile(source.diff(parse({}), await source.observe(), OWN))
+    expect(kernel.tables.map((t) => t.name)).toEqual(["theirs"])
+  })
+
+  test("a stale generation fails the whole transaction; check() commits nothing", async () => {
+    const { kernel, source, d } = await setup()
+    kernel.flushChain("inet", "edge", "input")
+    const ops = source.diff(d, await source.observe(), OWN)
+    kernel.addForeignTable("ip", "late") // between observe and apply
+    const r = await source.reconcile(ops)
+    expect(r.applied).toEqual([])
+    expect(r.failed.map((f) => (f.error as { code?: string }).code)).toEqual(["ERESTART"])
+    const fresh = source.diff(d, await source.observe(), OWN)
+    const checked = await source.check(fresh)
+    expect(checked.failed).toEqual([])
+    expect(kernel.tables.find((t) => t.name === "edge")!.chains![0]!.rules).toEqual([])
+  })
+})

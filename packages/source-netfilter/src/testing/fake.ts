@@ -1,0 +1,105 @@
+// An in-memory nf_tables: applies a transaction to a copy and commits it only when
+// every op succeeds; refuses a stale generation (ERESTART); ENOENT for what is missing.
+import { NetlinkError } from "@linx/netlink"
+import { exprKey } from "../expr.ts"
+import type { NftKernel } from "../kernel.ts"
+import type { Chain, NftObserved, Table } from "../model.ts"
+import type { NftOp } from "../ops.ts"
+
+const err = (errno: number, message: string) => new NetlinkError(errno, { extAck: { message } })
+
+export class FakeNftKernel implements NftKernel {
+  genId = 1
+  tables: Table[] = []
+  closed = false
+  /** transactions received, each a list of op kinds */
+  readonly transactions: string[][] = []
+  #handle = 1
+
+  observe(interest?: ReadonlySet<string>): NftObserved {
+    return {
+      genId: this.genId,
+      tables: this.tables.map((t) => {
+        const copy: Table = { family: t.family, name: t.name, handle: t.handle, flags: t.flags }
+        if (!interest || interest.has(`${t.family} ${t.name}`)) copy.chains = structuredClone(t.chains ?? [])
+        return copy
+      }),
+    }
+  }
+
+  /** what another agent does: `nft add table ...` */
+  addForeignTable(family: string, name: string): void {
+    this.tables.push({ family, name, handle: this.#handle++, flags: 0, chains: [] })
+    this.genId++
+  }
+
+  /** `nft flush chain ...` by someone else */
+  flushChain(family: string, table: string, chain: string): void {
+    const c = this.tables.find((t) => t.family === family && t.name === table)?.chains?.find((x) => x.name === chain)
+    if (c) c.rules = []
+    this.genId++
+  }
+
+  apply(ops: readonly NftOp[], options: { genId?: number; check?: boolean }): Map<number, Error> {
+    this.transactions.push(ops.map((o) => `${o.kind} ${o.object}`))
+    const failures = new Map<number, Error>()
+    if (options.genId !== undefined && options.genId !== this.genId) {
+      ops.forEach((_, i) => failures.set(i, err(85, "the ruleset changed since it was observed; look again")))
+      return failures
+    }
+    const next = structuredClone(this.tables)
+    const find = (f: string, t: string) => next.find((x) => x.family === f && x.name === t)
+    ops.forEach((op, i) => {
+      if (op.kind === "conflict" || failures.size) return
+      const t = find(op.family, op.table)
+      switch (op.kind) {
+        case "create":
+          if (op.object === "table") {
+            if (!t) next.push({ family: op.family, name: op.table, handle: this.#handle++, flags: 0, chains: [] })
+          } else if (!t) failures.set(i, err(2, "No such file or directory"))
+          else if (!t.chains!.some((c) => c.name === op.chain.name)) {
+            const c: Chain = { name: op.chain.name, handle: this.#handle++, rules: [] }
+            if (op.chain.hook) Object.assign(c, { type: op.chain.type, hook: op.chain.hook, priority: op.chain.priority ?? 0, policy: op.chain.policy ?? "accept" })
+            t.chains!.push(c)
+          }
+          return
+        case "update": {
+          const c = t?.chains?.find((x) => x.name === op.chain.name)
+          if (!c) failures.set(i, err(2, "No such file or directory"))
+          else c.policy = op.chain.policy ?? "accept"
+          return
+        }
+        case "delete":
+          if (!t) return void failures.set(i, err(2, "No such file or directory"))
+          if (op.object === "table") next.splice(next.indexOf(t), 1)
+          else t.chains = t.chains!.filter((c) => c.name !== op.name)
+          return
+        case "replace": {
+          const c = t?.chains?.find((x) => x.name === op.chain)
+          if (!c) return void failures.set(i, err(2, "No such file or directory"))
+          const jump = op.rules.flatMap((r) => r.exprs).find((e) => e.type === "immediate" && e.chain && !t!.chains!.some((x) => x.name === e.chain))
+          if (jump) return void failures.set(i, err(2, "No such file or directory"))
+          c.rules = op.rules.map((r) => {
+            const rule: Chain["rules"][number] = { handle: this.#handle++, exprs: r.exprs, key: exprKey(r.exprs) }
+            if (r.common) rule.common = r.common
+            if (r.comment !== undefined) rule.comment = r.comment
+            return rule
+          })
+        }
+      }
+    })
+    if (failures.size) {
+      ops.forEach((_, i) => failures.has(i) || failures.set(i, new Error("not applied: the transaction was aborted")))
+      return failures
+    }
+    if (!options.check) {
+      this.tables = next
+      this.genId++
+    }
+    return failures
+  }
+
+  close(): void {
+    this.closed = true
+  }
+}

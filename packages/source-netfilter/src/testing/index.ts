@@ -1,0 +1,1 @@
+export { FakeNftKernel } from "./fake.ts"
