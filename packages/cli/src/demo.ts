@@ -13,6 +13,9 @@ interface Break {
 }
 
 const BREAKS: Break[] = [
+  { loop: "firewall", argv: ["nft", "flush", "chain", "inet", "edge", "input"] },
+  { loop: "firewall", argv: ["nft", "insert", "rule", "inet", "edge", "input", "tcp", "dport", "23", "accept"] },
+  { loop: "firewall", argv: ["nft", "flush", "ruleset"] },
   { loop: "sysctl", argv: ["sysctl", "-w", "net.ipv4.ip_forward=0"] },
   { loop: "sysctl", argv: ["sysctl", "-w", "net.ipv4.conf.br-lan.rp_filter=0"] },
   { loop: "sysctl", argv: ["sysctl", "-w", "net.ipv4.ip_local_port_range=1024 65000"] },
@@ -48,7 +51,7 @@ export async function demoCommand(io: Output): Promise<ExitCode> {
   let failed = false
   try {
     // sysctl first: its br-lan key is pending until the host loop creates br-lan
-    for (const name of ["sysctl", "host"]) {
+    for (const name of ["sysctl", "host", "firewall"]) {
       const file = await loadFile(join(dir, `${name}.yaml`))
       // ip_local_port_range has no kernel event: a short resync shows the other healing layer
       const resyncMs = name === "sysctl" ? 1_000 : 30_000
@@ -101,7 +104,8 @@ export async function demoCommand(io: Output): Promise<ExitCode> {
         await Bun.sleep(1)
         quiet = loop.status().busy ? 0 : quiet + 1
       }
-      rows.push([b.argv.join(" "), ok ? fmt(lastHeal - t0) : "not healed in 5 s", healed.join("; ") + (ok ? "" : ` — still pending: ${left.join("; ")}`)])
+      const did = healed.join("; ")
+      rows.push([b.argv.join(" "), ok ? fmt(lastHeal - t0) : "not healed in 5 s", (did.length > 110 ? `${did.slice(0, 107)}...` : did) + (ok ? "" : ` — still pending: ${left.join("; ")}`)])
       if (!ok) failed = true
     }
     const w = [Math.max(5, ...rows.map((r) => r[0].length)), Math.max(9, ...rows.map((r) => r[1].length))]

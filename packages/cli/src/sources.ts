@@ -5,6 +5,7 @@ import { createRtnlSource, RtnlDesiredSchema, RtnlOwnershipSchema, DEFAULT_ROUTE
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { Netns } from "@linx/netlink"
+import { commonText, createNftSource, NftDesiredSchema, NftOwnershipSchema, type NftObserved } from "@linx/source-netfilter"
 import { createSysctlSource, keyName, keyPath, SysctlDesiredSchema, SysctlOwnershipSchema, type SysctlObserved } from "@linx/source-sysctl"
 
 export interface ShowSection {
@@ -79,18 +80,9 @@ function showRtnl(o: RtnlObserved, ownershipIn: unknown) {
   return { sections, json }
 }
 
-const unavailable = (kind: string): SourceEntry => ({
-  kind,
-  available: false,
-  schema: { "~standard": { version: 1, vendor: "linx", validate: () => ({ issues: [{ message: `the ${kind} source is not available yet` }] }) } },
-  defaultOwnership: {},
-  create() {
-    throw new Error(`the ${kind} source is not available in this version of Linx yet`)
-  },
-  show() {
-    throw new Error(`the ${kind} source is not available in this version of Linx yet`)
-  },
-})
+function describeCommon(r: NonNullable<NftObserved["tables"][number]["chains"]>[number]["rules"][number]["common"]): string {
+  return r ? commonText(r) : ""
+}
 
 const ENTRIES: Record<string, SourceEntry> = {
   rtnl: {
@@ -102,7 +94,31 @@ const ENTRIES: Record<string, SourceEntry> = {
     create: (netns) => createRtnlSource({ netns }),
     show: (o, own) => showRtnl(o as RtnlObserved, own),
   },
-  netfilter: unavailable("netfilter"),
+  netfilter: {
+    kind: "netfilter",
+    available: true,
+    schema: NftDesiredSchema as StandardSchemaV1<unknown, unknown>,
+    ownershipSchema: NftOwnershipSchema as StandardSchemaV1<unknown, unknown>,
+    defaultOwnership: { tables: [] },
+    create: (netns) => createNftSource({ netns }),
+    show(o, ownershipIn) {
+      const obs = o as NftObserved
+      const owned = new Set(((ownershipIn as { tables?: { family: string; name: string }[] } | undefined)?.tables ?? []).map((t) => `${t.family} ${t.name}`))
+      const rows: ShowSection["rows"] = []
+      for (const t of obs.tables) {
+        const own = owned.has(`${t.family} ${t.name}`)
+        rows.push({ owned: own, cells: [`${t.family} ${t.name}`, "", "", ""] })
+        for (const c of t.chains ?? []) {
+          rows.push({ owned: own, cells: ["", c.name, c.hook ? `${c.type} ${c.hook} ${c.priority} ${c.policy}` : "", `${c.rules.length} rules`] })
+          for (const r of c.rules) rows.push({ owned: own, cells: ["", "", `#${r.handle}`, r.common ? describeCommon(r.common) + (r.comment ? ` comment "${r.comment}"` : "") : `raw: ${r.exprs.map((e) => e.type).join(" ")}`] })
+        }
+      }
+      return {
+        sections: [{ title: `nftables (generation ${obs.genId})`, columns: ["table", "chain", "", "rules"], rows }],
+        json: { genId: obs.genId, tables: obs.tables.map((t) => ({ ...t, owned: owned.has(`${t.family} ${t.name}`) })) },
+      }
+    },
+  },
   sysctl: {
     kind: "sysctl",
     available: true,

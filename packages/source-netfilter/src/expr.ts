@@ -3,7 +3,7 @@
 // renumbered in order of use, counter values dropped.
 import * as v from "valibot"
 import { EXPR, NFT_BREAK, NFT_CMP_OPS, NFT_CONTINUE, NFT_CT_KEYS, NFT_GOTO, NFT_JUMP, NFT_META_KEYS, NFT_PAYLOAD_BASES, NFT_RANGE_OPS, NFT_RETURN, NF_ACCEPT, NF_DROP } from "./constants.ts"
-import { type ExprView, NftExpr } from "./ffi/libnftnl.ts"
+import { type ExprView, NftExpr, toHex } from "./ffi/libnftnl.ts"
 
 
 const Hex = v.pipe(v.string(), v.regex(/^([0-9a-f]{2})*$/, "data is hex bytes, e.g. 0a000001"))
@@ -32,7 +32,7 @@ const UNITS: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 
 const VERDICTS: Record<string, number> = { accept: NF_ACCEPT, drop: NF_DROP, return: NFT_RETURN, continue: NFT_CONTINUE, break: NFT_BREAK, jump: NFT_JUMP, goto: NFT_GOTO }
 const REJECT_KINDS = ["icmp", "tcp-reset", "icmpx"] as const
 
-export const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString("hex") : "")
+export const hex = (b: Uint8Array | undefined): string => (b ? toHex(b) : "")
 const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, "hex"))
 
 /** A typed expression as a libnftnl expression (ready for nftnl_rule_add_expr). */
@@ -91,17 +91,17 @@ export function decodeExpr(x: ExprView): Expr | { type: "unknown"; name: string 
   switch (n) {
     case "payload": {
       const a = EXPR.payload
-      return { type: "payload", base: NFT_PAYLOAD_BASES[x.u32(a.BASE) ?? 0] ?? "network", offset: x.u32(a.OFFSET) ?? 0, len: x.u32(a.LEN) ?? 0, dreg: x.u32(a.DREG) ?? 0 }
+      return { type: "payload", base: NFT_PAYLOAD_BASES[x.u32or0(a.BASE)] ?? "network", offset: x.u32or0(a.OFFSET), len: x.u32or0(a.LEN), dreg: x.u32or0(a.DREG) }
     }
     case "meta":
-      return { type: "meta", key: NFT_META_KEYS[x.u32(EXPR.meta.KEY) ?? 0] ?? "len", dreg: x.u32(EXPR.meta.DREG) ?? 0 }
+      return { type: "meta", key: NFT_META_KEYS[x.u32or0(EXPR.meta.KEY)] ?? "len", dreg: x.u32or0(EXPR.meta.DREG) }
     case "cmp":
-      return { type: "cmp", sreg: x.u32(EXPR.cmp.SREG) ?? 0, op: NFT_CMP_OPS[x.u32(EXPR.cmp.OP) ?? 0] ?? "eq", data: hex(x.data(EXPR.cmp.DATA)) }
+      return { type: "cmp", sreg: x.u32or0(EXPR.cmp.SREG), op: NFT_CMP_OPS[x.u32or0(EXPR.cmp.OP)] ?? "eq", data: x.hex(EXPR.cmp.DATA) }
     case "range":
       return { type: "range", sreg: x.u32(EXPR.range.SREG) ?? 0, op: NFT_RANGE_OPS[x.u32(EXPR.range.OP) ?? 0] ?? "eq", from: hex(x.data(EXPR.range.FROM)), to: hex(x.data(EXPR.range.TO)) }
     case "bitwise": {
       const a = EXPR.bitwise
-      return { type: "bitwise", sreg: x.u32(a.SREG) ?? 0, dreg: x.u32(a.DREG) ?? 0, len: x.u32(a.LEN) ?? 0, mask: hex(x.data(a.MASK)), xor: hex(x.data(a.XOR)) }
+      return { type: "bitwise", sreg: x.u32(a.SREG) ?? 0, dreg: x.u32(a.DREG) ?? 0, len: x.u32(a.LEN) ?? 0, mask: x.hex(a.MASK), xor: x.hex(a.XOR) }
     }
     case "lookup": {
       const e: Expr = { type: "lookup", sreg: x.u32(EXPR.lookup.SREG) ?? 0, set: x.str(EXPR.lookup.SET) ?? "" }
@@ -148,24 +148,68 @@ export function decodeExpr(x: ExprView): Expr | { type: "unknown"; name: string 
   }
 }
 
+const regMap = new Int16Array(32)
+
 /**
  * A canonical text of an expression list for comparison: registers renumbered in
- * order of first use (nft uses 32-bit registers, we use NFT_REG_1; both mean the same).
+ * order of first use (nft may use 32-bit registers where we use NFT_REG_1; both mean
+ * the same), counter values and comments left out. Hot: built for every observed rule.
  */
 export function exprKey(list: readonly (Expr | { type: "unknown"; name: string })[]): string {
-  const regs = new Map<number, number>([[0, 0]])
+  regMap.fill(-1)
+  regMap[0] = 0
+  let next = 1
   const r = (n: number) => {
-    if (!regs.has(n)) regs.set(n, regs.size)
-    return regs.get(n)!
+    const i = n & 31
+    if (regMap[i] === -1) regMap[i] = next++
+    return regMap[i]
   }
-  return JSON.stringify(
-    list.map((e) => {
-      const c: Record<string, unknown> = { ...e }
-      for (const k of ["dreg", "sreg"]) if (typeof c[k] === "number") c[k] = r(c[k] as number)
-      if (c.type === "limit") c.burst ??= 5
-      return Object.keys(c)
-        .sort()
-        .map((k) => [k, c[k]])
-    }),
-  )
+  let s = ""
+  for (const e of list) {
+    switch (e.type) {
+      case "payload":
+        s += `p${e.base},${e.offset},${e.len},${r(e.dreg)};`
+        break
+      case "meta":
+        s += `m${e.key},${r(e.dreg)};`
+        break
+      case "cmp":
+        s += `c${r(e.sreg)},${e.op},${e.data};`
+        break
+      case "range":
+        s += `r${r(e.sreg)},${e.op},${e.from},${e.to};`
+        break
+      case "bitwise":
+        s += `b${r(e.sreg)},${r(e.dreg)},${e.len},${e.mask},${e.xor};`
+        break
+      case "lookup":
+        s += `l${r(e.sreg)},${e.set},${e.invert ? 1 : 0};`
+        break
+      case "immediate":
+        s += `i${r(e.dreg)},${e.verdict ?? ""},${e.chain ?? ""},${e.data ?? ""};`
+        break
+      case "counter":
+        s += "n;"
+        break
+      case "ct":
+        s += `t${e.key},${r(e.dreg)};`
+        break
+      case "log":
+        s += `g${JSON.stringify(e.prefix ?? "")},${e.group ?? ""},${e.level ?? ""};`
+        break
+      case "limit":
+        s += `L${e.rate},${e.unit},${e.burst ?? 5};`
+        break
+      case "reject":
+        s += `j${e.kind ?? "icmpx"},${e.code ?? 0};`
+        break
+      case "masq":
+        s += "q;"
+        break
+      case "unknown":
+        s += `?${e.name};`
+        break
+    }
+  }
+  return s
 }

@@ -81,8 +81,9 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
     if (!r.parse(data)) return undefined
     const family = familyName(r.u32(RULE.FAMILY) ?? 0)
     const exprs = r.exprs().map(decodeExpr)
-    const rule: Rule & { family: string; table: string; chain: string } = { family, table: r.str(RULE.TABLE) ?? "", chain: r.str(RULE.CHAIN) ?? "", handle: r.u64(RULE.HANDLE) ?? 0, exprs, key: exprKey(exprs) }
-    const common = exprs.some((e) => e.type === "unknown") ? undefined : decodeRule(exprs as never, family)
+    const key = exprKey(exprs)
+    const rule: Rule & { family: string; table: string; chain: string } = { family, table: r.str(RULE.TABLE) ?? "", chain: r.str(RULE.CHAIN) ?? "", handle: r.u64(RULE.HANDLE) ?? 0, exprs, key }
+    const common = exprs.some((e) => e.type === "unknown") ? undefined : decodeRule(exprs as never, family, key)
     if (common) rule.common = common
     const comment = commentOf(r.data(RULE.USERDATA))
     if (comment !== undefined) rule.comment = comment

@@ -80,7 +80,12 @@ export interface CommonRule {
   verdict?: Verdict
 }
 
-const h = (bytes: number[]) => Buffer.from(bytes).toString("hex")
+const HEXB = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+const h = (bytes: readonly number[]) => {
+  let s = ""
+  for (const b of bytes) s += HEXB[b & 255]!
+  return s
+}
 const be16 = (n: number) => h([n >> 8, n & 255])
 const REG = 1
 
@@ -169,7 +174,9 @@ export function compileRule(r: CommonRule, family: string): Expr[] {
 // ---- decoding ---------------------------------------------------------------------
 
 function fromHex(s: string): number[] {
-  return [...Buffer.from(s, "hex")]
+  const out: number[] = []
+  for (let i = 0; i + 1 < s.length; i += 2) out.push(parseInt(s.slice(i, i + 2), 16))
+  return out
 }
 
 function addrText(bytes: number[], len: number, proto: "ip" | "ip6"): string {
@@ -207,7 +214,7 @@ function addrText(bytes: number[], len: number, proto: "ip" | "ip6"): string {
  * Decodes expressions to the common form when they are exactly what compileRule makes
  * for it (compared in normal form); otherwise undefined (the rule stays raw).
  */
-export function decodeRule(exprs: readonly Expr[], family: string): CommonRule | undefined {
+export function decodeRule(exprs: readonly Expr[], family: string, key: string = exprKey(exprs)): CommonRule | undefined {
   const r: CommonRule = {}
   const m: Match = {}
   let i = 0
@@ -286,5 +293,5 @@ export function decodeRule(exprs: readonly Expr[], family: string): CommonRule |
   }
   if (Object.keys(m).length) r.match = m
   // only when it compiles back to exactly these expressions
-  return exprKey(compileRule(r, family)) === exprKey(exprs) ? r : undefined
+  return exprKey(compileRule(r, family)) === key ? r : undefined
 }

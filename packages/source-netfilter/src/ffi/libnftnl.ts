@@ -56,9 +56,60 @@ export type NftKind = "table" | "chain" | "rule"
 
 // biome-ignore lint: the symbol table is generic over kinds
 type Fn = (...args: any[]) => any
-const sym = (name: string): Fn => (lib() as unknown as Record<string, Fn>)[name]!
+interface KindFns {
+  alloc: Fn
+  free: Fn
+  setStr: Fn
+  setU32: Fn
+  setU64: Fn
+  setData: Fn
+  getStr: Fn
+  getU32: Fn
+  getU64: Fn
+  getData: Fn
+  isSet: Fn
+  build: Fn
+  parse: Fn
+}
+const kindFns = new Map<NftKind, KindFns>()
+function fns(kind: NftKind): KindFns {
+  let f = kindFns.get(kind)
+  if (!f) {
+    const L = lib() as unknown as Record<string, Fn>
+    const g = (n: string) => L[`nftnl_${kind}_${n}`]!
+    f = {
+      alloc: g("alloc"),
+      free: g("free"),
+      setStr: g("set_str"),
+      setU32: g("set_u32"),
+      setU64: g("set_u64"),
+      setData: g("set_data"),
+      getStr: g("get_str"),
+      getU32: g("get_u32"),
+      getU64: g("get_u64"),
+      getData: g("get_data"),
+      isSet: g("is_set"),
+      build: g("nlmsg_build_payload"),
+      parse: g("nlmsg_parse"),
+    }
+    kindFns.set(kind, f)
+  }
+  return f
+}
 
 const lenBuf = new Uint32Array(1)
+
+/** NUL-terminated names, made once (expression kinds, table and chain names repeat). */
+const cstrings = new Map<string, Buffer>()
+function cstr(s: string): Buffer {
+  let b = cstrings.get(s)
+  if (!b) {
+    b = Buffer.from(`${s}\0`)
+    if (cstrings.size > 10_000) cstrings.clear()
+    cstrings.set(s, b)
+  }
+  return b
+}
 
 function bytesAt(p: Pointer | null, len: number): Uint8Array | undefined {
   if (p === null || len === 0) return p === null ? undefined : new Uint8Array(0)
@@ -68,8 +119,10 @@ function bytesAt(p: Pointer | null, len: number): Uint8Array | undefined {
 /** A libnftnl table, chain or rule that owns its native object. */
 export class NftObject {
   #p: Pointer | null
+  readonly #f: KindFns
   constructor(readonly kind: NftKind) {
-    this.#p = sym(`nftnl_${kind}_alloc`)() as Pointer | null
+    this.#f = fns(kind)
+    this.#p = this.#f.alloc() as Pointer | null
     if (this.#p === null) throw new Error(`nftnl_${kind}_alloc failed`)
   }
   get #h(): Pointer {
@@ -77,38 +130,38 @@ export class NftObject {
     return this.#p
   }
   setStr(attr: number, v: string): this {
-    sym(`nftnl_${this.kind}_set_str`)(this.#h, attr, Buffer.from(`${v}\0`))
+    this.#f.setStr(this.#h, attr, cstr(v))
     return this
   }
   setU32(attr: number, v: number): this {
-    sym(`nftnl_${this.kind}_set_u32`)(this.#h, attr, v >>> 0)
+    this.#f.setU32(this.#h, attr, v >>> 0)
     return this
   }
   setU64(attr: number, v: bigint): this {
-    sym(`nftnl_${this.kind}_set_u64`)(this.#h, attr, v)
+    this.#f.setU64(this.#h, attr, v)
     return this
   }
   setData(attr: number, v: Uint8Array): this {
-    sym(`nftnl_${this.kind}_set_data`)(this.#h, attr, ptr(v.byteLength ? v : new Uint8Array(1)), v.byteLength)
+    this.#f.setData(this.#h, attr, ptr(v.byteLength ? v : new Uint8Array(1)), v.byteLength)
     return this
   }
   isSet(attr: number): boolean {
-    return sym(`nftnl_${this.kind}_is_set`)(this.#h, attr) as boolean
+    return this.#f.isSet(this.#h, attr) as boolean
   }
   str(attr: number): string | undefined {
     if (!this.isSet(attr)) return undefined
-    const p = sym(`nftnl_${this.kind}_get_str`)(this.#h, attr) as Pointer | null
+    const p = this.#f.getStr(this.#h, attr) as Pointer | null
     return p === null ? undefined : new CString(p).toString()
   }
   u32(attr: number): number | undefined {
-    return this.isSet(attr) ? (sym(`nftnl_${this.kind}_get_u32`)(this.#h, attr) as number) : undefined
+    return this.isSet(attr) ? (this.#f.getU32(this.#h, attr) as number) : undefined
   }
   u64(attr: number): number | undefined {
-    return this.isSet(attr) ? Number(sym(`nftnl_${this.kind}_get_u64`)(this.#h, attr)) : undefined
+    return this.isSet(attr) ? Number(this.#f.getU64(this.#h, attr)) : undefined
   }
   data(attr: number): Uint8Array | undefined {
     if (!this.isSet(attr)) return undefined
-    const p = sym(`nftnl_${this.kind}_get_data`)(this.#h, attr, ptr(lenBuf)) as Pointer | null
+    const p = this.#f.getData(this.#h, attr, ptr(lenBuf)) as Pointer | null
     return bytesAt(p, lenBuf[0]!)
   }
   /** Adds an expression (rules only); the rule takes ownership of it. */
@@ -133,17 +186,17 @@ export class NftObject {
   build(type: number, family: number, flags: number, scratch: Uint8Array): Uint8Array {
     scratch.fill(0, 0, 64)
     const nlh = lib().nftnl_nlmsg_build_hdr(ptr(scratch), type, family, flags, 0) as Pointer
-    sym(`nftnl_${this.kind}_nlmsg_build_payload`)(nlh, this.#h)
+    this.#f.build(nlh, this.#h)
     const len = new DataView(scratch.buffer, scratch.byteOffset).getUint32(0, true)
     return scratch.slice(0, len)
   }
   /** Fills this object from one received message (nlmsghdr included). */
   parse(message: Uint8Array): boolean {
-    return (sym(`nftnl_${this.kind}_nlmsg_parse`)(ptr(message), this.#h) as number) >= 0
+    return (this.#f.parse(ptr(message), this.#h) as number) >= 0
   }
   free(): void {
     if (this.#p === null) return
-    sym(`nftnl_${this.kind}_free`)(this.#p)
+    this.#f.free(this.#p)
     this.#p = null
   }
   [Symbol.dispose](): void {
@@ -155,7 +208,7 @@ export class NftObject {
 export class NftExpr {
   #p: Pointer | null
   constructor(readonly name: string) {
-    this.#p = lib().nftnl_expr_alloc(Buffer.from(`${name}\0`)) as Pointer | null
+    this.#p = lib().nftnl_expr_alloc(cstr(name)) as Pointer | null
     if (this.#p === null) throw new Error(`libnftnl has no expression "${name}"`)
   }
   get #h(): Pointer {
@@ -175,7 +228,7 @@ export class NftExpr {
     return this
   }
   str(attr: number, v: string): this {
-    lib().nftnl_expr_set_str(this.#h, attr, Buffer.from(`${v}\0`))
+    lib().nftnl_expr_set_str(this.#h, attr, cstr(v))
     return this
   }
   data(attr: number, v: Uint8Array): this {
@@ -213,6 +266,10 @@ export class ExprView {
   u32(attr: number): number | undefined {
     return this.has(attr) ? (lib().nftnl_expr_get_u32(this.#p, attr) as number) : undefined
   }
+  /** the attribute, or 0 when unset (one native call instead of two) */
+  u32or0(attr: number): number {
+    return lib().nftnl_expr_get_u32(this.#p, attr) as number
+  }
   u64(attr: number): number | undefined {
     return this.has(attr) ? Number(lib().nftnl_expr_get_u64(this.#p, attr)) : undefined
   }
@@ -226,5 +283,20 @@ export class ExprView {
     const p = lib().nftnl_expr_get(this.#p, attr, ptr(lenBuf)) as Pointer | null
     return bytesAt(p, lenBuf[0]!)
   }
+  /** the attribute's bytes as hex, read in place (no copy); "" when unset */
+  hex(attr: number): string {
+    const p = lib().nftnl_expr_get(this.#p, attr, ptr(lenBuf)) as Pointer | null
+    const n = lenBuf[0]!
+    if (p === null || n === 0) return ""
+    return toHex(new Uint8Array(toArrayBuffer(p, 0, n)))
+  }
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+
+export function toHex(b: Uint8Array | readonly number[]): string {
+  let s = ""
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]!]!
+  return s
 }
 

@@ -1,0 +1,39 @@
+// @linx/source-netfilter vs `nft`: apply a 10k-rule ruleset (one transaction vs
+// `nft -f`), and observe it (dump + decode vs `nft list ruleset`).
+import { createNftSource, NftDesiredSchema } from "@linx/source-netfilter"
+import * as v from "valibot"
+import { addRatio, benchNetns, timeMedianAsync } from "./harness.ts"
+
+export async function benchNetfilter(count = 10_000): Promise<void> {
+  using t = benchNetns()
+  const rules = Array.from({ length: count }, (_, i) => ({ match: { ip: { saddr: `10.${(i >> 8) & 255}.${i & 255}.0/24` }, tcp: { dport: 1000 + (i % 5000) } }, verdict: "accept" as const }))
+  const desired = v.parse(NftDesiredSchema, { tables: [{ family: "inet", name: "bench", chains: [{ name: "c", type: "filter", hook: "input", priority: 0, policy: "accept", rules }] }] })
+  const own = { tables: [{ family: "inet" as const, name: "bench" }] }
+  const source = createNftSource({ netns: t.ns })
+  const flush = () => void t.sh("nft", "flush", "ruleset")
+  const ours = await timeMedianAsync(
+    async () => {
+      const r = await source.reconcile(source.diff(desired, await source.observe(), own))
+      if (r.failed.length) throw new Error(r.failed[0]!.error.message)
+    },
+    3,
+    flush,
+  )
+  const lines = ["table inet bench {", "  chain c {", "    type filter hook input priority 0; policy accept;"]
+  for (const r of rules) lines.push(`    ip saddr ${r.match.ip.saddr} tcp dport ${r.match.tcp.dport} accept`)
+  lines.push("  }", "}")
+  const file = `/tmp/linx-bench-nft-${process.pid}.nft`
+  await Bun.write(file, lines.join("\n") + "\n")
+  const nft = await timeMedianAsync(async () => void t.sh("nft", "-f", file), 3, flush)
+  addRatio(`netfilter: apply a ${count / 1000}k-rule ruleset`, ours, nft, "nft -f", 1.0)
+
+  // observe: the ruleset as nft -f left it
+  const observe = await timeMedianAsync(async () => {
+    const o = await source.observe()
+    const n = o.tables[0]?.chains?.[0]?.rules.length ?? 0
+    if (n !== count) throw new Error(`observed ${n} rules, expected ${count}`)
+  })
+  const list = await timeMedianAsync(async () => void t.sh("nft", "list", "ruleset"), 3)
+  addRatio(`netfilter: observe ${count / 1000}k rules`, observe, list, "nft list ruleset", 0.5)
+  await source.close()
+}
