@@ -190,4 +190,20 @@ desired:
     }
     expect(await proc.exited).toBe(0)
   })
+
+  test("netfilter files: plan, apply, show; the firewall example converges", () => {
+    using t = freshNetns()
+    const f = join(import.meta.dir, "../examples/firewall.yaml")
+    const plan = linx(t, "plan", f)
+    expect(plan.code).toBe(2)
+    expect(plan.stdout).toContain("nft add table inet edge")
+    expect(plan.stdout).toContain('ip saddr 10.0.0.0/8 tcp dport 22 accept comment "ssh"')
+    const apply = linx(t, "apply", f)
+    expect(apply.code).toBe(0)
+    expect(linx(t, "plan", f).code).toBe(0)
+    expect(t.sh("nft", "list", "chain", "inet", "edge", "input")).toContain("udp dport 5000-5100 jump media")
+    const shown = JSON.parse(linx(t, "show", "netfilter", "--json", "--file", f).stdout)
+    expect(shown.tables.map((x: { name: string; owned: boolean }) => [x.name, x.owned])).toEqual([["edge", true]])
+    expect(linx(t, "show", "netfilter", "--file", f).stdout).toContain("ct state established,related accept")
+  })
 })
