@@ -180,4 +180,41 @@ describe("netfilter source on the kernel", () => {
       expect(t.sh("nft", "list", "ruleset").trim()).toBe("")
     }),
   )
+
+  test(
+    "named sets: @set matches, per-element changes, and an element deleted with nft comes back",
+    withNs(async (t, s) => {
+      const own = { tables: [{ family: "inet" as const, name: "edge" }] }
+      const mk = (blocked: string[]) =>
+        parse({
+          tables: [
+            {
+              family: "inet",
+              name: "edge",
+              sets: [
+                { name: "blocked", type: "ipv4_addr", elements: blocked },
+                { name: "ports", type: "inet_service", elements: [80, 443] },
+              ],
+              chains: [{ name: "input", type: "filter", hook: "input", priority: 0, rules: [{ match: { ip: { saddr: "@blocked" } }, verdict: "drop" }, { match: { tcp: { dport: "@ports" } }, counter: true, verdict: "accept" }] }],
+            },
+          ],
+        })
+      const apply = async (d: NftDesired) => (await s.reconcile(s.diff(d, await s.observe(), own))).failed
+      expect(await apply(mk(["192.0.2.7", "10.66.0.1"]))).toEqual([])
+      const text = t.sh("nft", "list", "ruleset")
+      expect(text).toContain("ip saddr @blocked drop")
+      expect(text).toContain("tcp dport @ports counter packets 0 bytes 0 accept")
+      const sets = JSON.parse(t.sh("nft", "-j", "list", "sets")) as { nftables: { set?: { name: string; elem?: unknown[] } }[] }
+      expect(sets.nftables.filter((x) => x.set).map((x) => [x.set!.name, x.set!.elem?.length])).toEqual([
+        ["blocked", 2],
+        ["ports", 2],
+      ])
+      expect(s.diff(mk(["192.0.2.7", "10.66.0.1"]), await s.observe(), own)).toEqual([])
+      const ops = s.diff(mk(["192.0.2.7", "10.66.0.2"]), await s.observe(), own)
+      expect(ops.map((o) => s.describe(o))).toEqual(["nft add element inet edge blocked { 10.66.0.2 }; nft delete element inet edge blocked { 10.66.0.1 }"])
+      expect((await s.reconcile(ops)).failed).toEqual([])
+      t.sh("nft", "delete", "element", "inet", "edge", "blocked", "{ 192.0.2.7 }")
+      expect(s.diff(mk(["192.0.2.7", "10.66.0.2"]), await s.observe(), own).map((o) => s.describe(o))).toEqual(["nft add element inet edge blocked { 192.0.2.7 }"])
+    }),
+  )
 })

@@ -6,6 +6,7 @@ import { compileRule, type CommonRule } from "./match.ts"
 import type { Chain, NftObserved, Table } from "./model.ts"
 import type { CompiledRule, NftOp } from "./ops.ts"
 import type { ChainSpec, NftDesired, NftOwnership, RuleSpec } from "./schema.ts"
+import { desiredKeys } from "./set.ts"
 
 const compiledCache = new WeakMap<RuleSpec, CompiledRule>()
 
@@ -48,6 +49,10 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
     const rulesOf = (c: ChainSpec) => c.rules.map((r) => compileSpec(r, t.family))
     if (!have) {
       creates.push({ kind: "create", object: "table", genId, ...where })
+      for (const set of t.sets) {
+        creates.push({ kind: "create", object: "set", set, genId, ...where })
+        if (set.elements.length) creates.push({ kind: "update", object: "elements", set: set.name, type: set.type, add: desiredKeys(set), remove: [], genId, ...where })
+      }
       for (const c of t.chains) creates.push({ kind: "create", object: "chain", chain: c, genId, ...where })
       for (const c of t.chains) if (c.rules.length) creates.push({ kind: "replace", object: "rules", chain: c.name, rules: rulesOf(c), flush: false, genId, ...where })
       continue
@@ -56,6 +61,30 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
       conflicts.push({ kind: "conflict", object: "table", key, reason: `table ${key} exists but is not owned by this loop (list it in ownership.tables, or set ownership.adopt)` })
       continue
     }
+    // sets first: a recreated set forces a rewrite of the chains that look it up
+    const haveSets = new Map((have.sets ?? []).map((x) => [x.name, x]))
+    const recreated = new Set<string>()
+    for (const set of t.sets) {
+      const hs = haveSets.get(set.name)
+      if (!hs || hs.type !== set.type) {
+        if (hs) {
+          deletes.push({ kind: "delete", object: "set", name: set.name, genId, ...where })
+          recreated.add(set.name)
+        }
+        creates.push({ kind: "create", object: "set", set, genId, ...where })
+        if (set.elements.length) creates.push({ kind: "update", object: "elements", set: set.name, type: set.type, add: desiredKeys(set), remove: [], genId, ...where })
+        continue
+      }
+      const want = desiredKeys(set)
+      const got = new Set(hs.elements)
+      const wantSet = new Set(want)
+      const add = want.filter((k) => !got.has(k))
+      const remove = hs.elements.filter((k) => !wantSet.has(k))
+      if (add.length || remove.length) changes.push({ kind: "update", object: "elements", set: set.name, type: set.type, add, remove, genId, ...where })
+    }
+    const wantedSets = new Set(t.sets.map((x) => x.name))
+    for (const hs of have.sets ?? []) if (!wantedSets.has(hs.name)) deletes.push({ kind: "delete", object: "set", name: hs.name, genId, ...where })
+    const usesRecreated = (rules: { exprs: { type: string; set?: string }[] }[]) => rules.some((r) => r.exprs.some((e) => e.type === "lookup" && e.set !== undefined && recreated.has(e.set)))
     const chains = new Map((have.chains ?? []).map((c) => [c.name, c]))
     const wantedChains = new Set(t.chains.map((c) => c.name))
     for (const c of t.chains) {
@@ -70,7 +99,7 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
       if (c.hook && (c.policy ?? "accept") !== (hc.policy ?? "accept")) changes.push({ kind: "update", object: "chain", chain: c, genId, ...where })
       const want = rules.map((r) => exprKey(r.exprs))
       const got = hc.rules.map((r) => r.key)
-      if (want.length !== got.length || want.some((k, i) => k !== got[i])) {
+      if (want.length !== got.length || want.some((k, i) => k !== got[i]) || usesRecreated(rules)) {
         changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: hc.rules.length > 0, genId, ...where })
       }
     }

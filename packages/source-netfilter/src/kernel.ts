@@ -6,7 +6,8 @@ import { CHAIN, HOOKS, NFPROTO, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTNL_UDATA_R
 import { decodeExpr, encodeExpr, exprKey } from "./expr.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import { decodeRule } from "./match.ts"
-import type { Chain, NftObserved, Rule, Table } from "./model.ts"
+import type { Chain, NftObserved, NftSet, Rule, Table } from "./model.ts"
+import { bytesOfHex, hexOf, SET, SET_TYPES } from "./set.ts"
 import type { NftOp } from "./ops.ts"
 import { describeNftOp } from "./ops.ts"
 
@@ -38,20 +39,42 @@ export function commentOf(udata: Uint8Array | undefined): string | undefined {
 }
 
 const scratch = new Uint8Array(1 << 20)
+let nextSetId = 1
 
 export function createNftKernel(netns: NetnsRef): NftKernel {
   const sock: NetlinkSocket = openNetlinkSocket(nl.NETLINK_NETFILTER, { netns, strict: false, sendBufferBytes: 64 << 20, receiveBufferBytes: 32 << 20 })
 
-  const dump = <T>(msg: number, table: string | undefined, tableAttr: number, decode: (m: Uint8Array) => T | undefined): T[] =>
+  const dump = <T>(msg: number, table: string | undefined, tableAttr: number, decode: (m: Uint8Array) => T | undefined, extra: { family?: number; set?: string } = {}): T[] =>
     sock.dumpInto(
       (w) => {
         w.begin(nfnl.nftType(msg), 0)
-        nfnl.writeNfgenmsg(w, 0)
+        nfnl.writeNfgenmsg(w, extra.family ?? 0)
         if (table !== undefined) w.attrString(tableAttr, table)
+        if (extra.set !== undefined) w.attrString(2 /* NFTA_SET_ELEM_LIST_SET */, extra.set)
         w.end()
       },
       (m) => decode(m.data),
     )
+
+  const typeName = (id: number) => Object.keys(SET_TYPES).find((k) => SET_TYPES[k as keyof typeof SET_TYPES].id === id) ?? String(id)
+
+  const observeSets = (t: Table): NftSet[] => {
+    const sets = dump(nfnl.NFT_MSG_GETSET, t.name, 1 /* NFTA_SET_TABLE */, (data) => {
+      using o = new NftObject("set")
+      if (!o.parse(data)) return undefined
+      if (familyName(o.u32(SET.FAMILY) ?? 0) !== t.family) return undefined
+      const flags = o.u32(SET.FLAGS) ?? 0
+      if (flags & 0x1) return undefined // anonymous sets belong to their rule
+      return { name: o.str(SET.NAME) ?? "", handle: o.u64(SET.HANDLE) ?? 0, type: typeName(o.u32(SET.KEY_TYPE) ?? 0), flags, elements: [] as string[] }
+    }, { family: NFPROTO[t.family]! }) // a set lookup needs the table's family
+    for (const set of sets) {
+      using acc = new NftObject("set")
+      acc.setStr(SET.TABLE, t.name).setStr(SET.NAME, set.name)
+      dump(nfnl.NFT_MSG_GETSETELEM, t.name, 1 /* NFTA_SET_ELEM_LIST_TABLE */, (data) => acc.parseElements(data), { family: NFPROTO[t.family]!, set: set.name })
+      set.elements = acc.elementKeys().map(hexOf)
+    }
+    return sets
+  }
 
   const parseTable = (data: Uint8Array): Table | undefined => {
     using t = new NftObject("table")
@@ -103,6 +126,7 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
         byName.get(chain)?.rules.push(rule)
       }
       t.chains = chains.map(({ family: _f, table: _t, ...c }) => c)
+      t.sets = observeSets(t)
     }
     return { genId, tables }
   }
@@ -135,6 +159,10 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
           add(chainObject(op, op.name), nfnl.NFT_MSG_DELCHAIN, 0)
           n++
         }
+        if (op.kind === "delete" && op.object === "set") {
+          add(new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, op.name).setU32(SET.FAMILY, fam), nfnl.NFT_MSG_DELSET, 0)
+          n++
+        }
         if (op.kind === "delete" && op.object === "table") {
           add(table(), nfnl.NFT_MSG_DELTABLE, 0)
           n++
@@ -159,6 +187,33 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
           }
           add(o, nfnl.NFT_MSG_NEWCHAIN, nl.NLM_F_CREATE)
           n++
+        }
+        if (op.kind === "create" && op.object === "set") {
+          const t = SET_TYPES[op.set.type]
+          add(
+            new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, op.set.name).setU32(SET.FAMILY, fam).setU32(SET.KEY_TYPE, t.id).setU32(SET.KEY_LEN, t.len).setU32(SET.FLAGS, 0).setU32(SET.ID, nextSetId++),
+            nfnl.NFT_MSG_NEWSET,
+            nl.NLM_F_CREATE,
+          )
+          n++
+        }
+        if (op.kind === "update" && op.object === "elements") {
+          // removals, then additions; at most 1000 elements a message (attribute nests are 16-bit)
+          for (const [keys, type, flags] of [
+            [op.remove, nfnl.NFT_MSG_DELSETELEM, 0],
+            [op.add, nfnl.NFT_MSG_NEWSETELEM, nl.NLM_F_CREATE],
+          ] as const) {
+            for (let k = 0; k < keys.length; k += 1000) {
+              const o = new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, op.set).setU32(SET.FAMILY, fam)
+              for (const key of keys.slice(k, k + 1000)) o.addElement(bytesOfHex(key))
+              try {
+                w.raw(o.buildElements(nfnl.nftType(type), fam, flags, scratch), label)
+              } finally {
+                o.free()
+              }
+              n++
+            }
+          }
         }
         break
       case 4: // add rules, in order

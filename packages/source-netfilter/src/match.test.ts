@@ -99,11 +99,36 @@ describe("common rule form", () => {
     })
     expect(r.success).toBe(false)
     const issues = r.success ? [] : r.issues.map((i) => `${v.getDotPath(i) ?? ""}: ${i.message}`)
-    expect(issues.some((i) => i.includes('"10.0.0.1/8" is not an IPv4 address or network'))).toBe(true)
-    expect(issues.some((i) => i.includes("lists and @sets need sets, not supported yet"))).toBe(true)
-    expect(issues).toContain('tables.0.chains.0.rules.1.match.tcp.dport: a port is a number or a range "1000-2000" (lists and @sets need sets, not supported yet)')
+    expect(issues.some((i) => i.includes('"10.0.0.1/8" is not an IPv4 address, network (host bits must be zero) or @set'))).toBe(true)
+    expect(issues).toContain('tables.0.chains.0.rules.1.match.tcp.dport: a port is a number, a range "1000-2000" or a @set (write a list as a named set)')
     const jump = v.safeParse(NftDesiredSchema, { tables: [{ family: "inet", name: "t", chains: [{ name: "c", rules: [{ verdict: { jump: "nope" } }] }] }] })
     expect(jump.success ? [] : jump.issues.map((i) => i.message)).toEqual(['chain c jumps to "nope", which is not a chain of table t'])
     expect(issues.some((i) => i.includes("only a base chain (with a hook) has a policy"))).toBe(true)
+  })
+
+  test("@set matches compile to a lookup and decode back; sets are checked against their use", () => {
+    const r = { match: { ip: { saddr: "@blocked" }, tcp: { dport: "@ports" } }, verdict: "drop" as const }
+    const e = compileRule(r, "inet")
+    expect(e.filter((x) => x.type === "lookup")).toEqual([
+      { type: "lookup", sreg: 1, set: "blocked" },
+      { type: "lookup", sreg: 1, set: "ports" },
+    ])
+    expect(decodeRule(e, "inet")).toEqual(r)
+    const bad = v.safeParse(NftDesiredSchema, {
+      tables: [{ family: "inet", name: "t", sets: [{ name: "ports", type: "inet_service", elements: [22, 70000, "10.0.0.0/8"] }], chains: [{ name: "c", rules: [{ match: { ip: { saddr: "@ports" } }, verdict: "drop" }, { match: { ip: { daddr: "@nope" } } }] }] }],
+    })
+    expect(bad.success ? [] : bad.issues.map((i) => i.message)).toEqual([
+      "elements.1: 70000 is not a port",
+      'elements.2: "10.0.0.0/8" is not a port',
+      "chain c uses @ports, a set of inet_service, where ipv4_addr is needed",
+      "chain c uses @nope, which is not a set of table t",
+    ])
+    const bad2 = v.safeParse(NftDesiredSchema, {
+      tables: [{ family: "inet", name: "t", sets: [{ name: "ports", type: "inet_service", elements: [22] }], chains: [{ name: "c", rules: [{ match: { ip: { saddr: "@ports" } }, verdict: "drop" }, { match: { ip: { daddr: "@nope" } } }] }] }],
+    })
+    expect(bad2.success ? [] : bad2.issues.map((i) => i.message)).toEqual([
+      "chain c uses @ports, a set of inet_service, where ipv4_addr is needed",
+      "chain c uses @nope, which is not a set of table t",
+    ])
   })
 })

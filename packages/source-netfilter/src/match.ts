@@ -37,21 +37,23 @@ export function parseAddr(s: string, family: "ip" | "ip6"): { bytes: number[]; l
   return { bytes, len }
 }
 
-const Addr4 = v.pipe(v.string(), v.check((s) => parseAddr(s, "ip") !== undefined, (i) => `"${i.input}" is not an IPv4 address or network (host bits must be zero)`))
-const Addr6 = v.pipe(v.string(), v.check((s) => parseAddr(s, "ip6") !== undefined, (i) => `"${i.input}" is not an IPv6 address or network (host bits must be zero)`))
+const SetRef = /^@[A-Za-z0-9_.\-]+$/
+const Addr4 = v.pipe(v.string(), v.check((s) => SetRef.test(s) || parseAddr(s, "ip") !== undefined, (i) => `"${i.input}" is not an IPv4 address, network (host bits must be zero) or @set`))
+const Addr6 = v.pipe(v.string(), v.check((s) => SetRef.test(s) || parseAddr(s, "ip6") !== undefined, (i) => `"${i.input}" is not an IPv6 address, network (host bits must be zero) or @set`))
 const Port = v.union(
   [
     v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)),
     v.pipe(
       v.string(),
-      v.regex(/^\d{1,5}-\d{1,5}$/, 'a port is a number or a range "1000-2000"'),
+      v.regex(/^(\d{1,5}-\d{1,5}|@[A-Za-z0-9_.\-]+)$/, 'a port is a number, a range "1000-2000" or a @set'),
       v.check((s) => {
+        if (s.startsWith("@")) return true
         const [a, b] = s.split("-").map(Number)
         return a! <= b! && b! <= 65535
       }, "a port range goes from low to high, up to 65535"),
     ),
   ],
-  'a port is a number or a range "1000-2000" (lists and @sets need sets, not supported yet)',
+  'a port is a number, a range "1000-2000" or a @set (write a list as a named set)',
 )
 const IfName = v.pipe(v.string(), v.minLength(1), v.maxLength(15, "an interface name has at most 15 characters"))
 
@@ -100,9 +102,13 @@ function addrMatch(family: string, proto: "ip" | "ip6", field: "saddr" | "daddr"
   if (family === "inet" || family === "bridge" || family === "netdev") {
     out.push({ type: "meta", key: "nfproto", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: h([proto === "ip" ? NFPROTO_IPV4 : NFPROTO_IPV6]) })
   }
-  const a = parseAddr(value, proto)!
-  const full = a.bytes.length
+  const full = proto === "ip" ? 4 : 16
   const offset = proto === "ip" ? (field === "saddr" ? 12 : 16) : field === "saddr" ? 8 : 24
+  if (value.startsWith("@")) {
+    out.push({ type: "payload", base: "network", offset, len: full, dreg: REG }, { type: "lookup", sreg: REG, set: value.slice(1) })
+    return out
+  }
+  const a = parseAddr(value, proto)!
   if (a.len === 0) return out
   if (a.len % 8 === 0) {
     // a byte-aligned prefix loads just its bytes (as nft does)
@@ -121,6 +127,7 @@ function addrMatch(family: string, proto: "ip" | "ip6", field: "saddr" | "daddr"
 
 function portMatch(field: "sport" | "dport", value: number | string): Expr[] {
   const load: Expr = { type: "payload", base: "transport", offset: field === "sport" ? 0 : 2, len: 2, dreg: REG }
+  if (typeof value === "string" && value.startsWith("@")) return [load, { type: "lookup", sreg: REG, set: value.slice(1) }]
   if (typeof value === "number") return [load, { type: "cmp", sreg: REG, op: "eq", data: be16(value) }]
   const [lo, hi] = value.split("-").map(Number) as [number, number]
   return [load, { type: "cmp", sreg: REG, op: "gte", data: be16(lo) }, { type: "cmp", sreg: REG, op: "lte", data: be16(hi) }]
@@ -239,7 +246,10 @@ export function decodeRule(exprs: readonly Expr[], family: string, key: string =
       const proto: "ip" | "ip6" = v4 ? "ip" : "ip6"
       const field = e.offset === 12 || e.offset === 8 ? "saddr" : "daddr"
       let addr: string
-      if (next.type === "bitwise" && at(i + 2)?.type === "cmp") {
+      if (next.type === "lookup" && !next.invert) {
+        addr = `@${next.set}`
+        i += 2
+      } else if (next.type === "bitwise" && at(i + 2)?.type === "cmp") {
         const mask = fromHex(next.mask)
         const len = mask.reduce((acc, b) => acc + b.toString(2).replace(/0/g, "").length, 0)
         addr = addrText(fromHex((at(i + 2) as { data: string }).data), len, proto)
@@ -261,7 +271,10 @@ export function decodeRule(exprs: readonly Expr[], family: string, key: string =
           const field = load.offset === 0 ? "sport" : "dport"
           const c1 = at(i + 1)
           const c2 = at(i + 2)
-          if (c1?.type === "cmp" && c1.op === "gte" && c2?.type === "cmp" && c2.op === "lte") {
+          if (c1?.type === "lookup" && !c1.invert) {
+            ports[field] = `@${c1.set}`
+            i += 2
+          } else if (c1?.type === "cmp" && c1.op === "gte" && c2?.type === "cmp" && c2.op === "lte") {
             ports[field] = `${parseInt(c1.data, 16)}-${parseInt(c2.data, 16)}`
             i += 3
           } else if (c1?.type === "cmp" && c1.op === "eq") {

@@ -23,6 +23,16 @@ export interface Chain {
   rules: Rule[]
 }
 
+export interface NftSet {
+  name: string
+  handle: number
+  /** the key type ("ipv4_addr", ...), or the datatype number when unknown */
+  type: string
+  flags: number
+  /** element keys in the kernel's bytes, hex */
+  elements: string[]
+}
+
 export interface Table {
   family: string
   name: string
@@ -30,6 +40,7 @@ export interface Table {
   flags: number
   /** chains, when this table was looked at (tables outside interest list only their names) */
   chains?: Chain[]
+  sets?: NftSet[]
 }
 
 export interface NftObserved {

@@ -2,6 +2,7 @@
 import type { Expr } from "./expr.ts"
 import type { CommonRule, Verdict } from "./match.ts"
 import type { ChainSpec } from "./schema.ts"
+import { bytesOfHex, elementText, type SetSpec, type SetType } from "./set.ts"
 
 /** A rule ready to add: its expressions, and how to print it. */
 export interface CompiledRule {
@@ -23,6 +24,10 @@ export type NftOp =
   | ({ kind: "delete"; object: "chain"; name: string; genId: number } & Where)
   /** flush the chain and add these rules, in order, in the same transaction */
   | ({ kind: "replace"; object: "rules"; chain: string; rules: CompiledRule[]; flush: boolean; genId: number } & Where)
+  | ({ kind: "create"; object: "set"; set: SetSpec; genId: number } & Where)
+  | ({ kind: "delete"; object: "set"; name: string; genId: number } & Where)
+  /** add and remove elements, each by its key bytes (hex): a one-element change sends one element */
+  | ({ kind: "update"; object: "elements"; set: string; type: SetType; add: string[]; remove: string[]; genId: number } & Where)
   | { kind: "conflict"; object: "table"; key: string; reason: string }
 
 const q = (s: string) => JSON.stringify(s)
@@ -73,11 +78,22 @@ export function describeNftOp(op: NftOp): string {
       return `# conflict: ${op.reason}`
     case "create":
       if (op.object === "table") return `nft add table ${op.family} ${op.table}`
+      if (op.object === "set") return `nft add set ${op.family} ${op.table} ${op.set.name} { type ${op.set.type}; }`
       return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}`
-    case "update":
-      return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}  # policy`
+    case "update": {
+      if (op.object === "chain") return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}  # policy`
+      const list = (keys: string[]) => {
+        const shown = keys.slice(0, 5).map((k) => String(elementText(op.type, bytesOfHex(k))))
+        return `{ ${shown.join(", ")}${keys.length > 5 ? `, … (${keys.length} in all)` : ""} }`
+      }
+      const parts: string[] = []
+      if (op.add.length) parts.push(`nft add element ${op.family} ${op.table} ${op.set} ${list(op.add)}`)
+      if (op.remove.length) parts.push(`nft delete element ${op.family} ${op.table} ${op.set} ${list(op.remove)}`)
+      return parts.join("; ")
+    }
     case "delete":
       if (op.object === "table") return `nft delete table ${op.family} ${op.table}`
+      if (op.object === "set") return `nft delete set ${op.family} ${op.table} ${op.name}`
       return `nft flush chain ${op.family} ${op.table} ${op.name}; nft delete chain ${op.family} ${op.table} ${op.name}`
     case "replace": {
       const lines = op.rules.map((r) => `nft add rule ${op.family} ${op.table} ${op.chain} ${ruleText(r)}`)

@@ -3,6 +3,7 @@
 import * as v from "valibot"
 import { ExprSchema } from "./expr.ts"
 import { MatchSchema, VerdictSchema } from "./match.ts"
+import { SetSpecSchema } from "./set.ts"
 
 const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(255), v.regex(/^[A-Za-z0-9_.\-]+$/, "a name uses letters, digits, _ . -"))
 export const FAMILIES = ["inet", "ip", "ip6", "arp", "bridge", "netdev"] as const
@@ -42,6 +43,7 @@ export const TableSpecSchema = v.pipe(
   v.strictObject({
     family: Family,
     name: Name,
+    sets: v.optional(v.array(SetSpecSchema), []),
     chains: v.optional(v.array(ChainSpecSchema), []),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
@@ -50,6 +52,29 @@ export const TableSpecSchema = v.pipe(
     for (const c of dataset.value.chains) {
       if (names.has(c.name)) addIssue({ message: `chain "${c.name}" is defined twice in table ${dataset.value.family} ${dataset.value.name}` })
       names.add(c.name)
+    }
+    const sets = new Map(dataset.value.sets.map((x) => [x.name, x.type]))
+    if (sets.size !== dataset.value.sets.length) addIssue({ message: `a set name is used twice in table ${dataset.value.name}` })
+    const needs = (ref: unknown, type: string, where: string) => {
+      if (typeof ref !== "string" || !ref.startsWith("@")) return
+      const t = sets.get(ref.slice(1))
+      if (!t) addIssue({ message: `${where} uses ${ref}, which is not a set of table ${dataset.value.name}` })
+      else if (t !== type) addIssue({ message: `${where} uses ${ref}, a set of ${t}, where ${type} is needed` })
+    }
+    for (const c of dataset.value.chains) {
+      for (const r of c.rules) {
+        if (!("expr" in r) && r.match) {
+          const m = r.match
+          needs(m.ip?.saddr, "ipv4_addr", `chain ${c.name}`)
+          needs(m.ip?.daddr, "ipv4_addr", `chain ${c.name}`)
+          needs(m.ip6?.saddr, "ipv6_addr", `chain ${c.name}`)
+          needs(m.ip6?.daddr, "ipv6_addr", `chain ${c.name}`)
+          for (const l4 of [m.tcp, m.udp]) {
+            needs(l4?.sport, "inet_service", `chain ${c.name}`)
+            needs(l4?.dport, "inet_service", `chain ${c.name}`)
+          }
+        }
+      }
     }
     for (const c of dataset.value.chains) {
       for (const r of c.rules) {

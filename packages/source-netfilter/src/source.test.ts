@@ -92,4 +92,18 @@ describe("netfilter source on a fake nf_tables", () => {
     expect(checked.failed).toEqual([])
     expect(kernel.tables.find((t) => t.name === "edge")!.chains![0]!.rules).toEqual([])
   })
+
+  test("set elements diff per element: a one-element change is one op with one element", async () => {
+    const kernel = new FakeNftKernel()
+    const source = createNftSource({ kernel })
+    const elements = Array.from({ length: 1000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`)
+    const withSet = (els: string[]) => parse({ tables: [{ family: "inet", name: "edge", sets: [{ name: "blocked", type: "ipv4_addr", elements: els }], chains: [{ name: "c", rules: [{ match: { ip: { saddr: "@blocked" } }, verdict: "drop" }] }] }] })
+    await source.reconcile(source.diff(withSet(elements), await source.observe(), OWN))
+    expect(source.diff(withSet(elements), await source.observe(), OWN)).toEqual([])
+    const changed = [...elements.slice(1), "192.0.2.7"]
+    const ops = source.diff(withSet(changed), await source.observe(), OWN)
+    expect(ops.map((o) => source.describe(o))).toEqual(["nft add element inet edge blocked { 192.0.2.7 }; nft delete element inet edge blocked { 10.0.0.0 }"])
+    await source.reconcile(ops)
+    expect(source.diff(withSet(changed), await source.observe(), OWN)).toEqual([])
+  })
 })

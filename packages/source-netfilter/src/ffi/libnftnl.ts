@@ -30,6 +30,16 @@ const lib = lazyLibrary("libnftnl.so.11", "libnftnl11", {
   ...kindSymbols("table"),
   ...kindSymbols("chain"),
   ...kindSymbols("rule"),
+  ...kindSymbols("set"),
+  nftnl_set_elems_nlmsg_build_payload: { args: [P, P], returns: FFIType.void },
+  nftnl_set_elems_nlmsg_parse: { args: [P, P], returns: FFIType.i32 },
+  nftnl_set_elem_alloc: { args: [], returns: P },
+  nftnl_set_elem_set: { args: [P, U16, P, U32], returns: FFIType.i32 },
+  nftnl_set_elem_get: { args: [P, U16, P], returns: P },
+  nftnl_set_elem_add: { args: [P, P], returns: FFIType.void },
+  nftnl_set_elems_iter_create: { args: [P], returns: P },
+  nftnl_set_elems_iter_next: { args: [P], returns: P },
+  nftnl_set_elems_iter_destroy: { args: [P], returns: FFIType.void },
   nftnl_nlmsg_build_hdr: { args: [P, U16, U16, U16, U32], returns: P },
   nftnl_rule_add_expr: { args: [P, P], returns: FFIType.void },
   nftnl_expr_alloc: { args: [FFIType.cstring], returns: P },
@@ -52,7 +62,7 @@ const lib = lazyLibrary("libnftnl.so.11", "libnftnl11", {
   nftnl_expr_iter_destroy: { args: [P], returns: FFIType.void },
 })
 
-export type NftKind = "table" | "chain" | "rule"
+export type NftKind = "table" | "chain" | "rule" | "set"
 
 // biome-ignore lint: the symbol table is generic over kinds
 type Fn = (...args: any[]) => any
@@ -181,6 +191,44 @@ export class NftObject {
       L.nftnl_expr_iter_destroy(it)
     }
     return out
+  }
+  /** Adds an element with this key (sets only); libnftnl copies the bytes. */
+  addElement(key: Uint8Array): this {
+    const L = lib()
+    const e = L.nftnl_set_elem_alloc() as Pointer | null
+    if (e === null) throw new Error("nftnl_set_elem_alloc failed")
+    L.nftnl_set_elem_set(e, 1 /* NFTNL_SET_ELEM_KEY */, ptr(key), key.byteLength)
+    L.nftnl_set_elem_add(this.#h, e)
+    return this
+  }
+  /** The elements' keys (sets, after parseElements). */
+  elementKeys(): Uint8Array[] {
+    const L = lib()
+    const it = L.nftnl_set_elems_iter_create(this.#h) as Pointer | null
+    if (it === null) return []
+    const out: Uint8Array[] = []
+    try {
+      for (let e = L.nftnl_set_elems_iter_next(it) as Pointer | null; e !== null; e = L.nftnl_set_elems_iter_next(it) as Pointer | null) {
+        const p = L.nftnl_set_elem_get(e, 1, ptr(lenBuf)) as Pointer | null
+        const k = bytesAt(p, lenBuf[0]!)
+        if (k) out.push(k)
+      }
+    } finally {
+      L.nftnl_set_elems_iter_destroy(it)
+    }
+    return out
+  }
+  /** NEWSETELEM/DELSETELEM for the elements added (sets only). */
+  buildElements(type: number, family: number, flags: number, scratch: Uint8Array): Uint8Array {
+    scratch.fill(0, 0, 64)
+    const nlh = lib().nftnl_nlmsg_build_hdr(ptr(scratch), type, family, flags, 0) as Pointer
+    lib().nftnl_set_elems_nlmsg_build_payload(nlh, this.#h)
+    const len = new DataView(scratch.buffer, scratch.byteOffset).getUint32(0, true)
+    return scratch.slice(0, len)
+  }
+  /** Adds the elements of one received NEWSETELEM message (sets only). */
+  parseElements(message: Uint8Array): boolean {
+    return (lib().nftnl_set_elems_nlmsg_parse(ptr(message), this.#h) as number) >= 0
   }
   /** Appends this object as one message (header by libnftnl, payload by libnftnl). */
   build(type: number, family: number, flags: number, scratch: Uint8Array): Uint8Array {

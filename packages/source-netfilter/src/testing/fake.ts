@@ -21,7 +21,10 @@ export class FakeNftKernel implements NftKernel {
       genId: this.genId,
       tables: this.tables.map((t) => {
         const copy: Table = { family: t.family, name: t.name, handle: t.handle, flags: t.flags }
-        if (!interest || interest.has(`${t.family} ${t.name}`)) copy.chains = structuredClone(t.chains ?? [])
+        if (!interest || interest.has(`${t.family} ${t.name}`)) {
+          copy.chains = structuredClone(t.chains ?? [])
+          copy.sets = structuredClone(t.sets ?? [])
+        }
         return copy
       }),
     }
@@ -55,8 +58,12 @@ export class FakeNftKernel implements NftKernel {
       switch (op.kind) {
         case "create":
           if (op.object === "table") {
-            if (!t) next.push({ family: op.family, name: op.table, handle: this.#handle++, flags: 0, chains: [] })
+            if (!t) next.push({ family: op.family, name: op.table, handle: this.#handle++, flags: 0, chains: [], sets: [] })
           } else if (!t) failures.set(i, err(2, "No such file or directory"))
+          else if (op.object === "set") {
+            t.sets ??= []
+            if (!t.sets.some((x) => x.name === op.set.name)) t.sets.push({ name: op.set.name, handle: this.#handle++, type: op.set.type, flags: 0, elements: [] })
+          }
           else if (!t.chains!.some((c) => c.name === op.chain.name)) {
             const c: Chain = { name: op.chain.name, handle: this.#handle++, rules: [] }
             if (op.chain.hook) Object.assign(c, { type: op.chain.type, hook: op.chain.hook, priority: op.chain.priority ?? 0, policy: op.chain.policy ?? "accept" })
@@ -64,6 +71,14 @@ export class FakeNftKernel implements NftKernel {
           }
           return
         case "update": {
+          if (op.object === "elements") {
+            const set = t?.sets?.find((x) => x.name === op.set)
+            if (!set) return void failures.set(i, err(2, "No such file or directory"))
+            const drop = new Set(op.remove)
+            if (op.remove.some((k) => !set.elements.includes(k))) return void failures.set(i, err(2, "No such file or directory"))
+            set.elements = [...set.elements.filter((k) => !drop.has(k)), ...op.add.filter((k) => !set.elements.includes(k))]
+            return
+          }
           const c = t?.chains?.find((x) => x.name === op.chain.name)
           if (!c) failures.set(i, err(2, "No such file or directory"))
           else c.policy = op.chain.policy ?? "accept"
@@ -72,6 +87,7 @@ export class FakeNftKernel implements NftKernel {
         case "delete":
           if (!t) return void failures.set(i, err(2, "No such file or directory"))
           if (op.object === "table") next.splice(next.indexOf(t), 1)
+          else if (op.object === "set") t.sets = (t.sets ?? []).filter((x) => x.name !== op.name)
           else t.chains = t.chains!.filter((c) => c.name !== op.name)
           return
         case "replace": {
