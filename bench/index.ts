@@ -8,7 +8,7 @@ import { benchHeal, benchIdle } from "./loop.ts"
 import { benchRtnlApply, benchRtnlObserveAndNoop } from "./rtnl.ts"
 import { benchSysctl } from "./sysctl.ts"
 import { benchManyLoops } from "./many.ts"
-import { benchNetfilter } from "./netfilter.ts"
+import { benchNetfilter, benchNetfilterSet } from "./netfilter.ts"
 
 assertNotInitialNetns("bench")
 const only = process.argv[2]
@@ -23,6 +23,7 @@ const cases: [string, () => Promise<void>][] = [
   ["loop-idle", () => benchIdle(10)],
   ["sysctl-100", () => benchSysctl()],
   ["netfilter-10k", () => benchNetfilter(10_000)],
+  ["netfilter-set-100k", () => benchNetfilterSet(100_000)],
   ["many-loops-1000", () => benchManyLoops(1000)],
 ]
 for (const [name, run] of cases) {

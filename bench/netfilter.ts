@@ -2,7 +2,7 @@
 // `nft -f`), and observe it (dump + decode vs `nft list ruleset`).
 import { createNftSource, NftDesiredSchema } from "@linx/source-netfilter"
 import * as v from "valibot"
-import { addRatio, benchNetns, timeMedianAsync } from "./harness.ts"
+import { addAbsolute, addRatio, benchNetns, timeMedianAsync } from "./harness.ts"
 
 export async function benchNetfilter(count = 10_000): Promise<void> {
   using t = benchNetns()
@@ -35,5 +35,34 @@ export async function benchNetfilter(count = 10_000): Promise<void> {
   })
   const list = await timeMedianAsync(async () => void t.sh("nft", "list", "ruleset"), 3)
   addRatio(`netfilter: observe ${count / 1000}k rules`, observe, list, "nft list ruleset", 0.5)
+  await source.close()
+}
+
+/** Change one element of a 100k-element set: the transaction sends one element. */
+export async function benchNetfilterSet(count = 100_000): Promise<void> {
+  using t = benchNetns()
+  const els = Array.from({ length: count }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)
+  const mk = (list: string[]) => v.parse(NftDesiredSchema, { tables: [{ family: "inet", name: "bench", sets: [{ name: "blocked", type: "ipv4_addr", elements: list }], chains: [{ name: "c", type: "filter", hook: "input", priority: 0, rules: [{ match: { ip: { saddr: "@blocked" } }, verdict: "drop" }] }] }] })
+  const own = { tables: [{ family: "inet" as const, name: "bench" }] }
+  const source = createNftSource({ netns: t.ns })
+  const first = await source.reconcile(source.diff(mk(els), await source.observe(), own))
+  if (first.failed.length) throw new Error(first.failed[0]!.error.message)
+  const times: number[] = []
+  let sent = 0
+  for (let i = 0; i < 5; i++) {
+    const next = [...els.slice(0, count - 1), `192.0.${i}.1`]
+    const ops = source.diff(mk(next), await source.observe(), own)
+    const op = ops.find((o) => o.kind === "update" && o.object === "elements") as { add: string[]; remove: string[] } | undefined
+    if (!op || ops.length !== 1) throw new Error(`expected one element op, got ${ops.map((o) => source.describe(o)).join("; ")}`)
+    sent = op.add.length + op.remove.length
+    const s = performance.now()
+    const r = await source.reconcile(ops)
+    times.push(performance.now() - s)
+    if (r.failed.length) throw new Error(r.failed[0]!.error.message)
+    els[count - 1] = `192.0.${i}.1`
+  }
+  times.sort((a, b) => a - b)
+  const ms = times[2]!
+  addAbsolute(`netfilter: change one element of a ${count / 1000}k-element set`, `${ms.toFixed(2)} ms, ${sent} elements sent (1 added, 1 removed)`, "≤ 5 ms, one element sent", ms <= 5)
   await source.close()
 }

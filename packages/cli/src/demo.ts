@@ -15,6 +15,7 @@ interface Break {
 const BREAKS: Break[] = [
   { loop: "firewall", argv: ["nft", "flush", "chain", "inet", "edge", "input"] },
   { loop: "firewall", argv: ["nft", "insert", "rule", "inet", "edge", "input", "tcp", "dport", "23", "accept"] },
+  { loop: "firewall", argv: ["nft", "delete", "element", "inet", "edge", "blocked", "{ 192.0.2.7 }"] },
   { loop: "firewall", argv: ["nft", "flush", "ruleset"] },
   { loop: "sysctl", argv: ["sysctl", "-w", "net.ipv4.ip_forward=0"] },
   { loop: "sysctl", argv: ["sysctl", "-w", "net.ipv4.conf.br-lan.rp_filter=0"] },
