@@ -34,7 +34,10 @@ const FIREWALL = {
     {
       family: "ip",
       name: "nat",
-      chains: [{ name: "postrouting", type: "nat", hook: "postrouting", priority: 100, rules: [{ match: { oifname: "uplink0" }, verdict: "masquerade" }] }],
+      chains: [
+        { name: "postrouting", type: "nat", hook: "postrouting", priority: 100, rules: [{ match: { oifname: "uplink0" }, verdict: "masquerade" }, { match: { oifname: "uplink1" }, verdict: { snat: "192.0.2.1" } }] },
+        { name: "prerouting", type: "nat", hook: "prerouting", priority: -100, rules: [{ match: { tcp: { dport: 80 } }, verdict: { dnat: "10.0.0.2:8080" } }] },
+      ],
     },
   ],
 }
@@ -68,8 +71,8 @@ describe("netfilter source on the kernel", () => {
       expect((await converge(s, d)).ops).toEqual([])
       const json = JSON.parse(t.sh("nft", "-j", "list", "ruleset")) as { nftables: Record<string, { family: string; table: string; chain?: string; name?: string; policy?: string }>[] }
       const chains = json.nftables.filter((x) => x.chain).map((x) => `${x.chain!.family} ${x.chain!.table} ${x.chain!.name} ${x.chain!.policy ?? "-"}`)
-      expect(chains.sort()).toEqual(["inet filter forward drop", "inet filter input drop", "inet filter output accept", "inet filter trusted -", "ip nat postrouting accept"])
-      expect(json.nftables.filter((x) => x.rule).length).toBe(9)
+      expect(chains.sort()).toEqual(["inet filter forward drop", "inet filter input drop", "inet filter output accept", "inet filter trusted -", "ip nat postrouting accept", "ip nat prerouting accept"])
+      expect(json.nftables.filter((x) => x.rule).length).toBe(11)
       const text = t.sh("nft", "list", "ruleset")
       for (const line of [
         "ct state established,related accept",
@@ -79,6 +82,8 @@ describe("netfilter source on the kernel", () => {
         "ip6 saddr fd00::/64 jump trusted",
         "udp dport 5000-5100 accept",
         'oifname "uplink0" masquerade',
+        'oifname "uplink1" snat to 192.0.2.1',
+        "tcp dport 80 dnat to 10.0.0.2:8080",
       ]) {
         expect(text).toContain(line)
       }
@@ -105,11 +110,11 @@ describe("netfilter source on the kernel", () => {
         await loop.start()
         const handle = (JSON.parse(t.sh("nft", "-j", "-a", "list", "chain", "inet", "filter", "input")) as { nftables: { rule?: { handle: number } }[] }).nftables.find((x) => x.rule)!.rule!.handle
         t.sh("nft", "delete", "rule", "inet", "filter", "input", "handle", String(handle))
-        await until(() => rules() === 9 && t.sh("nft", "list", "chain", "inet", "filter", "input").includes("ct state established,related accept"))
+        await until(() => rules() === 11 && t.sh("nft", "list", "chain", "inet", "filter", "input").includes("ct state established,related accept"))
         t.sh("nft", "insert", "rule", "inet", "filter", "input", "tcp", "dport", "23", "accept")
         await until(() => !t.sh("nft", "list", "chain", "inet", "filter", "input").includes("dport 23"))
         t.sh("nft", "flush", "ruleset")
-        await until(() => rules() === 9)
+        await until(() => rules() === 11)
         expect(loop.status().counters.driftHealed).toBeGreaterThanOrEqual(3)
       } finally {
         await loop.stop()

@@ -24,6 +24,14 @@ export const ExprSchema = v.variant("type", [
   v.strictObject({ type: v.literal("limit"), rate: v.number(), unit: v.picklist(["second", "minute", "hour", "day", "week"]), burst: v.optional(v.number()) }),
   v.strictObject({ type: v.literal("reject"), kind: v.optional(v.picklist(["icmp", "tcp-reset", "icmpx"])), code: v.optional(v.number()) }),
   v.strictObject({ type: v.literal("masq") }),
+  v.strictObject({
+    type: v.literal("nat"),
+    nat: v.picklist(["snat", "dnat"]),
+    family: v.picklist(["ip", "ip6"]),
+    addrReg: v.optional(Reg),
+    protoReg: v.optional(Reg),
+    flags: v.optional(v.number()),
+  }),
 ])
 
 export type Expr = v.InferOutput<typeof ExprSchema>
@@ -82,6 +90,14 @@ export function encodeExpr(e: Expr): NftExpr {
       return new NftExpr("reject").u32(EXPR.reject.TYPE, REJECT_KINDS.indexOf(e.kind ?? "icmpx")).u8(EXPR.reject.CODE, e.code ?? 0)
     case "masq":
       return new NftExpr("masq")
+    case "nat": {
+      const a = EXPR.nat
+      const x = new NftExpr("nat").u32(a.TYPE, e.nat === "snat" ? 0 : 1).u32(a.FAMILY, e.family === "ip" ? 2 : 10)
+      if (e.addrReg !== undefined) x.u32(a.REG_ADDR_MIN, e.addrReg)
+      if (e.protoReg !== undefined) x.u32(a.REG_PROTO_MIN, e.protoReg)
+      if (e.flags) x.u32(a.FLAGS, e.flags)
+      return x
+    }
   }
 }
 
@@ -143,6 +159,17 @@ export function decodeExpr(x: ExprView): Expr | { type: "unknown"; name: string 
       return { type: "reject", kind: REJECT_KINDS[x.u32(EXPR.reject.TYPE) ?? 2] ?? "icmpx", code: x.u8(EXPR.reject.CODE) ?? 0 }
     case "masq":
       return { type: "masq" }
+    case "nat": {
+      const a = EXPR.nat
+      const e: Expr = { type: "nat", nat: x.u32or0(a.TYPE) === 0 ? "snat" : "dnat", family: x.u32or0(a.FAMILY) === 10 ? "ip6" : "ip" }
+      const addr = x.u32(a.REG_ADDR_MIN)
+      if (addr !== undefined) e.addrReg = addr
+      const proto = x.u32(a.REG_PROTO_MIN)
+      if (proto !== undefined) e.protoReg = proto
+      const flags = x.u32(a.FLAGS)
+      if (flags) e.flags = flags
+      return e
+    }
     default:
       return { type: "unknown", name: n }
   }
@@ -205,6 +232,10 @@ export function exprKey(list: readonly (Expr | { type: "unknown"; name: string }
         break
       case "masq":
         s += "q;"
+        break
+      case "nat":
+        // the kernel adds NF_NAT_RANGE_MAP_IPS (1) whenever an address is given
+        s += `N${e.nat},${e.family},${e.addrReg === undefined ? "" : r(e.addrReg)},${e.protoReg === undefined ? "" : r(e.protoReg)},${(e.flags ?? 0) & ~1};`
         break
       case "unknown":
         s += `?${e.name};`

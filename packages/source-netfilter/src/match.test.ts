@@ -131,4 +131,22 @@ describe("common rule form", () => {
       "chain c uses @nope, which is not a set of table t",
     ])
   })
+
+  test("snat/dnat compile as nft does and decode back (nft --debug=netlink)", () => {
+    // nft --debug=netlink add rule ip n pre tcp dport 80 dnat to 10.0.0.2:8080
+    //   ... [ immediate reg 1 0x0200000a ] [ immediate reg 2 0x0000901f ]
+    //   [ nat dnat ip addr_min reg 1 proto_min reg 2 flags 0x2 ]
+    const r = { match: { tcp: { dport: 80 } }, verdict: { dnat: "10.0.0.2:8080" } }
+    const e = compileRule(r, "ip")
+    expect(e.slice(4)).toEqual([
+      { type: "immediate", dreg: 1, data: "0a000002" },
+      { type: "immediate", dreg: 2, data: "1f90" },
+      { type: "nat", nat: "dnat", family: "ip", addrReg: 1, protoReg: 2, flags: 2 },
+    ])
+    expect(decodeRule(e, "ip")).toEqual(r)
+    for (const v2 of [{ snat: "192.0.2.1" }, { dnat: "[fd00::2]:443" }, { snat: "fd00::1" }]) {
+      const rr = { verdict: v2 }
+      expect(decodeRule(compileRule(rr, "inet"), "inet")).toEqual(rr)
+    }
+  })
 })

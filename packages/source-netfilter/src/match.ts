@@ -68,8 +68,28 @@ export const MatchSchema = v.strictObject({
   ct: v.optional(v.strictObject({ state: v.optional(v.pipe(v.array(v.picklist(Object.keys(CT_STATE_BITS) as [string, ...string[]])), v.minLength(1))) })),
 })
 
+const NatTarget = v.pipe(
+  v.string(),
+  v.check((s) => parseNatTarget(s) !== undefined, (i) => `"${i.input}" is not an address, "address:port" or "[ipv6]:port"`),
+)
+
+/** "10.0.0.2", "10.0.0.2:8080", "fd00::2", "[fd00::2]:8080" */
+export function parseNatTarget(s: string): { proto: "ip" | "ip6"; addr: number[]; port?: number } | undefined {
+  const m6 = /^\[([0-9a-fA-F:]+)\](?::(\d{1,5}))?$/.exec(s)
+  const m4 = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(s)
+  const [proto, addrText, portText] = m6 ? (["ip6", m6[1], m6[2]] as const) : m4 ? (["ip", m4[1], m4[2]] as const) : s.includes(":") ? (["ip6", s, undefined] as const) : ([undefined, undefined, undefined] as const)
+  if (!proto || !addrText) return undefined
+  const a = parseAddr(addrText, proto)
+  if (!a || a.len !== a.bytes.length * 8) return undefined
+  const port = portText === undefined ? undefined : Number(portText)
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined
+  return port === undefined ? { proto, addr: a.bytes } : { proto, addr: a.bytes, port }
+}
+
 export const VerdictSchema = v.union([
   v.picklist(["accept", "drop", "return", "continue", "reject", "masquerade"]),
+  v.strictObject({ snat: NatTarget }),
+  v.strictObject({ dnat: NatTarget }),
   v.strictObject({ jump: v.pipe(v.string(), v.minLength(1)) }),
   v.strictObject({ goto: v.pipe(v.string(), v.minLength(1)) }),
 ])
@@ -173,7 +193,18 @@ export function compileRule(r: CommonRule, family: string): Expr[] {
   if (verdict === "masquerade") out.push({ type: "masq" })
   else if (verdict === "reject") out.push({ type: "reject", kind: "icmpx", code: 0 })
   else if (typeof verdict === "string") out.push({ type: "immediate", dreg: 0, verdict })
-  else if (verdict && "jump" in verdict) out.push({ type: "immediate", dreg: 0, verdict: "jump", chain: verdict.jump })
+  else if (verdict && ("snat" in verdict || "dnat" in verdict)) {
+    const kind = "snat" in verdict ? "snat" : "dnat"
+    const t = parseNatTarget("snat" in verdict ? verdict.snat : verdict.dnat)!
+    out.push({ type: "immediate", dreg: REG, data: h(t.addr) })
+    if (t.port !== undefined) out.push({ type: "immediate", dreg: REG + 1, data: h([t.port >> 8, t.port & 255]) })
+    const nat: Expr = { type: "nat", nat: kind, family: t.proto, addrReg: REG }
+    if (t.port !== undefined) {
+      nat.protoReg = REG + 1
+      nat.flags = 2 // NF_NAT_RANGE_PROTO_SPECIFIED
+    }
+    out.push(nat)
+  } else if (verdict && "jump" in verdict) out.push({ type: "immediate", dreg: 0, verdict: "jump", chain: verdict.jump })
   else if (verdict && "goto" in verdict) out.push({ type: "immediate", dreg: 0, verdict: "goto", chain: verdict.goto })
   return out
 }
@@ -296,6 +327,15 @@ export function decodeRule(exprs: readonly Expr[], family: string, key: string =
       else if (e.verdict === "accept" || e.verdict === "drop" || e.verdict === "return" || e.verdict === "continue") r.verdict = e.verdict
       else return undefined
       i++
+    } else if (e.type === "immediate" && e.dreg !== 0 && e.data !== undefined) {
+      // NAT: immediate address [immediate port] nat, at the end
+      const port = at(i + 1)?.type === "immediate" ? (at(i + 1) as { data?: string }).data : undefined
+      const nat = at(i + (port !== undefined ? 2 : 1))
+      if (nat?.type !== "nat" || i + (port !== undefined ? 3 : 2) !== exprs.length) return undefined
+      const addr = addrText(fromHex(e.data), nat.family === "ip" ? 32 : 128, nat.family)
+      const target = port !== undefined ? `${nat.family === "ip6" ? `[${addr}]` : addr}:${parseInt(port, 16)}` : addr
+      r.verdict = nat.nat === "snat" ? { snat: target } : { dnat: target }
+      i = exprs.length
     } else if (e.type === "masq" && i === exprs.length - 1) {
       r.verdict = "masquerade"
       i++

@@ -34,6 +34,8 @@ const q = (s: string) => JSON.stringify(s)
 
 function verdictText(v: Verdict): string {
   if (typeof v === "string") return v
+  if ("snat" in v) return `snat to ${v.snat}`
+  if ("dnat" in v) return `dnat to ${v.dnat}`
   return "jump" in v ? `jump ${v.jump}` : `goto ${v.goto}`
 }
 

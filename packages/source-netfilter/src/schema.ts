@@ -78,7 +78,7 @@ export const TableSpecSchema = v.pipe(
     }
     for (const c of dataset.value.chains) {
       for (const r of c.rules) {
-        const target = "verdict" in r && r.verdict && typeof r.verdict === "object" ? ("jump" in r.verdict ? r.verdict.jump : r.verdict.goto) : undefined
+        const target = "verdict" in r && r.verdict && typeof r.verdict === "object" ? ("jump" in r.verdict ? r.verdict.jump : "goto" in r.verdict ? r.verdict.goto : undefined) : undefined
         if (target !== undefined && !names.has(target)) addIssue({ message: `chain ${c.name} jumps to "${target}", which is not a chain of table ${dataset.value.name}` })
       }
     }
