@@ -4,6 +4,9 @@ import { describe, expect, test } from "bun:test"
 import { createReconciler } from "@linx/reconcile"
 import { createNftSource, type NftDesired, NftDesiredSchema, type NftSource } from "@linx/source-netfilter"
 import * as v from "valibot"
+import { MessageWriter, nfnl, nl, openNetlinkSocket } from "@linx/netlink"
+import { decodeRuleWithLibnftnl } from "../packages/source-netfilter/src/kernel.ts"
+import { decodeRuleMessage } from "../packages/source-netfilter/src/rule-wire.ts"
 import { freshNetns, type TestNetns } from "./netns.ts"
 
 const FIREWALL = {
@@ -220,6 +223,30 @@ describe("netfilter source on the kernel", () => {
       expect((await s.reconcile(ops)).failed).toEqual([])
       t.sh("nft", "delete", "element", "inet", "edge", "blocked", "{ 192.0.2.7 }")
       expect(s.diff(mk(["192.0.2.7", "10.66.0.2"]), await s.observe(), own).map((o) => s.describe(o))).toEqual(["nft add element inet edge blocked { 192.0.2.7 }"])
+    }),
+  )
+
+  test(
+    "the TypeScript rule decoder agrees with libnftnl's on every rule the kernel dumps",
+    withNs(async (t, s) => {
+      await converge(s, parse(FIREWALL))
+      t.sh("nft", "add", "rule", "inet", "filter", "trusted", "meta", "l4proto", "icmp", "limit", "rate", "5/minute", "log", "prefix", "\"icmp \"", "accept")
+      t.sh("nft", "add", "rule", "inet", "filter", "trusted", "ip", "daddr", "!=", "10.0.0.0/8", "reject")
+      const sock = openNetlinkSocket(nl.NETLINK_NETFILTER, { netns: t.ns, strict: false })
+      try {
+        const both = sock.dumpInto(
+          (w: MessageWriter) => {
+            w.begin(nfnl.nftType(nfnl.NFT_MSG_GETRULE), 0)
+            nfnl.writeNfgenmsg(w, 0)
+            w.end()
+          },
+          (m) => [decodeRuleMessage(m), decodeRuleWithLibnftnl(m.data)] as const,
+        )
+        expect(both.length).toBe(13)
+        for (const [ours, theirs] of both) expect(ours).toEqual(theirs!)
+      } finally {
+        sock.close()
+      }
     }),
   )
 })

@@ -4,6 +4,7 @@
 import { MessageWriter, NetlinkError, type NetnsRef, nfnl, nl, openNetlinkSocket, type NetlinkSocket } from "@linx/netlink"
 import { CHAIN, HOOKS, NFPROTO, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTNL_UDATA_RULE_COMMENT, RULE, TABLE } from "./constants.ts"
 import { decodeExpr, encodeExpr, exprKey } from "./expr.ts"
+import { decodeRuleMessage, type RawRule } from "./rule-wire.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import { decodeRule } from "./match.ts"
 import type { Chain, NftObserved, NftSet, Rule, Table } from "./model.ts"
@@ -99,16 +100,13 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
     }
     return chain
   }
-  const parseRule = (data: Uint8Array): (Rule & { family: string; table: string; chain: string }) | undefined => {
-    using r = new NftObject("rule")
-    if (!r.parse(data)) return undefined
-    const family = familyName(r.u32(RULE.FAMILY) ?? 0)
-    const exprs = r.exprs().map(decodeExpr)
-    const key = exprKey(exprs)
-    const rule: Rule & { family: string; table: string; chain: string } = { family, table: r.str(RULE.TABLE) ?? "", chain: r.str(RULE.CHAIN) ?? "", handle: r.u64(RULE.HANDLE) ?? 0, exprs, key }
-    const common = exprs.some((e) => e.type === "unknown") ? undefined : decodeRule(exprs as never, family, key)
+  const toRule = (raw: RawRule): Rule & { family: string; table: string; chain: string } => {
+    const family = familyName(raw.family)
+    const key = exprKey(raw.exprs)
+    const rule: Rule & { family: string; table: string; chain: string } = { family, table: raw.table, chain: raw.chain, handle: raw.handle, exprs: raw.exprs, key }
+    const common = raw.exprs.some((e) => e.type === "unknown") ? undefined : decodeRule(raw.exprs as never, family, key)
     if (common) rule.common = common
-    const comment = commentOf(r.data(RULE.USERDATA))
+    const comment = commentOf(raw.userdata)
     if (comment !== undefined) rule.comment = comment
     return rule
   }
@@ -119,7 +117,14 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
     for (const t of tables) {
       if (interest && !interest.has(`${t.family} ${t.name}`)) continue
       const chains = dump(nfnl.NFT_MSG_GETCHAIN, t.name, NFTA_CHAIN_TABLE, parseChain).filter((c) => c.family === t.family)
-      const rules = dump(nfnl.NFT_MSG_GETRULE, t.name, NFTA_RULE_TABLE, parseRule).filter((r) => r.family === t.family)
+      const rules = sock
+        .dumpInto((w) => {
+          w.begin(nfnl.nftType(nfnl.NFT_MSG_GETRULE), 0)
+          nfnl.writeNfgenmsg(w, NFPROTO[t.family]!)
+          w.attrString(NFTA_RULE_TABLE, t.name)
+          w.end()
+        }, (m) => toRule(decodeRuleMessage(m)))
+        .filter((r) => r.family === t.family)
       const byName = new Map(chains.map((c) => [c.name, c]))
       for (const r of rules) {
         const { family: _f, table: _t, chain, ...rule } = r
@@ -274,4 +279,14 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
       sock.close()
     },
   }
+}
+
+/** The same rule decoded by libnftnl (nftnl_rule_nlmsg_parse and its getters): tests check both agree. */
+export function decodeRuleWithLibnftnl(data: Uint8Array): RawRule | undefined {
+  using r = new NftObject("rule")
+  if (!r.parse(data)) return undefined
+  const raw: RawRule = { family: r.u32(RULE.FAMILY) ?? 0, table: r.str(RULE.TABLE) ?? "", chain: r.str(RULE.CHAIN) ?? "", handle: r.u64(RULE.HANDLE) ?? 0, exprs: r.exprs().map(decodeExpr) }
+  const ud = r.data(RULE.USERDATA)
+  if (ud) raw.userdata = ud
+  return raw
 }

@@ -1,0 +1,163 @@
+// NFT_MSG_NEWRULE decoded in TypeScript, for observe's hot path: libnftnl's
+// per-attribute getters cost ~16 µs a rule through FFI, this walk ~2 µs. Building
+// rules (and every other object) stays on libnftnl; a test checks both decoders agree.
+// Attributes: linux/netfilter/nf_tables.h (nft_rule_attributes, nft_expr_attributes and
+// each expression's own); integers are big-endian.
+import { DecodeError, type Message } from "@linx/netlink"
+import { NFT_CMP_OPS, NFT_CT_KEYS, NFT_META_KEYS, NFT_PAYLOAD_BASES, NFT_RANGE_OPS } from "./constants.ts"
+import type { Expr } from "./expr.ts"
+import { toHex } from "./ffi/libnftnl.ts"
+
+export interface RawRule {
+  family: number
+  table: string
+  chain: string
+  handle: number
+  exprs: (Expr | { type: "unknown"; name: string })[]
+  userdata?: Uint8Array
+}
+
+const td = new TextDecoder()
+const VERDICTS: Record<number, "accept" | "drop" | "return" | "continue" | "break" | "jump" | "goto"> = { 1: "accept", 0: "drop", [-5]: "return", [-1]: "continue", [-2]: "break", [-3]: "jump", [-4]: "goto" }
+const UNITS: Record<number, "second" | "minute" | "hour" | "day" | "week"> = { 1: "second", 60: "minute", 3600: "hour", 86400: "day", 604800: "week" }
+const REJECT_KINDS = ["icmp", "tcp-reset", "icmpx"] as const
+
+/** Calls fn(type, offset, length) for each attribute in [start, end). */
+function each(v: DataView, start: number, end: number, fn: (type: number, off: number, len: number) => void): void {
+  let p = start
+  while (p + 4 <= end) {
+    const len = v.getUint16(p, true)
+    if (len < 4 || p + len > end) throw new DecodeError(p, `nf_tables attribute length ${len} is malformed`)
+    fn(v.getUint16(p + 2, true) & 0x3fff, p + 4, len - 4)
+    p += (len + 3) & ~3
+  }
+}
+
+function str(v: DataView, off: number, len: number): string {
+  let n = len
+  while (n > 0 && v.getUint8(off + n - 1) === 0) n--
+  return td.decode(new Uint8Array(v.buffer, v.byteOffset + off, n))
+}
+
+/** NFTA_DATA_VALUE inside a nested data attribute, as hex. */
+function dataHex(v: DataView, off: number, len: number): string {
+  let out = ""
+  each(v, off, off + len, (t, o, l) => {
+    if (t === 1) out = toHex(new Uint8Array(v.buffer, v.byteOffset + o, l))
+  })
+  return out
+}
+
+function decodeExprData(name: string, v: DataView, s: number, e: number): Expr | { type: "unknown"; name: string } {
+  const a: number[] = []
+  const at: [number, number][] = []
+  each(v, s, e, (t, o, l) => {
+    at[t] = [o, l]
+    if (l >= 4) a[t] = v.getUint32(o, false)
+    else if (l === 1) a[t] = v.getUint8(o)
+    else if (l === 2) a[t] = v.getUint16(o, false)
+  })
+  switch (name) {
+    case "payload":
+      return { type: "payload", base: NFT_PAYLOAD_BASES[a[2] ?? 0] ?? "network", offset: a[3] ?? 0, len: a[4] ?? 0, dreg: a[1] ?? 0 }
+    case "meta":
+      return { type: "meta", key: NFT_META_KEYS[a[2] ?? 0] ?? "len", dreg: a[1] ?? 0 }
+    case "cmp":
+      return { type: "cmp", sreg: a[1] ?? 0, op: NFT_CMP_OPS[a[2] ?? 0] ?? "eq", data: at[3] ? dataHex(v, at[3][0], at[3][1]) : "" }
+    case "range":
+      return { type: "range", sreg: a[1] ?? 0, op: NFT_RANGE_OPS[a[2] ?? 0] ?? "eq", from: at[3] ? dataHex(v, at[3][0], at[3][1]) : "", to: at[4] ? dataHex(v, at[4][0], at[4][1]) : "" }
+    case "bitwise":
+      return { type: "bitwise", sreg: a[1] ?? 0, dreg: a[2] ?? 0, len: a[3] ?? 0, mask: at[4] ? dataHex(v, at[4][0], at[4][1]) : "", xor: at[5] ? dataHex(v, at[5][0], at[5][1]) : "" }
+    case "lookup": {
+      const x: Expr = { type: "lookup", sreg: a[2] ?? 0, set: at[1] ? str(v, at[1][0], at[1][1]) : "" }
+      if ((a[5] ?? 0) & 1) x.invert = true
+      return x
+    }
+    case "immediate": {
+      const x: Expr = { type: "immediate", dreg: a[1] ?? 0 }
+      if (at[2]) {
+        each(v, at[2][0], at[2][0] + at[2][1], (t, o, l) => {
+          if (t === 1) x.data = toHex(new Uint8Array(v.buffer, v.byteOffset + o, l))
+          else if (t === 2) {
+            each(v, o, o + l, (vt, vo, vl) => {
+              if (vt === 1) {
+                const code = v.getInt32(vo, false)
+                const name = VERDICTS[code]
+                if (name) x.verdict = name
+              } else if (vt === 2) x.chain = str(v, vo, vl)
+            })
+          }
+        })
+      }
+      return x
+    }
+    case "counter":
+      return { type: "counter" }
+    case "ct":
+      return { type: "ct", key: NFT_CT_KEYS[a[2] ?? 0] ?? "state", dreg: a[1] ?? 0 }
+    case "log": {
+      const x: Expr = { type: "log" }
+      if (at[2]) x.prefix = str(v, at[2][0], at[2][1])
+      return x
+    }
+    case "limit": {
+      const rate = at[1] ? Number(v.getBigUint64(at[1][0], false)) : 0
+      const unit = at[2] ? Number(v.getBigUint64(at[2][0], false)) : 1
+      const x: Expr = { type: "limit", rate, unit: UNITS[unit] ?? "second" }
+      if (a[3]) x.burst = a[3]
+      return x
+    }
+    case "reject":
+      return { type: "reject", kind: REJECT_KINDS[a[1] ?? 2] ?? "icmpx", code: at[2] ? v.getUint8(at[2][0]) : 0 }
+    case "masq":
+      return { type: "masq" }
+    case "nat": {
+      const x: Expr = { type: "nat", nat: a[1] === 0 ? "snat" : "dnat", family: a[2] === 10 ? "ip6" : "ip" }
+      if (a[3] !== undefined) x.addrReg = a[3]
+      if (a[5] !== undefined) x.protoReg = a[5]
+      if (a[7]) x.flags = a[7]
+      return x
+    }
+    default:
+      return { type: "unknown", name }
+  }
+}
+
+/** Decodes an NFT_MSG_NEWRULE message. */
+export function decodeRuleMessage(m: Message): RawRule {
+  const v = m.view
+  const r: RawRule = { family: v.getUint8(m.payload), table: "", chain: "", handle: 0, exprs: [] }
+  each(v, m.payload + 4, m.end, (t, o, l) => {
+    switch (t) {
+      case 1:
+        r.table = str(v, o, l)
+        break
+      case 2:
+        r.chain = str(v, o, l)
+        break
+      case 3:
+        r.handle = Number(v.getBigUint64(o, false))
+        break
+      case 4:
+        // NFTA_LIST_ELEM { NFTA_EXPR_NAME, NFTA_EXPR_DATA }
+        each(v, o, o + l, (_lt, lo, ll) => {
+          let name = ""
+          let ds = -1
+          let de = -1
+          each(v, lo, lo + ll, (et, eo, el) => {
+            if (et === 1) name = str(v, eo, el)
+            else if (et === 2) {
+              ds = eo
+              de = eo + el
+            }
+          })
+          r.exprs.push(ds < 0 ? (name === "counter" ? { type: "counter" } : name === "masq" ? { type: "masq" } : { type: "unknown", name }) : decodeExprData(name, v, ds, de))
+        })
+        break
+      case 7:
+        r.userdata = new Uint8Array(v.buffer, v.byteOffset + o, l).slice()
+        break
+    }
+  })
+  return r
+}
