@@ -249,4 +249,34 @@ describe("netfilter source on the kernel", () => {
       }
     }),
   )
+
+  test(
+    "interval sets: prefixes and ranges, as nft lists them; a changed prefix moves one boundary",
+    withNs(async (t, s) => {
+      const own = { tables: [{ family: "inet" as const, name: "edge" }] }
+      const mk = (blocked: string[]) =>
+        parse({
+          tables: [
+            {
+              family: "inet",
+              name: "edge",
+              sets: [
+                { name: "blocked", type: "ipv4_addr", flags: ["interval"], elements: blocked },
+                { name: "ports", type: "inet_service", flags: ["interval"], elements: [80, "1000-2000"] },
+              ],
+              chains: [{ name: "input", type: "filter", hook: "input", priority: 0, rules: [{ match: { ip: { saddr: "@blocked" } }, verdict: "drop" }, { match: { tcp: { dport: "@ports" } }, verdict: "accept" }] }],
+            },
+          ],
+        })
+      expect((await s.reconcile(s.diff(mk(["10.66.0.0/16", "192.0.2.7"]), await s.observe(), own))).failed).toEqual([])
+      expect(t.sh("nft", "list", "set", "inet", "edge", "blocked")).toContain("elements = { 10.66.0.0/16, 192.0.2.7 }")
+      expect(t.sh("nft", "list", "set", "inet", "edge", "ports")).toContain("elements = { 80, 1000-2000 }")
+      expect(s.diff(mk(["10.66.0.0/16", "192.0.2.7"]), await s.observe(), own)).toEqual([])
+      const ops = s.diff(mk(["10.66.0.0/15", "192.0.2.7"]), await s.observe(), own)
+      expect(ops.map((o) => s.describe(o))).toEqual(["nft add element inet edge blocked { 10.68.0.0 (interval end) }; nft delete element inet edge blocked { 10.67.0.0 (interval end) }"])
+      expect((await s.reconcile(ops)).failed).toEqual([])
+      expect(t.sh("nft", "list", "set", "inet", "edge", "blocked")).toContain("elements = { 10.66.0.0/15, 192.0.2.7 }")
+      expect(s.diff(mk(["10.66.0.0/15", "192.0.2.7"]), await s.observe(), own)).toEqual([])
+    }),
+  )
 })

@@ -66,7 +66,8 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
     const recreated = new Set<string>()
     for (const set of t.sets) {
       const hs = haveSets.get(set.name)
-      if (!hs || hs.type !== set.type) {
+      const wantFlags = set.flags.includes("interval") ? 0x4 : 0
+      if (!hs || hs.type !== set.type || (hs.flags & 0x4) !== wantFlags) {
         if (hs) {
           deletes.push({ kind: "delete", object: "set", name: set.name, genId, ...where })
           recreated.add(set.name)

@@ -8,7 +8,7 @@ import { decodeRuleMessage, type RawRule } from "./rule-wire.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import { decodeRule } from "./match.ts"
 import type { Chain, NftObserved, NftSet, Rule, Table } from "./model.ts"
-import { bytesOfHex, hexOf, SET, SET_TYPES } from "./set.ts"
+import { bytesOfHex, ELEM_INTERVAL_END, END_MARK, hexOf, NFT_SET_INTERVAL, SET, SET_TYPES } from "./set.ts"
 import type { NftOp } from "./ops.ts"
 import { describeNftOp } from "./ops.ts"
 
@@ -72,7 +72,8 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
       using acc = new NftObject("set")
       acc.setStr(SET.TABLE, t.name).setStr(SET.NAME, set.name)
       dump(nfnl.NFT_MSG_GETSETELEM, t.name, 1 /* NFTA_SET_ELEM_LIST_TABLE */, (data) => acc.parseElements(data), { family: NFPROTO[t.family]!, set: set.name })
-      set.elements = acc.elementKeys().map(hexOf)
+      const flags = acc.elementFlags()
+      set.elements = acc.elementKeys().map((k, i) => hexOf(k) + ((flags[i] ?? 0) & ELEM_INTERVAL_END ? END_MARK : ""))
     }
     return sets
   }
@@ -196,7 +197,7 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
         if (op.kind === "create" && op.object === "set") {
           const t = SET_TYPES[op.set.type]
           add(
-            new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, op.set.name).setU32(SET.FAMILY, fam).setU32(SET.KEY_TYPE, t.id).setU32(SET.KEY_LEN, t.len).setU32(SET.FLAGS, 0).setU32(SET.ID, nextSetId++),
+            new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, op.set.name).setU32(SET.FAMILY, fam).setU32(SET.KEY_TYPE, t.id).setU32(SET.KEY_LEN, t.len).setU32(SET.FLAGS, op.set.flags.includes("interval") ? NFT_SET_INTERVAL : 0).setU32(SET.ID, nextSetId++),
             nfnl.NFT_MSG_NEWSET,
             nl.NLM_F_CREATE,
           )
@@ -210,7 +211,10 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
           ] as const) {
             for (let k = 0; k < keys.length; k += 1000) {
               const o = new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, op.set).setU32(SET.FAMILY, fam)
-              for (const key of keys.slice(k, k + 1000)) o.addElement(bytesOfHex(key))
+              for (const key of keys.slice(k, k + 1000)) {
+                const end = key.endsWith(END_MARK)
+                o.addElement(bytesOfHex(end ? key.slice(0, -END_MARK.length) : key), end ? ELEM_INTERVAL_END : 0)
+              }
               try {
                 w.raw(o.buildElements(nfnl.nftType(type), fam, flags, scratch), label)
               } finally {

@@ -5,6 +5,7 @@ import * as v from "valibot"
 import { exprKey } from "./expr.ts"
 import { compileRule, decodeRule } from "./match.ts"
 import { NftDesiredSchema } from "./schema.ts"
+import { intervalKeys } from "./set.ts"
 
 describe("common rule form", () => {
   test("ip saddr 10.0.0.0/8 tcp dport 22 counter accept in an inet table (nft --debug=netlink)", () => {
@@ -148,5 +149,18 @@ describe("common rule form", () => {
       const rr = { verdict: v2 }
       expect(decodeRule(compileRule(rr, "inet"), "inet")).toEqual(rr)
     }
+  })
+
+  test("interval sets become nft's element list: an end at 0, then start and one-past-end of each merged interval", () => {
+    // unshare -n nft --debug=netlink add element inet t b "{ 10.66.0.0/16, 192.0.2.7 }"
+    //   element 00000000 : 1 [end] element 0000420a : 0 [end] element 0000430a : 1 [end]
+    //   element 070200c0 : 0 [end] element 080200c0 : 1 [end]
+    expect(intervalKeys("ipv4_addr", ["192.0.2.7", "10.66.0.0/16"])).toEqual(["00000000/e", "0a420000", "0a430000/e", "c0000207", "c0000208/e"])
+    // nft ... add element inet t p "{ 80, 1000-2000 }"
+    expect(intervalKeys("inet_service", [80, "1000-2000"])).toEqual(["0000/e", "0050", "0051/e", "03e8", "07d1/e"])
+    // overlapping and adjacent intervals merge; an interval from 0 needs no leading end
+    expect(intervalKeys("inet_service", ["0-10", "11-20", "15-30"])).toEqual(["0000", "001f/e"])
+    // an interval to the top of the key space has no end element
+    expect(intervalKeys("ipv4_addr", ["255.255.255.0/24"])).toEqual(["00000000/e", "ffffff00"])
   })
 })

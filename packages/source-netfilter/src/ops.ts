@@ -2,7 +2,7 @@
 import type { Expr } from "./expr.ts"
 import type { CommonRule, Verdict } from "./match.ts"
 import type { ChainSpec } from "./schema.ts"
-import { bytesOfHex, elementText, type SetSpec, type SetType } from "./set.ts"
+import { bytesOfHex, END_MARK, elementText, type SetSpec, type SetType } from "./set.ts"
 
 /** A rule ready to add: its expressions, and how to print it. */
 export interface CompiledRule {
@@ -80,12 +80,12 @@ export function describeNftOp(op: NftOp): string {
       return `# conflict: ${op.reason}`
     case "create":
       if (op.object === "table") return `nft add table ${op.family} ${op.table}`
-      if (op.object === "set") return `nft add set ${op.family} ${op.table} ${op.set.name} { type ${op.set.type}; }`
+      if (op.object === "set") return `nft add set ${op.family} ${op.table} ${op.set.name} { type ${op.set.type};${op.set.flags.length ? ` flags ${op.set.flags.join(",")};` : ""} }`
       return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}`
     case "update": {
       if (op.object === "chain") return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}  # policy`
       const list = (keys: string[]) => {
-        const shown = keys.slice(0, 5).map((k) => String(elementText(op.type, bytesOfHex(k))))
+        const shown = keys.slice(0, 5).map((k) => (k.endsWith(END_MARK) ? `${elementText(op.type, bytesOfHex(k.slice(0, -END_MARK.length)))} (interval end)` : String(elementText(op.type, bytesOfHex(k)))))
         return `{ ${shown.join(", ")}${keys.length > 5 ? `, … (${keys.length} in all)` : ""} }`
       }
       const parts: string[] = []

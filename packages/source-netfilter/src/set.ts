@@ -15,7 +15,12 @@ export const SET_TYPES = {
 } as const
 export type SetType = keyof typeof SET_TYPES
 
+export const NFT_SET_INTERVAL = 0x4
 export const NFT_SET_TIMEOUT = 0x10
+/** NFT_SET_ELEM_INTERVAL_END: this element ends an interval (the key is one past it) */
+export const ELEM_INTERVAL_END = 0x1
+/** In element keys of interval sets, an interval end is its hex key with this suffix. */
+export const END_MARK = "/e"
 export const SET = { TABLE: 0, NAME: 1, FLAGS: 2, KEY_TYPE: 3, KEY_LEN: 4, FAMILY: 7, ID: 8, HANDLE: 15 } as const
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
@@ -32,7 +37,7 @@ export function elementBytes(type: SetType, value: string | number): number[] | 
     case "ipv6_addr": {
       const a = typeof value === "string" ? parseAddr(value, type === "ipv4_addr" ? "ip" : "ip6") : undefined
       if (!a) return `"${value}" is not an ${type === "ipv4_addr" ? "IPv4" : "IPv6"} address`
-      if (a.len !== a.bytes.length * 8) return `"${value}" is a network: prefixes need interval sets, not supported yet`
+      if (a.len !== a.bytes.length * 8) return `"${value}" is a network: prefixes need a set with flags: [interval]`
       return a.bytes
     }
     case "inet_service":
@@ -99,16 +104,93 @@ export function elementText(type: SetType, b: Uint8Array): string | number {
   }
 }
 
+/** An interval set element: a value, a prefix ("10.0.0.0/8") or a range ("a-b"), as [first, last] bytes. */
+export function elementRange(type: SetType, value: string | number): [number[], number[]] | string {
+  if (typeof value === "string" && (type === "ipv4_addr" || type === "ipv6_addr") && value.includes("/")) {
+    const a = parseAddr(value, type === "ipv4_addr" ? "ip" : "ip6")
+    if (!a) return `"${value}" is not an ${type === "ipv4_addr" ? "IPv4" : "IPv6"} network (host bits must be zero)`
+    const last = a.bytes.map((b, i) => {
+      const bit0 = i * 8
+      if (bit0 + 8 <= a.len) return b
+      if (bit0 >= a.len) return 255
+      return b | (0xff >> (a.len - bit0))
+    })
+    return [a.bytes, last]
+  }
+  if (typeof value === "string" && value.includes("-") && !/^[0-9a-f:]+$/i.test(value)) {
+    const [lo, hi] = value.split("-")
+    const a = elementBytes(type, type === "inet_service" || type === "inet_proto" || type === "mark" ? Number(lo) : lo!)
+    const b = elementBytes(type, type === "inet_service" || type === "inet_proto" || type === "mark" ? Number(hi) : hi!)
+    if (typeof a === "string") return a
+    if (typeof b === "string") return b
+    if (compare(a, b) > 0) return `"${value}" runs backwards`
+    return [a, b]
+  }
+  const one = elementBytes(type, value)
+  return typeof one === "string" ? one : [one, one]
+}
+
+function compare(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
+  return 0
+}
+
+function plusOne(b: readonly number[]): number[] | undefined {
+  const out = [...b]
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i]! < 255) {
+      out[i]!++
+      return out
+    }
+    out[i] = 0
+  }
+  return undefined // past the top of the key space: the interval runs to the end
+}
+
+/**
+ * The kernel's elements of an interval set (as nft makes them): for each merged
+ * interval [a, b], a start element a and an end element b+1 flagged INTERVAL_END,
+ * after an initial end element at 0 when no interval starts there.
+ */
+export function intervalKeys(type: SetType, elements: readonly (string | number)[]): string[] {
+  const ranges = elements.map((e) => elementRange(type, e) as [number[], number[]]).sort((x, y) => compare(x[0], y[0]))
+  const merged: [number[], number[]][] = []
+  for (const [a, b] of ranges) {
+    const last = merged[merged.length - 1]
+    const next = last ? plusOne(last[1]) : undefined
+    if (last && (compare(a, last[1]) <= 0 || (next && compare(a, next) === 0))) {
+      if (compare(b, last[1]) > 0) last[1] = b
+    } else merged.push([a, b])
+  }
+  const keys: string[] = []
+  const zero = new Array<number>(SET_TYPES[type].len).fill(0)
+  if (!merged.length || compare(merged[0]![0], zero) !== 0) keys.push(hexOf(zero) + END_MARK)
+  for (const [a, b] of merged) {
+    keys.push(hexOf(a))
+    const end = plusOne(b)
+    if (end) keys.push(hexOf(end) + END_MARK)
+  }
+  return keys
+}
+
 export const SetSpecSchema = v.pipe(
   v.strictObject({
     name: v.pipe(v.string(), v.minLength(1), v.maxLength(255), v.regex(/^[A-Za-z0-9_.\-]+$/, "a name uses letters, digits, _ . -")),
     type: v.picklist(Object.keys(SET_TYPES) as [SetType, ...SetType[]], `type must be one of ${Object.keys(SET_TYPES).join(", ")}`),
+    /** "interval": elements may be prefixes ("10.0.0.0/8") and ranges ("1000-2000") */
+    flags: v.optional(v.array(v.picklist(["interval"])), []),
     elements: v.optional(v.array(v.union([v.string(), v.number()])), []),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return
     const seen = new Set<string>()
+    const interval = dataset.value.flags.includes("interval")
     dataset.value.elements.forEach((e, i) => {
+      if (interval) {
+        const r = elementRange(dataset.value.type, e)
+        if (typeof r === "string") addIssue({ message: `elements.${i}: ${r}` })
+        return
+      }
       const b = elementBytes(dataset.value.type, e)
       if (typeof b === "string") {
         addIssue({ message: `elements.${i}: ${b}` })
@@ -124,11 +206,11 @@ export type SetSpec = v.InferOutput<typeof SetSpecSchema>
 
 const keysCache = new WeakMap<SetSpec, string[]>()
 
-/** The desired elements as hex keys (cached per spec). */
+/** The desired elements as kernel element keys, hex (cached per spec). */
 export function desiredKeys(s: SetSpec): string[] {
   let k = keysCache.get(s)
   if (!k) {
-    k = s.elements.map((e) => hexOf(elementBytes(s.type, e) as number[]))
+    k = s.flags.includes("interval") ? intervalKeys(s.type, s.elements) : s.elements.map((e) => hexOf(elementBytes(s.type, e) as number[]))
     keysCache.set(s, k)
   }
   return k

@@ -1,7 +1,7 @@
 // libnftnl (libnftnl/{table,chain,rule,expr,common}.h): builds nf_tables messages
 // from objects and parses received messages into objects. A raw `struct nftnl_*`
 // pointer never leaves this file: callers get a NftObject that owns and frees it.
-import { CString, FFIType, ptr, toArrayBuffer, type Pointer } from "bun:ffi"
+import { CString, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi"
 import { lazyLibrary } from "@linx/netlink/ffi"
 
 const P = FFIType.ptr
@@ -35,6 +35,7 @@ const lib = lazyLibrary("libnftnl.so.11", "libnftnl11", {
   nftnl_set_elems_nlmsg_parse: { args: [P, P], returns: FFIType.i32 },
   nftnl_set_elem_alloc: { args: [], returns: P },
   nftnl_set_elem_set: { args: [P, U16, P, U32], returns: FFIType.i32 },
+  nftnl_set_elem_set_u32: { args: [P, U16, U32], returns: FFIType.void },
   nftnl_set_elem_get: { args: [P, U16, P], returns: P },
   nftnl_set_elem_add: { args: [P, P], returns: FFIType.void },
   nftnl_set_elems_iter_create: { args: [P], returns: P },
@@ -192,14 +193,33 @@ export class NftObject {
     }
     return out
   }
-  /** Adds an element with this key (sets only); libnftnl copies the bytes. */
-  addElement(key: Uint8Array): this {
+  /** Adds an element with this key and flags (sets only); libnftnl copies the bytes. */
+  addElement(key: Uint8Array, flags = 0): this {
     const L = lib()
     const e = L.nftnl_set_elem_alloc() as Pointer | null
     if (e === null) throw new Error("nftnl_set_elem_alloc failed")
     L.nftnl_set_elem_set(e, 1 /* NFTNL_SET_ELEM_KEY */, ptr(key), key.byteLength)
+    if (flags) L.nftnl_set_elem_set_u32(e, 0 /* NFTNL_SET_ELEM_FLAGS */, flags)
     L.nftnl_set_elem_add(this.#h, e)
     return this
+  }
+  /** The elements' flags, in the order of elementKeys() (sets, after parseElements). */
+  elementFlags(): number[] {
+    const L = lib()
+    const it = L.nftnl_set_elems_iter_create(this.#h) as Pointer | null
+    if (it === null) return []
+    const out: number[] = []
+    try {
+      for (let e = L.nftnl_set_elems_iter_next(it) as Pointer | null; e !== null; e = L.nftnl_set_elems_iter_next(it) as Pointer | null) {
+        // not nftnl_set_elem_get_u32: it copies from NULL when the flags are unset
+        lenBuf[0] = 0
+        const p = L.nftnl_set_elem_get(e, 0 /* NFTNL_SET_ELEM_FLAGS */, ptr(lenBuf)) as Pointer | null
+        out.push(p !== null && lenBuf[0]! >= 4 ? read.u32(p, 0) : 0)
+      }
+    } finally {
+      L.nftnl_set_elems_iter_destroy(it)
+    }
+    return out
   }
   /** The elements' keys (sets, after parseElements). */
   elementKeys(): Uint8Array[] {
@@ -314,9 +334,9 @@ export class ExprView {
   u32(attr: number): number | undefined {
     return this.has(attr) ? (lib().nftnl_expr_get_u32(this.#p, attr) as number) : undefined
   }
-  /** the attribute, or 0 when unset (one native call instead of two) */
+  /** the attribute, or 0 when unset */
   u32or0(attr: number): number {
-    return lib().nftnl_expr_get_u32(this.#p, attr) as number
+    return this.u32(attr) ?? 0
   }
   u64(attr: number): number | undefined {
     return this.has(attr) ? Number(lib().nftnl_expr_get_u64(this.#p, attr)) : undefined
