@@ -279,4 +279,20 @@ describe("netfilter source on the kernel", () => {
       expect(s.diff(mk(["10.66.0.0/15", "192.0.2.7"]), await s.observe(), own)).toEqual([])
     }),
   )
+
+  test(
+    "inline lists are anonymous sets: nft prints them as written, and they read back equal",
+    withNs(async (t, s) => {
+      const own = { tables: [{ family: "inet" as const, name: "edge" }] }
+      const d = parse({ tables: [{ family: "inet", name: "edge", chains: [{ name: "input", rules: [{ match: { tcp: { dport: [80, 443] } }, counter: true, verdict: "accept" }, { match: { ip: { saddr: ["10.0.0.1", "10.0.0.2"] } }, verdict: "drop" }] }] }] })
+      expect((await s.reconcile(s.diff(d, await s.observe(), own))).failed).toEqual([])
+      const text = t.sh("nft", "list", "chain", "inet", "edge", "input")
+      expect(text).toContain("tcp dport { 80, 443 } counter packets 0 bytes 0 accept")
+      expect(text).toContain("ip saddr { 10.0.0.1, 10.0.0.2 } drop")
+      const o = await s.observe()
+      expect(o.tables[0]!.chains![0]!.rules.map((r) => r.common?.match)).toEqual([{ tcp: { dport: [80, 443] } }, { ip: { saddr: ["10.0.0.1", "10.0.0.2"] } }])
+      expect(o.tables[0]!.sets).toEqual([]) // anonymous sets belong to their rules
+      expect(s.diff(d, o, own)).toEqual([])
+    }),
+  )
 })

@@ -44,7 +44,7 @@ export const EXPR = {
   immediate: { DREG: 1, DATA: 2, VERDICT: 3, CHAIN: 4 },
   counter: { PACKETS: 1, BYTES: 2 },
   bitwise: { SREG: 1, DREG: 2, LEN: 3, MASK: 4, XOR: 5 },
-  lookup: { SREG: 1, DREG: 2, SET: 3, FLAGS: 5 },
+  lookup: { SREG: 1, DREG: 2, SET: 3, SET_ID: 4, FLAGS: 5 },
   log: { PREFIX: 1, GROUP: 2, LEVEL: 5 },
   ct: { DREG: 1, KEY: 2, DIR: 3 },
   limit: { RATE: 1, UNIT: 2, BURST: 3, TYPE: 4, FLAGS: 5 },

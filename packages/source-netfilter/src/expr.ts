@@ -16,7 +16,14 @@ export const ExprSchema = v.variant("type", [
   v.strictObject({ type: v.literal("cmp"), sreg: Reg, op: v.picklist(NFT_CMP_OPS), data: Hex }),
   v.strictObject({ type: v.literal("range"), sreg: Reg, op: v.picklist(NFT_RANGE_OPS), from: Hex, to: Hex }),
   v.strictObject({ type: v.literal("bitwise"), sreg: Reg, dreg: Reg, len: v.number(), mask: Hex, xor: Hex }),
-  v.strictObject({ type: v.literal("lookup"), sreg: Reg, set: v.string(), invert: v.optional(v.boolean()) }),
+  v.strictObject({
+    type: v.literal("lookup"),
+    sreg: Reg,
+    set: v.string(),
+    invert: v.optional(v.boolean()),
+    /** an anonymous set ("{ 80, 443 }"): its key type and element keys (hex); the kernel names it */
+    anon: v.optional(v.strictObject({ type: v.string(), elements: v.array(v.string()) })),
+  }),
   v.strictObject({ type: v.literal("immediate"), dreg: Reg, data: v.optional(Hex), verdict: v.optional(VerdictName), chain: v.optional(v.string()) }),
   v.strictObject({ type: v.literal("counter") }),
   v.strictObject({ type: v.literal("ct"), key: v.picklist(NFT_CT_KEYS), dreg: Reg }),
@@ -44,7 +51,7 @@ export const hex = (b: Uint8Array | undefined): string => (b ? toHex(b) : "")
 const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, "hex"))
 
 /** A typed expression as a libnftnl expression (ready for nftnl_rule_add_expr). */
-export function encodeExpr(e: Expr): NftExpr {
+export function encodeExpr(e: Expr, setIds?: WeakMap<object, number>): NftExpr {
   switch (e.type) {
     case "payload": {
       const a = EXPR.payload
@@ -62,6 +69,8 @@ export function encodeExpr(e: Expr): NftExpr {
     }
     case "lookup": {
       const x = new NftExpr("lookup").u32(EXPR.lookup.SREG, e.sreg).str(EXPR.lookup.SET, e.set)
+      const id = setIds?.get(e)
+      if (id !== undefined) x.u32(EXPR.lookup.SET_ID, id)
       if (e.invert) x.u32(EXPR.lookup.FLAGS, 1)
       return x
     }
@@ -210,7 +219,8 @@ export function exprKey(list: readonly (Expr | { type: "unknown"; name: string }
         s += `b${r(e.sreg)},${r(e.dreg)},${e.len},${e.mask},${e.xor};`
         break
       case "lookup":
-        s += `l${r(e.sreg)},${e.set},${e.invert ? 1 : 0};`
+        // an anonymous set compares by its contents, never by the name the kernel gave it
+        s += e.anon ? `l${r(e.sreg)},{${e.anon.type}:${[...e.anon.elements].sort().join(",")}},${e.invert ? 1 : 0};` : `l${r(e.sreg)},${e.set},${e.invert ? 1 : 0};`
         break
       case "immediate":
         s += `i${r(e.dreg)},${e.verdict ?? ""},${e.chain ?? ""},${e.data ?? ""};`

@@ -59,13 +59,13 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
 
   const typeName = (id: number) => Object.keys(SET_TYPES).find((k) => SET_TYPES[k as keyof typeof SET_TYPES].id === id) ?? String(id)
 
+  /** every set of the table, anonymous ones included (their rules read them) */
   const observeSets = (t: Table): NftSet[] => {
     const sets = dump(nfnl.NFT_MSG_GETSET, t.name, 1 /* NFTA_SET_TABLE */, (data) => {
       using o = new NftObject("set")
       if (!o.parse(data)) return undefined
       if (familyName(o.u32(SET.FAMILY) ?? 0) !== t.family) return undefined
       const flags = o.u32(SET.FLAGS) ?? 0
-      if (flags & 0x1) return undefined // anonymous sets belong to their rule
       return { name: o.str(SET.NAME) ?? "", handle: o.u64(SET.HANDLE) ?? 0, type: typeName(o.u32(SET.KEY_TYPE) ?? 0), flags, elements: [] as string[] }
     }, { family: NFPROTO[t.family]! }) // a set lookup needs the table's family
     for (const set of sets) {
@@ -118,13 +118,24 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
     for (const t of tables) {
       if (interest && !interest.has(`${t.family} ${t.name}`)) continue
       const chains = dump(nfnl.NFT_MSG_GETCHAIN, t.name, NFTA_CHAIN_TABLE, parseChain).filter((c) => c.family === t.family)
+      const allSets = observeSets(t)
+      const anon = new Map(allSets.filter((x) => x.flags & 0x1).map((x) => [x.name, x]))
+      const withAnon = (raw: RawRule): RawRule => {
+        for (const e of raw.exprs) {
+          if (e.type === "lookup" && anon.has(e.set)) {
+            const a = anon.get(e.set)!
+            e.anon = { type: a.type, elements: [...a.elements].sort() }
+          }
+        }
+        return raw
+      }
       const rules = sock
         .dumpInto((w) => {
           w.begin(nfnl.nftType(nfnl.NFT_MSG_GETRULE), 0)
           nfnl.writeNfgenmsg(w, NFPROTO[t.family]!)
           w.attrString(NFTA_RULE_TABLE, t.name)
           w.end()
-        }, (m) => toRule(decodeRuleMessage(m)))
+        }, (m) => toRule(withAnon(decodeRuleMessage(m))))
         .filter((r) => r.family === t.family)
       const byName = new Map(chains.map((c) => [c.name, c]))
       for (const r of rules) {
@@ -132,7 +143,7 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
         byName.get(chain)?.rules.push(rule)
       }
       t.chains = chains.map(({ family: _f, table: _t, ...c }) => c)
-      t.sets = observeSets(t)
+      t.sets = allSets.filter((x) => !(x.flags & 0x1))
     }
     return { genId, tables }
   }
@@ -141,7 +152,7 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
     new NftObject("chain").setStr(CHAIN.TABLE, op.table).setStr(CHAIN.NAME, name).setU32(CHAIN.FAMILY, NFPROTO[op.family]!)
 
   /** Appends the messages of one op for one phase of the transaction. */
-  const encodeOp = (w: MessageWriter, op: NftOp, phase: number, label: string): number => {
+  const encodeOp = (w: MessageWriter, op: NftOp, phase: number, label: string, setIds: WeakMap<object, number>): number => {
     if (op.kind === "conflict") return 0
     const fam = NFPROTO[op.family]!
     const add = (o: NftObject, type: number, flags: number) => {
@@ -203,6 +214,30 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
           )
           n++
         }
+        if (op.kind === "replace") {
+          // the anonymous sets of its rules ("{ 80, 443 }"), named by the kernel, bound by ID
+          for (const r of op.rules) {
+            for (const e of r.exprs) {
+              if (e.type !== "lookup" || !e.anon) continue
+              const id = nextSetId++
+              setIds.set(e, id)
+              const t = SET_TYPES[e.anon.type as keyof typeof SET_TYPES]
+              add(
+                new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, "__set%d").setU32(SET.FAMILY, fam).setU32(SET.KEY_TYPE, t.id).setU32(SET.KEY_LEN, t.len).setU32(SET.FLAGS, 0x3).setU32(SET.ID, id),
+                nfnl.NFT_MSG_NEWSET,
+                nl.NLM_F_CREATE,
+              )
+              const el = new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, "__set%d").setU32(SET.FAMILY, fam).setU32(SET.ID, id)
+              for (const key of e.anon.elements) el.addElement(bytesOfHex(key))
+              try {
+                w.raw(el.buildElements(nfnl.nftType(nfnl.NFT_MSG_NEWSETELEM), fam, nl.NLM_F_CREATE, scratch), label)
+              } finally {
+                el.free()
+              }
+              n += 2
+            }
+          }
+        }
         if (op.kind === "update" && op.object === "elements") {
           // removals, then additions; at most 1000 elements a message (attribute nests are 16-bit)
           for (const [keys, type, flags] of [
@@ -229,7 +264,7 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
         if (op.kind === "replace") {
           for (const r of op.rules) {
             const o = new NftObject("rule").setStr(RULE.TABLE, op.table).setStr(RULE.CHAIN, op.chain).setU32(RULE.FAMILY, fam)
-            for (const e of r.exprs) o.addExpr(encodeExpr(e))
+            for (const e of r.exprs) o.addExpr(encodeExpr(e, setIds))
             if (r.comment !== undefined) o.setData(RULE.USERDATA, commentData(r.comment))
             add(o, nfnl.NFT_MSG_NEWRULE, nl.NLM_F_CREATE | nl.NLM_F_APPEND)
             n++
@@ -252,9 +287,10 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
       const w = new MessageWriter(64 * 1024)
       nfnl.beginBatch(w, options.genId === undefined ? {} : { genId: options.genId })
       const owner: number[] = [-1]
+      const setIds = new WeakMap<object, number>()
       for (let phase = 0; phase <= 4; phase++) {
         ops.forEach((op, i) => {
-          const n = encodeOp(w, op, phase, describeNftOp(op))
+          const n = encodeOp(w, op, phase, describeNftOp(op), setIds)
           for (let k = 0; k < n; k++) owner.push(i)
         })
       }

@@ -53,18 +53,21 @@ const Port = v.union(
       }, "a port range goes from low to high, up to 65535"),
     ),
   ],
-  'a port is a number, a range "1000-2000" or a @set (write a list as a named set)',
+  'a port is a number, a range "1000-2000" or a @set',
 )
+const Addr4List = v.pipe(v.array(v.pipe(v.string(), v.check((s) => { const a = parseAddr(s, "ip"); return !!a && a.len === 32 }, (i) => `"${i.input}" is not an IPv4 address (networks in a list need a named interval set)`))), v.minLength(1))
+const Addr6List = v.pipe(v.array(v.pipe(v.string(), v.check((s) => { const a = parseAddr(s, "ip6"); return !!a && a.len === 128 }, (i) => `"${i.input}" is not an IPv6 address (networks in a list need a named interval set)`))), v.minLength(1))
+const PortList = v.pipe(v.array(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535))), v.minLength(1))
 const IfName = v.pipe(v.string(), v.minLength(1), v.maxLength(15, "an interface name has at most 15 characters"))
 
 export const MatchSchema = v.strictObject({
   meta: v.optional(v.strictObject({ l4proto: v.optional(v.union([v.picklist(Object.keys(PROTO) as [string, ...string[]]), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))])) })),
   iifname: v.optional(IfName),
   oifname: v.optional(IfName),
-  ip: v.optional(v.strictObject({ saddr: v.optional(Addr4), daddr: v.optional(Addr4) })),
-  ip6: v.optional(v.strictObject({ saddr: v.optional(Addr6), daddr: v.optional(Addr6) })),
-  tcp: v.optional(v.strictObject({ sport: v.optional(Port), dport: v.optional(Port) })),
-  udp: v.optional(v.strictObject({ sport: v.optional(Port), dport: v.optional(Port) })),
+  ip: v.optional(v.strictObject({ saddr: v.optional(v.union([Addr4, Addr4List])), daddr: v.optional(v.union([Addr4, Addr4List])) })),
+  ip6: v.optional(v.strictObject({ saddr: v.optional(v.union([Addr6, Addr6List])), daddr: v.optional(v.union([Addr6, Addr6List])) })),
+  tcp: v.optional(v.strictObject({ sport: v.optional(v.union([Port, PortList])), dport: v.optional(v.union([Port, PortList])) })),
+  udp: v.optional(v.strictObject({ sport: v.optional(v.union([Port, PortList])), dport: v.optional(v.union([Port, PortList])) })),
   ct: v.optional(v.strictObject({ state: v.optional(v.pipe(v.array(v.picklist(Object.keys(CT_STATE_BITS) as [string, ...string[]])), v.minLength(1))) })),
 })
 
@@ -117,13 +120,18 @@ function ifname(name: string): string {
   return h(b)
 }
 
-function addrMatch(family: string, proto: "ip" | "ip6", field: "saddr" | "daddr", value: string): Expr[] {
+function addrMatch(family: string, proto: "ip" | "ip6", field: "saddr" | "daddr", value: string | string[]): Expr[] {
   const out: Expr[] = []
   if (family === "inet" || family === "bridge" || family === "netdev") {
     out.push({ type: "meta", key: "nfproto", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: h([proto === "ip" ? NFPROTO_IPV4 : NFPROTO_IPV6]) })
   }
   const full = proto === "ip" ? 4 : 16
   const offset = proto === "ip" ? (field === "saddr" ? 12 : 16) : field === "saddr" ? 8 : 24
+  if (Array.isArray(value)) {
+    const elements = [...new Set(value.map((x) => h(parseAddr(x, proto)!.bytes)))].sort()
+    out.push({ type: "payload", base: "network", offset, len: full, dreg: REG }, { type: "lookup", sreg: REG, set: "__set%d", anon: { type: proto === "ip" ? "ipv4_addr" : "ipv6_addr", elements } })
+    return out
+  }
   if (value.startsWith("@")) {
     out.push({ type: "payload", base: "network", offset, len: full, dreg: REG }, { type: "lookup", sreg: REG, set: value.slice(1) })
     return out
@@ -145,8 +153,9 @@ function addrMatch(family: string, proto: "ip" | "ip6", field: "saddr" | "daddr"
   return out
 }
 
-function portMatch(field: "sport" | "dport", value: number | string): Expr[] {
+function portMatch(field: "sport" | "dport", value: number | string | number[]): Expr[] {
   const load: Expr = { type: "payload", base: "transport", offset: field === "sport" ? 0 : 2, len: 2, dreg: REG }
+  if (Array.isArray(value)) return [load, { type: "lookup", sreg: REG, set: "__set%d", anon: { type: "inet_service", elements: [...new Set(value.map(be16))].sort() } }]
   if (typeof value === "string" && value.startsWith("@")) return [load, { type: "lookup", sreg: REG, set: value.slice(1) }]
   if (typeof value === "number") return [load, { type: "cmp", sreg: REG, op: "eq", data: be16(value) }]
   const [lo, hi] = value.split("-").map(Number) as [number, number]
@@ -277,6 +286,12 @@ export function decodeRule(exprs: readonly Expr[], family: string, key: string =
       const proto: "ip" | "ip6" = v4 ? "ip" : "ip6"
       const field = e.offset === 12 || e.offset === 8 ? "saddr" : "daddr"
       let addr: string
+      if (next.type === "lookup" && !next.invert && next.anon) {
+        const list = next.anon.elements.map((k) => addrText(fromHex(k), proto === "ip" ? 32 : 128, proto))
+        m[proto] = { ...(m[proto] ?? {}), [field]: list }
+        i += 2
+        continue
+      }
       if (next.type === "lookup" && !next.invert) {
         addr = `@${next.set}`
         i += 2
@@ -295,14 +310,17 @@ export function decodeRule(exprs: readonly Expr[], family: string, key: string =
       const name = Object.keys(PROTO).find((k) => PROTO[k] === n)
       const after = at(i + 2)
       if ((name === "tcp" || name === "udp") && after?.type === "payload" && after.base === "transport") {
-        const ports: { sport?: number | string; dport?: number | string } = {}
+        const ports: { sport?: number | string | number[]; dport?: number | string | number[] } = {}
         i += 2
         while (at(i)?.type === "payload" && (at(i) as { base: string }).base === "transport") {
           const load = at(i) as { offset: number }
           const field = load.offset === 0 ? "sport" : "dport"
           const c1 = at(i + 1)
           const c2 = at(i + 2)
-          if (c1?.type === "lookup" && !c1.invert) {
+          if (c1?.type === "lookup" && !c1.invert && c1.anon) {
+            ports[field] = c1.anon.elements.map((k) => parseInt(k, 16))
+            i += 2
+          } else if (c1?.type === "lookup" && !c1.invert) {
             ports[field] = `@${c1.set}`
             i += 2
           } else if (c1?.type === "cmp" && c1.op === "gte" && c2?.type === "cmp" && c2.op === "lte") {

@@ -46,14 +46,15 @@ export function commonText(r: CommonRule): string {
   if (m.ct?.state) p.push(`ct state ${m.ct.state.join(",")}`)
   if (m.iifname) p.push(`iifname ${q(m.iifname)}`)
   if (m.oifname) p.push(`oifname ${q(m.oifname)}`)
+  const val = (x: unknown) => (Array.isArray(x) ? `{ ${x.join(", ")} }` : String(x))
   for (const proto of ["ip", "ip6"] as const) {
-    if (m[proto]?.saddr) p.push(`${proto} saddr ${m[proto]!.saddr}`)
-    if (m[proto]?.daddr) p.push(`${proto} daddr ${m[proto]!.daddr}`)
+    if (m[proto]?.saddr) p.push(`${proto} saddr ${val(m[proto]!.saddr)}`)
+    if (m[proto]?.daddr) p.push(`${proto} daddr ${val(m[proto]!.daddr)}`)
   }
   if (m.meta?.l4proto !== undefined) p.push(`meta l4proto ${m.meta.l4proto}`)
   for (const l4 of ["tcp", "udp"] as const) {
-    if (m[l4]?.sport !== undefined) p.push(`${l4} sport ${m[l4]!.sport}`)
-    if (m[l4]?.dport !== undefined) p.push(`${l4} dport ${m[l4]!.dport}`)
+    if (m[l4]?.sport !== undefined) p.push(`${l4} sport ${val(m[l4]!.sport)}`)
+    if (m[l4]?.dport !== undefined) p.push(`${l4} dport ${val(m[l4]!.dport)}`)
   }
   if (r.counter) p.push("counter")
   if (r.verdict) p.push(verdictText(r.verdict))
