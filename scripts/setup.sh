@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUN_VERSION=1.4.4
-APT_PACKAGES=(libmnl0 libnftnl11 iproute2 nftables util-linux)
+APT_PACKAGES=(libmnl0 libnftnl11 iproute2 nftables procps util-linux)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

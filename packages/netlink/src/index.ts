@@ -20,6 +20,22 @@ export { MessageWriter } from "./wire/writer.ts"
 export { parseMessages, forEachAttr, indexAttrs, readString, readBytes, type Message } from "./wire/reader.ts"
 export { decodeAck, decodeDone, locateAttribute, type Ack } from "./wire/ack.ts"
 export { errnoCode, errnoText } from "./errno.ts"
+export {
+  parseIp,
+  parsePrefix,
+  formatIp,
+  formatPrefix,
+  isNetworkAddress,
+  networkOf,
+  canonicalIp,
+  familyOf,
+  canonicalMac,
+  macBytes,
+  formatMac,
+  type Family,
+  type IpAddr,
+  type IpPrefix,
+} from "./ip.ts"
 export type { Transport } from "./transport.ts"
 export * as nl from "./wire/constants.ts"
 export * as nfnl from "./nfnetlink.ts"

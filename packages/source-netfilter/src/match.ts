@@ -1,40 +1,18 @@
 // The common rule form: `{ match, counter, verdict, comment }`, compiled to the very
 // expressions `nft` generates (protocol guards included), and observed expressions
 // decoded back when they are exactly what this compiles.
+import { formatIp, isNetworkAddress, parsePrefix } from "@linx/netlink"
 import * as v from "valibot"
 import { CT_STATE_BITS, NFPROTO_IPV4, NFPROTO_IPV6 } from "./constants.ts"
 import { type Expr, exprKey } from "./expr.ts"
 
 const PROTO: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132, gre: 47 }
 
-function parseV4(s: string): number[] | undefined {
-  const p = s.split(".")
-  if (p.length !== 4 || p.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) return undefined
-  return p.map(Number)
-}
-function parseV6(s: string): number[] | undefined {
-  const halves = s.split("::")
-  if (halves.length > 2) return undefined
-  const parts = (h: string) => (h ? h.split(":") : [])
-  const head = parts(halves[0]!)
-  const tail = halves.length === 2 ? parts(halves[1]!) : []
-  const fill = 8 - head.length - tail.length
-  if ((halves.length === 1 && fill !== 0) || fill < 0) return undefined
-  const groups = [...head, ...Array<string>(halves.length === 2 ? fill : 0).fill("0"), ...tail]
-  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined
-  return groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 255])
-}
-
 /** "10.0.0.0/8" → bytes and prefix length, for the family. */
 export function parseAddr(s: string, family: "ip" | "ip6"): { bytes: number[]; len: number } | undefined {
-  const [a, l] = s.split("/")
-  const bytes = family === "ip" ? parseV4(a!) : parseV6(a!)
-  if (!bytes) return undefined
-  const max = bytes.length * 8
-  const len = l === undefined ? max : Number(l)
-  if (!Number.isInteger(len) || len < 0 || len > max || (l !== undefined && !/^\d+$/.test(l))) return undefined
-  for (let bit = len; bit < max; bit++) if (bytes[bit >> 3]! & (0x80 >> (bit & 7))) return undefined
-  return { bytes, len }
+  const p = parsePrefix(s)
+  if (!p || p.family !== (family === "ip" ? "inet" : "inet6") || !isNetworkAddress(p)) return undefined
+  return { bytes: [...p.bytes], len: p.prefixLen }
 }
 
 const SetRef = /^@[A-Za-z0-9_.\-]+$/
@@ -229,31 +207,7 @@ function fromHex(s: string): number[] {
 function addrText(bytes: number[], len: number, proto: "ip" | "ip6"): string {
   const full = proto === "ip" ? 4 : 16
   const b = [...bytes, ...new Array<number>(Math.max(0, full - bytes.length)).fill(0)].slice(0, full)
-  let text: string
-  if (proto === "ip") text = b.join(".")
-  else {
-    const g: string[] = []
-    for (let i = 0; i < 16; i += 2) g.push(((b[i]! << 8) | b[i + 1]!).toString(16))
-    text = g.join(":").replace(/\b(?:0:){2,}/, ":").replace(/^0::/, "::").replace(/:::/, "::")
-    // RFC 5952-ish compression of the longest zero run
-    const groups = g.map((x) => x)
-    let best = -1
-    let bestLen = 0
-    for (let i = 0; i < 8; ) {
-      if (groups[i] !== "0") {
-        i++
-        continue
-      }
-      let j = i
-      while (j < 8 && groups[j] === "0") j++
-      if (j - i > bestLen && j - i >= 2) {
-        best = i
-        bestLen = j - i
-      }
-      i = j
-    }
-    text = best < 0 ? groups.join(":") : `${groups.slice(0, best).join(":")}::${groups.slice(best + bestLen).join(":")}`
-  }
+  const text = formatIp(new Uint8Array(b))
   return len === full * 8 ? text : `${text}/${len}`
 }
 

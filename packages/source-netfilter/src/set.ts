@@ -1,5 +1,6 @@
 // Named sets: key types, elements as bytes (in the kernel's byte order) and back.
 // Elements diff per element, by their bytes in hex.
+import { formatIp } from "@linx/netlink"
 import * as v from "valibot"
 import { parseAddr } from "./match.ts"
 
@@ -70,27 +71,8 @@ export function elementText(type: SetType, b: Uint8Array): string | number {
   switch (type) {
     case "ipv4_addr":
       return [...b].join(".")
-    case "ipv6_addr": {
-      const g: number[] = []
-      for (let i = 0; i < 16; i += 2) g.push((b[i]! << 8) | b[i + 1]!)
-      let best = -1
-      let bestLen = 0
-      for (let i = 0; i < 8; ) {
-        if (g[i] !== 0) {
-          i++
-          continue
-        }
-        let j = i
-        while (j < 8 && g[j] === 0) j++
-        if (j - i > bestLen && j - i >= 2) {
-          best = i
-          bestLen = j - i
-        }
-        i = j
-      }
-      const hx = g.map((x) => x.toString(16))
-      return best < 0 ? hx.join(":") : `${hx.slice(0, best).join(":")}::${hx.slice(best + bestLen).join(":")}`
-    }
+    case "ipv6_addr":
+      return formatIp(b)
     case "inet_service":
       return (b[0]! << 8) | b[1]!
     case "inet_proto":

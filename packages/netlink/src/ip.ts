@@ -1,0 +1,152 @@
+// IP addresses and prefixes: parsing, canonical text (RFC 5952 for IPv6), bytes.
+
+export type Family = "inet" | "inet6"
+
+export interface IpAddr {
+  family: Family
+  bytes: Uint8Array
+}
+
+export interface IpPrefix extends IpAddr {
+  prefixLen: number
+}
+
+function parseIpv4(s: string): Uint8Array | undefined {
+  const parts = s.split(".")
+  if (parts.length !== 4) return undefined
+  const out = new Uint8Array(4)
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i]!
+    if (!/^\d{1,3}$/.test(p) || (p.length > 1 && p[0] === "0")) return undefined
+    const n = Number(p)
+    if (n > 255) return undefined
+    out[i] = n
+  }
+  return out
+}
+
+function parseIpv6(s: string): Uint8Array | undefined {
+  if (s.includes("%")) return undefined
+  const halves = s.split("::")
+  if (halves.length > 2) return undefined
+  const groups = (h: string): number[] | undefined => {
+    if (h === "") return []
+    const out: number[] = []
+    const parts = h.split(":")
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!
+      if (i === parts.length - 1 && p.includes(".")) {
+        const v4 = parseIpv4(p)
+        if (!v4) return undefined
+        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!)
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(p)) return undefined
+        out.push(parseInt(p, 16))
+      }
+    }
+    return out
+  }
+  const head = groups(halves[0]!)
+  const tail = halves.length === 2 ? groups(halves[1]!) : []
+  if (!head || !tail) return undefined
+  const total = head.length + tail.length
+  if (halves.length === 1 ? total !== 8 : total > 7) return undefined
+  const all = [...head, ...new Array<number>(8 - total).fill(0), ...tail]
+  const out = new Uint8Array(16)
+  all.forEach((g, i) => {
+    out[i * 2] = g >> 8
+    out[i * 2 + 1] = g & 0xff
+  })
+  return out
+}
+
+/** Parses an IPv4 or IPv6 address (no prefix). */
+export function parseIp(s: string): IpAddr | undefined {
+  const v4 = parseIpv4(s)
+  if (v4) return { family: "inet", bytes: v4 }
+  const v6 = parseIpv6(s)
+  if (v6) return { family: "inet6", bytes: v6 }
+  return undefined
+}
+
+/** Parses "addr/len"; a bare address gets the full length. */
+export function parsePrefix(s: string): IpPrefix | undefined {
+  const slash = s.indexOf("/")
+  const ip = parseIp(slash < 0 ? s : s.slice(0, slash))
+  if (!ip) return undefined
+  const max = ip.bytes.length * 8
+  if (slash < 0) return { ...ip, prefixLen: max }
+  const lenText = s.slice(slash + 1)
+  if (!/^\d{1,3}$/.test(lenText)) return undefined
+  const prefixLen = Number(lenText)
+  if (prefixLen > max) return undefined
+  return { ...ip, prefixLen }
+}
+
+export function formatIp(bytes: Uint8Array): string {
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`
+  const g: number[] = []
+  for (let i = 0; i < 16; i += 2) g.push((bytes[i]! << 8) | bytes[i + 1]!)
+  // RFC 5952: compress the longest run (≥ 2) of zero groups, the first on a tie.
+  let bestStart = -1
+  let bestLen = 0
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++
+      continue
+    }
+    let j = i
+    while (j < 8 && g[j] === 0) j++
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i
+      bestLen = j - i
+    }
+    i = j
+  }
+  const hex = g.map((x) => x.toString(16))
+  if (bestStart < 0) return hex.join(":")
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`
+}
+
+export function formatPrefix(p: IpPrefix): string {
+  return `${formatIp(p.bytes)}/${p.prefixLen}`
+}
+
+/** True when bits past prefixLen are all zero. */
+export function isNetworkAddress(p: IpPrefix): boolean {
+  for (let bit = p.prefixLen; bit < p.bytes.length * 8; bit++) {
+    if (p.bytes[bit >> 3]! & (0x80 >> (bit & 7))) return false
+  }
+  return true
+}
+
+/** The prefix with host bits cleared. */
+export function networkOf(p: IpPrefix): IpPrefix {
+  const bytes = p.bytes.slice()
+  for (let bit = p.prefixLen; bit < bytes.length * 8; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7))
+  return { ...p, bytes }
+}
+
+export function canonicalIp(s: string): string | undefined {
+  const ip = parseIp(s)
+  return ip ? formatIp(ip.bytes) : undefined
+}
+
+export function familyOf(s: string): Family | undefined {
+  return parseIp(s.split("/")[0]!)?.family
+}
+
+/** "aa:bb:cc:dd:ee:ff" lower-case, or undefined. */
+export function canonicalMac(s: string): string | undefined {
+  const m = s.trim().toLowerCase()
+  if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(m)) return undefined
+  return m
+}
+
+export function macBytes(mac: string): Uint8Array {
+  return new Uint8Array(mac.split(":").map((h) => parseInt(h, 16)))
+}
+
+export function formatMac(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":")
+}
