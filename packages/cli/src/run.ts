@@ -132,11 +132,23 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
   }
 
   // fs.watch on the directory catches editors' renames and ConfigMap symlink swaps;
-  // a poll catches what watch misses.
+  // a poll catches what watch misses. Events are debounced so a file is read once its
+  // writer is done, not half-written.
+  const pendingReload = new Map<string, ReturnType<typeof setTimeout>>()
+  const scheduleReload = (p: string) => {
+    clearTimeout(pendingReload.get(p))
+    pendingReload.set(
+      p,
+      setTimeout(() => {
+        pendingReload.delete(p)
+        void reload(p)
+      }, 50),
+    )
+  }
   const watchers: FSWatcher[] = []
   for (const dir of new Set(paths.map((p) => dirname(p)))) {
     try {
-      watchers.push(watch(dir, () => void Promise.all(paths.filter((p) => dirname(p) === dir).map(reload))))
+      watchers.push(watch(dir, () => paths.filter((p) => dirname(p) === dir).forEach(scheduleReload)))
     } catch {
       // no inotify: the poll still works
     }
@@ -148,7 +160,7 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
         const m = statSync(p).mtimeMs
         if (m !== mtimes.get(p)) {
           mtimes.set(p, m)
-          void reload(p)
+          scheduleReload(p)
         }
       } catch {
         // missing for a moment
@@ -168,6 +180,7 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
     opts.signal?.addEventListener("abort", () => stop("abort"), { once: true })
   })
   clearInterval(poll)
+  for (const t of pendingReload.values()) clearTimeout(t)
   for (const w of watchers) w.close()
   await status?.stop()
   await Promise.all([...running.values()].map((r) => r.loop.stop()))
