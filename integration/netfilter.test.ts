@@ -295,4 +295,27 @@ describe("netfilter source on the kernel", () => {
       expect(s.diff(d, o, own)).toEqual([])
     }),
   )
+
+  test(
+    "events hint the table they touch; a scoped look reads only that table",
+    withNs(async (t, s) => {
+      await converge(s, parse(FIREWALL))
+      const hints: unknown[] = []
+      const sub = s.subscribe((h) => hints.push(h))
+      try {
+        await Bun.sleep(20)
+        t.sh("nft", "add", "rule", "inet", "filter", "input", "tcp", "dport", "23", "accept")
+        const deadline = Date.now() + 2000
+        while (!hints.length && Date.now() < deadline) await Bun.sleep(2)
+        expect(hints).toEqual([{ scope: { tables: ["inet filter"] } }])
+        const scoped = await s.observe({ tables: ["inet filter"] })
+        expect([...scoped.scope!]).toEqual(["inet filter"])
+        expect(scoped.tables.find((x) => x.name === "nat")?.chains).toBeUndefined()
+        const ops = s.diff(parse(FIREWALL), scoped, OWN)
+        expect(ops.map((o) => `${o.kind} ${o.object} ${"chain" in o ? (typeof o.chain === "string" ? o.chain : o.chain.name) : ""}`)).toEqual(["replace rules input"])
+      } finally {
+        sub[Symbol.dispose]()
+      }
+    }),
+  )
 })

@@ -41,9 +41,11 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
   const conflicts: NftOp[] = []
   const wanted = new Set<string>()
 
+  const inScope = (key: string) => !observed.scope || observed.scope.has(key)
   for (const t of desired.tables) {
     const key = `${t.family} ${t.name}`
     wanted.add(key)
+    if (!inScope(key)) continue
     const where = { family: t.family, table: t.name }
     const have = byKey.get(key)
     const rulesOf = (c: ChainSpec) => c.rules.map((r) => compileSpec(r, t.family))
@@ -107,7 +109,7 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
     for (const hc of have.chains ?? []) if (!wantedChains.has(hc.name)) deletes.push({ kind: "delete", object: "chain", name: hc.name, genId, ...where })
   }
   for (const [key, t] of byKey) {
-    if (owned.has(key) && !wanted.has(key)) deletes.push({ kind: "delete", object: "table", family: t.family, table: t.name, genId })
+    if (owned.has(key) && !wanted.has(key) && inScope(key)) deletes.push({ kind: "delete", object: "table", family: t.family, table: t.name, genId })
   }
   return [...deletes, ...creates, ...changes, ...conflicts]
 }

@@ -47,4 +47,6 @@ export interface NftObserved {
   /** the ruleset generation the whole look was taken at */
   genId: number
   tables: Table[]
+  /** when set, only these tables ("inet edge") were looked into: diff leaves the others alone */
+  scope?: ReadonlySet<string>
 }

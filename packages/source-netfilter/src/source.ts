@@ -8,6 +8,7 @@ import { diffRuleset } from "./diff.ts"
 import { createNftKernel, type NftKernel } from "./kernel.ts"
 import type { NftObserved } from "./model.ts"
 import { describeNftOp, type NftOp } from "./ops.ts"
+import { hintFor } from "./monitor.ts"
 import { type NftDesired, NftDesiredSchema, type NftOwnership, NftOwnershipSchema } from "./schema.ts"
 
 export interface NftSourceOptions {
@@ -25,12 +26,13 @@ export interface NftSource {
   readonly kind: "netfilter"
   readonly schema: StandardSchemaV1<unknown, NftDesired>
   readonly ownershipSchema: StandardSchemaV1<unknown, NftOwnership>
-  observe(): Promise<NftObserved>
+  /** a look at the owned tables; with a scope ({ tables: ["inet edge"] }), at those only */
+  observe(scope?: { tables?: true | readonly string[] }): Promise<NftObserved>
   diff(desired: NftDesired, observed: NftObserved, ownership: NftOwnership): NftOp[]
   reconcile(ops: readonly NftOp[]): Promise<NftApplyReport>
   /** sends the transaction without committing it (nft --check): the kernel's verdict, nothing changed */
   check(ops: readonly NftOp[]): Promise<NftApplyReport>
-  subscribe(onHint: (hint: { overrun?: true }) => void): Disposable
+  subscribe(onHint: (hint: { scope?: { tables: string[] }; overrun?: true }) => void): Disposable
   describe(op: NftOp): string
   close(): Promise<void>
 }
@@ -58,9 +60,14 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
     kind: "netfilter",
     schema: NftDesiredSchema,
     ownershipSchema: NftOwnershipSchema,
-    async observe() {
+    async observe(scope) {
       if (closed) throw new Error("netfilter source is closed")
-      return kernel.observe(interest)
+      const only = scope?.tables && scope.tables !== true ? new Set(scope.tables) : undefined
+      if (!only || !interest) return kernel.observe(interest)
+      const look = new Set([...only].filter((k) => interest!.has(k)))
+      const o = kernel.observe(look)
+      o.scope = look
+      return o
     },
     diff(desired, observed, ownership) {
       interest = new Set([...desired.tables.map((t) => `${t.family} ${t.name}`), ...(ownership?.tables ?? []).map((t) => `${t.family} ${t.name}`)])
@@ -74,7 +81,10 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
       const sub = subscribeNetlink(nl.NETLINK_NETFILTER, {
         netns: options.netns,
         groups: [NFNLGRP_NFTABLES],
-        onMessages: () => onHint({}),
+        onMessages: (messages) => {
+          const h = hintFor(messages)
+          if (h) onHint(h)
+        },
         onOverrun: () => onHint({ overrun: true }),
         onError: () => onHint({ overrun: true }),
       })
