@@ -37,9 +37,10 @@ const FIREWALL = {
     {
       family: "ip",
       name: "nat",
+      sets: [{ name: "portfwd", type: "inet_service", map: "ipv4_addr", elements: { "8080": "10.0.0.2", "8443": "10.0.0.3" } }],
       chains: [
         { name: "postrouting", type: "nat", hook: "postrouting", priority: 100, rules: [{ match: { oifname: "uplink0" }, verdict: "masquerade" }, { match: { oifname: "uplink1" }, verdict: { snat: "192.0.2.1" } }] },
-        { name: "prerouting", type: "nat", hook: "prerouting", priority: -100, rules: [{ match: { tcp: { dport: 80 } }, verdict: { dnat: "10.0.0.2:8080" } }] },
+        { name: "prerouting", type: "nat", hook: "prerouting", priority: -100, rules: [{ match: { tcp: { dport: 80 } }, verdict: { dnat: "10.0.0.2:8080" } }, { verdict: { dnat: "@portfwd", key: "tcp dport" } }] },
       ],
     },
   ],
@@ -75,7 +76,7 @@ describe("netfilter source on the kernel", () => {
       const json = JSON.parse(t.sh("nft", "-j", "list", "ruleset")) as { nftables: Record<string, { family: string; table: string; chain?: string; name?: string; policy?: string }>[] }
       const chains = json.nftables.filter((x) => x.chain).map((x) => `${x.chain!.family} ${x.chain!.table} ${x.chain!.name} ${x.chain!.policy ?? "-"}`)
       expect(chains.sort()).toEqual(["inet filter forward drop", "inet filter input drop", "inet filter output accept", "inet filter trusted -", "ip nat postrouting accept", "ip nat prerouting accept"])
-      expect(json.nftables.filter((x) => x.rule).length).toBe(11)
+      expect(json.nftables.filter((x) => x.rule).length).toBe(12)
       const text = t.sh("nft", "list", "ruleset")
       for (const line of [
         "ct state established,related accept",
@@ -87,6 +88,8 @@ describe("netfilter source on the kernel", () => {
         'oifname "uplink0" masquerade',
         'oifname "uplink1" snat to 192.0.2.1',
         "tcp dport 80 dnat to 10.0.0.2:8080",
+        "dnat to tcp dport map @portfwd",
+        "elements = { 8080 : 10.0.0.2, 8443 : 10.0.0.3 }",
       ]) {
         expect(text).toContain(line)
       }
@@ -113,11 +116,11 @@ describe("netfilter source on the kernel", () => {
         await loop.start()
         const handle = (JSON.parse(t.sh("nft", "-j", "-a", "list", "chain", "inet", "filter", "input")) as { nftables: { rule?: { handle: number } }[] }).nftables.find((x) => x.rule)!.rule!.handle
         t.sh("nft", "delete", "rule", "inet", "filter", "input", "handle", String(handle))
-        await until(() => rules() === 11 && t.sh("nft", "list", "chain", "inet", "filter", "input").includes("ct state established,related accept"))
+        await until(() => rules() === 12 && t.sh("nft", "list", "chain", "inet", "filter", "input").includes("ct state established,related accept"))
         t.sh("nft", "insert", "rule", "inet", "filter", "input", "tcp", "dport", "23", "accept")
         await until(() => !t.sh("nft", "list", "chain", "inet", "filter", "input").includes("dport 23"))
         t.sh("nft", "flush", "ruleset")
-        await until(() => rules() === 11)
+        await until(() => rules() === 12)
         expect(loop.status().counters.driftHealed).toBeGreaterThanOrEqual(3)
       } finally {
         await loop.stop()
@@ -242,7 +245,7 @@ describe("netfilter source on the kernel", () => {
           },
           (m) => [decodeRuleMessage(m), decodeRuleWithLibnftnl(m.data)] as const,
         )
-        expect(both.length).toBe(13)
+        expect(both.length).toBe(14)
         for (const [ours, theirs] of both) expect(ours).toEqual(theirs!)
       } finally {
         sock.close()

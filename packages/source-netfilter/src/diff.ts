@@ -53,7 +53,7 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
       creates.push({ kind: "create", object: "table", genId, ...where })
       for (const set of t.sets) {
         creates.push({ kind: "create", object: "set", set, genId, ...where })
-        if (set.elements.length) creates.push({ kind: "update", object: "elements", set: set.name, type: set.type, add: desiredKeys(set), remove: [], genId, ...where })
+        if (desiredKeys(set).length) creates.push({ kind: "update", object: "elements", set: set.name, type: set.type, add: desiredKeys(set), remove: [], genId, ...where, ...(set.map ? { mapType: set.map } : {}) })
       }
       for (const c of t.chains) creates.push({ kind: "create", object: "chain", chain: c, genId, ...where })
       for (const c of t.chains) if (c.rules.length) creates.push({ kind: "replace", object: "rules", chain: c.name, rules: rulesOf(c), flush: false, genId, ...where })
@@ -69,13 +69,13 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
     for (const set of t.sets) {
       const hs = haveSets.get(set.name)
       const wantFlags = set.flags.includes("interval") ? 0x4 : 0
-      if (!hs || hs.type !== set.type || (hs.flags & 0x4) !== wantFlags) {
+      if (!hs || hs.type !== set.type || (hs.flags & 0x4) !== wantFlags || (hs.map ?? undefined) !== set.map) {
         if (hs) {
           deletes.push({ kind: "delete", object: "set", name: set.name, genId, ...where })
           recreated.add(set.name)
         }
         creates.push({ kind: "create", object: "set", set, genId, ...where })
-        if (set.elements.length) creates.push({ kind: "update", object: "elements", set: set.name, type: set.type, add: desiredKeys(set), remove: [], genId, ...where })
+        if (desiredKeys(set).length) creates.push({ kind: "update", object: "elements", set: set.name, type: set.type, add: desiredKeys(set), remove: [], genId, ...where, ...(set.map ? { mapType: set.map } : {}) })
         continue
       }
       const want = desiredKeys(set)
@@ -83,7 +83,7 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
       const wantSet = new Set(want)
       const add = want.filter((k) => !got.has(k))
       const remove = hs.elements.filter((k) => !wantSet.has(k))
-      if (add.length || remove.length) changes.push({ kind: "update", object: "elements", set: set.name, type: set.type, add, remove, genId, ...where })
+      if (add.length || remove.length) changes.push({ kind: "update", object: "elements", set: set.name, type: set.type, add, remove, genId, ...where, ...(set.map ? { mapType: set.map } : {}) })
     }
     const wantedSets = new Set(t.sets.map((x) => x.name))
     for (const hs of have.sets ?? []) if (!wantedSets.has(hs.name)) deletes.push({ kind: "delete", object: "set", name: hs.name, genId, ...where })

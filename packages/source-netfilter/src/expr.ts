@@ -20,6 +20,8 @@ export const ExprSchema = v.variant("type", [
     type: v.literal("lookup"),
     sreg: Reg,
     set: v.string(),
+    /** a map lookup: where the value goes (0 = the verdict register for a verdict map) */
+    dreg: v.optional(Reg),
     invert: v.optional(v.boolean()),
     /** an anonymous set ("{ 80, 443 }"): its key type and element keys (hex); the kernel names it */
     anon: v.optional(v.strictObject({ type: v.string(), elements: v.array(v.string()) })),
@@ -71,6 +73,7 @@ export function encodeExpr(e: Expr, setIds?: WeakMap<object, number>): NftExpr {
       const x = new NftExpr("lookup").u32(EXPR.lookup.SREG, e.sreg).str(EXPR.lookup.SET, e.set)
       const id = setIds?.get(e)
       if (id !== undefined) x.u32(EXPR.lookup.SET_ID, id)
+      if (e.dreg !== undefined) x.u32(EXPR.lookup.DREG, e.dreg)
       if (e.invert) x.u32(EXPR.lookup.FLAGS, 1)
       return x
     }
@@ -130,6 +133,8 @@ export function decodeExpr(x: ExprView): Expr | { type: "unknown"; name: string 
     }
     case "lookup": {
       const e: Expr = { type: "lookup", sreg: x.u32(EXPR.lookup.SREG) ?? 0, set: x.str(EXPR.lookup.SET) ?? "" }
+      const dreg = x.u32(EXPR.lookup.DREG)
+      if (dreg !== undefined) e.dreg = dreg
       if ((x.u32(EXPR.lookup.FLAGS) ?? 0) & 1) e.invert = true
       return e
     }
@@ -220,7 +225,7 @@ export function exprKey(list: readonly (Expr | { type: "unknown"; name: string }
         break
       case "lookup":
         // an anonymous set compares by its contents, never by the name the kernel gave it
-        s += e.anon ? `l${r(e.sreg)},{${e.anon.type}:${[...e.anon.elements].sort().join(",")}},${e.invert ? 1 : 0};` : `l${r(e.sreg)},${e.set},${e.invert ? 1 : 0};`
+        s += `l${r(e.sreg)},${e.anon ? `{${e.anon.type}:${[...e.anon.elements].sort().join(",")}}` : e.set},${e.invert ? 1 : 0},${e.dreg === undefined ? "" : r(e.dreg)};`
         break
       case "immediate":
         s += `i${r(e.dreg)},${e.verdict ?? ""},${e.chain ?? ""},${e.data ?? ""};`

@@ -8,7 +8,10 @@ import { decodeRuleMessage, type RawRule } from "./rule-wire.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import { decodeRule } from "./match.ts"
 import type { Chain, NftObserved, NftSet, Rule, Table } from "./model.ts"
-import { bytesOfHex, ELEM_INTERVAL_END, END_MARK, hexOf, NFT_SET_INTERVAL, SET, SET_TYPES } from "./set.ts"
+import { bytesOfHex, ELEM_INTERVAL_END, END_MARK, hexOf, NFT_DATA_VERDICT, NFT_SET_INTERVAL, NFT_SET_MAP, SET, SET_TYPES } from "./set.ts"
+
+const VERDICT_CODES: Record<string, number> = { accept: 1, drop: 0, return: -5, continue: -1, jump: -3, goto: -4 }
+const VERDICT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(VERDICT_CODES).map(([k, v]) => [v, k]))
 import type { NftOp } from "./ops.ts"
 import { describeNftOp } from "./ops.ts"
 
@@ -66,14 +69,26 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
       if (!o.parse(data)) return undefined
       if (familyName(o.u32(SET.FAMILY) ?? 0) !== t.family) return undefined
       const flags = o.u32(SET.FLAGS) ?? 0
-      return { name: o.str(SET.NAME) ?? "", handle: o.u64(SET.HANDLE) ?? 0, type: typeName(o.u32(SET.KEY_TYPE) ?? 0), flags, elements: [] as string[] }
+      const set: NftSet = { name: o.str(SET.NAME) ?? "", handle: o.u64(SET.HANDLE) ?? 0, type: typeName(o.u32(SET.KEY_TYPE) ?? 0), flags, elements: [] as string[] }
+      if (flags & NFT_SET_MAP) {
+        const dt = o.u32(SET.DATA_TYPE) ?? 0
+        set.map = dt === NFT_DATA_VERDICT ? "verdict" : typeName(dt)
+      }
+      return set
     }, { family: NFPROTO[t.family]! }) // a set lookup needs the table's family
     for (const set of sets) {
       using acc = new NftObject("set")
       acc.setStr(SET.TABLE, t.name).setStr(SET.NAME, set.name)
       dump(nfnl.NFT_MSG_GETSETELEM, t.name, 1 /* NFTA_SET_ELEM_LIST_TABLE */, (data) => acc.parseElements(data), { family: NFPROTO[t.family]!, set: set.name })
       const flags = acc.elementFlags()
-      set.elements = acc.elementKeys().map((k, i) => hexOf(k) + ((flags[i] ?? 0) & ELEM_INTERVAL_END ? END_MARK : ""))
+      const values = set.map ? acc.elementValues() : []
+      set.elements = acc.elementKeys().map((k, i) => {
+        const key = hexOf(k) + ((flags[i] ?? 0) & ELEM_INTERVAL_END ? END_MARK : "")
+        if (!set.map) return key
+        const v = values[i] ?? {}
+        if (v.verdict !== undefined) return `${key}=v:${VERDICT_NAMES[v.verdict] ?? v.verdict}${v.chain ? `:${v.chain}` : ""}`
+        return `${key}=${v.data ? hexOf(v.data) : ""}`
+      })
     }
     return sets
   }
@@ -207,8 +222,14 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
         }
         if (op.kind === "create" && op.object === "set") {
           const t = SET_TYPES[op.set.type]
+          const mapType = op.set.map
+          const withData = (o: NftObject) => {
+            if (mapType === "verdict") o.setU32(SET.DATA_TYPE, NFT_DATA_VERDICT).setU32(SET.DATA_LEN, 0)
+            else if (mapType) o.setU32(SET.DATA_TYPE, SET_TYPES[mapType].id).setU32(SET.DATA_LEN, SET_TYPES[mapType].len)
+            return o
+          }
           add(
-            new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, op.set.name).setU32(SET.FAMILY, fam).setU32(SET.KEY_TYPE, t.id).setU32(SET.KEY_LEN, t.len).setU32(SET.FLAGS, op.set.flags.includes("interval") ? NFT_SET_INTERVAL : 0).setU32(SET.ID, nextSetId++),
+            withData(new NftObject("set")).setStr(SET.TABLE, op.table).setStr(SET.NAME, op.set.name).setU32(SET.FAMILY, fam).setU32(SET.KEY_TYPE, t.id).setU32(SET.KEY_LEN, t.len).setU32(SET.FLAGS, (op.set.flags.includes("interval") ? NFT_SET_INTERVAL : 0) | (op.set.map ? NFT_SET_MAP : 0)).setU32(SET.ID, nextSetId++),
             nfnl.NFT_MSG_NEWSET,
             nl.NLM_F_CREATE,
           )
@@ -238,6 +259,8 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
             }
           }
         }
+        break
+      case 4: // elements, once every chain a verdict map may jump to exists
         if (op.kind === "update" && op.object === "elements") {
           // removals, then additions; at most 1000 elements a message (attribute nests are 16-bit)
           for (const [keys, type, flags] of [
@@ -246,9 +269,16 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
           ] as const) {
             for (let k = 0; k < keys.length; k += 1000) {
               const o = new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, op.set).setU32(SET.FAMILY, fam)
-              for (const key of keys.slice(k, k + 1000)) {
+              for (const entry of keys.slice(k, k + 1000)) {
+                const [key, value] = entry.split("=") as [string, string | undefined]
                 const end = key.endsWith(END_MARK)
-                o.addElement(bytesOfHex(end ? key.slice(0, -END_MARK.length) : key), end ? ELEM_INTERVAL_END : 0)
+                let v: { data?: Uint8Array; verdict?: number; chain?: string } | undefined
+                if (value?.startsWith("v:")) {
+                  const [, verdict, chain] = value.split(":")
+                  v = { verdict: VERDICT_CODES[verdict!] ?? 0 }
+                  if (chain) v.chain = chain
+                } else if (value !== undefined) v = { data: bytesOfHex(value) }
+                o.addElement(bytesOfHex(end ? key.slice(0, -END_MARK.length) : key), end ? ELEM_INTERVAL_END : 0, v)
               }
               try {
                 w.raw(o.buildElements(nfnl.nftType(type), fam, flags, scratch), label)
@@ -260,7 +290,7 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
           }
         }
         break
-      case 4: // add rules, in order
+      case 5: // add rules, in order
         if (op.kind === "replace") {
           for (const r of op.rules) {
             const o = new NftObject("rule").setStr(RULE.TABLE, op.table).setStr(RULE.CHAIN, op.chain).setU32(RULE.FAMILY, fam)
@@ -288,7 +318,7 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
       nfnl.beginBatch(w, options.genId === undefined ? {} : { genId: options.genId })
       const owner: number[] = [-1]
       const setIds = new WeakMap<object, number>()
-      for (let phase = 0; phase <= 4; phase++) {
+      for (let phase = 0; phase <= 5; phase++) {
         ops.forEach((op, i) => {
           const n = encodeOp(w, op, phase, describeNftOp(op), setIds)
           for (let k = 0; k < n; k++) owner.push(i)

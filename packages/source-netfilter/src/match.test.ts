@@ -176,4 +176,35 @@ describe("common rule form", () => {
     expect(exprKey(observed)).toBe(exprKey(e))
     expect(decodeRule(observed, "inet")).toEqual({ match: { ip: { saddr: ["10.0.0.1", "10.0.0.2"] }, tcp: { dport: [80, 443] } }, verdict: "accept" })
   })
+
+  test("map verdicts compile as nft does and decode back", () => {
+    // unshare -n nft --debug=netlink add rule ip n pre dnat to tcp dport map @portfwd
+    //   [ meta load l4proto => reg 1 ] [ cmp eq reg 1 0x00000006 ]
+    //   [ payload load 2b @ transport header + 2 => reg 1 ] [ lookup reg 1 set portfwd dreg 1 ]
+    //   [ nat dnat ip addr_min reg 1 ]
+    const dnat = { verdict: { dnat: "@portfwd", key: "tcp dport" as const } }
+    expect(compileRule(dnat, "ip")).toEqual([
+      { type: "meta", key: "l4proto", dreg: 1 },
+      { type: "cmp", sreg: 1, op: "eq", data: "06" },
+      { type: "payload", base: "transport", offset: 2, len: 2, dreg: 1 },
+      { type: "lookup", sreg: 1, set: "portfwd", dreg: 1 },
+      { type: "nat", nat: "dnat", family: "ip", addrReg: 1 },
+    ])
+    expect(decodeRule(compileRule(dnat, "ip"), "ip")).toEqual(dnat)
+    // nft ... add rule ip n pre ip saddr vmap @vm: [ payload load 4b @ network header + 12 => reg 1 ] [ lookup reg 1 set vm dreg 0 ]
+    const vmap = { match: { tcp: { dport: 22 } }, verdict: { vmap: "@vm", key: "ip saddr" as const } }
+    expect(compileRule(vmap, "ip").slice(-2)).toEqual([
+      { type: "payload", base: "network", offset: 12, len: 4, dreg: 1 },
+      { type: "lookup", sreg: 1, set: "vm", dreg: 0 },
+    ])
+    expect(decodeRule(compileRule(vmap, "inet"), "inet")).toEqual(vmap)
+    const bad = v.safeParse(NftDesiredSchema, {
+      tables: [{ family: "ip", name: "n", sets: [{ name: "m", type: "inet_service", map: "ipv4_addr", elements: { "80": "nope", "99999": "10.0.0.1" } }], chains: [{ name: "c", rules: [{ verdict: { vmap: "@m", key: "tcp dport" } }] }] }],
+    })
+    expect(bad.success ? [] : bad.issues.map((i) => i.message)).toEqual([
+      'elements.80: "nope" is not an IPv4 address',
+      "elements.99999: 99999 is not a port",
+      "chain c uses @m, a map to ipv4_addr, which does not fit this verdict",
+    ])
+  })
 })

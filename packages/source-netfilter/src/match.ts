@@ -67,10 +67,19 @@ export function parseNatTarget(s: string): { proto: "ip" | "ip6"; addr: number[]
   return port === undefined ? { proto, addr: a.bytes } : { proto, addr: a.bytes, port }
 }
 
+export const MAP_KEYS = ["ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr", "tcp sport", "tcp dport", "udp sport", "udp dport", "iifname", "oifname", "meta l4proto"] as const
+const MapRef = v.pipe(v.string(), v.regex(/^@[A-Za-z0-9_.\-]+$/, 'a map is named "@name"'))
+const MapKey = v.picklist(MAP_KEYS, `key must be one of ${MAP_KEYS.join(", ")}`)
+
 export const VerdictSchema = v.union([
   v.picklist(["accept", "drop", "return", "continue", "reject", "masquerade"]),
   v.strictObject({ snat: NatTarget }),
   v.strictObject({ dnat: NatTarget }),
+  /** ip saddr vmap @name */
+  v.strictObject({ vmap: MapRef, key: MapKey }),
+  /** dnat to tcp dport map @name (the map's values are addresses of `family`, default ip) */
+  v.strictObject({ dnat: MapRef, key: MapKey, family: v.optional(v.picklist(["ip", "ip6"])) }),
+  v.strictObject({ snat: MapRef, key: MapKey, family: v.optional(v.picklist(["ip", "ip6"])) }),
   v.strictObject({ jump: v.pipe(v.string(), v.minLength(1)) }),
   v.strictObject({ goto: v.pipe(v.string(), v.minLength(1)) }),
 ])
@@ -144,6 +153,27 @@ function l4guard(proto: number): Expr[] {
   return [{ type: "meta", key: "l4proto", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: h([proto]) }]
 }
 
+/** The expressions that load a map key into REG (with nft's protocol guards). */
+function keyLoad(key: (typeof MAP_KEYS)[number], family: string): Expr[] {
+  const [what, field] = key.split(" ") as [string, string | undefined]
+  switch (what) {
+    case "ip":
+    case "ip6": {
+      const guard: Expr[] = family === "inet" || family === "bridge" || family === "netdev" ? [{ type: "meta", key: "nfproto", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: h([what === "ip" ? NFPROTO_IPV4 : NFPROTO_IPV6]) }] : []
+      const offset = what === "ip" ? (field === "saddr" ? 12 : 16) : field === "saddr" ? 8 : 24
+      return [...guard, { type: "payload", base: "network", offset, len: what === "ip" ? 4 : 16, dreg: REG }]
+    }
+    case "tcp":
+    case "udp":
+      return [...l4guard(PROTO[what]!), { type: "payload", base: "transport", offset: field === "sport" ? 0 : 2, len: 2, dreg: REG }]
+    case "iifname":
+    case "oifname":
+      return [{ type: "meta", key: what, dreg: REG }]
+    default:
+      return [{ type: "meta", key: "l4proto", dreg: REG }]
+  }
+}
+
 /** Compiles the common form for a table of `family` ("inet", "ip", "ip6", ...). */
 export function compileRule(r: CommonRule, family: string): Expr[] {
   const out: Expr[] = []
@@ -180,7 +210,15 @@ export function compileRule(r: CommonRule, family: string): Expr[] {
   if (verdict === "masquerade") out.push({ type: "masq" })
   else if (verdict === "reject") out.push({ type: "reject", kind: "icmpx", code: 0 })
   else if (typeof verdict === "string") out.push({ type: "immediate", dreg: 0, verdict })
-  else if (verdict && ("snat" in verdict || "dnat" in verdict)) {
+  else if (verdict && "vmap" in verdict) {
+    out.push(...keyLoad(verdict.key, family), { type: "lookup", sreg: REG, set: verdict.vmap.slice(1), dreg: 0 })
+  } else if (verdict && ("snat" in verdict || "dnat" in verdict) && "key" in verdict) {
+    const mv = verdict as { snat?: string; dnat?: string; key: (typeof MAP_KEYS)[number]; family?: "ip" | "ip6" }
+    const kind = mv.snat !== undefined ? "snat" : "dnat"
+    const map = (mv.snat ?? mv.dnat)!.slice(1)
+    const fam = mv.family ?? (family === "ip6" ? "ip6" : "ip")
+    out.push(...keyLoad(mv.key, family), { type: "lookup", sreg: REG, set: map, dreg: REG }, { type: "nat", nat: kind, family: fam, addrReg: REG })
+  } else if (verdict && ("snat" in verdict || "dnat" in verdict)) {
     const kind = "snat" in verdict ? "snat" : "dnat"
     const t = parseNatTarget("snat" in verdict ? verdict.snat : verdict.dnat)!
     out.push({ type: "immediate", dreg: REG, data: h(t.addr) })
@@ -215,7 +253,36 @@ function addrText(bytes: number[], len: number, proto: "ip" | "ip6"): string {
  * Decodes expressions to the common form when they are exactly what compileRule makes
  * for it (compared in normal form); otherwise undefined (the rule stays raw).
  */
+/** A map verdict at the end of a rule: [key load][lookup with dreg][nat]; returns the verdict and where it starts. */
+function mapVerdictTail(exprs: readonly Expr[], family: string): { verdict: Verdict; start: number } | undefined {
+  const last = exprs[exprs.length - 1]
+  const nat = last?.type === "nat" ? last : undefined
+  const li = exprs.length - (nat ? 2 : 1)
+  const lookup = exprs[li]
+  if (lookup?.type !== "lookup" || lookup.dreg === undefined || lookup.invert) return undefined
+  for (const k of MAP_KEYS) {
+    const load = keyLoad(k, family)
+    const start = li - load.length
+    if (start < 0) continue
+    if (exprKey(exprs.slice(start, li)) !== exprKey(load)) continue
+    if (!nat && lookup.dreg === 0) return { verdict: { vmap: `@${lookup.set}`, key: k }, start }
+    if (nat && lookup.dreg !== 0) {
+      const v = { [nat.nat]: `@${lookup.set}`, key: k } as Verdict & { family?: "ip" | "ip6" }
+      if (nat.family !== (family === "ip6" ? "ip6" : "ip")) v.family = nat.family
+      return { verdict: v, start }
+    }
+  }
+  return undefined
+}
+
 export function decodeRule(exprs: readonly Expr[], family: string, key: string = exprKey(exprs)): CommonRule | undefined {
+  const tail = mapVerdictTail(exprs, family)
+  if (tail) {
+    const head = tail.start ? decodeRule(exprs.slice(0, tail.start), family) : {}
+    if (!head || head.verdict) return undefined
+    const r: CommonRule = { ...head, verdict: tail.verdict }
+    return exprKey(compileRule(r, family)) === key ? r : undefined
+  }
   const r: CommonRule = {}
   const m: Match = {}
   let i = 0

@@ -29,7 +29,9 @@ export interface NftSet {
   /** the key type ("ipv4_addr", ...), or the datatype number when unknown */
   type: string
   flags: number
-  /** element keys in the kernel's bytes, hex */
+  /** a map: the type of its values ("ipv4_addr", ..., "verdict") */
+  map?: string
+  /** element keys in the kernel's bytes, hex; a map's as "key=value" (value hex, or "v:<verdict>[:<chain>]") */
   elements: string[]
 }
 

@@ -2,7 +2,7 @@
 import type { Expr } from "./expr.ts"
 import type { CommonRule, Verdict } from "./match.ts"
 import type { ChainSpec } from "./schema.ts"
-import { bytesOfHex, END_MARK, elementText, type SetSpec, type SetType } from "./set.ts"
+import { bytesOfHex, END_MARK, elementText, mapDataText, type SetSpec, type SetType } from "./set.ts"
 
 /** A rule ready to add: its expressions, and how to print it. */
 export interface CompiledRule {
@@ -27,13 +27,15 @@ export type NftOp =
   | ({ kind: "create"; object: "set"; set: SetSpec; genId: number } & Where)
   | ({ kind: "delete"; object: "set"; name: string; genId: number } & Where)
   /** add and remove elements, each by its key bytes (hex): a one-element change sends one element */
-  | ({ kind: "update"; object: "elements"; set: string; type: SetType; add: string[]; remove: string[]; genId: number } & Where)
+  | ({ kind: "update"; object: "elements"; set: string; type: SetType; mapType?: string; add: string[]; remove: string[]; genId: number } & Where)
   | { kind: "conflict"; object: "table"; key: string; reason: string }
 
 const q = (s: string) => JSON.stringify(s)
 
 function verdictText(v: Verdict): string {
   if (typeof v === "string") return v
+  if ("vmap" in v) return `${v.key} vmap ${v.vmap}`
+  if ("key" in v) return `${"snat" in v ? "snat" : "dnat"}${v.family ? ` ${v.family}` : ""} to ${v.key} map ${"snat" in v ? v.snat : v.dnat}`
   if ("snat" in v) return `snat to ${v.snat}`
   if ("dnat" in v) return `dnat to ${v.dnat}`
   return "jump" in v ? `jump ${v.jump}` : `goto ${v.goto}`
@@ -81,12 +83,18 @@ export function describeNftOp(op: NftOp): string {
       return `# conflict: ${op.reason}`
     case "create":
       if (op.object === "table") return `nft add table ${op.family} ${op.table}`
+      if (op.object === "set" && op.set.map) return `nft add map ${op.family} ${op.table} ${op.set.name} { type ${op.set.type} : ${op.set.map}; }`
       if (op.object === "set") return `nft add set ${op.family} ${op.table} ${op.set.name} { type ${op.set.type};${op.set.flags.length ? ` flags ${op.set.flags.join(",")};` : ""} }`
       return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}`
     case "update": {
       if (op.object === "chain") return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}  # policy`
       const list = (keys: string[]) => {
-        const shown = keys.slice(0, 5).map((k) => (k.endsWith(END_MARK) ? `${elementText(op.type, bytesOfHex(k.slice(0, -END_MARK.length)))} (interval end)` : String(elementText(op.type, bytesOfHex(k)))))
+        const one = (entry: string) => {
+          const [k, value] = entry.split("=") as [string, string | undefined]
+          const key = k.endsWith(END_MARK) ? `${elementText(op.type, bytesOfHex(k.slice(0, -END_MARK.length)))} (interval end)` : String(elementText(op.type, bytesOfHex(k)))
+          return value === undefined ? key : `${key} : ${mapDataText(op.mapType ?? "", value)}`
+        }
+        const shown = keys.slice(0, 5).map(one)
         return `{ ${shown.join(", ")}${keys.length > 5 ? `, … (${keys.length} in all)` : ""} }`
       }
       const parts: string[] = []

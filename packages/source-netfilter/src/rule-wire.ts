@@ -70,6 +70,7 @@ function decodeExprData(name: string, v: DataView, s: number, e: number): Expr |
       return { type: "bitwise", sreg: a[1] ?? 0, dreg: a[2] ?? 0, len: a[3] ?? 0, mask: at[4] ? dataHex(v, at[4][0], at[4][1]) : "", xor: at[5] ? dataHex(v, at[5][0], at[5][1]) : "" }
     case "lookup": {
       const x: Expr = { type: "lookup", sreg: a[2] ?? 0, set: at[1] ? str(v, at[1][0], at[1][1]) : "" }
+      if (a[3] !== undefined) x.dreg = a[3]
       if ((a[5] ?? 0) & 1) x.invert = true
       return x
     }

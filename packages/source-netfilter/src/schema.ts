@@ -53,8 +53,8 @@ export const TableSpecSchema = v.pipe(
       if (names.has(c.name)) addIssue({ message: `chain "${c.name}" is defined twice in table ${dataset.value.family} ${dataset.value.name}` })
       names.add(c.name)
     }
-    const sets = new Map(dataset.value.sets.map((x) => [x.name, x.type]))
-    if (sets.size !== dataset.value.sets.length) addIssue({ message: `a set name is used twice in table ${dataset.value.name}` })
+    const sets = new Map(dataset.value.sets.filter((x) => !x.map).map((x) => [x.name, x.type]))
+    if (new Set(dataset.value.sets.map((x) => x.name)).size !== dataset.value.sets.length) addIssue({ message: `a set name is used twice in table ${dataset.value.name}` })
     const needs = (ref: unknown, type: string, where: string) => {
       if (typeof ref !== "string" || !ref.startsWith("@")) return
       const t = sets.get(ref.slice(1))
@@ -79,6 +79,12 @@ export const TableSpecSchema = v.pipe(
     for (const c of dataset.value.chains) {
       for (const r of c.rules) {
         const target = "verdict" in r && r.verdict && typeof r.verdict === "object" ? ("jump" in r.verdict ? r.verdict.jump : "goto" in r.verdict ? r.verdict.goto : undefined) : undefined
+        if ("verdict" in r && r.verdict && typeof r.verdict === "object" && "key" in r.verdict) {
+          const ref = "vmap" in r.verdict ? r.verdict.vmap : "dnat" in r.verdict ? r.verdict.dnat : r.verdict.snat
+          const m = dataset.value.sets.find((x) => x.name === ref.slice(1))
+          if (!m || !m.map) addIssue({ message: `chain ${c.name} uses ${ref}, which is not a map of table ${dataset.value.name}` })
+          else if ("vmap" in r.verdict ? m.map !== "verdict" : m.map === "verdict" || m.map === "inet_service") addIssue({ message: `chain ${c.name} uses ${ref}, a map to ${m.map}, which does not fit this verdict` })
+        }
         if (target !== undefined && !names.has(target)) addIssue({ message: `chain ${c.name} jumps to "${target}", which is not a chain of table ${dataset.value.name}` })
       }
     }

@@ -22,7 +22,30 @@ export const NFT_SET_TIMEOUT = 0x10
 export const ELEM_INTERVAL_END = 0x1
 /** In element keys of interval sets, an interval end is its hex key with this suffix. */
 export const END_MARK = "/e"
-export const SET = { TABLE: 0, NAME: 1, FLAGS: 2, KEY_TYPE: 3, KEY_LEN: 4, FAMILY: 7, ID: 8, HANDLE: 15 } as const
+export const SET = { TABLE: 0, NAME: 1, FLAGS: 2, KEY_TYPE: 3, KEY_LEN: 4, DATA_TYPE: 5, DATA_LEN: 6, FAMILY: 7, ID: 8, HANDLE: 15 } as const
+export const NFT_SET_MAP = 0x8
+/** NFT_DATA_VERDICT: the data type of a verdict map */
+export const NFT_DATA_VERDICT = 0xffffff00
+export const MAP_TYPES = [...(Object.keys(SET_TYPES) as SetType[]), "verdict"] as const
+export type MapType = (typeof MAP_TYPES)[number]
+
+const VERDICT_RE = /^(accept|drop|return|continue|(jump|goto) [A-Za-z0-9_.\-]+)$/
+
+/** A map value as its element data: hex bytes, or "v:<verdict>[:<chain>]". */
+export function mapData(type: MapType, value: string | number): string | { error: string } {
+  if (type === "verdict") {
+    if (typeof value !== "string" || !VERDICT_RE.test(value)) return { error: `${JSON.stringify(value)} is not a verdict (accept, drop, return, continue, "jump <chain>", "goto <chain>")` }
+    return `v:${value.replace(" ", ":")}`
+  }
+  const b = elementBytes(type, value)
+  return typeof b === "string" ? { error: b } : hexOf(b)
+}
+
+/** Element data back to text: "10.0.0.2", 8080, "jump other". */
+export function mapDataText(type: string, data: string): string | number {
+  if (data.startsWith("v:")) return data.slice(2).replace(":", " ")
+  return elementText(type as SetType, bytesOfHex(data))
+}
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
 export const hexOf = (b: Uint8Array | readonly number[]): string => {
@@ -161,13 +184,28 @@ export const SetSpecSchema = v.pipe(
     type: v.picklist(Object.keys(SET_TYPES) as [SetType, ...SetType[]], `type must be one of ${Object.keys(SET_TYPES).join(", ")}`),
     /** "interval": elements may be prefixes ("10.0.0.0/8") and ranges ("1000-2000") */
     flags: v.optional(v.array(v.picklist(["interval"])), []),
-    elements: v.optional(v.array(v.union([v.string(), v.number()])), []),
+    /** a map: the type of its values ("ipv4_addr", "inet_service", ... or "verdict"); elements are then { key: value } */
+    map: v.optional(v.picklist(MAP_TYPES, `map must be one of ${MAP_TYPES.join(", ")}`)),
+    elements: v.optional(v.union([v.array(v.union([v.string(), v.number()])), v.record(v.string(), v.union([v.string(), v.number()]))], "elements are a list (a set) or { key: value } (a map)"), []),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return
     const seen = new Set<string>()
     const interval = dataset.value.flags.includes("interval")
-    dataset.value.elements.forEach((e, i) => {
+    const els = dataset.value.elements
+    if (dataset.value.map) {
+      if (Array.isArray(els)) return addIssue({ message: "a map's elements are { key: value }" })
+      if (interval) return addIssue({ message: "interval maps are not supported yet" })
+      for (const [k, val] of Object.entries(els)) {
+        const key = elementBytes(dataset.value.type, dataset.value.type === "inet_service" || dataset.value.type === "inet_proto" || dataset.value.type === "mark" ? Number(k) : k)
+        if (typeof key === "string") addIssue({ message: `elements.${k}: ${key}` })
+        const d = mapData(dataset.value.map, val)
+        if (typeof d === "object") addIssue({ message: `elements.${k}: ${d.error}` })
+      }
+      return
+    }
+    if (!Array.isArray(els)) return addIssue({ message: "a set's elements are a list (give map: <type> for { key: value })" })
+    els.forEach((e, i) => {
       if (interval) {
         const r = elementRange(dataset.value.type, e)
         if (typeof r === "string") addIssue({ message: `elements.${i}: ${r}` })
@@ -192,7 +230,11 @@ const keysCache = new WeakMap<SetSpec, string[]>()
 export function desiredKeys(s: SetSpec): string[] {
   let k = keysCache.get(s)
   if (!k) {
-    k = s.flags.includes("interval") ? intervalKeys(s.type, s.elements) : s.elements.map((e) => hexOf(elementBytes(s.type, e) as number[]))
+    const els = s.elements
+    const num = s.type === "inet_service" || s.type === "inet_proto" || s.type === "mark"
+    if (s.map && !Array.isArray(els)) k = Object.entries(els).map(([key, val]) => `${hexOf(elementBytes(s.type, num ? Number(key) : key) as number[])}=${mapData(s.map!, val) as string}`)
+    else if (!Array.isArray(els)) k = []
+    else k = s.flags.includes("interval") ? intervalKeys(s.type, els) : els.map((e) => hexOf(elementBytes(s.type, e) as number[]))
     keysCache.set(s, k)
   }
   return k

@@ -193,15 +193,51 @@ export class NftObject {
     }
     return out
   }
-  /** Adds an element with this key and flags (sets only); libnftnl copies the bytes. */
-  addElement(key: Uint8Array, flags = 0): this {
+  /**
+   * Adds an element with this key and flags (sets only); libnftnl copies the bytes.
+   * Maps give `data` (NFTNL_SET_ELEM_DATA) or a `verdict` code and `chain`.
+   */
+  addElement(key: Uint8Array, flags = 0, value?: { data?: Uint8Array; verdict?: number; chain?: string }): this {
     const L = lib()
     const e = L.nftnl_set_elem_alloc() as Pointer | null
     if (e === null) throw new Error("nftnl_set_elem_alloc failed")
     L.nftnl_set_elem_set(e, 1 /* NFTNL_SET_ELEM_KEY */, ptr(key), key.byteLength)
     if (flags) L.nftnl_set_elem_set_u32(e, 0 /* NFTNL_SET_ELEM_FLAGS */, flags)
+    if (value?.data) L.nftnl_set_elem_set(e, 4 /* NFTNL_SET_ELEM_DATA */, ptr(value.data), value.data.byteLength)
+    if (value?.verdict !== undefined) L.nftnl_set_elem_set_u32(e, 2 /* NFTNL_SET_ELEM_VERDICT */, value.verdict >>> 0)
+    if (value?.chain !== undefined) {
+      const c = cstr(value.chain)
+      L.nftnl_set_elem_set(e, 3 /* NFTNL_SET_ELEM_CHAIN */, ptr(c), c.byteLength)
+    }
     L.nftnl_set_elem_add(this.#h, e)
     return this
+  }
+  /** The elements' map values, in the order of elementKeys(): data bytes, or verdict and chain. */
+  elementValues(): { data?: Uint8Array; verdict?: number; chain?: string }[] {
+    const L = lib()
+    const it = L.nftnl_set_elems_iter_create(this.#h) as Pointer | null
+    if (it === null) return []
+    const out: { data?: Uint8Array; verdict?: number; chain?: string }[] = []
+    const get = (e: Pointer, attr: number) => {
+      lenBuf[0] = 0
+      const p = L.nftnl_set_elem_get(e, attr, ptr(lenBuf)) as Pointer | null
+      return p === null ? undefined : ({ p, len: lenBuf[0]! } as const)
+    }
+    try {
+      for (let e = L.nftnl_set_elems_iter_next(it) as Pointer | null; e !== null; e = L.nftnl_set_elems_iter_next(it) as Pointer | null) {
+        const v: { data?: Uint8Array; verdict?: number; chain?: string } = {}
+        const d = get(e, 4)
+        if (d && d.len) v.data = bytesAt(d.p, d.len)!
+        const vd = get(e, 2)
+        if (vd && vd.len >= 4) v.verdict = read.i32(vd.p, 0)
+        const c = get(e, 3)
+        if (c) v.chain = new CString(c.p).toString()
+        out.push(v)
+      }
+    } finally {
+      L.nftnl_set_elems_iter_destroy(it)
+    }
+    return out
   }
   /** The elements' flags, in the order of elementKeys() (sets, after parseElements). */
   elementFlags(): number[] {
