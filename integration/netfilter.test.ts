@@ -321,4 +321,20 @@ describe("netfilter source on the kernel", () => {
       }
     }),
   )
+
+  test(
+    "an owner table: nobody else may change it, and it goes with the source that made it",
+    withNs(async (t, s) => {
+      const own = { tables: [{ family: "inet" as const, name: "edge" }] }
+      const d = parse({ tables: [{ family: "inet", name: "edge", flags: ["owner"], chains: [{ name: "in", type: "filter", hook: "input", priority: 0, rules: [{ match: { tcp: { dport: 22 } }, verdict: "accept" }] }] }] })
+      expect((await s.reconcile(s.diff(d, await s.observe(), own))).failed).toEqual([])
+      expect(t.sh("nft", "list", "table", "inet", "edge")).toContain("flags owner")
+      const r = t.try("nft", "flush", "chain", "inet", "edge", "in")
+      expect(r.code).not.toBe(0)
+      expect(r.stderr).toContain("Operation not permitted")
+      expect(s.diff(d, await s.observe(), own)).toEqual([])
+      await s.close()
+      expect(t.sh("nft", "list", "ruleset").trim()).toBe("")
+    }),
+  )
 })

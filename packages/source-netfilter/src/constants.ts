@@ -50,6 +50,7 @@ export const EXPR = {
   limit: { RATE: 1, UNIT: 2, BURST: 3, TYPE: 4, FLAGS: 5 },
   reject: { TYPE: 1, CODE: 2 },
   masq: { FLAGS: 1 },
+  fib: { DREG: 1, RESULT: 2, FLAGS: 3 },
   nat: { TYPE: 1, FAMILY: 2, REG_ADDR_MIN: 3, REG_ADDR_MAX: 4, REG_PROTO_MIN: 5, REG_PROTO_MAX: 6, FLAGS: 7 },
 } as const
 

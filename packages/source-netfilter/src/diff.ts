@@ -49,8 +49,14 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
     const where = { family: t.family, table: t.name }
     const have = byKey.get(key)
     const rulesOf = (c: ChainSpec) => c.rules.map((r) => compileSpec(r, t.family))
-    if (!have) {
-      creates.push({ kind: "create", object: "table", genId, ...where })
+    const flags = (t.flags.includes("dormant") ? 1 : 0) | (t.flags.includes("owner") ? 2 : 0)
+    if (have && (owned.has(key) || ownership?.adopt) && (have.flags & 2) !== (flags & 2)) {
+      // the owner flag cannot change on a live table: rewrite the table whole
+      deletes.push({ kind: "delete", object: "table", family: t.family, table: t.name, genId })
+      byKey.delete(key)
+    }
+    if (!have || !byKey.has(key)) {
+      creates.push({ kind: "create", object: "table", flags, genId, ...where })
       for (const set of t.sets) {
         creates.push({ kind: "create", object: "set", set, genId, ...where })
         if (desiredKeys(set).length) creates.push({ kind: "update", object: "elements", set: set.name, type: set.type, add: desiredKeys(set), remove: [], genId, ...where, ...(set.map ? { mapType: set.map } : {}) })
@@ -63,6 +69,7 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
       conflicts.push({ kind: "conflict", object: "table", key, reason: `table ${key} exists but is not owned by this loop (list it in ownership.tables, or set ownership.adopt)` })
       continue
     }
+    if ((have.flags & 1) !== (flags & 1)) changes.push({ kind: "update", object: "table", flags, genId, ...where })
     // sets first: a recreated set forces a rewrite of the chains that look it up
     const haveSets = new Map((have.sets ?? []).map((x) => [x.name, x]))
     const recreated = new Set<string>()

@@ -25,6 +25,8 @@ const ALL: Expr[] = [
   { type: "immediate", dreg: 2, data: "1f90" },
   { type: "nat", nat: "dnat", family: "ip", addrReg: 1, protoReg: 2, flags: 2 },
   { type: "masq" },
+  { type: "fib", result: "type", flags: ["daddr"], dreg: 1 },
+  { type: "fib", result: "oif", flags: ["saddr", "iif"], dreg: 2 },
   { type: "reject", kind: "tcp-reset", code: 0 },
   { type: "immediate", dreg: 0, verdict: "jump", chain: "other" },
 ]

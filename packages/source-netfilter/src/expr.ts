@@ -33,6 +33,13 @@ export const ExprSchema = v.variant("type", [
   v.strictObject({ type: v.literal("limit"), rate: v.number(), unit: v.picklist(["second", "minute", "hour", "day", "week"]), burst: v.optional(v.number()) }),
   v.strictObject({ type: v.literal("reject"), kind: v.optional(v.picklist(["icmp", "tcp-reset", "icmpx"])), code: v.optional(v.number()) }),
   v.strictObject({ type: v.literal("masq") }),
+  /** fib saddr . iif oif, fib daddr type: a FIB lookup (result oif, oifname or type) */
+  v.strictObject({
+    type: v.literal("fib"),
+    result: v.picklist(["oif", "oifname", "type"]),
+    flags: v.array(v.picklist(["saddr", "daddr", "mark", "iif", "oif", "present"])),
+    dreg: Reg,
+  }),
   v.strictObject({
     type: v.literal("nat"),
     nat: v.picklist(["snat", "dnat"]),
@@ -44,6 +51,12 @@ export const ExprSchema = v.variant("type", [
 ])
 
 export type Expr = v.InferOutput<typeof ExprSchema>
+
+const FIB_RESULTS = ["", "oif", "oifname", "type"] as const
+const FIB_FLAGS = ["saddr", "daddr", "mark", "iif", "oif", "present"] as const
+const fibFlagBits = (flags: readonly string[]) => flags.reduce((acc, f) => acc | (1 << FIB_FLAGS.indexOf(f as (typeof FIB_FLAGS)[number])), 0)
+export const fibFlagNames = (bits: number) => FIB_FLAGS.filter((_, i) => bits & (1 << i))
+export const fibResultName = (n: number) => (FIB_RESULTS[n] || "oif") as "oif" | "oifname" | "type"
 
 const UNITS: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 }
 const VERDICTS: Record<string, number> = { accept: NF_ACCEPT, drop: NF_DROP, return: NFT_RETURN, continue: NFT_CONTINUE, break: NFT_BREAK, jump: NFT_JUMP, goto: NFT_GOTO }
@@ -102,6 +115,8 @@ export function encodeExpr(e: Expr, setIds?: WeakMap<object, number>): NftExpr {
       return new NftExpr("reject").u32(EXPR.reject.TYPE, REJECT_KINDS.indexOf(e.kind ?? "icmpx")).u8(EXPR.reject.CODE, e.code ?? 0)
     case "masq":
       return new NftExpr("masq")
+    case "fib":
+      return new NftExpr("fib").u32(EXPR.fib.DREG, e.dreg).u32(EXPR.fib.RESULT, FIB_RESULTS.indexOf(e.result)).u32(EXPR.fib.FLAGS, fibFlagBits(e.flags))
     case "nat": {
       const a = EXPR.nat
       const x = new NftExpr("nat").u32(a.TYPE, e.nat === "snat" ? 0 : 1).u32(a.FAMILY, e.family === "ip" ? 2 : 10)
@@ -173,6 +188,8 @@ export function decodeExpr(x: ExprView): Expr | { type: "unknown"; name: string 
       return { type: "reject", kind: REJECT_KINDS[x.u32(EXPR.reject.TYPE) ?? 2] ?? "icmpx", code: x.u8(EXPR.reject.CODE) ?? 0 }
     case "masq":
       return { type: "masq" }
+    case "fib":
+      return { type: "fib", result: fibResultName(x.u32or0(EXPR.fib.RESULT)), flags: fibFlagNames(x.u32or0(EXPR.fib.FLAGS)), dreg: x.u32or0(EXPR.fib.DREG) }
     case "nat": {
       const a = EXPR.nat
       const e: Expr = { type: "nat", nat: x.u32or0(a.TYPE) === 0 ? "snat" : "dnat", family: x.u32or0(a.FAMILY) === 10 ? "ip6" : "ip" }
@@ -247,6 +264,9 @@ export function exprKey(list: readonly (Expr | { type: "unknown"; name: string }
         break
       case "masq":
         s += "q;"
+        break
+      case "fib":
+        s += `F${e.result},${[...e.flags].sort().join("|")},${r(e.dreg)};`
         break
       case "nat":
         // the kernel adds NF_NAT_RANGE_MAP_IPS (1) whenever an address is given

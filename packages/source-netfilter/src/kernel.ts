@@ -178,7 +178,7 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
       }
     }
     let n = 0
-    const table = () => new NftObject("table").setStr(TABLE.NAME, op.table).setU32(TABLE.FAMILY, fam).setU32(TABLE.FLAGS, 0)
+    const table = (flags = 0) => new NftObject("table").setStr(TABLE.NAME, op.table).setU32(TABLE.FAMILY, fam).setU32(TABLE.FLAGS, flags)
     switch (phase) {
       case 0: // flush chains that are rewritten or deleted
         if ((op.kind === "replace" && op.flush) || (op.kind === "delete" && op.object === "chain")) {
@@ -201,8 +201,8 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
         }
         break
       case 2: // create tables, then chains
-        if (op.kind === "create" && op.object === "table") {
-          add(table(), nfnl.NFT_MSG_NEWTABLE, nl.NLM_F_CREATE)
+        if ((op.kind === "create" || op.kind === "update") && op.object === "table") {
+          add(table(op.flags), nfnl.NFT_MSG_NEWTABLE, nl.NLM_F_CREATE)
           n++
         }
         break

@@ -17,7 +17,9 @@ interface Where {
 }
 
 export type NftOp =
-  | ({ kind: "create"; object: "table"; genId: number } & Where)
+  | ({ kind: "create"; object: "table"; flags: number; genId: number } & Where)
+  /** the dormant flag, changed in place */
+  | ({ kind: "update"; object: "table"; flags: number; genId: number } & Where)
   | ({ kind: "delete"; object: "table"; genId: number } & Where)
   | ({ kind: "create"; object: "chain"; chain: ChainSpec; genId: number } & Where)
   | ({ kind: "update"; object: "chain"; chain: ChainSpec; genId: number } & Where)
@@ -68,6 +70,11 @@ export function ruleText(r: CompiledRule): string {
   return r.comment !== undefined ? `${body} comment ${q(r.comment)}` : body
 }
 
+function tableFlags(flags: number): string {
+  const names = [flags & 1 ? "dormant" : "", flags & 2 ? "owner" : ""].filter(Boolean)
+  return names.length ? ` { flags ${names.join(",")}; }` : ""
+}
+
 export function chainText(c: ChainSpec): string {
   if (!c.hook) return ""
   const parts = [`type ${c.type} hook ${c.hook}`]
@@ -82,11 +89,12 @@ export function describeNftOp(op: NftOp): string {
     case "conflict":
       return `# conflict: ${op.reason}`
     case "create":
-      if (op.object === "table") return `nft add table ${op.family} ${op.table}`
+      if (op.object === "table") return `nft add table ${op.family} ${op.table}${tableFlags(op.flags)}`
       if (op.object === "set" && op.set.map) return `nft add map ${op.family} ${op.table} ${op.set.name} { type ${op.set.type} : ${op.set.map}; }`
       if (op.object === "set") return `nft add set ${op.family} ${op.table} ${op.set.name} { type ${op.set.type};${op.set.flags.length ? ` flags ${op.set.flags.join(",")};` : ""} }`
       return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}`
     case "update": {
+      if (op.object === "table") return `nft add table ${op.family} ${op.table}${tableFlags(op.flags) || " { flags ; }"}`
       if (op.object === "chain") return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}  # policy`
       const list = (keys: string[]) => {
         const one = (entry: string) => {

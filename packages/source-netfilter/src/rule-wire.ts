@@ -5,7 +5,7 @@
 // each expression's own); integers are big-endian.
 import { DecodeError, type Message } from "@linx/netlink"
 import { NFT_CMP_OPS, NFT_CT_KEYS, NFT_META_KEYS, NFT_PAYLOAD_BASES, NFT_RANGE_OPS } from "./constants.ts"
-import type { Expr } from "./expr.ts"
+import { type Expr, fibFlagNames, fibResultName } from "./expr.ts"
 import { toHex } from "./ffi/libnftnl.ts"
 
 export interface RawRule {
@@ -112,6 +112,8 @@ function decodeExprData(name: string, v: DataView, s: number, e: number): Expr |
       return { type: "reject", kind: REJECT_KINDS[a[1] ?? 2] ?? "icmpx", code: at[2] ? v.getUint8(at[2][0]) : 0 }
     case "masq":
       return { type: "masq" }
+    case "fib":
+      return { type: "fib", result: fibResultName(a[2] ?? 1), flags: fibFlagNames(a[3] ?? 0), dreg: a[1] ?? 0 }
     case "nat": {
       const x: Expr = { type: "nat", nat: a[1] === 0 ? "snat" : "dnat", family: a[2] === 10 ? "ip6" : "ip" }
       if (a[3] !== undefined) x.addrReg = a[3]

@@ -43,6 +43,8 @@ export const TableSpecSchema = v.pipe(
   v.strictObject({
     family: Family,
     name: Name,
+    /** owner: the table lives as long as this source's socket, and nobody else may change it; dormant: not active */
+    flags: v.optional(v.array(v.picklist(["owner", "dormant"])), []),
     sets: v.optional(v.array(SetSpecSchema), []),
     chains: v.optional(v.array(ChainSpecSchema), []),
   }),

@@ -58,7 +58,7 @@ export class FakeNftKernel implements NftKernel {
       switch (op.kind) {
         case "create":
           if (op.object === "table") {
-            if (!t) next.push({ family: op.family, name: op.table, handle: this.#handle++, flags: 0, chains: [], sets: [] })
+            if (!t) next.push({ family: op.family, name: op.table, handle: this.#handle++, flags: op.flags, chains: [], sets: [] })
           } else if (!t) failures.set(i, err(2, "No such file or directory"))
           else if (op.object === "set") {
             t.sets ??= []
@@ -71,6 +71,11 @@ export class FakeNftKernel implements NftKernel {
           }
           return
         case "update": {
+          if (op.object === "table") {
+            if (!t) return void failures.set(i, err(2, "No such file or directory"))
+            t.flags = op.flags
+            return
+          }
           if (op.object === "elements") {
             const set = t?.sets?.find((x) => x.name === op.set)
             if (!set) return void failures.set(i, err(2, "No such file or directory"))
