@@ -337,4 +337,33 @@ describe("netfilter source on the kernel", () => {
       expect(t.sh("nft", "list", "ruleset").trim()).toBe("")
     }),
   )
+
+  test(
+    "concatenations: a set of address . port pairs, matched as nft writes it",
+    withNs(async (t, s) => {
+      const own = { tables: [{ family: "inet" as const, name: "edge" }] }
+      const mk = (els: string[]) =>
+        parse({
+          tables: [
+            {
+              family: "inet",
+              name: "edge",
+              sets: [{ name: "svc", type: "ipv4_addr . inet_service", elements: els }],
+              chains: [{ name: "in", type: "filter", hook: "input", priority: 0, rules: [{ match: { concat: { keys: ["ip saddr", "tcp dport"], set: "@svc" } }, verdict: "accept" }] }],
+            },
+          ],
+        })
+      expect((await s.reconcile(s.diff(mk(["10.0.0.1 . 22", "10.0.0.2 . 443"]), await s.observe(), own))).failed).toEqual([])
+      const text = t.sh("nft", "list", "table", "inet", "edge")
+      expect(text).toContain("type ipv4_addr . inet_service")
+      expect(text).toMatch(/elements = \{ 10\.0\.0\.1 \. 22,\s+10\.0\.0\.2 \. 443 \}/)
+      expect(text).toContain("ip saddr . tcp dport @svc accept")
+      const o = await s.observe()
+      expect(o.tables[0]!.chains![0]!.rules[0]!.common).toEqual({ match: { concat: { keys: ["ip saddr", "tcp dport"], set: "@svc" } }, verdict: "accept" })
+      expect(s.diff(mk(["10.0.0.1 . 22", "10.0.0.2 . 443"]), o, own)).toEqual([])
+      const ops = s.diff(mk(["10.0.0.1 . 22", "10.0.0.2 . 8443"]), o, own)
+      expect(ops.map((x) => s.describe(x))).toEqual(["nft add element inet edge svc { 10.0.0.2 . 8443 }; nft delete element inet edge svc { 10.0.0.2 . 443 }"])
+      expect((await s.reconcile(ops)).failed).toEqual([])
+    }),
+  )
 })

@@ -8,7 +8,7 @@ import { decodeRuleMessage, type RawRule } from "./rule-wire.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import { decodeRule } from "./match.ts"
 import type { Chain, NftObserved, NftSet, Rule, Table } from "./model.ts"
-import { bytesOfHex, ELEM_INTERVAL_END, END_MARK, hexOf, NFT_DATA_VERDICT, NFT_SET_INTERVAL, NFT_SET_MAP, SET, SET_TYPES } from "./set.ts"
+import { bytesOfHex, ELEM_INTERVAL_END, END_MARK, hexOf, keyTypeInfo, keyTypeName, NFT_DATA_VERDICT, NFT_SET_INTERVAL, NFT_SET_MAP, SET, SET_TYPES } from "./set.ts"
 
 const VERDICT_CODES: Record<string, number> = { accept: 1, drop: 0, return: -5, continue: -1, jump: -3, goto: -4 }
 const VERDICT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(VERDICT_CODES).map(([k, v]) => [v, k]))
@@ -60,7 +60,7 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
       (m) => decode(m.data),
     )
 
-  const typeName = (id: number) => Object.keys(SET_TYPES).find((k) => SET_TYPES[k as keyof typeof SET_TYPES].id === id) ?? String(id)
+  const typeName = keyTypeName
 
   /** every set of the table, anonymous ones included (their rules read them) */
   const observeSets = (t: Table): NftSet[] => {
@@ -221,7 +221,7 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
           n++
         }
         if (op.kind === "create" && op.object === "set") {
-          const t = SET_TYPES[op.set.type]
+          const t = keyTypeInfo(op.set.type)
           const mapType = op.set.map
           const withData = (o: NftObject) => {
             if (mapType === "verdict") o.setU32(SET.DATA_TYPE, NFT_DATA_VERDICT).setU32(SET.DATA_LEN, 0)

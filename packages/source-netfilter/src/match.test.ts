@@ -207,4 +207,25 @@ describe("common rule form", () => {
       "chain c uses @m, a map to ipv4_addr, which does not fit this verdict",
     ])
   })
+
+  test("concatenations: guards first, keys into consecutive 32-bit registers (nft --debug=netlink)", () => {
+    // nft --debug=netlink add rule inet t c ip saddr . tcp dport @s accept
+    //   [ meta load nfproto => reg 1 ] [ cmp eq reg 1 0x00000002 ] [ meta load l4proto => reg 1 ] [ cmp eq reg 1 0x00000006 ]
+    //   [ payload load 4b @ network header + 12 => reg 1 ] [ payload load 2b @ transport header + 2 => reg 9 ]
+    //   [ lookup reg 1 set s ] [ immediate reg 0 accept ]
+    const r = { match: { concat: { keys: ["ip saddr" as const, "tcp dport" as const], set: "@s" } }, verdict: "accept" as const }
+    expect(compileRule(r, "inet")).toEqual([
+      { type: "meta", key: "nfproto", dreg: 1 },
+      { type: "cmp", sreg: 1, op: "eq", data: "02" },
+      { type: "meta", key: "l4proto", dreg: 1 },
+      { type: "cmp", sreg: 1, op: "eq", data: "06" },
+      { type: "payload", base: "network", offset: 12, len: 4, dreg: 1 },
+      { type: "payload", base: "transport", offset: 2, len: 2, dreg: 9 },
+      { type: "lookup", sreg: 1, set: "s" },
+      { type: "immediate", dreg: 0, verdict: "accept" },
+    ])
+    expect(decodeRule(compileRule(r, "inet"), "inet")).toEqual(r)
+    const r2 = { match: { iifname: "eth0", concat: { keys: ["ip6 daddr" as const, "udp dport" as const, "oifname" as const], set: "@t" } }, counter: true, verdict: "drop" as const }
+    expect(decodeRule(compileRule(r2, "inet"), "inet")).toEqual(r2)
+  })
 })

@@ -36,6 +36,7 @@ const Port = v.union(
 const Addr4List = v.pipe(v.array(v.pipe(v.string(), v.check((s) => { const a = parseAddr(s, "ip"); return !!a && a.len === 32 }, (i) => `"${i.input}" is not an IPv4 address (networks in a list need a named interval set)`))), v.minLength(1))
 const Addr6List = v.pipe(v.array(v.pipe(v.string(), v.check((s) => { const a = parseAddr(s, "ip6"); return !!a && a.len === 128 }, (i) => `"${i.input}" is not an IPv6 address (networks in a list need a named interval set)`))), v.minLength(1))
 const PortList = v.pipe(v.array(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535))), v.minLength(1))
+const MAP_KEYS_LIST = ["ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr", "tcp sport", "tcp dport", "udp sport", "udp dport", "iifname", "oifname", "meta l4proto"] as const
 const IfName = v.pipe(v.string(), v.minLength(1), v.maxLength(15, "an interface name has at most 15 characters"))
 
 export const MatchSchema = v.strictObject({
@@ -46,6 +47,8 @@ export const MatchSchema = v.strictObject({
   ip6: v.optional(v.strictObject({ saddr: v.optional(v.union([Addr6, Addr6List])), daddr: v.optional(v.union([Addr6, Addr6List])) })),
   tcp: v.optional(v.strictObject({ sport: v.optional(v.union([Port, PortList])), dport: v.optional(v.union([Port, PortList])) })),
   udp: v.optional(v.strictObject({ sport: v.optional(v.union([Port, PortList])), dport: v.optional(v.union([Port, PortList])) })),
+  /** ip saddr . tcp dport @s: a concatenation looked up in a set whose type concatenates the same */
+  concat: v.optional(v.strictObject({ keys: v.pipe(v.array(v.picklist(MAP_KEYS_LIST)), v.minLength(2, "a concatenation has at least two keys"), v.maxLength(8)), set: v.pipe(v.string(), v.regex(/^@[A-Za-z0-9_.\-]+$/, 'the set is "@name"')) })),
   ct: v.optional(v.strictObject({ state: v.optional(v.pipe(v.array(v.picklist(Object.keys(CT_STATE_BITS) as [string, ...string[]])), v.minLength(1))) })),
 })
 
@@ -67,7 +70,7 @@ export function parseNatTarget(s: string): { proto: "ip" | "ip6"; addr: number[]
   return port === undefined ? { proto, addr: a.bytes } : { proto, addr: a.bytes, port }
 }
 
-export const MAP_KEYS = ["ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr", "tcp sport", "tcp dport", "udp sport", "udp dport", "iifname", "oifname", "meta l4proto"] as const
+export const MAP_KEYS = MAP_KEYS_LIST
 const MapRef = v.pipe(v.string(), v.regex(/^@[A-Za-z0-9_.\-]+$/, 'a map is named "@name"'))
 const MapKey = v.picklist(MAP_KEYS, `key must be one of ${MAP_KEYS.join(", ")}`)
 
@@ -174,6 +177,34 @@ function keyLoad(key: (typeof MAP_KEYS)[number], family: string): Expr[] {
   }
 }
 
+const KEY_LEN: Record<string, number> = { ip: 4, ip6: 16, tcp: 2, udp: 2, iifname: 16, oifname: 16, meta: 1 }
+
+/** nft's concatenation: every guard first, then each key into consecutive 32-bit registers, then the lookup. */
+export function concatExprs(keys: readonly (typeof MAP_KEYS)[number][], set: string, family: string): Expr[] {
+  const guards: Expr[] = []
+  const loads: Expr[] = []
+  const seen = new Set<string>()
+  let word = 0
+  for (const k of keys) {
+    const load = keyLoad(k, family)
+    const guard = load.slice(0, -1)
+    const g = exprKey(guard)
+    if (guard.length && !seen.has(g)) {
+      seen.add(g)
+      guards.push(...guard)
+    }
+    const last = { ...load[load.length - 1]! } as Expr & { dreg: number }
+    last.dreg = word === 0 ? REG : 8 + word // NFT_REG32_00 = 8: the n-th 32-bit word of the key
+    loads.push(last)
+    word += Math.ceil(KEY_LEN[k.split(" ")[0]!]! / 4)
+  }
+  // nft puts the network-layer guard before the transport one
+  guards.sort((a, b) => (a.type === "meta" && b.type === "meta" ? (a.key === "nfproto" ? -1 : b.key === "nfproto" ? 1 : 0) : 0))
+  const ordered: Expr[] = []
+  for (let i = 0; i < guards.length; i += 2) ordered.push(guards[i]!, guards[i + 1]!)
+  return [...ordered, ...loads, { type: "lookup", sreg: REG, set: set.slice(1) }]
+}
+
 /** Compiles the common form for a table of `family` ("inet", "ip", "ip6", ...). */
 export function compileRule(r: CommonRule, family: string): Expr[] {
   const out: Expr[] = []
@@ -194,6 +225,7 @@ export function compileRule(r: CommonRule, family: string): Expr[] {
       out.push(...(p.saddr && e[0]?.type === "meta" ? e.slice(2) : e))
     }
   }
+  if (m.concat) out.push(...concatExprs(m.concat.keys, m.concat.set, family))
   const l4 = m.tcp ? "tcp" : m.udp ? "udp" : undefined
   if (m.meta?.l4proto !== undefined && !l4) {
     const n = typeof m.meta.l4proto === "number" ? m.meta.l4proto : PROTO[m.meta.l4proto]!
@@ -275,7 +307,44 @@ function mapVerdictTail(exprs: readonly Expr[], family: string): { verdict: Verd
   return undefined
 }
 
+/** Finds "guards, loads, lookup" of a concatenation in the rule and the keys it loads. */
+function findConcat(exprs: readonly Expr[], family: string): { start: number; end: number; keys: (typeof MAP_KEYS)[number][]; set: string } | undefined {
+  for (let li = 0; li < exprs.length; li++) {
+    const lookup = exprs[li]!
+    if (lookup.type !== "lookup" || lookup.dreg !== undefined || lookup.anon || lookup.invert) continue
+    let first = li
+    // the loads sit right before the lookup; the guards before them end with a cmp
+    while (first > 0 && (exprs[first - 1]!.type === "payload" || exprs[first - 1]!.type === "meta")) first--
+    const loads = exprs.slice(first, li)
+    if (loads.length < 2) continue
+    // which keys: from the loads, and tcp/udp from the l4proto guard before them
+    const guardData = exprs.slice(0, first).filter((e) => e.type === "cmp").map((e) => (e as { data: string }).data)
+    const l4 = guardData.includes("11") ? "udp" : "tcp"
+    const keys: (typeof MAP_KEYS)[number][] = []
+    for (const e of loads) {
+      if (e.type === "meta") keys.push(e.key === "l4proto" ? "meta l4proto" : (e.key as "iifname" | "oifname"))
+      else if (e.type === "payload" && e.base === "network") keys.push(e.len === 4 ? (e.offset === 12 ? "ip saddr" : "ip daddr") : e.offset === 8 ? "ip6 saddr" : "ip6 daddr")
+      else if (e.type === "payload" && e.base === "transport") keys.push(`${l4} ${e.offset === 0 ? "sport" : "dport"}` as (typeof MAP_KEYS)[number])
+      else break
+    }
+    if (keys.length !== loads.length) continue
+    const compiled = concatExprs(keys, `@${lookup.set}`, family)
+    const start = li + 1 - compiled.length
+    if (start < 0 || exprKey(exprs.slice(start, li + 1)) !== exprKey(compiled)) continue
+    return { start, end: li + 1, keys, set: `@${lookup.set}` }
+  }
+  return undefined
+}
+
 export function decodeRule(exprs: readonly Expr[], family: string, key: string = exprKey(exprs)): CommonRule | undefined {
+  const concat = findConcat(exprs, family)
+  if (concat) {
+    const rest = decodeRule([...exprs.slice(0, concat.start), ...exprs.slice(concat.end)], family)
+    if (!rest) return undefined
+    const r: CommonRule = { ...rest, match: { ...(rest.match ?? {}), concat: { keys: concat.keys, set: concat.set } } }
+    if (r.verdict === undefined) delete r.verdict
+    return exprKey(compileRule(r, family)) === key ? r : undefined
+  }
   const tail = mapVerdictTail(exprs, family)
   if (tail) {
     const head = tail.start ? decodeRule(exprs.slice(0, tail.start), family) : {}

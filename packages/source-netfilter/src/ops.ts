@@ -2,7 +2,7 @@
 import type { Expr } from "./expr.ts"
 import type { CommonRule, Verdict } from "./match.ts"
 import type { ChainSpec } from "./schema.ts"
-import { bytesOfHex, END_MARK, elementText, mapDataText, type SetSpec, type SetType } from "./set.ts"
+import { bytesOfHex, END_MARK, elementText, type KeyType, mapDataText, type SetSpec } from "./set.ts"
 
 /** A rule ready to add: its expressions, and how to print it. */
 export interface CompiledRule {
@@ -29,7 +29,7 @@ export type NftOp =
   | ({ kind: "create"; object: "set"; set: SetSpec; genId: number } & Where)
   | ({ kind: "delete"; object: "set"; name: string; genId: number } & Where)
   /** add and remove elements, each by its key bytes (hex): a one-element change sends one element */
-  | ({ kind: "update"; object: "elements"; set: string; type: SetType; mapType?: string; add: string[]; remove: string[]; genId: number } & Where)
+  | ({ kind: "update"; object: "elements"; set: string; type: KeyType; mapType?: string; add: string[]; remove: string[]; genId: number } & Where)
   | { kind: "conflict"; object: "table"; key: string; reason: string }
 
 const q = (s: string) => JSON.stringify(s)
@@ -55,6 +55,7 @@ export function commonText(r: CommonRule): string {
     if (m[proto]?.saddr) p.push(`${proto} saddr ${val(m[proto]!.saddr)}`)
     if (m[proto]?.daddr) p.push(`${proto} daddr ${val(m[proto]!.daddr)}`)
   }
+  if (m.concat) p.push(`${m.concat.keys.join(" . ")} ${m.concat.set}`)
   if (m.meta?.l4proto !== undefined) p.push(`meta l4proto ${m.meta.l4proto}`)
   for (const l4 of ["tcp", "udp"] as const) {
     if (m[l4]?.sport !== undefined) p.push(`${l4} sport ${val(m[l4]!.sport)}`)

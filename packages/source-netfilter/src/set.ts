@@ -15,6 +15,43 @@ export const SET_TYPES = {
   ifname: { id: 41, len: 16 },
 } as const
 export type SetType = keyof typeof SET_TYPES
+/** A key type: one datatype, or a concatenation "ipv4_addr . inet_service". */
+export type KeyType = SetType | `${string} . ${string}`
+
+const pad4 = (n: number) => (n + 3) & ~3
+
+/** The parts of a key type (one for a plain type). */
+export function keyParts(type: string): SetType[] {
+  return type.split(" . ").map((p) => p.trim()) as SetType[]
+}
+
+export function isKeyType(type: string): boolean {
+  const parts = keyParts(type)
+  return parts.length >= 1 && parts.length <= 8 && parts.every((p) => p in SET_TYPES)
+}
+
+/** The kernel's key type id and key length: a concatenation packs 6 bits a part, each part padded to 4 bytes. */
+export function keyTypeInfo(type: string): { id: number; len: number } {
+  const parts = keyParts(type)
+  if (parts.length === 1) return SET_TYPES[parts[0]!]
+  return { id: parts.reduce((acc, p) => acc * 64 + SET_TYPES[p].id, 0), len: parts.reduce((acc, p) => acc + pad4(SET_TYPES[p].len), 0) }
+}
+
+/** A kernel key type id back to its name ("ipv4_addr . inet_service"). */
+export function keyTypeName(id: number): string {
+  const byId = (n: number) => Object.keys(SET_TYPES).find((k) => SET_TYPES[k as SetType].id === n)
+  const single = byId(id)
+  if (single) return single
+  const parts: string[] = []
+  for (let n = id; n > 0; n = Math.floor(n / 64)) {
+    const name = byId(n % 64)
+    if (!name) return String(id)
+    parts.unshift(name)
+  }
+  return parts.join(" . ")
+}
+
+const NUMERIC = new Set(["inet_service", "inet_proto", "mark"])
 
 export const NFT_SET_INTERVAL = 0x4
 export const NFT_SET_TIMEOUT = 0x10
@@ -54,9 +91,21 @@ export const hexOf = (b: Uint8Array | readonly number[]): string => {
   return s
 }
 
-/** An element as key bytes, or an error message. */
-export function elementBytes(type: SetType, value: string | number): number[] | string {
-  switch (type) {
+/** An element as key bytes, or an error message. Concatenations: "10.0.0.1 . 22". */
+export function elementBytes(type: SetType | string, value: string | number): number[] | string {
+  const parts = keyParts(type)
+  if (parts.length > 1) {
+    const values = String(value).split(".").length > 1 && typeof value === "string" ? value.split(" . ").map((x) => x.trim()) : []
+    if (values.length !== parts.length) return `${JSON.stringify(value)} is not a "${type}" element (write its parts joined by " . ")`
+    const out: number[] = []
+    for (let i = 0; i < parts.length; i++) {
+      const b = elementBytes(parts[i]!, NUMERIC.has(parts[i]!) ? Number(values[i]) : values[i]!)
+      if (typeof b === "string") return b
+      out.push(...b, ...new Array<number>(pad4(b.length) - b.length).fill(0))
+    }
+    return out
+  }
+  switch (type as SetType) {
     case "ipv4_addr":
     case "ipv6_addr": {
       const a = typeof value === "string" ? parseAddr(value, type === "ipv4_addr" ? "ip" : "ip6") : undefined
@@ -90,8 +139,19 @@ export function elementBytes(type: SetType, value: string | number): number[] | 
 }
 
 /** Key bytes back to the element as a person writes it. */
-export function elementText(type: SetType, b: Uint8Array): string | number {
-  switch (type) {
+export function elementText(type: SetType | string, b: Uint8Array): string | number {
+  const parts = keyParts(type)
+  if (parts.length > 1) {
+    const out: (string | number)[] = []
+    let off = 0
+    for (const p of parts) {
+      const len = SET_TYPES[p].len
+      out.push(elementText(p, b.subarray(off, off + len)))
+      off += pad4(len)
+    }
+    return out.join(" . ")
+  }
+  switch (type as SetType) {
     case "ipv4_addr":
       return [...b].join(".")
     case "ipv6_addr":
@@ -181,7 +241,11 @@ export function intervalKeys(type: SetType, elements: readonly (string | number)
 export const SetSpecSchema = v.pipe(
   v.strictObject({
     name: v.pipe(v.string(), v.minLength(1), v.maxLength(255), v.regex(/^[A-Za-z0-9_.\-]+$/, "a name uses letters, digits, _ . -")),
-    type: v.picklist(Object.keys(SET_TYPES) as [SetType, ...SetType[]], `type must be one of ${Object.keys(SET_TYPES).join(", ")}`),
+    type: v.pipe(
+      v.string(),
+      v.check(isKeyType, `type must be one of ${Object.keys(SET_TYPES).join(", ")}, or a concatenation of them ("ipv4_addr . inet_service")`),
+      v.transform((t) => keyParts(t).join(" . ") as KeyType),
+    ),
     /** "interval": elements may be prefixes ("10.0.0.0/8") and ranges ("1000-2000") */
     flags: v.optional(v.array(v.picklist(["interval"])), []),
     /** a map: the type of its values ("ipv4_addr", "inet_service", ... or "verdict"); elements are then { key: value } */
@@ -196,6 +260,7 @@ export const SetSpecSchema = v.pipe(
     if (dataset.value.map) {
       if (Array.isArray(els)) return addIssue({ message: "a map's elements are { key: value }" })
       if (interval) return addIssue({ message: "interval maps are not supported yet" })
+    if (keyParts(dataset.value.type).length > 1 && dataset.value.map) return addIssue({ message: "maps with concatenated keys are not supported yet" })
       for (const [k, val] of Object.entries(els)) {
         const key = elementBytes(dataset.value.type, dataset.value.type === "inet_service" || dataset.value.type === "inet_proto" || dataset.value.type === "mark" ? Number(k) : k)
         if (typeof key === "string") addIssue({ message: `elements.${k}: ${key}` })
@@ -205,9 +270,10 @@ export const SetSpecSchema = v.pipe(
       return
     }
     if (!Array.isArray(els)) return addIssue({ message: "a set's elements are a list (give map: <type> for { key: value })" })
+    if (interval && keyParts(dataset.value.type).length > 1) return addIssue({ message: "interval sets with concatenated keys are not supported yet" })
     els.forEach((e, i) => {
       if (interval) {
-        const r = elementRange(dataset.value.type, e)
+        const r = elementRange(dataset.value.type as SetType, e)
         if (typeof r === "string") addIssue({ message: `elements.${i}: ${r}` })
         return
       }
@@ -231,10 +297,10 @@ export function desiredKeys(s: SetSpec): string[] {
   let k = keysCache.get(s)
   if (!k) {
     const els = s.elements
-    const num = s.type === "inet_service" || s.type === "inet_proto" || s.type === "mark"
+    const num = NUMERIC.has(s.type)
     if (s.map && !Array.isArray(els)) k = Object.entries(els).map(([key, val]) => `${hexOf(elementBytes(s.type, num ? Number(key) : key) as number[])}=${mapData(s.map!, val) as string}`)
     else if (!Array.isArray(els)) k = []
-    else k = s.flags.includes("interval") ? intervalKeys(s.type, els) : els.map((e) => hexOf(elementBytes(s.type, e) as number[]))
+    else k = s.flags.includes("interval") ? intervalKeys(s.type as SetType, els) : els.map((e) => hexOf(elementBytes(s.type, e) as number[]))
     keysCache.set(s, k)
   }
   return k
