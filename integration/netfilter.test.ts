@@ -366,4 +366,36 @@ describe("netfilter source on the kernel", () => {
       expect((await s.reconcile(ops)).failed).toEqual([])
     }),
   )
+
+  test(
+    "timeout and constant sets: the default timeout is kept; a constant set is replaced, with the rules using it",
+    withNs(async (t, s) => {
+      const own = { tables: [{ family: "inet" as const, name: "edge" }] }
+      const mk = (ports: number[]) =>
+        parse({
+          tables: [
+            {
+              family: "inet",
+              name: "edge",
+              sets: [
+                { name: "recent", type: "ipv4_addr", flags: ["timeout"], timeout: "1h", elements: ["10.0.0.1"] },
+                { name: "fixed", type: "inet_service", flags: ["constant"], elements: ports },
+              ],
+              chains: [{ name: "in", type: "filter", hook: "input", priority: 0, rules: [{ match: { tcp: { dport: "@fixed" } }, verdict: "accept" }] }],
+            },
+          ],
+        })
+      expect((await s.reconcile(s.diff(mk([22, 80]), await s.observe(), own))).failed).toEqual([])
+      const text = t.sh("nft", "list", "table", "inet", "edge")
+      expect(text).toContain("flags constant")
+      expect(text).toContain("timeout 1h")
+      expect(text).toContain("10.0.0.1 expires")
+      expect(s.diff(mk([22, 80]), await s.observe(), own)).toEqual([])
+      const ops = s.diff(mk([22, 443]), await s.observe(), own)
+      expect(ops.map((o) => `${o.kind} ${o.object}`)).toEqual(["delete set", "create set", "update elements", "replace rules"])
+      expect((await s.reconcile(ops)).failed).toEqual([])
+      expect(t.sh("nft", "list", "set", "inet", "edge", "fixed")).toContain("elements = { 22, 443 }")
+      expect(s.diff(mk([22, 443]), await s.observe(), own)).toEqual([])
+    }),
+  )
 })

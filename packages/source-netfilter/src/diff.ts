@@ -6,7 +6,7 @@ import { compileRule, type CommonRule } from "./match.ts"
 import type { Chain, NftObserved, Table } from "./model.ts"
 import type { CompiledRule, NftOp } from "./ops.ts"
 import type { ChainSpec, NftDesired, NftOwnership, RuleSpec } from "./schema.ts"
-import { desiredKeys } from "./set.ts"
+import { desiredKeys, setFlags, timeoutMs } from "./set.ts"
 
 const compiledCache = new WeakMap<RuleSpec, CompiledRule>()
 
@@ -75,8 +75,12 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
     const recreated = new Set<string>()
     for (const set of t.sets) {
       const hs = haveSets.get(set.name)
-      const wantFlags = set.flags.includes("interval") ? 0x4 : 0
-      if (!hs || hs.type !== set.type || (hs.flags & 0x4) !== wantFlags || (hs.map ?? undefined) !== set.map) {
+      const wantFlags = setFlags(set)
+      const want0 = desiredKeys(set)
+      const got0 = new Set(hs?.elements ?? [])
+      // a constant set cannot change while bound: a new content means a new set
+      const constantChanged = !!hs && (wantFlags & 0x2) !== 0 && (want0.length !== got0.size || want0.some((k) => !got0.has(k)))
+      if (!hs || hs.type !== set.type || (hs.flags & 0x1e) !== wantFlags || (hs.map ?? undefined) !== set.map || (hs.timeout ?? undefined) !== timeoutMs(set.timeout) || constantChanged) {
         if (hs) {
           deletes.push({ kind: "delete", object: "set", name: set.name, genId, ...where })
           recreated.add(set.name)

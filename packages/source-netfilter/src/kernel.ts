@@ -8,7 +8,7 @@ import { decodeRuleMessage, type RawRule } from "./rule-wire.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import { decodeRule } from "./match.ts"
 import type { Chain, NftObserved, NftSet, Rule, Table } from "./model.ts"
-import { bytesOfHex, ELEM_INTERVAL_END, END_MARK, hexOf, keyTypeInfo, keyTypeName, NFT_DATA_VERDICT, NFT_SET_INTERVAL, NFT_SET_MAP, SET, SET_TYPES } from "./set.ts"
+import { bytesOfHex, ELEM_INTERVAL_END, END_MARK, hexOf, keyTypeInfo, keyTypeName, NFT_DATA_VERDICT, NFT_SET_MAP, SET, SET_TYPES, setFlags, timeoutMs } from "./set.ts"
 
 const VERDICT_CODES: Record<string, number> = { accept: 1, drop: 0, return: -5, continue: -1, jump: -3, goto: -4 }
 const VERDICT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(VERDICT_CODES).map(([k, v]) => [v, k]))
@@ -70,6 +70,8 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
       if (familyName(o.u32(SET.FAMILY) ?? 0) !== t.family) return undefined
       const flags = o.u32(SET.FLAGS) ?? 0
       const set: NftSet = { name: o.str(SET.NAME) ?? "", handle: o.u64(SET.HANDLE) ?? 0, type: typeName(o.u32(SET.KEY_TYPE) ?? 0), flags, elements: [] as string[] }
+      const timeout = o.u64(SET.TIMEOUT)
+      if (timeout) set.timeout = timeout
       if (flags & NFT_SET_MAP) {
         const dt = o.u32(SET.DATA_TYPE) ?? 0
         set.map = dt === NFT_DATA_VERDICT ? "verdict" : typeName(dt)
@@ -224,12 +226,14 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
           const t = keyTypeInfo(op.set.type)
           const mapType = op.set.map
           const withData = (o: NftObject) => {
+            const ms = timeoutMs(op.set.timeout)
+            if (ms) o.setU64(SET.TIMEOUT, BigInt(ms))
             if (mapType === "verdict") o.setU32(SET.DATA_TYPE, NFT_DATA_VERDICT).setU32(SET.DATA_LEN, 0)
             else if (mapType) o.setU32(SET.DATA_TYPE, SET_TYPES[mapType].id).setU32(SET.DATA_LEN, SET_TYPES[mapType].len)
             return o
           }
           add(
-            withData(new NftObject("set")).setStr(SET.TABLE, op.table).setStr(SET.NAME, op.set.name).setU32(SET.FAMILY, fam).setU32(SET.KEY_TYPE, t.id).setU32(SET.KEY_LEN, t.len).setU32(SET.FLAGS, (op.set.flags.includes("interval") ? NFT_SET_INTERVAL : 0) | (op.set.map ? NFT_SET_MAP : 0)).setU32(SET.ID, nextSetId++),
+            withData(new NftObject("set")).setStr(SET.TABLE, op.table).setStr(SET.NAME, op.set.name).setU32(SET.FAMILY, fam).setU32(SET.KEY_TYPE, t.id).setU32(SET.KEY_LEN, t.len).setU32(SET.FLAGS, setFlags(op.set)).setU32(SET.ID, nextSetId++),
             nfnl.NFT_MSG_NEWSET,
             nl.NLM_F_CREATE,
           )

@@ -31,6 +31,8 @@ export interface NftSet {
   flags: number
   /** a map: the type of its values ("ipv4_addr", ..., "verdict") */
   map?: string
+  /** default element timeout, ms */
+  timeout?: number
   /** element keys in the kernel's bytes, hex; a map's as "key=value" (value hex, or "v:<verdict>[:<chain>]") */
   elements: string[]
 }

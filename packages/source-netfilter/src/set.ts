@@ -53,13 +53,25 @@ export function keyTypeName(id: number): string {
 
 const NUMERIC = new Set(["inet_service", "inet_proto", "mark"])
 
+export const NFT_SET_CONSTANT = 0x2
 export const NFT_SET_INTERVAL = 0x4
+
+/** The set's flags as the kernel keeps them (constant, interval, map, timeout). */
+export function setFlags(s: { flags: readonly string[]; map?: string | undefined }): number {
+  return (s.flags.includes("constant") ? 0x2 : 0) | (s.flags.includes("interval") ? 0x4 : 0) | (s.map ? 0x8 : 0) | (s.flags.includes("timeout") ? 0x10 : 0)
+}
+
+export function timeoutMs(t: string | undefined): number | undefined {
+  if (t === undefined) return undefined
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(t)!
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s"]
+}
 export const NFT_SET_TIMEOUT = 0x10
 /** NFT_SET_ELEM_INTERVAL_END: this element ends an interval (the key is one past it) */
 export const ELEM_INTERVAL_END = 0x1
 /** In element keys of interval sets, an interval end is its hex key with this suffix. */
 export const END_MARK = "/e"
-export const SET = { TABLE: 0, NAME: 1, FLAGS: 2, KEY_TYPE: 3, KEY_LEN: 4, DATA_TYPE: 5, DATA_LEN: 6, FAMILY: 7, ID: 8, HANDLE: 15 } as const
+export const SET = { TABLE: 0, NAME: 1, FLAGS: 2, KEY_TYPE: 3, KEY_LEN: 4, DATA_TYPE: 5, DATA_LEN: 6, FAMILY: 7, ID: 8, TIMEOUT: 11, HANDLE: 15 } as const
 export const NFT_SET_MAP = 0x8
 /** NFT_DATA_VERDICT: the data type of a verdict map */
 export const NFT_DATA_VERDICT = 0xffffff00
@@ -246,14 +258,21 @@ export const SetSpecSchema = v.pipe(
       v.check(isKeyType, `type must be one of ${Object.keys(SET_TYPES).join(", ")}, or a concatenation of them ("ipv4_addr . inet_service")`),
       v.transform((t) => keyParts(t).join(" . ") as KeyType),
     ),
-    /** "interval": elements may be prefixes ("10.0.0.0/8") and ranges ("1000-2000") */
-    flags: v.optional(v.array(v.picklist(["interval"])), []),
+    /**
+     * "interval": elements may be prefixes ("10.0.0.0/8") and ranges ("1000-2000");
+     * "timeout": elements expire after `timeout` (the loop re-adds desired ones that expired);
+     * "constant": elements never change while a rule uses the set (a change rewrites set and rules)
+     */
+    flags: v.optional(v.array(v.picklist(["interval", "timeout", "constant"])), []),
+    /** default element timeout of a "timeout" set: "30s", "5m", "1h", "1d" */
+    timeout: v.optional(v.pipe(v.string(), v.regex(/^\d+(ms|s|m|h|d)$/, 'a timeout is like "30s", "5m", "1h"'))),
     /** a map: the type of its values ("ipv4_addr", "inet_service", ... or "verdict"); elements are then { key: value } */
     map: v.optional(v.picklist(MAP_TYPES, `map must be one of ${MAP_TYPES.join(", ")}`)),
     elements: v.optional(v.union([v.array(v.union([v.string(), v.number()])), v.record(v.string(), v.union([v.string(), v.number()]))], "elements are a list (a set) or { key: value } (a map)"), []),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return
+    if (dataset.value.timeout !== undefined && !dataset.value.flags.includes("timeout")) addIssue({ message: 'a timeout needs flags: [timeout]' })
     const seen = new Set<string>()
     const interval = dataset.value.flags.includes("interval")
     const els = dataset.value.elements

@@ -2,6 +2,7 @@
 // every op succeeds; refuses a stale generation (ERESTART); ENOENT for what is missing.
 import { NetlinkError } from "@linx/netlink"
 import { exprKey } from "../expr.ts"
+import { setFlags, timeoutMs } from "../set.ts"
 import type { NftKernel } from "../kernel.ts"
 import type { Chain, NftObserved, Table } from "../model.ts"
 import type { NftOp } from "../ops.ts"
@@ -62,7 +63,7 @@ export class FakeNftKernel implements NftKernel {
           } else if (!t) failures.set(i, err(2, "No such file or directory"))
           else if (op.object === "set") {
             t.sets ??= []
-            if (!t.sets.some((x) => x.name === op.set.name)) t.sets.push({ name: op.set.name, handle: this.#handle++, type: op.set.type, flags: (op.set.flags.includes("interval") ? 0x4 : 0) | (op.set.map ? 0x8 : 0), ...(op.set.map ? { map: op.set.map } : {}), elements: [] })
+            if (!t.sets.some((x) => x.name === op.set.name)) t.sets.push({ name: op.set.name, handle: this.#handle++, type: op.set.type, flags: setFlags(op.set), ...(op.set.map ? { map: op.set.map } : {}), ...(op.set.timeout ? { timeout: timeoutMs(op.set.timeout)! } : {}), elements: [] })
           }
           else if (!t.chains!.some((c) => c.name === op.chain.name)) {
             const c: Chain = { name: op.chain.name, handle: this.#handle++, rules: [] }
