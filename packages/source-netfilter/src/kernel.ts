@@ -6,7 +6,7 @@ import { CHAIN, HOOKS, NFPROTO, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTNL_UDATA_R
 import { decodeExpr, encodeExpr, exprKey } from "./expr.ts"
 import { decodeRuleMessage, type RawRule } from "./rule-wire.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
-import { decodeRule } from "./match.ts"
+import { type CommonRule, decodeRule } from "./match.ts"
 import type { Chain, NftObserved, NftSet, Rule, Table } from "./model.ts"
 import { bytesOfHex, ELEM_INTERVAL_END, END_MARK, hexOf, keyTypeInfo, keyTypeName, NFT_DATA_VERDICT, NFT_SET_MAP, SET, SET_TYPES, setFlags, timeoutMs } from "./set.ts"
 
@@ -122,8 +122,16 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
     const family = familyName(raw.family)
     const key = exprKey(raw.exprs)
     const rule: Rule & { family: string; table: string; chain: string } = { family, table: raw.table, chain: raw.chain, handle: raw.handle, exprs: raw.exprs, key }
-    const common = raw.exprs.some((e) => e.type === "unknown") ? undefined : decodeRule(raw.exprs as never, family, key)
-    if (common) rule.common = common
+    // the common form is for people (show, describe); diff compares keys: decode it on first use
+    let common: CommonRule | undefined | null = null
+    Object.defineProperty(rule, "common", {
+      enumerable: true,
+      configurable: true,
+      get() {
+        if (common === null) common = raw.exprs.some((e) => e.type === "unknown") ? undefined : decodeRule(raw.exprs as never, family, key)
+        return common
+      },
+    })
     const comment = commentOf(raw.userdata)
     if (comment !== undefined) rule.comment = comment
     return rule
