@@ -118,24 +118,7 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
     }
     return chain
   }
-  const toRule = (raw: RawRule): Rule & { family: string; table: string; chain: string } => {
-    const family = familyName(raw.family)
-    const key = exprKey(raw.exprs)
-    const rule: Rule & { family: string; table: string; chain: string } = { family, table: raw.table, chain: raw.chain, handle: raw.handle, exprs: raw.exprs, key }
-    // the common form is for people (show, describe); diff compares keys: decode it on first use
-    let common: CommonRule | undefined | null = null
-    Object.defineProperty(rule, "common", {
-      enumerable: true,
-      configurable: true,
-      get() {
-        if (common === null) common = raw.exprs.some((e) => e.type === "unknown") ? undefined : decodeRule(raw.exprs as never, family, key)
-        return common
-      },
-    })
-    const comment = commentOf(raw.userdata)
-    if (comment !== undefined) rule.comment = comment
-    return rule
-  }
+  const toRule = (raw: RawRule) => new ObservedRule(raw, familyName(raw.family))
 
   const observeOnce = (interest?: ReadonlySet<string>): NftObserved => {
     const genId = nfnl.getGeneration(sock)
@@ -163,10 +146,7 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
         }, (m) => toRule(withAnon(decodeRuleMessage(m))))
         .filter((r) => r.family === t.family)
       const byName = new Map(chains.map((c) => [c.name, c]))
-      for (const r of rules) {
-        const { family: _f, table: _t, chain, ...rule } = r
-        byName.get(chain)?.rules.push(rule)
-      }
+      for (const r of rules) byName.get(r.chain)?.rules.push(r)
       t.chains = chains.map(({ family: _f, table: _t, ...c }) => c)
       t.sets = allSets.filter((x) => !(x.flags & 0x1))
     }
@@ -371,4 +351,34 @@ export function decodeRuleWithLibnftnl(data: Uint8Array): RawRule | undefined {
   const ud = r.data(RULE.USERDATA)
   if (ud) raw.userdata = ud
   return raw
+}
+
+/** An observed rule; its common form is decoded on first use (diff compares keys only). */
+class ObservedRule implements Rule {
+  readonly family: string
+  readonly table: string
+  readonly chain: string
+  readonly handle: number
+  readonly exprs: RawRule["exprs"]
+  readonly key: string
+  comment?: string
+  #common: CommonRule | undefined | null = null
+  constructor(raw: RawRule, family: string) {
+    this.family = family
+    this.table = raw.table
+    this.chain = raw.chain
+    this.handle = raw.handle
+    this.exprs = raw.exprs
+    this.key = exprKey(raw.exprs)
+    const comment = commentOf(raw.userdata)
+    if (comment !== undefined) this.comment = comment
+  }
+  get common(): CommonRule | undefined {
+    if (this.#common === null) this.#common = this.exprs.some((e) => e.type === "unknown") ? undefined : decodeRule(this.exprs as never, this.family, this.key)
+    return this.#common
+  }
+  toJSON(): Rule {
+    const { family: _f, table: _t, chain: _c, ...rest } = { ...this, common: this.common }
+    return rest as Rule
+  }
 }

@@ -5,8 +5,8 @@ import type { CommonRule } from "./match.ts"
 export interface Rule {
   handle: number
   exprs: (Expr | { type: "unknown"; name: string })[]
-  /** the common form, when the expressions are exactly what it compiles to */
-  common?: CommonRule
+  /** the common form, when the expressions are exactly what it compiles to (else undefined) */
+  readonly common?: CommonRule | undefined
   comment?: string
   /** normal form of the expressions, for comparison (comments and counters excluded) */
   key: string

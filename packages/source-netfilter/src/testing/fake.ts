@@ -102,7 +102,7 @@ export class FakeNftKernel implements NftKernel {
           const jump = op.rules.flatMap((r) => r.exprs).find((e) => e.type === "immediate" && e.chain && !t!.chains!.some((x) => x.name === e.chain))
           if (jump) return void failures.set(i, err(2, "No such file or directory"))
           c.rules = op.rules.map((r) => {
-            const rule: Chain["rules"][number] = { handle: this.#handle++, exprs: r.exprs, key: exprKey(r.exprs) }
+            const rule: { -readonly [K in keyof Chain["rules"][number]]: Chain["rules"][number][K] } = { handle: this.#handle++, exprs: r.exprs, key: exprKey(r.exprs) }
             if (r.common) rule.common = r.common
             if (r.comment !== undefined) rule.comment = r.comment
             return rule
