@@ -14,6 +14,7 @@ const FIREWALL = {
     {
       family: "inet",
       name: "filter",
+      sets: [{ name: "blocked", type: "ipv4_addr", flags: ["interval"], elements: ["10.66.0.0/16", "192.0.2.7"] }],
       chains: [
         {
           name: "input",
@@ -24,8 +25,9 @@ const FIREWALL = {
           rules: [
             { match: { ct: { state: ["established", "related"] } }, verdict: "accept" },
             { match: { iifname: "lo" }, verdict: "accept" },
+            { match: { ip: { saddr: "@blocked" } }, verdict: "drop" },
             { match: { ip: { saddr: "10.0.0.0/8" }, tcp: { dport: 22 } }, verdict: "accept", comment: "ssh" },
-            { match: { tcp: { dport: 443 } }, counter: true, verdict: "accept" },
+            { match: { tcp: { dport: [80, 443] } }, counter: true, verdict: "accept" },
             { match: { ip6: { saddr: "fd00::/64" } }, verdict: { jump: "trusted" } },
           ],
         },
@@ -76,13 +78,15 @@ describe("netfilter source on the kernel", () => {
       const json = JSON.parse(t.sh("nft", "-j", "list", "ruleset")) as { nftables: Record<string, { family: string; table: string; chain?: string; name?: string; policy?: string }>[] }
       const chains = json.nftables.filter((x) => x.chain).map((x) => `${x.chain!.family} ${x.chain!.table} ${x.chain!.name} ${x.chain!.policy ?? "-"}`)
       expect(chains.sort()).toEqual(["inet filter forward drop", "inet filter input drop", "inet filter output accept", "inet filter trusted -", "ip nat postrouting accept", "ip nat prerouting accept"])
-      expect(json.nftables.filter((x) => x.rule).length).toBe(12)
+      expect(json.nftables.filter((x) => x.rule).length).toBe(13)
       const text = t.sh("nft", "list", "ruleset")
       for (const line of [
         "ct state established,related accept",
         'iifname "lo" accept',
         'ip saddr 10.0.0.0/8 tcp dport 22 accept comment "ssh"',
-        "tcp dport 443 counter packets 0 bytes 0 accept",
+        "tcp dport { 80, 443 } counter packets 0 bytes 0 accept",
+        "ip saddr @blocked drop",
+        "elements = { 10.66.0.0/16, 192.0.2.7 }",
         "ip6 saddr fd00::/64 jump trusted",
         "udp dport 5000-5100 accept",
         'oifname "uplink0" masquerade',
@@ -95,7 +99,7 @@ describe("netfilter source on the kernel", () => {
       }
       const obs = await s.observe()
       const input = obs.tables.find((x) => x.name === "filter")!.chains!.find((c) => c.name === "input")!
-      expect(input.rules.map((r) => r.comment ?? "")).toEqual(["", "", "ssh", "", ""])
+      expect(input.rules.map((r) => r.comment ?? "")).toEqual(["", "", "", "ssh", "", ""])
       expect(input.rules.every((r) => r.common !== undefined)).toBe(true)
     }),
   )
@@ -116,11 +120,11 @@ describe("netfilter source on the kernel", () => {
         await loop.start()
         const handle = (JSON.parse(t.sh("nft", "-j", "-a", "list", "chain", "inet", "filter", "input")) as { nftables: { rule?: { handle: number } }[] }).nftables.find((x) => x.rule)!.rule!.handle
         t.sh("nft", "delete", "rule", "inet", "filter", "input", "handle", String(handle))
-        await until(() => rules() === 12 && t.sh("nft", "list", "chain", "inet", "filter", "input").includes("ct state established,related accept"))
+        await until(() => rules() === 13 && t.sh("nft", "list", "chain", "inet", "filter", "input").includes("ct state established,related accept"))
         t.sh("nft", "insert", "rule", "inet", "filter", "input", "tcp", "dport", "23", "accept")
         await until(() => !t.sh("nft", "list", "chain", "inet", "filter", "input").includes("dport 23"))
         t.sh("nft", "flush", "ruleset")
-        await until(() => rules() === 12)
+        await until(() => rules() === 13)
         expect(loop.status().counters.driftHealed).toBeGreaterThanOrEqual(3)
       } finally {
         await loop.stop()
@@ -245,7 +249,7 @@ describe("netfilter source on the kernel", () => {
           },
           (m) => [decodeRuleMessage(m), decodeRuleWithLibnftnl(m.data)] as const,
         )
-        expect(both.length).toBe(14)
+        expect(both.length).toBe(15)
         for (const [ours, theirs] of both) expect(ours).toEqual(theirs!)
       } finally {
         sock.close()
