@@ -2,7 +2,8 @@
 // Tables and chains by key; rules per chain as an ordered list (a changed chain is
 // flushed and rewritten inside the one transaction); comments never compared.
 import { exprKey, type Expr } from "./expr.ts"
-import { compileRule, type CommonRule } from "./match.ts"
+import { compileRule } from "./rule-compile.ts"
+import type { CommonRule } from "./rule-schema.ts"
 import type { Chain, NftObserved, Table } from "./model.ts"
 import type { CompiledRule, NftOp } from "./ops.ts"
 import type { ChainSpec, NftDesired, NftOwnership, RuleSpec } from "./schema.ts"

@@ -4,5 +4,7 @@ export { NftDesiredSchema, NftOwnershipSchema, type NftDesired, type NftOwnershi
 export type { NftObserved, Table, Chain, Rule } from "./model.ts"
 export { commonText, type NftOp, type CompiledRule } from "./ops.ts"
 export type { Expr } from "./expr.ts"
-export { compileRule, decodeRule, type CommonRule, type Match, type Verdict } from "./match.ts"
+export { compileRule } from "./rule-compile.ts"
+export { decodeRule } from "./rule-decode.ts"
+export type { CommonRule, Match, Verdict } from "./rule-schema.ts"
 export type { NftKernel } from "./kernel.ts"

@@ -6,7 +6,8 @@ import { CHAIN, HOOKS, NFPROTO, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTNL_UDATA_R
 import { decodeExpr, encodeExpr, exprKey } from "./expr.ts"
 import { decodeRuleMessage, type RawRule } from "./rule-wire.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
-import { type CommonRule, decodeRule } from "./match.ts"
+import { decodeRule } from "./rule-decode.ts"
+import type { CommonRule } from "./rule-schema.ts"
 import type { Chain, NftObserved, NftSet, Rule, Table } from "./model.ts"
 import { bytesOfHex, ELEM_INTERVAL_END, END_MARK, hexOf, keyTypeInfo, keyTypeName, NFT_DATA_VERDICT, NFT_SET_MAP, SET, SET_TYPES, setFlags, timeoutMs } from "./set.ts"
 

@@ -1,6 +1,6 @@
 // What observe returns: the kernel's ruleset, as typed objects.
 import type { Expr } from "./expr.ts"
-import type { CommonRule } from "./match.ts"
+import type { CommonRule } from "./rule-schema.ts"
 
 export interface Rule {
   handle: number

@@ -1,6 +1,6 @@
 // The ops of one nftables transaction, and the `nft` text each is equivalent to.
 import type { Expr } from "./expr.ts"
-import type { CommonRule, Verdict } from "./match.ts"
+import type { CommonRule, Verdict } from "./rule-schema.ts"
 import type { ChainSpec } from "./schema.ts"
 import { bytesOfHex, END_MARK, elementText, type KeyType, mapDataText, type SetSpec } from "./set.ts"
 

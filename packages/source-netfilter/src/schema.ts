@@ -2,7 +2,7 @@
 // common form ({ match, counter, verdict, comment }) or raw ({ expr: [...] }).
 import * as v from "valibot"
 import { ExprSchema } from "./expr.ts"
-import { MatchSchema, VerdictSchema } from "./match.ts"
+import { MatchSchema, VerdictSchema } from "./rule-schema.ts"
 import { SetSpecSchema } from "./set.ts"
 
 const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(255), v.regex(/^[A-Za-z0-9_.\-]+$/, "a name uses letters, digits, _ . -"))

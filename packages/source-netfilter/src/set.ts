@@ -2,7 +2,7 @@
 // Elements diff per element, by their bytes in hex.
 import { formatIp } from "@linx/netlink"
 import * as v from "valibot"
-import { parseAddr } from "./match.ts"
+import { parseAddr } from "./rule-schema.ts"
 
 /** nft datatypes (nftables src/datatype.h) with their key length in bytes. */
 export const SET_TYPES = {

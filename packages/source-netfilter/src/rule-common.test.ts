@@ -3,7 +3,8 @@
 import { describe, expect, test } from "bun:test"
 import * as v from "valibot"
 import { exprKey } from "./expr.ts"
-import { compileRule, decodeRule } from "./match.ts"
+import { compileRule } from "./rule-compile.ts"
+import { decodeRule } from "./rule-decode.ts"
 import { NftDesiredSchema } from "./schema.ts"
 import { intervalKeys } from "./set.ts"
 
