@@ -2,8 +2,7 @@
 // Owned addresses carry IFA_PROTO = the owner's protocol; nothing else is ever deleted.
 // Kernel-made addresses (IPv6 link-local, loopback) are never desired and never owned,
 // so they never produce ops.
-import type { Family } from "./ip.ts"
-import { familyOf } from "./ip.ts"
+import { type Family, familyOf } from "@linx/netlink"
 import type { ConflictOp } from "./ops.ts"
 import type { Owner } from "./ownership.ts"
 import type { AddressSpec } from "./schema.ts"

@@ -1,9 +1,8 @@
 // Applies rtnl ops to a kernel in dependency order: each phase is one pipelined batch;
 // names are resolved to ifindexes just before the phase that needs them; a failure is
 // reported for its op with the kernel's message while the other ops still apply.
-import { NetlinkError } from "@linx/netlink"
+import { macBytes, NetlinkError, parseIp, parsePrefix } from "@linx/netlink"
 import type { AddressOp } from "./addr.ts"
-import { macBytes, parseIp, parsePrefix } from "./ip.ts"
 import type { RtnlKernel, RtnlRequest } from "./kernel.ts"
 import type { LinkOp } from "./link.ts"
 import { describeRtnlOp, type RtnlOp } from "./ops.ts"

@@ -1,9 +1,8 @@
 // The seam between the source and the kernel: typed dumps and typed request batches.
 // `createNetlinkKernel` is the real one (rtnetlink over @linx/netlink);
 // `@linx/source-rtnl/testing` has an in-memory fake with the kernel's rules.
-import { MessageWriter, type NetlinkError, Netns, type NetnsRef, nl, openNetlinkSocket, type NetlinkSocket } from "@linx/netlink"
+import { type Family, MessageWriter, type NetlinkError, type NetlinkSocket, Netns, type NetnsRef, nl, openNetlinkSocket } from "@linx/netlink"
 import type { Address } from "./addr.ts"
-import type { Family } from "./ip.ts"
 import type { Link } from "./link.ts"
 import type { Route } from "./route.ts"
 import { type AddressRequest, decodeAddress, encodeAddressDump, encodeAddressRequest } from "./wire/addr.ts"

@@ -1,7 +1,7 @@
 // Routes: the observed type, desired routes in kernel terms, and their diff.
 // Identity is the kernel's route key: (family, table, dst/len, tos, priority); IPv6 has
 // no tos. Owned routes carry rtm_protocol = the owner's protocol.
-import { familyOf, type Family, formatPrefix, networkOf, parseIp, parsePrefix } from "./ip.ts"
+import { familyOf, type Family, formatPrefix, networkOf, parseIp, parsePrefix } from "@linx/netlink"
 import type { ConflictOp } from "./ops.ts"
 import type { Owner } from "./ownership.ts"
 import { tableNumber } from "./ownership.ts"

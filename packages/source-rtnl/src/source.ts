@@ -1,6 +1,6 @@
 // createRtnlSource: wiring only. Observe (dumps), diff (pure), reconcile (phased
 // batches), subscribe (events → hints), describe (`ip` lines), close.
-import type { NetnsRef, Subscription } from "@linx/netlink"
+import { formatPrefix, type NetnsRef, networkOf, parsePrefix, type Subscription } from "@linx/netlink"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { diffAddresses, type Address } from "./addr.ts"
 import { applyRtnlOps } from "./apply.ts"
@@ -11,7 +11,6 @@ import { describeRtnlOp, type ConflictOp, type RtnlOp } from "./ops.ts"
 import { orderOps } from "./order.ts"
 import { resolveOwnership, tableNumber } from "./ownership.ts"
 import { diffRoutes, isComparableRoute, observedRouteKey, type Route, type RouteScope } from "./route.ts"
-import { formatPrefix, networkOf, parsePrefix } from "./ip.ts"
 import { type RtnlDesired, RtnlDesiredSchema, type RtnlOwnership, RtnlOwnershipSchema } from "./schema.ts"
 import * as c from "./wire/constants.ts"
 

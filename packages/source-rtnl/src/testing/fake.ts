@@ -3,9 +3,8 @@
 // ENODEV/ESRCH/EADDRNOTAVAIL for what is missing, ENETDOWN for an IPv4 route on a
 // down device, routes vanishing silently with their device, a veth pair created and
 // deleted together.
-import { NetlinkError } from "@linx/netlink"
+import { formatIp, formatMac, formatPrefix, NetlinkError, networkOf, parseIp, parsePrefix } from "@linx/netlink"
 import type { Address } from "../addr.ts"
-import { formatIp, formatMac, formatPrefix, networkOf, parseIp, parsePrefix } from "../ip.ts"
 import type { RouteFilter, RtnlKernel, RtnlRequest } from "../kernel.ts"
 import type { Link } from "../link.ts"
 import { type Route, withRouteId } from "../route.ts"

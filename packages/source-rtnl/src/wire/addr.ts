@@ -3,9 +3,8 @@
 //                      u32 ifa_index; };                                (linux/if_addr.h)
 // IPv4: IFA_LOCAL is the address, IFA_ADDRESS the peer (or the same address).
 // IPv6: IFA_ADDRESS is the address, unless IFA_LOCAL is present (then IFA_ADDRESS is the peer).
-import { forEachAttr, type Message, MessageWriter, nl, readString } from "@linx/netlink"
+import { type Family, forEachAttr, formatIp, type Message, MessageWriter, nl, readString } from "@linx/netlink"
 import type { Address } from "../addr.ts"
-import { formatIp, type Family } from "../ip.ts"
 import * as c from "./constants.ts"
 
 export interface AddressRequest {

@@ -2,9 +2,8 @@
 //   struct ifinfomsg { u8 ifi_family; u8 __pad; u16 ifi_type; s32 ifi_index;
 //                      u32 ifi_flags; u32 ifi_change; };              (linux/rtnetlink.h)
 // Attributes: IFLA_* (linux/if_link.h); kind data nested in IFLA_LINKINFO/IFLA_INFO_DATA.
-import { forEachAttr, type Message, MessageWriter, nl, readString } from "@linx/netlink"
+import { forEachAttr, formatMac, type Message, MessageWriter, nl, readString } from "@linx/netlink"
 import type { Link } from "../link.ts"
-import { formatMac } from "../ip.ts"
 import * as c from "./constants.ts"
 
 /** A link request, in kernel terms (indexes, not names). */

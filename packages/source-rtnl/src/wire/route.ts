@@ -2,8 +2,7 @@
 //   struct rtmsg { u8 rtm_family, rtm_dst_len, rtm_src_len, rtm_tos, rtm_table,
 //                  rtm_protocol, rtm_scope, rtm_type; u32 rtm_flags; };   (linux/rtnetlink.h)
 //   struct rtnexthop { u16 rtnh_len; u8 rtnh_flags; u8 rtnh_hops; s32 rtnh_ifindex; }
-import { DecodeError, forEachAttr, type Message, MessageWriter, nl } from "@linx/netlink"
-import { formatIp, type Family } from "../ip.ts"
+import { DecodeError, type Family, forEachAttr, formatIp, type Message, MessageWriter, nl } from "@linx/netlink"
 import type { Nexthop, Route } from "../route.ts"
 import * as c from "./constants.ts"
 import { familyNumber } from "./addr.ts"
