@@ -1,6 +1,6 @@
 // @linx/netlink: netlink sockets over libmnl, a message codec, namespaces and event streams.
 export { openNetlinkSocket, NetlinkSocket, type SocketOptions, type BatchOptions, type BatchResult, type BatchFailure, type DumpOptions, type RequestOptions } from "./socket.ts"
-export { subscribe, type Subscription, type SubscribeOptions } from "./subscription.ts"
+export { subscribe, SubscriptionSet, type Subscription, type SubscribeOptions } from "./subscription.ts"
 export { Netns, NetnsError, isInitialNetns, assertNotInitialNetns, type NetnsRef } from "./netns.ts"
 export {
   NetlinkError,

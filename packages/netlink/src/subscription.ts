@@ -146,3 +146,32 @@ class EventStream implements Subscription {
     void this.close()
   }
 }
+
+type Closable = Pick<Subscription, "close">
+
+/**
+ * The subscriptions a source handed out. `add` returns the Disposable the source gives
+ * its caller (disposing twice is harmless); `close` closes every one still open and
+ * waits for those already being disposed, so nothing outlives the source.
+ */
+export class SubscriptionSet {
+  #open = new Set<Closable>()
+  #closing = new Set<Promise<void>>()
+
+  add(sub: Closable): Disposable {
+    this.#open.add(sub)
+    return {
+      [Symbol.dispose]: () => {
+        if (!this.#open.delete(sub)) return
+        const p = sub.close().finally(() => this.#closing.delete(p))
+        this.#closing.add(p)
+      },
+    }
+  }
+
+  async close(): Promise<void> {
+    const open = [...this.#open]
+    this.#open.clear()
+    await Promise.all([...open.map((s) => s.close()), ...this.#closing])
+  }
+}

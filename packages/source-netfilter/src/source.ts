@@ -1,7 +1,7 @@
 // createNftSource: wiring only. Observe (a consistent look at the owned tables), diff
 // (pure), reconcile (one atomic, generation-guarded transaction), check (the same,
 // never committed), subscribe (the nftables group), describe (`nft` text).
-import { type NetnsRef, nl, subscribe as subscribeNetlink, type Subscription } from "@linx/netlink"
+import { type NetnsRef, nl, subscribe as subscribeNetlink, SubscriptionSet } from "@linx/netlink"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { NFNLGRP_NFTABLES } from "./constants.ts"
 import { diffRuleset } from "./diff.ts"
@@ -41,7 +41,7 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
   const kernel = options.kernel ?? createNftKernel(options.netns)
   /** tables whose chains and rules observe reads: the desired and owned ones of the last diff */
   let interest: Set<string> | undefined
-  const subscriptions = new Set<Subscription>()
+  const subscriptions = new SubscriptionSet()
   let closed = false
 
   const run = async (ops: readonly NftOp[], check: boolean): Promise<NftApplyReport> => {
@@ -88,19 +88,13 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
         onOverrun: () => onHint({ overrun: true }),
         onError: () => onHint({ overrun: true }),
       })
-      subscriptions.add(sub)
-      return {
-        [Symbol.dispose]() {
-          subscriptions.delete(sub)
-          void sub.close()
-        },
-      }
+      return subscriptions.add(sub)
     },
     describe: describeNftOp,
     async close() {
       if (closed) return
       closed = true
-      await Promise.all([...subscriptions].map((s) => s.close()))
+      await subscriptions.close()
       kernel.close()
     },
   }

@@ -1,6 +1,6 @@
 // createRtnlSource: wiring only. Observe (dumps), diff (pure), reconcile (phased
 // batches), subscribe (events → hints), describe (`ip` lines), close.
-import { formatPrefix, type NetnsRef, networkOf, parsePrefix, type Subscription } from "@linx/netlink"
+import { formatPrefix, type NetnsRef, networkOf, parsePrefix, SubscriptionSet } from "@linx/netlink"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { diffAddresses, type Address } from "./addr.ts"
 import { applyRtnlOps } from "./apply.ts"
@@ -60,8 +60,7 @@ const MAX_SCOPED_ROUTES = 4096
 export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
   const kernel = options.kernel ?? createNetlinkKernel(options.netns)
   const view: RouteEventView = new Map()
-  const subscriptions = new Set<Subscription>()
-  const closing = new Set<Promise<void>>()
+  const subscriptions = new SubscriptionSet()
   let closed = false
 
   const check = () => {
@@ -192,15 +191,7 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
         // a fake kernel has no event stream
         return { [Symbol.dispose]() {} }
       }
-      const sub = startMonitor(options.netns, view, onHint)
-      subscriptions.add(sub)
-      return {
-        [Symbol.dispose]() {
-          if (!subscriptions.delete(sub)) return
-          const p = sub.close().finally(() => closing.delete(p))
-          closing.add(p)
-        },
-      }
+      return subscriptions.add(startMonitor(options.netns, view, onHint))
     },
 
     describe: describeRtnlOp,
@@ -208,8 +199,7 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
     async close() {
       if (closed) return
       closed = true
-      await Promise.all([...[...subscriptions].map((s) => s.close()), ...closing])
-      subscriptions.clear()
+      await subscriptions.close()
       kernel.close()
     },
   }

@@ -1,7 +1,6 @@
 // createSysctlSource: observe the desired keys, diff values after the kernel's
 // normalisation, write each key once at offset 0 and read it back.
-import type { NetnsRef, Subscription } from "@linx/netlink"
-import { nl, subscribe as subscribeNetlink } from "@linx/netlink"
+import { type NetnsRef, nl, subscribe as subscribeNetlink, SubscriptionSet } from "@linx/netlink"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { createProcSysKernel, isFailure, type KeyFailure, type SysctlIo, type SysctlKernel } from "./kernel.ts"
 import { interfaceOf, isNamespaced, keyName, normaliseValue } from "./key.ts"
@@ -79,7 +78,7 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
   const kernel = options.kernel ?? createProcSysKernel(options.netns)
   const keys = new Set<string>()
   const originals = new Map<string, string>()
-  const subscriptions = new Set<Subscription>()
+  const subscriptions = new SubscriptionSet()
   let closed = false
 
   const readInto = (io: SysctlIo, key: string, o: SysctlObserved) => {
@@ -184,13 +183,7 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
         onOverrun: () => onHint({ overrun: true }),
         onError: () => onHint({ overrun: true }),
       })
-      subscriptions.add(sub)
-      return {
-        [Symbol.dispose]() {
-          subscriptions.delete(sub)
-          void sub.close()
-        },
-      }
+      return subscriptions.add(sub)
     },
 
     describe: describeSysctlOp,
@@ -198,7 +191,7 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
     async close() {
       if (closed) return
       closed = true
-      await Promise.all([...subscriptions].map((s) => s.close()))
+      await subscriptions.close()
       if (options.restoreOnRelease) {
         kernel.batch((io) => {
           for (const [key, value] of originals) io.write(key, value)
