@@ -35,10 +35,6 @@ export async function showCommand(kind: string, opts: { netns?: string; json?: b
     io.err(`linx show: unknown source "${kind}": use ${SOURCE_KINDS.join(", ")}`)
     return 1
   }
-  if (!entry.available) {
-    io.err(`linx show: the ${kind} source is not available in this version of Linx yet`)
-    return 1
-  }
   let ownership = entry.defaultOwnership
   let netns: NetnsRef = opts.netns
   let file: DesiredFile | undefined

@@ -59,7 +59,6 @@ export async function loadFile(path: string, text?: string): Promise<DesiredFile
   if (issues.length) throw new FileError(path, issues)
   const entry = sourceEntry(o.source as string)
   if (!entry) throw new FileError(path, [`source: unknown source "${o.source}": use rtnl, netfilter or sysctl`])
-  if (!entry.available) throw new FileError(path, [`source: the ${entry.kind} source is not available in this version of Linx yet`])
   try {
     await validate(entry.schema, o.desired)
   } catch (e) {

@@ -16,7 +16,6 @@ export interface ShowSection {
 
 export interface SourceEntry {
   kind: string
-  available: boolean
   schema: StandardSchemaV1<unknown, unknown>
   ownershipSchema?: StandardSchemaV1<unknown, unknown>
   defaultOwnership: unknown
@@ -80,14 +79,9 @@ function showRtnl(o: RtnlObserved, ownershipIn: unknown) {
   return { sections, json }
 }
 
-function describeCommon(r: NonNullable<NftObserved["tables"][number]["chains"]>[number]["rules"][number]["common"]): string {
-  return r ? commonText(r) : ""
-}
-
 const ENTRIES: Record<string, SourceEntry> = {
   rtnl: {
     kind: "rtnl",
-    available: true,
     schema: RtnlDesiredSchema as StandardSchemaV1<unknown, unknown>,
     ownershipSchema: RtnlOwnershipSchema as StandardSchemaV1<unknown, unknown>,
     defaultOwnership: {},
@@ -96,7 +90,6 @@ const ENTRIES: Record<string, SourceEntry> = {
   },
   netfilter: {
     kind: "netfilter",
-    available: true,
     schema: NftDesiredSchema as StandardSchemaV1<unknown, unknown>,
     ownershipSchema: NftOwnershipSchema as StandardSchemaV1<unknown, unknown>,
     defaultOwnership: { tables: [] },
@@ -110,7 +103,7 @@ const ENTRIES: Record<string, SourceEntry> = {
         rows.push({ owned: own, cells: [`${t.family} ${t.name}`, "", "", ""] })
         for (const c of t.chains ?? []) {
           rows.push({ owned: own, cells: ["", c.name, c.hook ? `${c.type} ${c.hook} ${c.priority} ${c.policy}` : "", `${c.rules.length} rules`] })
-          for (const r of c.rules) rows.push({ owned: own, cells: ["", "", `#${r.handle}`, r.common ? describeCommon(r.common) + (r.comment ? ` comment "${r.comment}"` : "") : `raw: ${r.exprs.map((e) => e.type).join(" ")}`] })
+          for (const r of c.rules) rows.push({ owned: own, cells: ["", "", `#${r.handle}`, r.common ? commonText(r.common) + (r.comment ? ` comment "${r.comment}"` : "") : `raw: ${r.exprs.map((e) => e.type).join(" ")}`] })
         }
       }
       return {
@@ -121,7 +114,6 @@ const ENTRIES: Record<string, SourceEntry> = {
   },
   sysctl: {
     kind: "sysctl",
-    available: true,
     schema: SysctlDesiredSchema as StandardSchemaV1<unknown, unknown>,
     ownershipSchema: SysctlOwnershipSchema as StandardSchemaV1<unknown, unknown>,
     defaultOwnership: {},
