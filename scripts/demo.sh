@@ -3,11 +3,9 @@
 # (which creates its own private network namespace and removes it at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-export PATH="$HOME/.bun/bin:$(npm prefix -g 2>/dev/null)/bin:$PATH"
 if [[ $(id -u) -ne 0 ]]; then
   echo "linx demo needs root (it creates a network namespace): sudo bash scripts/demo.sh" >&2
   exit 1
 fi
-# unshare -n as a second fence: even the process itself is not in the machine's namespace
-exec unshare -n bun packages/cli/src/main.ts demo
+# sandbox.sh: setup, then unshare -n as a second fence (the process itself is not in the machine's namespace)
+exec bash scripts/sandbox.sh bun packages/cli/src/main.ts demo
