@@ -79,6 +79,23 @@ function showRtnl(o: RtnlObserved, ownershipIn: unknown) {
   return { sections, json }
 }
 
+function showNft(obs: NftObserved, ownershipIn: unknown): { sections: ShowSection[]; json: unknown } {
+  const owned = new Set(((ownershipIn as { tables?: { family: string; name: string }[] } | undefined)?.tables ?? []).map((t) => `${t.family} ${t.name}`))
+  const rows: ShowSection["rows"] = []
+  for (const t of obs.tables) {
+    const own = owned.has(`${t.family} ${t.name}`)
+    rows.push({ owned: own, cells: [`${t.family} ${t.name}`, "", "", ""] })
+    for (const c of t.chains ?? []) {
+      rows.push({ owned: own, cells: ["", c.name, c.hook ? `${c.type} ${c.hook} ${c.priority} ${c.policy}` : "", `${c.rules.length} rules`] })
+      for (const r of c.rules) rows.push({ owned: own, cells: ["", "", `#${r.handle}`, r.common ? commonText(r.common) + (r.comment ? ` comment "${r.comment}"` : "") : `raw: ${r.exprs.map((e) => e.type).join(" ")}`] })
+    }
+  }
+  return {
+    sections: [{ title: `nftables (generation ${obs.genId})`, columns: ["table", "chain", "", "rules"], rows }],
+    json: { genId: obs.genId, tables: obs.tables.map((t) => ({ ...t, owned: owned.has(`${t.family} ${t.name}`) })) },
+  }
+}
+
 const ENTRIES: Record<string, SourceEntry> = {
   rtnl: {
     kind: "rtnl",
@@ -94,23 +111,7 @@ const ENTRIES: Record<string, SourceEntry> = {
     ownershipSchema: NftOwnershipSchema as StandardSchemaV1<unknown, unknown>,
     defaultOwnership: { tables: [] },
     create: (netns) => createNftSource({ netns }),
-    show(o, ownershipIn) {
-      const obs = o as NftObserved
-      const owned = new Set(((ownershipIn as { tables?: { family: string; name: string }[] } | undefined)?.tables ?? []).map((t) => `${t.family} ${t.name}`))
-      const rows: ShowSection["rows"] = []
-      for (const t of obs.tables) {
-        const own = owned.has(`${t.family} ${t.name}`)
-        rows.push({ owned: own, cells: [`${t.family} ${t.name}`, "", "", ""] })
-        for (const c of t.chains ?? []) {
-          rows.push({ owned: own, cells: ["", c.name, c.hook ? `${c.type} ${c.hook} ${c.priority} ${c.policy}` : "", `${c.rules.length} rules`] })
-          for (const r of c.rules) rows.push({ owned: own, cells: ["", "", `#${r.handle}`, r.common ? commonText(r.common) + (r.comment ? ` comment "${r.comment}"` : "") : `raw: ${r.exprs.map((e) => e.type).join(" ")}`] })
-        }
-      }
-      return {
-        sections: [{ title: `nftables (generation ${obs.genId})`, columns: ["table", "chain", "", "rules"], rows }],
-        json: { genId: obs.genId, tables: obs.tables.map((t) => ({ ...t, owned: owned.has(`${t.family} ${t.name}`) })) },
-      }
-    },
+    show: (o, own) => showNft(o as NftObserved, own),
   },
   sysctl: {
     kind: "sysctl",
