@@ -266,6 +266,22 @@ describe("reconcile loop", () => {
     await loop.stop()
   })
 
+  test("diff gets ownership as the source's ownershipSchema normalised it; invalid ownership is refused", async () => {
+    const clock = new FakeClock()
+    const source = new FakeSource()
+    source.kernel.set("own/old", "x")
+    source.kernel.set("other", "y")
+    // the shorthand "own/" is only understood through the schema's output { prefix: "own/" }
+    await using loop = createReconciler({ source, desired: { "own/a": "1" }, ownership: "own/" as unknown as { prefix: string }, clock })
+    await loop.start()
+    expect(Object.fromEntries(source.kernel)).toEqual({ "own/a": "1", other: "y" })
+    expect((await loop.plan()).ops).toEqual([])
+    const bad = createReconciler({ source: new FakeSource(), desired: {}, ownership: 7 as unknown as { prefix: string }, clock })
+    const err = await bad.start().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(DesiredStateError)
+    expect((err as Error).message).toBe("invalid ownership:\n  prefix: ownership is { prefix } or a prefix string")
+  })
+
   test("start rejects invalid initial desired state and applies nothing", async () => {
     const clock = new FakeClock()
     const source = new FakeSource()

@@ -141,6 +141,10 @@ export function createReconciler<D, O, Op, Own>(options: ReconcilerOptions<D, O,
   const log = options.logger
 
   let desired: D | undefined
+  /** ownership as the source's ownershipSchema made it (set by start) */
+  let ownership: Own = options.ownership
+  const validOwnership = async (): Promise<Own> =>
+    source.ownershipSchema && options.ownership !== undefined ? await validate(source.ownershipSchema, options.ownership, "ownership") : options.ownership
   let state: LoopStatus["state"] = "idle"
   let started: Promise<PassResult> | undefined
   let stopping = false
@@ -274,7 +278,7 @@ export function createReconciler<D, O, Op, Own>(options: ReconcilerOptions<D, O,
       const t0 = performance.now()
       const observed = await source.observe(full ? undefined : job.scope)
       const t1 = performance.now()
-      const ops = source.diff(desired as D, observed, options.ownership)
+      const ops = source.diff(desired as D, observed, ownership)
       const t2 = performance.now()
       result.timings.observeMs = t1 - t0
       result.timings.diffMs = t2 - t1
@@ -456,8 +460,7 @@ export function createReconciler<D, O, Op, Own>(options: ReconcilerOptions<D, O,
       started = (async () => {
         if (stopping) throw new Error(`loop ${name} is stopped`)
         desired = await validate(source.schema, options.desired)
-        const ownershipSchema = (source as { ownershipSchema?: Parameters<typeof validate>[0] }).ownershipSchema
-        if (ownershipSchema && options.ownership !== undefined) await validate(ownershipSchema, options.ownership, "ownership")
+        ownership = await validOwnership()
         if (options.signal?.aborted) throw new Error(`loop ${name}: signal already aborted`)
         options.signal?.addEventListener("abort", onAbort, { once: true })
         state = "running"
@@ -488,8 +491,9 @@ export function createReconciler<D, O, Op, Own>(options: ReconcilerOptions<D, O,
 
     async plan() {
       const d = desired ?? (await validate(source.schema, options.desired))
+      const own = await validOwnership()
       const observed = await source.observe()
-      const ops = source.diff(d, observed, options.ownership)
+      const ops = source.diff(d, observed, own)
       return { ops, described: ops.map((op) => source.describe(op)) }
     },
 

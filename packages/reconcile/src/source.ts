@@ -26,6 +26,8 @@ export interface Source<Desired, Observed, Op, Ownership> {
   readonly kind: string
   /** validates and normalises desired state (a valibot schema, or any Standard Schema) */
   readonly schema: StandardSchemaV1<unknown, Desired>
+  /** optional: validates and normalises ownership; the loop passes its output to diff */
+  readonly ownershipSchema?: StandardSchemaV1<unknown, Ownership>
   /** reads the kernel: what ownership needs, narrowed by `scope` when the source can */
   observe(scope?: Scope): Promise<Observed>
   /**

@@ -27,9 +27,23 @@ export const kvSchema: StandardSchemaV1<unknown, KvDesired> = {
   },
 }
 
+/** Ownership: `{ prefix }`, or the prefix alone as shorthand (normalised to `{ prefix }`). */
+export const kvOwnershipSchema: StandardSchemaV1<unknown, KvOwnership> = {
+  "~standard": {
+    version: 1,
+    vendor: "linx-test",
+    validate(value) {
+      if (typeof value === "string") return { value: { prefix: value } }
+      if (typeof value === "object" && value !== null && typeof (value as KvOwnership).prefix === "string") return { value: { prefix: (value as KvOwnership).prefix } }
+      return { issues: [{ message: 'ownership is { prefix } or a prefix string', path: ["prefix"] }] }
+    },
+  },
+}
+
 export class FakeSource implements Source<KvDesired, Record<string, string>, KvOp, KvOwnership> {
   readonly kind = "kv"
   readonly schema = kvSchema
+  readonly ownershipSchema = kvOwnershipSchema
   /** the "kernel" */
   readonly kernel = new Map<string, string>()
   /** keys owned by someone else: desired values for them are conflicts */
