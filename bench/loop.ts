@@ -2,7 +2,8 @@
 // route and a downed owned link, with N owned routes present; idle CPU of a running loop.
 // The breakage is made through a netlink socket of this process, timed from the moment
 // the kernel acknowledged it to the end of the pass that healed it.
-import { MessageWriter, nl, openNetlinkSocket } from "@linx/netlink"
+import { openNetlinkSocket } from "@linx/netlink"
+import { MessageWriter, nl } from "@linx/netlink/wire"
 import { createReconciler } from "@linx/reconcile"
 import { createRtnlSource, RtnlDesiredSchema } from "@linx/source-rtnl"
 import * as v from "valibot"
@@ -52,7 +53,7 @@ export async function benchHeal(count: number, trials = 200): Promise<void> {
     await settle()
   }
 
-  const linkIndex = (await source.observe({ links: ["lan-x"] })).links.find((l) => l.name === "lan-x")!.index
+  const linkIndex = (await source.observe({ scope: [{ kind: "link", key: "lan-x" }] })).links.find((l) => l.name === "lan-x")!.index
   const linkMs: number[] = []
   for (let i = 0; i < trials; i++) {
     const w = new MessageWriter()

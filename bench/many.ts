@@ -1,7 +1,8 @@
 // 1,000 container loops in one process: each in its own namespace with a veth pair,
 // an address and a route. All must converge; then one route is deleted in each of 200
 // namespaces and healed (p99 ≤ 10 ms); RSS per loop ≤ 1 MB.
-import { MessageWriter, Netns, nl, openNetlinkSocket } from "@linx/netlink"
+import { Netns, openNetlinkSocket } from "@linx/netlink"
+import { MessageWriter, nl } from "@linx/netlink/wire"
 import { createReconciler, type Reconciler } from "@linx/reconcile"
 import { createRtnlSource } from "@linx/source-rtnl"
 import { encodeRouteRequest } from "../packages/source-rtnl/src/wire/route.ts"

@@ -13,7 +13,8 @@ export async function benchNetfilter(count = 10_000): Promise<void> {
   const flush = () => void t.sh("nft", "flush", "ruleset")
   const ours = await timeMedianAsync(
     async () => {
-      const r = await source.reconcile(source.diff(desired, await source.observe(), own))
+      const seen = await source.observe({ desired, ownership: own })
+      const r = await source.reconcile(source.diff(desired, seen, own), seen)
       if (r.failed.length) throw new Error(r.failed[0]!.error.message)
     },
     3,
@@ -45,18 +46,20 @@ export async function benchNetfilterSet(count = 100_000): Promise<void> {
   const mk = (list: string[]) => v.parse(NftDesiredSchema, { tables: [{ family: "inet", name: "bench", sets: [{ name: "blocked", type: "ipv4_addr", elements: list }], chains: [{ name: "c", type: "filter", hook: "input", priority: 0, rules: [{ match: { ip: { saddr: "@blocked" } }, verdict: "drop" }] }] }] })
   const own = { tables: [{ family: "inet" as const, name: "bench" }] }
   const source = createNftSource({ netns: t.ns })
-  const first = await source.reconcile(source.diff(mk(els), await source.observe(), own))
+  const seen0 = await source.observe({ desired: mk(els), ownership: own })
+  const first = await source.reconcile(source.diff(mk(els), seen0, own), seen0)
   if (first.failed.length) throw new Error(first.failed[0]!.error.message)
   const times: number[] = []
   let sent = 0
   for (let i = 0; i < 5; i++) {
     const next = [...els.slice(0, count - 1), `192.0.${i}.1`]
-    const ops = source.diff(mk(next), await source.observe(), own)
+    const seen = await source.observe({ desired: mk(next), ownership: own })
+    const ops = source.diff(mk(next), seen, own)
     const op = ops.find((o) => o.kind === "update" && o.object === "elements") as { add: string[]; remove: string[] } | undefined
     if (!op || ops.length !== 1) throw new Error(`expected one element op, got ${ops.map((o) => source.describe(o)).join("; ")}`)
     sent = op.add.length + op.remove.length
     const s = performance.now()
-    const r = await source.reconcile(ops)
+    const r = await source.reconcile(ops, seen)
     times.push(performance.now() - s)
     if (r.failed.length) throw new Error(r.failed[0]!.error.message)
     els[count - 1] = `192.0.${i}.1`

@@ -1,6 +1,7 @@
 // Raw dump of N routes through @linx/netlink (messages walked, attributes walked,
 // no route decoding) vs `ip -j route show` in the same namespace.
-import { forEachAttr, MessageWriter, nl, openNetlinkSocket } from "@linx/netlink"
+import { openNetlinkSocket } from "@linx/netlink"
+import { forEachAttr, MessageWriter, nl } from "@linx/netlink/wire"
 import { addRatio, benchNetns, timeCommand, timeMedian } from "./harness.ts"
 
 const RTM_GETROUTE = 26

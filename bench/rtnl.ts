@@ -63,7 +63,7 @@ export async function benchRtnlObserveAndNoop(count: number): Promise<void> {
   if (rep.failed.length) throw new Error(rep.failed[0]!.error.message)
 
   const observe = await timeMedianAsync(async () => {
-    const o = await source.observe({ routes: true })
+    const o = await source.observe()
     if (o.routes!.length < count) throw new Error(`observed ${o.routes!.length} routes, expected ${count}`)
   })
   const ipShow = await timeMedianAsync(async () => void t.sh("ip", "-j", "route", "show"), 3)

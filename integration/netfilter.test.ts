@@ -2,9 +2,10 @@
 // with `nft -j list ruleset` and `nft list ruleset`.
 import { describe, expect, test } from "bun:test"
 import { createReconciler } from "@linx/reconcile"
-import { createNftSource, type NftDesired, NftDesiredSchema, type NftSource } from "@linx/source-netfilter"
+import { createNftSource, type NftDesired, NftDesiredSchema, type NftOwnership, type NftSource } from "@linx/source-netfilter"
 import * as v from "valibot"
-import { MessageWriter, nfnl, nl, openNetlinkSocket } from "@linx/netlink"
+import { openNetlinkSocket } from "@linx/netlink"
+import { MessageWriter, nfnl, nl } from "@linx/netlink/wire"
 import { decodeRuleWithLibnftnl } from "../packages/source-netfilter/src/kernel.ts"
 import { decodeRuleMessage } from "../packages/source-netfilter/src/rule-wire.ts"
 import { freshNetns, type TestNetns } from "./netns.ts"
@@ -51,8 +52,15 @@ const OWN = { tables: [{ family: "inet" as const, name: "filter" }, { family: "i
 const parse = (x: unknown): NftDesired => v.parse(NftDesiredSchema, x)
 
 async function converge(s: NftSource, d: NftDesired) {
-  const ops = s.diff(d, await s.observe(), OWN)
-  return { ops, report: await s.reconcile(ops) }
+  const seen = await s.observe({ desired: d, ownership: OWN })
+  const ops = s.diff(d, seen, OWN)
+  return { ops, report: await s.reconcile(ops, seen) }
+}
+
+/** One pass as the loop runs it: observe what `want` needs, diff, reconcile with that observation. */
+async function pass(s: NftSource, d: NftDesired, own: NftOwnership) {
+  const seen = await s.observe({ desired: d, ownership: own })
+  return s.reconcile(s.diff(d, seen, own), seen)
 }
 
 function withNs(fn: (t: TestNetns, s: NftSource) => Promise<void>): () => Promise<void> {
@@ -162,8 +170,9 @@ describe("netfilter source on the kernel", () => {
         ],
       })
       const own = { tables: [...OWN.tables, { family: "inet" as const, name: "bad" }] }
-      const ops = s.diff(bad, await s.observe(), own)
-      const report = await s.reconcile(ops)
+      const seen = await s.observe()
+      const ops = s.diff(bad, seen, own)
+      const report = await s.reconcile(ops, seen)
       expect(report.applied).toEqual([])
       const culprit = report.failed.find((f) => !f.error.message.startsWith("not applied"))!
       expect(s.describe(culprit.op)).toBe("nft add chain inet bad c { type route hook input priority 0; }")
@@ -177,9 +186,10 @@ describe("netfilter source on the kernel", () => {
     "a change between observe and apply is caught by the generation guard",
     withNs(async (t, s) => {
       const d = parse(FIREWALL)
-      const ops = s.diff(d, await s.observe(), OWN)
+      const seen = await s.observe()
+      const ops = s.diff(d, seen, OWN)
       t.sh("nft", "add", "table", "inet", "meanwhile")
-      const report = await s.reconcile(ops)
+      const report = await s.reconcile(ops, seen)
       expect(report.applied).toEqual([])
       expect(report.failed.every((f) => (f.error as { code?: string }).code === "ERESTART")).toBe(true)
       expect(t.sh("nft", "list", "tables").trim()).toBe("table inet meanwhile")
@@ -190,8 +200,9 @@ describe("netfilter source on the kernel", () => {
   test(
     "check() sends the transaction without committing it",
     withNs(async (t, s) => {
-      const ops = s.diff(parse(FIREWALL), await s.observe(), OWN)
-      expect((await s.check(ops)).failed).toEqual([])
+      const seen = await s.observe()
+      const ops = s.diff(parse(FIREWALL), seen, OWN)
+      expect((await s.check(ops, seen)).failed).toEqual([])
       expect(t.sh("nft", "list", "ruleset").trim()).toBe("")
     }),
   )
@@ -214,7 +225,7 @@ describe("netfilter source on the kernel", () => {
             },
           ],
         })
-      const apply = async (d: NftDesired) => (await s.reconcile(s.diff(d, await s.observe(), own))).failed
+      const apply = async (d: NftDesired) => (await pass(s, d, own)).failed
       expect(await apply(mk(["192.0.2.7", "10.66.0.1"]))).toEqual([])
       const text = t.sh("nft", "list", "ruleset")
       expect(text).toContain("ip saddr @blocked drop")
@@ -225,9 +236,10 @@ describe("netfilter source on the kernel", () => {
         ["ports", 2],
       ])
       expect(s.diff(mk(["192.0.2.7", "10.66.0.1"]), await s.observe(), own)).toEqual([])
-      const ops = s.diff(mk(["192.0.2.7", "10.66.0.2"]), await s.observe(), own)
+      const seen = await s.observe()
+      const ops = s.diff(mk(["192.0.2.7", "10.66.0.2"]), seen, own)
       expect(ops.map((o) => s.describe(o))).toEqual(["nft add element inet edge blocked { 10.66.0.2 }; nft delete element inet edge blocked { 10.66.0.1 }"])
-      expect((await s.reconcile(ops)).failed).toEqual([])
+      expect((await s.reconcile(ops, seen)).failed).toEqual([])
       t.sh("nft", "delete", "element", "inet", "edge", "blocked", "{ 192.0.2.7 }")
       expect(s.diff(mk(["192.0.2.7", "10.66.0.2"]), await s.observe(), own).map((o) => s.describe(o))).toEqual(["nft add element inet edge blocked { 192.0.2.7 }"])
     }),
@@ -275,13 +287,14 @@ describe("netfilter source on the kernel", () => {
             },
           ],
         })
-      expect((await s.reconcile(s.diff(mk(["10.66.0.0/16", "192.0.2.7"]), await s.observe(), own))).failed).toEqual([])
+      expect((await pass(s, mk(["10.66.0.0/16", "192.0.2.7"]), own)).failed).toEqual([])
       expect(t.sh("nft", "list", "set", "inet", "edge", "blocked")).toContain("elements = { 10.66.0.0/16, 192.0.2.7 }")
       expect(t.sh("nft", "list", "set", "inet", "edge", "ports")).toContain("elements = { 80, 1000-2000 }")
       expect(s.diff(mk(["10.66.0.0/16", "192.0.2.7"]), await s.observe(), own)).toEqual([])
-      const ops = s.diff(mk(["10.66.0.0/15", "192.0.2.7"]), await s.observe(), own)
+      const seen = await s.observe()
+      const ops = s.diff(mk(["10.66.0.0/15", "192.0.2.7"]), seen, own)
       expect(ops.map((o) => s.describe(o))).toEqual(["nft add element inet edge blocked { 10.68.0.0 (interval end) }; nft delete element inet edge blocked { 10.67.0.0 (interval end) }"])
-      expect((await s.reconcile(ops)).failed).toEqual([])
+      expect((await s.reconcile(ops, seen)).failed).toEqual([])
       expect(t.sh("nft", "list", "set", "inet", "edge", "blocked")).toContain("elements = { 10.66.0.0/15, 192.0.2.7 }")
       expect(s.diff(mk(["10.66.0.0/15", "192.0.2.7"]), await s.observe(), own)).toEqual([])
     }),
@@ -292,7 +305,7 @@ describe("netfilter source on the kernel", () => {
     withNs(async (t, s) => {
       const own = { tables: [{ family: "inet" as const, name: "edge" }] }
       const d = parse({ tables: [{ family: "inet", name: "edge", chains: [{ name: "input", rules: [{ match: { tcp: { dport: [80, 443] } }, counter: true, verdict: "accept" }, { match: { ip: { saddr: ["10.0.0.1", "10.0.0.2"] } }, verdict: "drop" }] }] }] })
-      expect((await s.reconcile(s.diff(d, await s.observe(), own))).failed).toEqual([])
+      expect((await pass(s, d, own)).failed).toEqual([])
       const text = t.sh("nft", "list", "chain", "inet", "edge", "input")
       expect(text).toContain("tcp dport { 80, 443 } counter packets 0 bytes 0 accept")
       expect(text).toContain("ip saddr { 10.0.0.1, 10.0.0.2 } drop")
@@ -314,8 +327,8 @@ describe("netfilter source on the kernel", () => {
         t.sh("nft", "add", "rule", "inet", "filter", "input", "tcp", "dport", "23", "accept")
         const deadline = Date.now() + 2000
         while (!hints.length && Date.now() < deadline) await Bun.sleep(2)
-        expect(hints).toEqual([{ scope: { tables: ["inet filter"] } }])
-        const scoped = await s.observe({ tables: ["inet filter"] })
+        expect(hints).toEqual([{ scope: [{ kind: "table", key: "inet filter" }] }])
+        const scoped = await s.observe({ desired: parse(FIREWALL), ownership: OWN, scope: [{ kind: "table", key: "inet filter" }] })
         expect([...scoped.scope!]).toEqual(["inet filter"])
         expect(scoped.tables.find((x) => x.name === "nat")?.chains).toBeUndefined()
         const ops = s.diff(parse(FIREWALL), scoped, OWN)
@@ -331,7 +344,7 @@ describe("netfilter source on the kernel", () => {
     withNs(async (t, s) => {
       const own = { tables: [{ family: "inet" as const, name: "edge" }] }
       const d = parse({ tables: [{ family: "inet", name: "edge", flags: ["owner"], chains: [{ name: "in", type: "filter", hook: "input", priority: 0, rules: [{ match: { tcp: { dport: 22 } }, verdict: "accept" }] }] }] })
-      expect((await s.reconcile(s.diff(d, await s.observe(), own))).failed).toEqual([])
+      expect((await pass(s, d, own)).failed).toEqual([])
       expect(t.sh("nft", "list", "table", "inet", "edge")).toContain("flags owner")
       const r = t.try("nft", "flush", "chain", "inet", "edge", "in")
       expect(r.code).not.toBe(0)
@@ -357,17 +370,18 @@ describe("netfilter source on the kernel", () => {
             },
           ],
         })
-      expect((await s.reconcile(s.diff(mk(["10.0.0.1 . 22", "10.0.0.2 . 443"]), await s.observe(), own))).failed).toEqual([])
+      expect((await pass(s, mk(["10.0.0.1 . 22", "10.0.0.2 . 443"]), own)).failed).toEqual([])
       const text = t.sh("nft", "list", "table", "inet", "edge")
       expect(text).toContain("type ipv4_addr . inet_service")
       expect(text).toMatch(/elements = \{ 10\.0\.0\.1 \. 22,\s+10\.0\.0\.2 \. 443 \}/)
       expect(text).toContain("ip saddr . tcp dport @svc accept")
       const o = await s.observe()
+      const seen = o
       expect(o.tables[0]!.chains![0]!.rules[0]!.common).toEqual({ match: { concat: { keys: ["ip saddr", "tcp dport"], set: "@svc" } }, verdict: "accept" })
       expect(s.diff(mk(["10.0.0.1 . 22", "10.0.0.2 . 443"]), o, own)).toEqual([])
       const ops = s.diff(mk(["10.0.0.1 . 22", "10.0.0.2 . 8443"]), o, own)
       expect(ops.map((x) => s.describe(x))).toEqual(["nft add element inet edge svc { 10.0.0.2 . 8443 }; nft delete element inet edge svc { 10.0.0.2 . 443 }"])
-      expect((await s.reconcile(ops)).failed).toEqual([])
+      expect((await s.reconcile(ops, seen)).failed).toEqual([])
     }),
   )
 
@@ -389,15 +403,16 @@ describe("netfilter source on the kernel", () => {
             },
           ],
         })
-      expect((await s.reconcile(s.diff(mk([22, 80]), await s.observe(), own))).failed).toEqual([])
+      expect((await pass(s, mk([22, 80]), own)).failed).toEqual([])
       const text = t.sh("nft", "list", "table", "inet", "edge")
       expect(text).toContain("flags constant")
       expect(text).toContain("timeout 1h")
       expect(text).toContain("10.0.0.1 expires")
       expect(s.diff(mk([22, 80]), await s.observe(), own)).toEqual([])
-      const ops = s.diff(mk([22, 443]), await s.observe(), own)
+      const seen = await s.observe()
+      const ops = s.diff(mk([22, 443]), seen, own)
       expect(ops.map((o) => `${o.kind} ${o.object}`)).toEqual(["delete set", "create set", "update elements", "replace rules"])
-      expect((await s.reconcile(ops)).failed).toEqual([])
+      expect((await s.reconcile(ops, seen)).failed).toEqual([])
       expect(t.sh("nft", "list", "set", "inet", "edge", "fixed")).toContain("elements = { 22, 443 }")
       expect(s.diff(mk([22, 443]), await s.observe(), own)).toEqual([])
     }),

@@ -1,18 +1,7 @@
 // @linx/netlink against the real kernel, in namespaces this file creates.
 import { describe, expect, test } from "bun:test"
-import {
-  forEachAttr,
-  isNotFound,
-  MessageWriter,
-  NetlinkError,
-  Netns,
-  NetnsError,
-  nl,
-  openNetlinkSocket,
-  readString,
-  subscribe,
-  type Message,
-} from "@linx/netlink"
+import { isNotFound, NetlinkError, Netns, NetnsError, openNetlinkSocket, subscribe } from "@linx/netlink"
+import { forEachAttr, MessageWriter, nl, readString, type Message } from "@linx/netlink/wire"
 import { freshNetns, openFds, useFreshNetns } from "./netns.ts"
 
 const RTM_NEWLINK = 16

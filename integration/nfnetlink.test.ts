@@ -1,7 +1,8 @@
 // nf_tables transactions through @linx/netlink: atomic batches, errors mapped to their
 // message, the generation guard, and check-only batches. Cross-checked with `nft -j`.
 import { describe, expect, test } from "bun:test"
-import { MessageWriter, nfnl, nl, openNetlinkSocket, type NetlinkSocket } from "@linx/netlink"
+import { openNetlinkSocket, type NetlinkSocket } from "@linx/netlink"
+import { MessageWriter, nfnl, nl } from "@linx/netlink/wire"
 import { freshNetns, type TestNetns } from "./netns.ts"
 
 const NFPROTO_INET = 1

@@ -26,12 +26,12 @@ describe("sysctl source on the kernel", () => {
     expect(mine.fwd).toBe("0")
     const source = createSysctlSource({ netns: t.ns })
     const d = parse({ "net.ipv4.ip_forward": 1, "net.ipv4.conf.sy0.rp_filter": 2, "net/ipv4/ip_local_port_range": "20000 40000" })
-    const report = await source.reconcile(source.diff(d, await source.observe()))
+    const report = await source.reconcile(source.diff(d, await source.observe({ desired: d })))
     expect(report.failed).toEqual([])
     expect(sysctl(t, "net.ipv4.ip_forward")).toBe("1")
     expect(sysctl(t, "net.ipv4.conf.sy0.rp_filter")).toBe("2")
     expect(sysctl(t, "net.ipv4.ip_local_port_range")).toBe("20000 40000")
-    const o = await source.observe()
+    const o = await source.observe({ desired: d })
     expect(source.diff(d, o)).toEqual([])
     expect(o.values.get("net/ipv4/ip_forward")?.trim()).toBe("1")
     // the namespace this process runs in was not touched
@@ -72,8 +72,7 @@ describe("sysctl source on the kernel", () => {
     using t = freshNetns()
     const source = createSysctlSource({ netns: t.ns })
     const d = parse({ "net.ipv4.no_such_key": 1, "net.ipv4.ip_local_port_range": "40000 20000", "net.ipv4.ip_forward": "yes" })
-    source.diff(d, await source.observe())
-    const report = await source.reconcile(source.diff(d, await source.observe()))
+    const report = await source.reconcile(source.diff(d, await source.observe({ desired: d })))
     expect(report.failed.map((f) => f.error.message).sort()).toEqual([
       "no such sysctl key: net.ipv4.no_such_key (check the spelling: sysctl -a | grep no_such_key)",
       "the kernel refused net.ipv4.ip_forward=yes: out of range or wrong format (EINVAL)",
@@ -89,7 +88,7 @@ describe("sysctl source on the kernel", () => {
     const before = sysctl(t, "net.ipv4.ip_local_port_range")
     const source = createSysctlSource({ netns: t.ns, restoreOnRelease: true })
     const d = parse({ "net.ipv4.ip_forward": 1, "net.ipv4.ip_local_port_range": "20000 40000" })
-    await source.reconcile(source.diff(d, await source.observe()))
+    await source.reconcile(source.diff(d, await source.observe({ desired: d })))
     expect(sysctl(t, "net.ipv4.ip_forward")).toBe("1")
     await source.close()
     expect(sysctl(t, "net.ipv4.ip_forward")).toBe("0")

@@ -2,7 +2,8 @@
 // in a namespace this script creates. Run as root:
 //   unshare -n bun scripts/record-fixtures.ts
 import { writeFileSync } from "node:fs"
-import { assertNotInitialNetns, MessageWriter, Netns, NetlinkSocket, nl } from "@linx/netlink"
+import { assertNotInitialNetns, Netns, NetlinkSocket } from "@linx/netlink"
+import { MessageWriter, nl } from "@linx/netlink/wire"
 import { MnlSocket } from "../packages/netlink/src/ffi/index.ts"
 import { RecordingTransport } from "@linx/netlink/testing"
 

@@ -2,7 +2,8 @@
 // kernel, in a namespace this script creates. Run as root:
 //   unshare -n bun scripts/record-rtnl-fixtures.ts
 import { writeFileSync } from "node:fs"
-import { assertNotInitialNetns, MessageWriter, Netns, NetlinkSocket, nl, subscribe, type Message } from "@linx/netlink"
+import { assertNotInitialNetns, Netns, NetlinkSocket, subscribe } from "@linx/netlink"
+import { MessageWriter, nl, type Message } from "@linx/netlink/wire"
 import { RecordingTransport, toHex } from "@linx/netlink/testing"
 import { MnlSocket } from "../packages/netlink/src/ffi/index.ts"
 import { encodeAddressDump } from "../packages/source-rtnl/src/wire/addr.ts"

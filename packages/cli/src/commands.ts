@@ -1,8 +1,8 @@
 // show, plan, apply: one look at the kernel, or one pass, from the command line.
 import type { NetnsRef } from "@linx/netlink"
-import { validate } from "@linx/reconcile"
+import { isConflictOp, validate } from "@linx/reconcile"
 import { type DesiredFile, FileError, loadFile } from "./file.ts"
-import { type ShowSection, sourceEntry, SOURCE_KINDS } from "./sources.ts"
+import { type ShowSection, type SourceEntry, sourceEntry, SOURCE_KINDS } from "./sources.ts"
 
 export interface Output {
   out(line: string): void
@@ -51,9 +51,11 @@ export async function showCommand(kind: string, opts: { netns?: string; json?: b
   }
   const source = entry.create(netns)
   try {
-    if (file && entry.prime) await entry.prime(source, await validate(entry.schema, file.desired), ownership)
-    const observed = await source.observe()
-    const shown = entry.show(observed, ownership)
+    // with a file: observe as the loop would, and mark owned what the diff may touch
+    const desired = file ? await validate(entry.schema, file.desired) : undefined
+    const own = file ? await validOwnership(entry, ownership) : undefined
+    const observed = await source.observe({ desired, ownership: own })
+    const shown = entry.show(observed, desired, own)
     if (opts.json) io.out(JSON.stringify(shown.json, null, 2))
     else for (const s of shown.sections) io.out([...table(s), ""].join("\n"))
     return 0
@@ -67,9 +69,10 @@ export async function planCommand(path: string, opts: { netns?: string; json?: b
   const source = f.entry.create(netnsOf(opts.netns, f))
   try {
     const desired = await validate(f.entry.schema, f.desired)
-    if (f.entry.prime) await f.entry.prime(source, desired, f.ownership)
-    const observed = await source.observe()
-    const ops = source.diff(desired, observed, f.ownership)
+    const ownership = await validOwnership(f.entry, f.ownership)
+    // the verbs exactly as the loop calls them
+    const observed = await source.observe({ desired, ownership })
+    const ops = source.diff(desired, observed, ownership)
     const described = ops.map((op) => source.describe(op))
     const conflicts = described.filter((d) => d.startsWith("# conflict"))
     if (!opts.apply) {
@@ -81,7 +84,10 @@ export async function planCommand(path: string, opts: { netns?: string; json?: b
       }
       return ops.length ? 2 : 0
     }
-    const report = await source.reconcile(ops.filter((op) => !(typeof op === "object" && op !== null && (op as { kind?: string }).kind === "conflict")))
+    const report = await source.reconcile(
+      ops.filter((op) => !isConflictOp(op)),
+      observed,
+    )
     const failed = new Map(report.failed.map((x) => [x.op, x.error]))
     const results = ops.map((op, i) => {
       const d = described[i]!
@@ -99,6 +105,11 @@ export async function planCommand(path: string, opts: { netns?: string; json?: b
   } finally {
     await source.close()
   }
+}
+
+/** Ownership as the source's schema normalises it (what the loop hands its verbs). */
+async function validOwnership(entry: SourceEntry, ownership: unknown): Promise<unknown> {
+  return entry.ownershipSchema ? validate(entry.ownershipSchema, ownership ?? entry.defaultOwnership, "ownership") : ownership
 }
 
 /** Runs a command body, turning known errors into a message and exit code 1. */

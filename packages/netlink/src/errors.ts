@@ -50,11 +50,17 @@ export class NetlinkError extends Error {
     this.kernelMessage = ext.message
     this.offset = ext.offset
   }
+
+  /** retrying the same request cannot succeed (EPERM, EACCES, EINVAL, EOPNOTSUPP) */
+  get terminal(): boolean {
+    return isTerminal(this)
+  }
 }
 
 /** Malformed bytes: the decoder stops and says where and why. */
 export class DecodeError extends Error {
   override readonly name = "DecodeError"
+  readonly terminal = true
   constructor(
     readonly offset: number,
     readonly reason: string,

@@ -59,14 +59,19 @@ describe("reconcile loop", () => {
     const release = gate(source)
     source.drift("own/a", "x") // pass 2 starts and blocks in observe
     await clock.settle()
-    for (let i = 0; i < 50; i++) source.hint({ scope: { keys: [`k${i % 3}`] } })
-    source.hint({ scope: { other: true } })
+    for (let i = 0; i < 50; i++) source.hint({ scope: [{ kind: "key", key: `k${i % 3}` }] })
+    source.hint({ scope: [{ kind: "other" }] })
     release()
     await clock.advance(1)
     expect(passes.length).toBe(3)
     expect(passes[1]?.applied).toEqual(["set own/a=1"])
     expect(passes[2]?.trigger).toBe("hint")
-    expect(source.scopes[2]).toEqual({ keys: ["k0", "k1", "k2"], other: true })
+    // concatenated in arrival order: every event is kept, the latest last
+    const merged = source.scopes[2]!
+    expect(merged.length).toBe(51)
+    expect(merged.slice(0, 4).map((e) => e.key)).toEqual(["k0", "k1", "k2", "k0"])
+    expect(merged.at(-1)).toEqual({ kind: "other" })
+    expect(passes[2]?.scope).toEqual(["key k0", "key k1", "key k2", "other"])
     expect(loop.status().counters.hints).toBe(52)
     await loop.stop()
   })
@@ -87,7 +92,7 @@ describe("reconcile loop", () => {
     await loop.start()
     // a hint every 10 ms for 5 s
     for (let t = 0; t < 5000; t += 10) {
-      source.hint({ scope: { keys: ["noise"] } })
+      source.hint({ scope: [{ kind: "key", key: "noise" }] })
       await clock.advance(10)
     }
     const timers = passes.filter((p) => p.trigger === "timer")
@@ -130,7 +135,7 @@ describe("reconcile loop", () => {
     const { source, loop, clock, passes } = setup({ random: () => 0.999 })
     source.failures = [new Error("boom")]
     await loop.start()
-    for (let i = 0; i < 10; i++) source.hint({ scope: { keys: ["x"] } })
+    for (let i = 0; i < 10; i++) source.hint({ scope: [{ kind: "key", key: "x" }] })
     await clock.advance(50)
     expect(passes.length).toBe(1)
     await clock.advance(60)
@@ -140,11 +145,11 @@ describe("reconcile loop", () => {
 
   test("terminal errors are retried only at resync pace", async () => {
     const { source, loop, clock, passes } = setup({ resyncMs: 10_000, random: () => 0.5 })
-    source.failures = [Object.assign(new Error("Operation not permitted"), { errno: 1 }), Object.assign(new Error("Operation not permitted"), { errno: 1 })]
+    source.failures = [Object.assign(new Error("Operation not permitted"), { errno: 1, terminal: true }), Object.assign(new Error("Operation not permitted"), { errno: 1, terminal: true })]
     await loop.start()
     expect(loop.status().state).toBe("backoff")
     expect(loop.status().nextRetryAt).toBeUndefined()
-    source.hint({ scope: { keys: ["x"] } })
+    source.hint({ scope: [{ kind: "key", key: "x" }] })
     await clock.advance(9_999)
     expect(passes.length).toBe(1)
     await clock.advance(2)
@@ -183,7 +188,7 @@ describe("reconcile loop", () => {
     loop.on("conflict", (e) => conflicts.push(e))
     await loop.start()
     for (let i = 0; i < 20; i++) {
-      source.hint({ scope: { keys: ["own/s"] } })
+      source.hint({ scope: [{ kind: "key", key: "own/s" }] })
       await clock.advance(5)
     }
     const tries = source.applied.filter((op) => op.kind === "set" && op.key === "own/s").length
@@ -309,7 +314,7 @@ describe("reconcile loop", () => {
     expect(s.counters.driftHealed).toBe(1)
     expect(s.healLatenciesMs.length).toBe(1)
     expect(s.counters.noopPasses).toBe(0)
-    source.hint({ scope: { keys: ["own/b"] } })
+    source.hint({ scope: [{ kind: "key", key: "own/b" }] })
     await clock.advance(1)
     expect(loop.status().counters.noopPasses).toBe(1)
     // our own writes come back as events: the pass they cause is a cheap, counted no-op

@@ -14,8 +14,8 @@ export interface PassResult {
   /** sequence number of the pass in this loop, from 1 */
   seq: number
   trigger: Trigger
-  /** the hint scope that narrowed the look; undefined = a full pass */
-  scope?: Readonly<Record<string, true | readonly string[]>>
+  /** what the hints said changed (summarised) when that narrowed the look; undefined = a full pass */
+  scope?: string[]
   startedAt: number
   timings: PassTimings
   /** every op the diff produced, described (conflicts included, as `# conflict: …`) */

@@ -1,15 +1,21 @@
-// Merging hint scopes: a union per object kind; `true` (everything of that kind) absorbs
-// any list; no scope at all means a full look and absorbs everything.
+// Merging hint scopes: concatenation in arrival order (DESIGN §4), so a later event
+// about the same object comes after an earlier one. No scope at all means a full look
+// and absorbs everything.
 import type { Scope } from "./source.ts"
 
 export function mergeScopes(a: Scope | undefined, b: Scope | undefined): Scope | undefined {
   if (!a || !b) return undefined
-  const out: Record<string, true | string[]> = {}
-  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    const x = a[k]
-    const y = b[k]
-    if (x === true || y === true) out[k] = true
-    else out[k] = [...new Set([...(x ?? []), ...(y ?? [])])]
+  return [...a, ...b]
+}
+
+/** A short readable form of a scope for pass results and logs: "route 254 10.0.0.0/8 0 0", … */
+export function summariseScope(scope: Scope, limit = 20): string[] {
+  const seen = new Set<string>()
+  for (const e of scope) {
+    seen.add(e.key === undefined ? e.kind : `${e.kind} ${e.key}`)
+    if (seen.size > limit) break
   }
+  const out = [...seen].slice(0, limit)
+  if (seen.size > limit) out.push(`… (${scope.length} entries)`)
   return out
 }

@@ -7,6 +7,7 @@ import type { CommonRule } from "./rule-schema.ts"
 import type { Chain, NftObserved, Table } from "./model.ts"
 import type { CompiledRule, NftOp } from "./ops.ts"
 import type { ChainSpec, NftDesired, NftOwnership, RuleSpec } from "./schema.ts"
+import { ownsTable } from "./ownership.ts"
 import { desiredKeys, setFlags, timeoutMs } from "./set.ts"
 
 const compiledCache = new WeakMap<RuleSpec, CompiledRule>()
@@ -33,7 +34,6 @@ function baseDiffers(want: ChainSpec, have: Chain): boolean {
 }
 
 export function diffRuleset(desired: NftDesired, observed: NftObserved, ownership: NftOwnership | undefined): NftOp[] {
-  const genId = observed.genId
   const owned = new Set((ownership?.tables ?? []).map((t) => `${t.family} ${t.name}`))
   const byKey = new Map<string, Table>(observed.tables.map((t) => [`${t.family} ${t.name}`, t]))
   const creates: NftOp[] = []
@@ -51,26 +51,26 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
     const have = byKey.get(key)
     const rulesOf = (c: ChainSpec) => c.rules.map((r) => compileSpec(r, t.family))
     const flags = (t.flags.includes("dormant") ? 1 : 0) | (t.flags.includes("owner") ? 2 : 0)
-    if (have && (owned.has(key) || ownership?.adopt) && (have.flags & 2) !== (flags & 2)) {
+    if (have && ownsTable(ownership, desired, key) && (have.flags & 2) !== (flags & 2)) {
       // the owner flag cannot change on a live table: rewrite the table whole
-      deletes.push({ kind: "delete", object: "table", family: t.family, table: t.name, genId })
+      deletes.push({ kind: "delete", object: "table", family: t.family, table: t.name })
       byKey.delete(key)
     }
     if (!have || !byKey.has(key)) {
-      creates.push({ kind: "create", object: "table", flags, genId, ...where })
+      creates.push({ kind: "create", object: "table", flags, ...where })
       for (const set of t.sets) {
-        creates.push({ kind: "create", object: "set", set, genId, ...where })
-        if (desiredKeys(set).length) creates.push({ kind: "update", object: "elements", set: set.name, type: set.type, add: desiredKeys(set), remove: [], genId, ...where, ...(set.map ? { mapType: set.map } : {}) })
+        creates.push({ kind: "create", object: "set", set, ...where })
+        if (desiredKeys(set).length) creates.push({ kind: "update", object: "elements", set: set.name, type: set.type, add: desiredKeys(set), remove: [], ...where, ...(set.map ? { mapType: set.map } : {}) })
       }
-      for (const c of t.chains) creates.push({ kind: "create", object: "chain", chain: c, genId, ...where })
-      for (const c of t.chains) if (c.rules.length) creates.push({ kind: "replace", object: "rules", chain: c.name, rules: rulesOf(c), flush: false, genId, ...where })
+      for (const c of t.chains) creates.push({ kind: "create", object: "chain", chain: c, ...where })
+      for (const c of t.chains) if (c.rules.length) creates.push({ kind: "replace", object: "rules", chain: c.name, rules: rulesOf(c), flush: false, ...where })
       continue
     }
-    if (!owned.has(key) && !ownership?.adopt) {
+    if (!ownsTable(ownership, desired, key)) {
       conflicts.push({ kind: "conflict", object: "table", key, reason: `table ${key} exists but is not owned by this loop (list it in ownership.tables, or set ownership.adopt)` })
       continue
     }
-    if ((have.flags & 1) !== (flags & 1)) changes.push({ kind: "update", object: "table", flags, genId, ...where })
+    if ((have.flags & 1) !== (flags & 1)) changes.push({ kind: "update", object: "table", flags, ...where })
     // sets first: a recreated set forces a rewrite of the chains that look it up
     const haveSets = new Map((have.sets ?? []).map((x) => [x.name, x]))
     const recreated = new Set<string>()
@@ -83,11 +83,11 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
       const constantChanged = !!hs && (wantFlags & 0x2) !== 0 && (want0.length !== got0.size || want0.some((k) => !got0.has(k)))
       if (!hs || hs.type !== set.type || (hs.flags & 0x1e) !== wantFlags || (hs.map ?? undefined) !== set.map || (hs.timeout ?? undefined) !== timeoutMs(set.timeout) || constantChanged) {
         if (hs) {
-          deletes.push({ kind: "delete", object: "set", name: set.name, genId, ...where })
+          deletes.push({ kind: "delete", object: "set", name: set.name, ...where })
           recreated.add(set.name)
         }
-        creates.push({ kind: "create", object: "set", set, genId, ...where })
-        if (desiredKeys(set).length) creates.push({ kind: "update", object: "elements", set: set.name, type: set.type, add: desiredKeys(set), remove: [], genId, ...where, ...(set.map ? { mapType: set.map } : {}) })
+        creates.push({ kind: "create", object: "set", set, ...where })
+        if (desiredKeys(set).length) creates.push({ kind: "update", object: "elements", set: set.name, type: set.type, add: desiredKeys(set), remove: [], ...where, ...(set.map ? { mapType: set.map } : {}) })
         continue
       }
       const want = desiredKeys(set)
@@ -95,10 +95,10 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
       const wantSet = new Set(want)
       const add = want.filter((k) => !got.has(k))
       const remove = hs.elements.filter((k) => !wantSet.has(k))
-      if (add.length || remove.length) changes.push({ kind: "update", object: "elements", set: set.name, type: set.type, add, remove, genId, ...where, ...(set.map ? { mapType: set.map } : {}) })
+      if (add.length || remove.length) changes.push({ kind: "update", object: "elements", set: set.name, type: set.type, add, remove, ...where, ...(set.map ? { mapType: set.map } : {}) })
     }
     const wantedSets = new Set(t.sets.map((x) => x.name))
-    for (const hs of have.sets ?? []) if (!wantedSets.has(hs.name)) deletes.push({ kind: "delete", object: "set", name: hs.name, genId, ...where })
+    for (const hs of have.sets ?? []) if (!wantedSets.has(hs.name)) deletes.push({ kind: "delete", object: "set", name: hs.name, ...where })
     const usesRecreated = (rules: { exprs: { type: string; set?: string }[] }[]) => rules.some((r) => r.exprs.some((e) => e.type === "lookup" && e.set !== undefined && recreated.has(e.set)))
     const chains = new Map((have.chains ?? []).map((c) => [c.name, c]))
     const wantedChains = new Set(t.chains.map((c) => c.name))
@@ -106,22 +106,22 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
       const hc = chains.get(c.name)
       const rules = rulesOf(c)
       if (!hc || baseDiffers(c, hc)) {
-        if (hc) deletes.push({ kind: "delete", object: "chain", name: c.name, genId, ...where })
-        creates.push({ kind: "create", object: "chain", chain: c, genId, ...where })
-        if (rules.length) changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: false, genId, ...where })
+        if (hc) deletes.push({ kind: "delete", object: "chain", name: c.name, ...where })
+        creates.push({ kind: "create", object: "chain", chain: c, ...where })
+        if (rules.length) changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: false, ...where })
         continue
       }
-      if (c.hook && (c.policy ?? "accept") !== (hc.policy ?? "accept")) changes.push({ kind: "update", object: "chain", chain: c, genId, ...where })
+      if (c.hook && (c.policy ?? "accept") !== (hc.policy ?? "accept")) changes.push({ kind: "update", object: "chain", chain: c, ...where })
       const want = rules.map((r) => exprKey(r.exprs))
       const got = hc.rules.map((r) => r.key)
       if (want.length !== got.length || want.some((k, i) => k !== got[i]) || usesRecreated(rules)) {
-        changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: hc.rules.length > 0, genId, ...where })
+        changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: hc.rules.length > 0, ...where })
       }
     }
-    for (const hc of have.chains ?? []) if (!wantedChains.has(hc.name)) deletes.push({ kind: "delete", object: "chain", name: hc.name, genId, ...where })
+    for (const hc of have.chains ?? []) if (!wantedChains.has(hc.name)) deletes.push({ kind: "delete", object: "chain", name: hc.name, ...where })
   }
   for (const [key, t] of byKey) {
-    if (owned.has(key) && !wanted.has(key) && inScope(key)) deletes.push({ kind: "delete", object: "table", family: t.family, table: t.name, genId })
+    if (owned.has(key) && !wanted.has(key) && inScope(key)) deletes.push({ kind: "delete", object: "table", family: t.family, table: t.name })
   }
   return [...deletes, ...creates, ...changes, ...conflicts]
 }

@@ -2,7 +2,7 @@
 // (built by libnftnl) → parsed by libnftnl and by the TypeScript decoder → equal.
 // Needs libnftnl.so.11 (the test command installs it), not root.
 import { describe, expect, test } from "bun:test"
-import { nfnl, parseMessages } from "@linx/netlink"
+import { nfnl, parseMessages } from "@linx/netlink/wire"
 import { RULE } from "./constants.ts"
 import { type Expr, encodeExpr, exprKey } from "./expr.ts"
 import { NftObject } from "./ffi/libnftnl.ts"

@@ -1,5 +1,7 @@
 // @linx/source-netfilter: nftables tables, chains and rules as a reconcilable source.
-export { createNftSource, type NftSource, type NftSourceOptions, type NftApplyReport } from "./source.ts"
+export { createNftSource, type NftSource, type NftSourceOptions, type NftWant } from "./source.ts"
+export type { NftHint, NftScopeEntry } from "./monitor.ts"
+export { showNft } from "./show.ts"
 export { NftDesiredSchema, NftOwnershipSchema, type NftDesired, type NftOwnership, type TableSpec, type ChainSpec, type RuleSpec } from "./schema.ts"
 export type { NftObserved, Table, Chain, Rule } from "./model.ts"
 export { commonText, type NftOp, type CompiledRule } from "./ops.ts"

@@ -1,7 +1,8 @@
 // The seam to nf_tables. The real kernel builds and parses objects with libnftnl
 // and sends one transaction per apply over @linx/netlink (atomic, generation-guarded);
 // the fake keeps a ruleset in memory with the same rules.
-import { MessageWriter, NetlinkError, type NetnsRef, nfnl, nl, openNetlinkSocket, type NetlinkSocket } from "@linx/netlink"
+import { NetlinkError, type NetnsRef, openNetlinkSocket, type NetlinkSocket } from "@linx/netlink"
+import { MessageWriter, nfnl, nl } from "@linx/netlink/wire"
 import { CHAIN, HOOKS, NFPROTO, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTNL_UDATA_RULE_COMMENT, RULE, TABLE } from "./constants.ts"
 import { decodeExpr, encodeExpr, exprKey } from "./expr.ts"
 import { decodeRuleMessage, type RawRule } from "./rule-wire.ts"
@@ -13,6 +14,7 @@ import { bytesOfHex, ELEM_INTERVAL_END, END_MARK, hexOf, keyTypeInfo, keyTypeNam
 
 const VERDICT_CODES: Record<string, number> = { accept: 1, drop: 0, return: -5, continue: -1, jump: -3, goto: -4 }
 const VERDICT_NAMES: Record<number, string> = Object.fromEntries(Object.entries(VERDICT_CODES).map(([k, v]) => [v, k]))
+import type { NftHint } from "./monitor.ts"
 import type { NftOp } from "./ops.ts"
 import { describeNftOp } from "./ops.ts"
 
@@ -21,6 +23,8 @@ export interface NftKernel {
   observe(tables?: ReadonlySet<string>): NftObserved
   /** one transaction; failures by op index (all ops fail when any does: nothing was applied) */
   apply(ops: readonly NftOp[], options: { genId?: number; check?: boolean }): Map<number, Error>
+  /** a fake's own change events (the real kernel's come from the nftables multicast group) */
+  subscribe?(onHint: (h: NftHint) => void): Disposable & { close(): Promise<void> }
   close(): void
 }
 
@@ -43,10 +47,11 @@ export function commentOf(udata: Uint8Array | undefined): string | undefined {
   return undefined
 }
 
-const scratch = new Uint8Array(1 << 20)
-let nextSetId = 1
-
 export function createNftKernel(netns: NetnsRef): NftKernel {
+  // per kernel, never per process: the buffer libnftnl builds messages into, and the
+  // set ids that bind a new set to its rules inside one transaction
+  const scratch = new Uint8Array(1 << 20)
+  let nextSetId = 1
   const sock: NetlinkSocket = openNetlinkSocket(nl.NETLINK_NETFILTER, { netns, strict: false, sendBufferBytes: 64 << 20, receiveBufferBytes: 32 << 20 })
 
   const dump = <T>(msg: number, table: string | undefined, tableAttr: number, decode: (m: Uint8Array) => T | undefined, extra: { family?: number; set?: string } = {}): T[] =>

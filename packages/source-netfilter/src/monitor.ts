@@ -1,13 +1,24 @@
 // nftables events → hints scoped to the tables they touch (NFNLGRP_NFTABLES). Every
 // object message names its table (NFTA_*_TABLE, or NFTA_TABLE_NAME, attribute 1) and its
 // family (nfgenmsg); NFT_MSG_NEWGEN, which ends each transaction, names none.
-import { forEachAttr, type Message, readString } from "@linx/netlink"
+import { forEachAttr, type Message, readString } from "@linx/netlink/wire"
 import { NFPROTO } from "./constants.ts"
 
 const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n)
 
+/** A table an event touched ("inet edge"): the one scope entry kind of netfilter. */
+export interface NftScopeEntry {
+  readonly kind: "table"
+  readonly key: string
+}
+
+export interface NftHint {
+  scope?: readonly NftScopeEntry[]
+  overrun?: true
+}
+
 /** The hint for a chunk of events; undefined when it holds nothing but generation markers. */
-export function hintFor(messages: readonly Message[]): { scope?: { tables: string[] } } | undefined {
+export function hintFor(messages: readonly Message[]): NftHint | undefined {
   const tables = new Set<string>()
   let other = false
   for (const m of messages) {
@@ -26,6 +37,6 @@ export function hintFor(messages: readonly Message[]): { scope?: { tables: strin
     if (!family || table === undefined) return {}
     tables.add(`${family} ${table}`)
   }
-  if (tables.size) return { scope: { tables: [...tables] } }
+  if (tables.size) return { scope: [...tables].map((key) => ({ kind: "table", key })) }
   return other ? {} : undefined
 }

@@ -17,19 +17,19 @@ interface Where {
 }
 
 export type NftOp =
-  | ({ kind: "create"; object: "table"; flags: number; genId: number } & Where)
+  | ({ kind: "create"; object: "table"; flags: number } & Where)
   /** the dormant flag, changed in place */
-  | ({ kind: "update"; object: "table"; flags: number; genId: number } & Where)
-  | ({ kind: "delete"; object: "table"; genId: number } & Where)
-  | ({ kind: "create"; object: "chain"; chain: ChainSpec; genId: number } & Where)
-  | ({ kind: "update"; object: "chain"; chain: ChainSpec; genId: number } & Where)
-  | ({ kind: "delete"; object: "chain"; name: string; genId: number } & Where)
+  | ({ kind: "update"; object: "table"; flags: number } & Where)
+  | ({ kind: "delete"; object: "table" } & Where)
+  | ({ kind: "create"; object: "chain"; chain: ChainSpec } & Where)
+  | ({ kind: "update"; object: "chain"; chain: ChainSpec } & Where)
+  | ({ kind: "delete"; object: "chain"; name: string } & Where)
   /** flush the chain and add these rules, in order, in the same transaction */
-  | ({ kind: "replace"; object: "rules"; chain: string; rules: CompiledRule[]; flush: boolean; genId: number } & Where)
-  | ({ kind: "create"; object: "set"; set: SetSpec; genId: number } & Where)
-  | ({ kind: "delete"; object: "set"; name: string; genId: number } & Where)
+  | ({ kind: "replace"; object: "rules"; chain: string; rules: CompiledRule[]; flush: boolean } & Where)
+  | ({ kind: "create"; object: "set"; set: SetSpec } & Where)
+  | ({ kind: "delete"; object: "set"; name: string } & Where)
   /** add and remove elements, each by its key bytes (hex): a one-element change sends one element */
-  | ({ kind: "update"; object: "elements"; set: string; type: KeyType; mapType?: string; add: string[]; remove: string[]; genId: number } & Where)
+  | ({ kind: "update"; object: "elements"; set: string; type: KeyType; mapType?: string; add: string[]; remove: string[] } & Where)
   | { kind: "conflict"; object: "table"; key: string; reason: string }
 
 const q = (s: string) => JSON.stringify(s)

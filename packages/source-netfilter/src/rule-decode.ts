@@ -1,6 +1,6 @@
 // Observed expressions decoded back to the common form when they are exactly what
 // compileRule makes for it; otherwise the rule stays raw.
-import { formatIp } from "@linx/netlink"
+import { formatIp } from "@linx/netlink/ip"
 import { CT_STATE_BITS } from "./constants.ts"
 import { type Expr, exprKey } from "./expr.ts"
 import { compileRule, concatExprs, keyLoad } from "./rule-compile.ts"

@@ -1,6 +1,6 @@
 // The common rule form's shape: `{ match, counter, verdict, comment }` as valibot schemas,
 // and the parsers of its address and NAT-target strings (shared by compile and sets).
-import { isNetworkAddress, parsePrefix } from "@linx/netlink"
+import { isNetworkAddress, parsePrefix } from "@linx/netlink/ip"
 import * as v from "valibot"
 import { CT_STATE_BITS } from "./constants.ts"
 

@@ -3,7 +3,8 @@
 // rules (and every other object) stays on libnftnl; a test checks both decoders agree.
 // Attributes: linux/netfilter/nf_tables.h (nft_rule_attributes, nft_expr_attributes and
 // each expression's own); integers are big-endian.
-import { DecodeError, type Message } from "@linx/netlink"
+import { DecodeError } from "@linx/netlink"
+import { type Message } from "@linx/netlink/wire"
 import { NFT_CMP_OPS, NFT_CT_KEYS, NFT_META_KEYS, NFT_PAYLOAD_BASES, NFT_RANGE_OPS } from "./constants.ts"
 import { type Expr, fibFlagNames, fibResultName } from "./expr.ts"
 import { toHex } from "./ffi/libnftnl.ts"

@@ -1,6 +1,6 @@
 // Named sets: key types, elements as bytes (in the kernel's byte order) and back.
 // Elements diff per element, by their bytes in hex.
-import { formatIp } from "@linx/netlink"
+import { formatIp } from "@linx/netlink/ip"
 import * as v from "valibot"
 import { parseAddr } from "./rule-schema.ts"
 

@@ -29,11 +29,17 @@ const FIREWALL = {
 const OWN = { tables: [{ family: "inet" as const, name: "edge" }] }
 const parse = (x: unknown): NftDesired => v.parse(NftDesiredSchema, x)
 
+/** One pass, as the loop runs it: observe, diff, reconcile with that observation. */
+async function pass(source: ReturnType<typeof createNftSource>, d: NftDesired) {
+  const observed = await source.observe({ desired: d, ownership: OWN })
+  return source.reconcile(source.diff(d, observed, OWN), observed)
+}
+
 async function setup() {
   const kernel = new FakeNftKernel()
   const source = createNftSource({ kernel })
   const d = parse(FIREWALL)
-  const report = await source.reconcile(source.diff(d, await source.observe(), OWN))
+  const report = await pass(source, d)
   return { kernel, source, d, report }
 }
 
@@ -48,11 +54,12 @@ describe("netfilter source on a fake nf_tables", () => {
   test("a flushed chain is rewritten; a comment change alone is not a change", async () => {
     const { kernel, source, d } = await setup()
     kernel.flushChain("inet", "edge", "input")
-    const ops = source.diff(d, await source.observe(), OWN)
+    const seen = await source.observe()
+    const ops = source.diff(d, seen, OWN)
     expect(ops.map((o) => source.describe(o))).toEqual([
       'nft add rule inet edge input ct state established,related accept; nft add rule inet edge input ip saddr 10.0.0.0/8 tcp dport 22 accept comment "ssh"',
     ])
-    await source.reconcile(ops)
+    await source.reconcile(ops, seen)
     const renamed = parse({ tables: [{ ...FIREWALL.tables[0], chains: [{ ...FIREWALL.tables[0]!.chains[0], rules: [FIREWALL.tables[0]!.chains[0]!.rules[0], { ...FIREWALL.tables[0]!.chains[0]!.rules[1], comment: "another" }] }] }] })
     expect(source.diff(renamed, await source.observe(), OWN)).toEqual([])
   })
@@ -75,20 +82,21 @@ describe("netfilter source on a fake nf_tables", () => {
       "# conflict: table inet theirs exists but is not owned by this loop (list it in ownership.tables, or set ownership.adopt)",
     ])
     // removing everything deletes only the owned table
-    await source.reconcile(source.diff(parse({}), await source.observe(), OWN))
+    await pass(source, parse({}))
     expect(kernel.tables.map((t) => t.name)).toEqual(["theirs"])
   })
 
   test("a stale generation fails the whole transaction; check() commits nothing", async () => {
     const { kernel, source, d } = await setup()
     kernel.flushChain("inet", "edge", "input")
-    const ops = source.diff(d, await source.observe(), OWN)
+    const seen = await source.observe()
+    const ops = source.diff(d, seen, OWN)
     kernel.addForeignTable("ip", "late") // between observe and apply
-    const r = await source.reconcile(ops)
+    const r = await source.reconcile(ops, seen)
     expect(r.applied).toEqual([])
     expect(r.failed.map((f) => (f.error as { code?: string }).code)).toEqual(["ERESTART"])
-    const fresh = source.diff(d, await source.observe(), OWN)
-    const checked = await source.check(fresh)
+    const again = await source.observe()
+    const checked = await source.check(source.diff(d, again, OWN), again)
     expect(checked.failed).toEqual([])
     expect(kernel.tables.find((t) => t.name === "edge")!.chains![0]!.rules).toEqual([])
   })
@@ -98,12 +106,13 @@ describe("netfilter source on a fake nf_tables", () => {
     const source = createNftSource({ kernel })
     const elements = Array.from({ length: 1000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`)
     const withSet = (els: string[]) => parse({ tables: [{ family: "inet", name: "edge", sets: [{ name: "blocked", type: "ipv4_addr", elements: els }], chains: [{ name: "c", rules: [{ match: { ip: { saddr: "@blocked" } }, verdict: "drop" }] }] }] })
-    await source.reconcile(source.diff(withSet(elements), await source.observe(), OWN))
+    await pass(source, withSet(elements))
     expect(source.diff(withSet(elements), await source.observe(), OWN)).toEqual([])
     const changed = [...elements.slice(1), "192.0.2.7"]
-    const ops = source.diff(withSet(changed), await source.observe(), OWN)
+    const seen = await source.observe()
+    const ops = source.diff(withSet(changed), seen, OWN)
     expect(ops.map((o) => source.describe(o))).toEqual(["nft add element inet edge blocked { 192.0.2.7 }; nft delete element inet edge blocked { 10.0.0.0 }"])
-    await source.reconcile(ops)
+    await source.reconcile(ops, seen)
     expect(source.diff(withSet(changed), await source.observe(), OWN)).toEqual([])
   })
 })

@@ -1,14 +1,15 @@
 // createNftSource: wiring only. Observe (a consistent look at the owned tables), diff
 // (pure), reconcile (one atomic, generation-guarded transaction), check (the same,
 // never committed), subscribe (the nftables group), describe (`nft` text).
-import { type NetnsRef, nl, subscribe as subscribeNetlink, SubscriptionSet } from "@linx/netlink"
+import { type ApplyReport, type NetnsRef, reportFailure, subscribe as subscribeNetlink, SubscriptionSet } from "@linx/netlink"
+import { nl } from "@linx/netlink/wire"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { NFNLGRP_NFTABLES } from "./constants.ts"
 import { diffRuleset } from "./diff.ts"
 import { createNftKernel, type NftKernel } from "./kernel.ts"
 import type { NftObserved } from "./model.ts"
 import { describeNftOp, type NftOp } from "./ops.ts"
-import { hintFor } from "./monitor.ts"
+import { hintFor, type NftHint } from "./monitor.ts"
 import { type NftDesired, NftDesiredSchema, type NftOwnership, NftOwnershipSchema } from "./schema.ts"
 
 export interface NftSourceOptions {
@@ -17,67 +18,79 @@ export interface NftSourceOptions {
   kernel?: NftKernel
 }
 
-export interface NftApplyReport {
-  applied: NftOp[]
-  failed: { op: NftOp; error: Error }[]
+/**
+ * What observe() reads: the tables desired state names and ownership lists, whole (the
+ * others by name only); with a scope, only the tables the events touched. Without
+ * desired state or ownership (`linx show` with no file), every table whole.
+ */
+export interface NftWant {
+  desired?: NftDesired
+  ownership?: NftOwnership | undefined
+  scope?: readonly { readonly kind: string; readonly key?: string }[] | undefined
 }
 
 export interface NftSource {
   readonly kind: "netfilter"
   readonly schema: StandardSchemaV1<unknown, NftDesired>
   readonly ownershipSchema: StandardSchemaV1<unknown, NftOwnership>
-  /** a look at the owned tables; with a scope ({ tables: ["inet edge"] }), at those only */
-  observe(scope?: { tables?: true | readonly string[] }): Promise<NftObserved>
+  observe(want?: NftWant): Promise<NftObserved>
   diff(desired: NftDesired, observed: NftObserved, ownership: NftOwnership): NftOp[]
-  reconcile(ops: readonly NftOp[]): Promise<NftApplyReport>
-  /** sends the transaction without committing it (nft --check): the kernel's verdict, nothing changed */
-  check(ops: readonly NftOp[]): Promise<NftApplyReport>
-  subscribe(onHint: (hint: { scope?: { tables: string[] }; overrun?: true }) => void): Disposable
+  /** one atomic transaction, guarded by the generation `observed` was taken at */
+  reconcile(ops: readonly NftOp[], observed: NftObserved): Promise<ApplyReport<NftOp>>
+  /** the same transaction, never committed (nft --check): the kernel's verdict, nothing changed */
+  check(ops: readonly NftOp[], observed: NftObserved): Promise<ApplyReport<NftOp>>
+  subscribe(onHint: (hint: NftHint) => void): Disposable
   describe(op: NftOp): string
   close(): Promise<void>
 }
 
+/** The tables a look reads whole: desired and owned ones, narrowed to a scope's. */
+export function tablesOfInterest(want: NftWant | undefined): Set<string> | undefined {
+  if (!want?.desired && !want?.ownership) return undefined
+  const keys = new Set([...(want.desired?.tables ?? []).map(tableKey), ...(want.ownership?.tables ?? []).map(tableKey)])
+  if (!want.scope) return keys
+  const touched = new Set(want.scope.filter((e) => e.kind === "table" && e.key !== undefined).map((e) => e.key!))
+  return new Set([...keys].filter((k) => touched.has(k)))
+}
+
+const tableKey = (t: { family: string; name: string }) => `${t.family} ${t.name}`
+
 export function createNftSource(options: NftSourceOptions = {}): NftSource {
   const kernel = options.kernel ?? createNftKernel(options.netns)
-  /** tables whose chains and rules observe reads: the desired and owned ones of the last diff */
-  let interest: Set<string> | undefined
   const subscriptions = new SubscriptionSet()
   let closed = false
 
-  const run = async (ops: readonly NftOp[], check: boolean): Promise<NftApplyReport> => {
+  const run = async (ops: readonly NftOp[], observed: NftObserved, check: boolean): Promise<ApplyReport<NftOp>> => {
     if (closed) throw new Error("netfilter source is closed")
+    const report: ApplyReport<NftOp> = { applied: [], failed: [] }
     const real = ops.filter((op) => op.kind !== "conflict")
-    if (!real.length) return { applied: [], failed: [] }
-    const genId = (real[0] as { genId: number }).genId
-    const failures = kernel.apply(real, { genId, check })
-    return {
-      applied: real.filter((_, i) => !failures.has(i)),
-      failed: real.flatMap((op, i) => (failures.has(i) ? [{ op, error: failures.get(i)! }] : [])),
-    }
+    if (!real.length) return report
+    const failures = kernel.apply(real, { genId: observed.genId, check })
+    real.forEach((op, i) => {
+      const e = failures.get(i)
+      if (e) reportFailure(report, op, describeNftOp(op), e)
+      else report.applied.push(op)
+    })
+    return report
   }
 
   return {
     kind: "netfilter",
     schema: NftDesiredSchema,
     ownershipSchema: NftOwnershipSchema,
-    async observe(scope) {
+    async observe(want) {
       if (closed) throw new Error("netfilter source is closed")
-      const only = scope?.tables && scope.tables !== true ? new Set(scope.tables) : undefined
-      if (!only || !interest) return kernel.observe(interest)
-      const look = new Set([...only].filter((k) => interest!.has(k)))
+      const look = tablesOfInterest(want)
       const o = kernel.observe(look)
-      o.scope = look
+      if (want?.scope && look) o.scope = look
       return o
     },
-    diff(desired, observed, ownership) {
-      interest = new Set([...desired.tables.map((t) => `${t.family} ${t.name}`), ...(ownership?.tables ?? []).map((t) => `${t.family} ${t.name}`)])
-      // a first look made before the source knew its tables read every table whole
-      return diffRuleset(desired, observed, ownership)
-    },
-    reconcile: (ops) => run(ops, false),
-    check: (ops) => run(ops, true),
+    diff: (desired, observed, ownership) => diffRuleset(desired, observed, ownership),
+    reconcile: (ops, observed) => run(ops, observed, false),
+    check: (ops, observed) => run(ops, observed, true),
     subscribe(onHint) {
-      if (options.kernel) return { [Symbol.dispose]() {} }
+      // a fake kernel sends its own events
+      if (options.kernel) return options.kernel.subscribe ? subscriptions.add(options.kernel.subscribe(onHint)) : { [Symbol.dispose]() {} }
       const sub = subscribeNetlink(nl.NETLINK_NETFILTER, {
         netns: options.netns,
         groups: [NFNLGRP_NFTABLES],

@@ -2,27 +2,15 @@
 // Owned addresses carry IFA_PROTO = the owner's protocol; nothing else is ever deleted.
 // Kernel-made addresses (IPv6 link-local, loopback) are never desired and never owned,
 // so they never produce ops.
-import { type Family, familyOf } from "@linx/netlink"
-import type { ConflictOp } from "./ops.ts"
+import { type Family, familyOf } from "@linx/netlink/ip"
+import type { ConflictOp } from "./conflict.ts"
+import type { Address } from "./wire/addr.ts"
 import type { Owner } from "./ownership.ts"
 import type { AddressSpec } from "./schema.ts"
 import { IFA_F_NODAD, IFA_F_NOPREFIXROUTE } from "./wire/constants.ts"
 
-/** An address as the kernel reports it (ip addr show). */
-export interface Address {
-  family: Family
-  /** ifindex of its link */
-  index: number
-  /** "10.0.0.1/24", canonical */
-  address: string
-  peer?: string
-  label?: string
-  /** IFA_FLAGS, including volatile ones (tentative, dadfailed, ...) that diff ignores */
-  flags: number
-  scope: number
-  /** IFA_PROTO; 0 when unset */
-  proto: number
-}
+export type { Address }
+
 
 export type AddressOp =
   | { kind: "create"; object: "address"; spec: AddressSpec; proto: number }

@@ -1,14 +1,15 @@
 // The seam between the source and the kernel: typed dumps and typed request batches.
 // `createNetlinkKernel` is the real one (rtnetlink over @linx/netlink);
 // `@linx/source-rtnl/testing` has an in-memory fake with the kernel's rules.
-import { type Family, MessageWriter, type NetlinkError, type NetlinkSocket, Netns, type NetnsRef, nl, openNetlinkSocket } from "@linx/netlink"
-import type { Address } from "./addr.ts"
-import type { Link } from "./link.ts"
-import type { Route } from "./route.ts"
-import { type AddressRequest, decodeAddress, encodeAddressDump, encodeAddressRequest } from "./wire/addr.ts"
+import { type NetlinkError, type NetlinkSocket, Netns, type NetnsRef, openNetlinkSocket } from "@linx/netlink"
+import { MessageWriter, nl } from "@linx/netlink/wire"
+import { type Family } from "@linx/netlink/ip"
+import { startMonitor } from "./monitor.ts"
+import type { RtnlHint } from "./scope.ts"
+import { type Address, type AddressRequest, decodeAddress, familyNumber, encodeAddressDump, encodeAddressRequest } from "./wire/addr.ts"
 import * as c from "./wire/constants.ts"
-import { decodeLink, encodeLinkDump, encodeLinkRequest, type LinkRequest } from "./wire/link.ts"
-import { decodeRoute, encodeRouteDump, encodeRouteRequest, type RouteRequest } from "./wire/route.ts"
+import { decodeLink, encodeLinkDump, encodeLinkRequest, type Link, type LinkRequest } from "./wire/link.ts"
+import { decodeRoute, encodeRouteDump, encodeRouteRequest, type Route, type RouteRequest } from "./wire/route.ts"
 
 export type RtnlRequest =
   | { object: "link"; request: LinkRequest; label: string; /** send from a socket in this namespace */ via?: string }
@@ -35,12 +36,11 @@ export interface RtnlKernel {
   netnsFd(netns: string): number
   /** a descriptor of the source's own namespace */
   ownNetnsFd(): number
+  /** change hints from the kernel's multicast groups (the fake sends its own) */
+  subscribe(onHint: (h: RtnlHint) => void): Disposable & { close(): Promise<void> }
   close(): void
 }
 
-export function familyNumber(f: Family): number {
-  return f === "inet" ? c.AF_INET : c.AF_INET6
-}
 
 function encode(w: MessageWriter, r: RtnlRequest): void {
   switch (r.object) {
@@ -128,6 +128,7 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
       return msgs.map(decodeLink).find((l) => l.name === name)?.index
     },
     netnsFd: (name) => other(name).ns.fd,
+    subscribe: (onHint) => startMonitor(netns, onHint),
     ownNetnsFd() {
       if (!ns.isCurrent) return ns.fd
       ownFd ??= Netns.open({ path: "/proc/thread-self/ns/net" })

@@ -1,32 +1,11 @@
 // Links: the observed type, and the diff of desired link specs against the kernel.
 import type { Owner } from "./ownership.ts"
 import type { LinkSpec, VethSpec } from "./schema.ts"
-import type { ConflictOp } from "./ops.ts"
+import type { ConflictOp } from "./conflict.ts"
+import type { Link } from "./wire/link.ts"
 
-/** A link as the kernel reports it (ip -d link show). */
-export interface Link {
-  index: number
-  name: string
-  /** IFLA_INFO_KIND, or "device" for a link without one (a physical NIC, lo) */
-  kind: string
-  up: boolean
-  mtu: number
-  mac?: string
-  masterIndex: number
-  alias?: string
-  group: number
-  /** IFLA_LINK: veth peer, or the parent of vlan/macvlan/ipvlan */
-  linkIndex: number
-  /** IFLA_LINK_NETNSID: the peer/parent lives in another namespace */
-  linkNetnsId?: number
-  operState: number
-  stp?: boolean
-  vlanFiltering?: boolean
-  /** macvlan/ipvlan mode */
-  mode?: string
-  vlanId?: number
-  vlanProtocol?: string
-}
+export type { Link }
+
 
 /** Settings changed in place (ip link set). Only fields that differ are present. */
 export interface LinkChanges {
@@ -152,6 +131,10 @@ export function diffLinks(
   const deletes: Link[] = []
 
   for (const w of wanted) {
+    if (w.name === "lo") {
+      conflicts.push({ kind: "conflict", object: "link", key: w.name, reason: "lo is the kernel's loopback: Linx never changes it" })
+      continue
+    }
     const o = byName.get(w.name)
     if (!o) {
       if (w.kind === "device") {
@@ -180,7 +163,8 @@ export function diffLinks(
 
   if (owner.hasLinkGlobs) {
     for (const o of observed) {
-      if (!wantedNames.has(o.name) && owner.ownsLinkName(o.name)) deletes.push(o)
+      // a device (a NIC, no IFLA_INFO_KIND) is never deleted: only its settings are managed
+      if (!wantedNames.has(o.name) && owner.ownsLinkName(o.name) && o.kind !== "device") deletes.push(o)
     }
   }
   ops.push(...deleteOps(deletes, observed, owner))

@@ -1,25 +1,15 @@
 // The ops a pass applies, and the `ip` command line each one is equivalent to.
 import type { AddressOp } from "./addr.ts"
+import { assertNever, type ConflictOp } from "./conflict.ts"
 import type { LinkChanges, LinkOp } from "./link.ts"
 import type { RouteOp, WantedRoute } from "./route.ts"
 import * as c from "./wire/constants.ts"
 
-/**
- * A desired object that collides with a foreign one, or cannot exist (a missing
- * device). Never applied: reported by the loop as a conflict.
- */
-export interface ConflictOp {
-  kind: "conflict"
-  object: "link" | "address" | "route"
-  key: string
-  reason: string
-}
-
+export type { ConflictOp }
+export type { Link } from "./wire/link.ts"
+export type { Address } from "./wire/addr.ts"
+export type { Route } from "./wire/route.ts"
 export type RtnlOp = LinkOp | AddressOp | RouteOp | ConflictOp
-
-export function assertNever(x: never): never {
-  throw new Error(`unexpected value: ${JSON.stringify(x)}`)
-}
 
 const quote = (s: string) => (/^[\w.:@/-]+$/.test(s) ? s : JSON.stringify(s))
 
@@ -78,7 +68,7 @@ function describeLinkCreate(op: Extract<LinkOp, { kind: "create" }>): string {
 
 function describeRoute(verb: string, w: WantedRoute, protocol: number): string {
   const parts = [w.family === "inet6" ? `ip -6 route ${verb}` : `ip route ${verb}`]
-  if (w.type !== c.RTN_UNICAST) parts.push(Object.entries({ blackhole: 6, unreachable: 7, prohibit: 8 }).find(([, n]) => n === w.type)?.[0] ?? String(w.type))
+  if (w.type !== c.RTN_UNICAST) parts.push(c.ROUTE_TYPE_NAMES[w.type] ?? String(w.type))
   parts.push(w.dst === "0.0.0.0/0" || w.dst === "::/0" ? "default" : w.dst)
   if (w.gateway) parts.push(`via ${w.gateway}`)
   if (w.dev) parts.push(`dev ${w.dev}`)
@@ -143,7 +133,7 @@ export function describeRtnlOp(op: RtnlOp): string {
         case "route": {
           const r = op.route
           const parts = [r.family === "inet6" ? "ip -6 route del" : "ip route del"]
-          if (r.type !== c.RTN_UNICAST) parts.push(Object.entries({ blackhole: 6, unreachable: 7, prohibit: 8 }).find(([, n]) => n === r.type)?.[0] ?? String(r.type))
+          if (r.type !== c.RTN_UNICAST) parts.push(c.ROUTE_TYPE_NAMES[r.type] ?? String(r.type))
           parts.push(r.dst === "0.0.0.0/0" || r.dst === "::/0" ? "default" : r.dst)
           if (r.gateway) parts.push(`via ${r.gateway}`)
           if (op.dev) parts.push(`dev ${op.dev}`)

@@ -1,48 +1,27 @@
 // Dependency order of ops (PLATFORM "kernel behaviour" 7): deletes first, in reverse
 // (routes, addresses, links), then links are created, then changed (master, up), then
-// addresses, then routes. Within a phase the diff's order is kept, so the same inputs
-// give the same order.
+// addresses, then routes. Within a step the diff's order is kept, so the same inputs
+// give the same order. apply.ts runs the same steps as batches.
 import type { RtnlOp } from "./ops.ts"
 
-export type Phase =
-  | "deleteRoutes"
-  | "deleteAddresses"
-  | "deleteLinks"
-  | "createLinks"
-  | "updateLinks"
-  | "createAddresses"
-  | "createRoutes"
-  | "none"
-
-export const PHASES: readonly Phase[] = [
-  "deleteRoutes",
-  "deleteAddresses",
-  "deleteLinks",
-  "createLinks",
-  "updateLinks",
-  "createAddresses",
-  "createRoutes",
-]
-
-export function phaseOf(op: RtnlOp): Phase {
-  if (op.kind === "conflict") return "none"
+function rank(op: RtnlOp): number {
+  if (op.kind === "conflict") return 7
   switch (op.object) {
     case "route":
-      return op.kind === "delete" ? "deleteRoutes" : "createRoutes"
+      return op.kind === "delete" ? 0 : 6
     case "address":
-      return op.kind === "delete" ? "deleteAddresses" : "createAddresses"
-    case "link":
-      return op.kind === "delete" ? "deleteLinks" : op.kind === "create" ? "createLinks" : "updateLinks"
+      return op.kind === "delete" ? 1 : 5
     case "linkGroup":
-      return "deleteLinks"
+      return 2
+    case "link":
+      return op.kind === "delete" ? 2 : op.kind === "create" ? 3 : 4
   }
 }
 
 /** Stable sort of ops into dependency order; conflicts last (they are not applied). */
 export function orderOps<T extends RtnlOp>(ops: readonly T[]): T[] {
-  const rank = (op: T) => {
-    const p = phaseOf(op)
-    return p === "none" ? PHASES.length : PHASES.indexOf(p)
-  }
-  return ops.map((op, i) => ({ op, i, r: rank(op) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.op)
+  return ops
+    .map((op, i) => ({ op, i, r: rank(op) }))
+    .sort((a, b) => a.r - b.r || a.i - b.i)
+    .map((x) => x.op)
 }

@@ -26,10 +26,12 @@ export function tableNumber(t: number | "main" | undefined): number {
   return t === undefined || t === "main" ? RT_TABLE_MAIN : t
 }
 
-const cache = new WeakMap<object, Owner>()
+/** Resolved ownership by the (immutable, validated) ownership object: one per source. */
+export type OwnerMemo = WeakMap<object, Owner>
 
-export function resolveOwnership(o: RtnlOwnership | undefined): Owner {
-  if (o && cache.has(o)) return cache.get(o)!
+export function resolveOwnership(o: RtnlOwnership | undefined, cache?: OwnerMemo): Owner {
+  const cached = o && cache?.get(o)
+  if (cached) return cached
   const globs = o?.links?.map(globToRegExp)
   const exact = new Set(o?.links?.filter((g) => !/[*?]/.test(g)))
   const routeProtocol = o?.routeProtocol ?? DEFAULT_ROUTE_PROTOCOL
@@ -42,6 +44,26 @@ export function resolveOwnership(o: RtnlOwnership | undefined): Owner {
     linkGroup: o?.linkGroup ?? DEFAULT_LINK_GROUP,
     adopt: o?.adopt ?? false,
   }
-  if (o) cache.set(o, owner)
+  if (o) cache?.set(o, owner)
   return owner
+}
+
+/**
+ * May this loop touch the link? Links named by ownership (names or globs) and links
+ * named in desired state; never `lo`, the kernel's loopback. The diff and `linx show`
+ * both ask this, so what `show` marks owned is what `plan` may touch.
+ */
+export function ownsLink(owner: Owner, name: string, desiredNames: ReadonlySet<string>): boolean {
+  return name !== "lo" && (owner.ownsLinkName(name) || desiredNames.has(name))
+}
+
+/** An address carrying the owner's IFA_PROTO, or (with adopt) one desired state names. */
+export function ownsAddress(owner: Owner, proto: number, desiredKey: boolean): boolean {
+  return proto === owner.addressProtocol || (owner.adopt && desiredKey)
+}
+
+/** A route carrying the owner's protocol in an owned table, or (with adopt) one desired state names. */
+export function ownsRoute(owner: Owner, route: { protocol: number; table: number }, desired: boolean): boolean {
+  if (owner.tables && !owner.tables.has(route.table)) return false
+  return route.protocol === owner.routeProtocol || (owner.adopt && desired)
 }

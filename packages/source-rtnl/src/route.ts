@@ -1,41 +1,16 @@
 // Routes: the observed type, desired routes in kernel terms, and their diff.
 // Identity is the kernel's route key: (family, table, dst/len, tos, priority); IPv6 has
 // no tos. Owned routes carry rtm_protocol = the owner's protocol.
-import { familyOf, type Family, formatPrefix, networkOf, parseIp, parsePrefix } from "@linx/netlink"
-import type { ConflictOp } from "./ops.ts"
+import { familyOf, type Family, formatPrefix, networkOf, parseIp, parsePrefix } from "@linx/netlink/ip"
+import type { ConflictOp } from "./conflict.ts"
 import type { Owner } from "./ownership.ts"
-import { tableNumber } from "./ownership.ts"
+import { ownsRoute, tableNumber } from "./ownership.ts"
 import type { RouteSpec } from "./schema.ts"
 import * as c from "./wire/constants.ts"
-import { packRouteId } from "./wire/route.ts"
+import { type Nexthop, packRouteId, type Route } from "./wire/route.ts"
 
-export interface Nexthop {
-  gateway?: string
-  oif: number
-  weight: number
-  flags: number
-}
+export type { Nexthop, Route }
 
-/** A route as the kernel reports it (ip route show table all). */
-export interface Route {
-  /** the kernel's route key, packed (see packRouteId): equal ids = the same route */
-  id: string
-  family: Family
-  /** "10.0.0.0/8", "::/0" */
-  dst: string
-  tos: number
-  table: number
-  protocol: number
-  scope: number
-  type: number
-  flags: number
-  priority: number
-  oif: number
-  gateway?: string
-  prefsrc?: string
-  mtu?: number
-  nexthops?: Nexthop[]
-}
 
 /** A desired route resolved to kernel terms (names stay names until apply). */
 export interface WantedRoute {
@@ -62,12 +37,10 @@ export type RouteOp =
   | { kind: "update"; object: "route"; route: WantedRoute; protocol: number; reason: string }
   | { kind: "delete"; object: "route"; route: Route; dev?: string }
 
-export const TYPES: Record<string, number> = {
-  unicast: c.RTN_UNICAST,
-  blackhole: c.RTN_BLACKHOLE,
-  unreachable: c.RTN_UNREACHABLE,
-  prohibit: c.RTN_PROHIBIT,
-}
+/** Route types a desired route may have (the others are the kernel's), by name. */
+const TYPES: Record<string, number> = Object.fromEntries(
+  [c.RTN_UNICAST, c.RTN_BLACKHOLE, c.RTN_UNREACHABLE, c.RTN_PROHIBIT].map((n) => [c.ROUTE_TYPE_NAMES[n]!, n]),
+)
 const SCOPES: Record<string, number> = { universe: 0, global: 0, site: c.RT_SCOPE_SITE, link: c.RT_SCOPE_LINK, host: c.RT_SCOPE_HOST }
 
 export function routeKey(family: Family, table: number, dst: string, tos: number, priority: number): string {
@@ -84,11 +57,18 @@ export function observedRouteKey(r: Route): string {
   return routeKey(r.family, r.table, r.dst, r.tos, r.priority)
 }
 
-const wantedCache = new WeakMap<RouteSpec, WantedRoute>()
+/**
+ * Caches of a pure function of desired state (wanted routes, the desired index), keyed
+ * by the immutable validated input. One per source: nothing lives at module level.
+ */
+export class RouteMemo {
+  readonly wanted = new WeakMap<RouteSpec, WantedRoute>()
+  readonly index = new WeakMap<readonly RouteSpec[], DesiredIndex>()
+}
 
 /** Resolves a desired route's defaults the way the kernel will (metric, scope, family). */
-export function wantedRoute(s: RouteSpec): WantedRoute {
-  const cached = wantedCache.get(s)
+export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
+  const cached = memo?.wanted.get(s)
   if (cached) return cached
   const family: Family =
     (s.dst !== "default" ? familyOf(s.dst) : undefined) ??
@@ -123,7 +103,7 @@ export function wantedRoute(s: RouteSpec): WantedRoute {
       return nh
     })
   }
-  wantedCache.set(s, w)
+  memo?.wanted.set(s, w)
   return w
 }
 
@@ -173,10 +153,8 @@ interface DesiredIndex {
   byGateway: Map<string, RouteSpec[]>
 }
 
-const indexCache = new WeakMap<readonly RouteSpec[], DesiredIndex>()
-
-function indexDesired(desired: readonly RouteSpec[]): DesiredIndex {
-  const cached = indexCache.get(desired)
+function indexDesired(desired: readonly RouteSpec[], memo: RouteMemo): DesiredIndex {
+  const cached = memo.index.get(desired)
   if (cached) return cached
   const idx: DesiredIndex = { wanted: [], byId: new Map(), position: new Map(), byKey: new Map(), byDev: new Map(), byGateway: new Map() }
   const push = (m: Map<string, RouteSpec[]>, k: string, s: RouteSpec) => {
@@ -185,7 +163,7 @@ function indexDesired(desired: readonly RouteSpec[]): DesiredIndex {
     else m.set(k, [s])
   }
   for (const s of desired) {
-    const w = wantedRoute(s)
+    const w = wantedRoute(s, memo)
     idx.byId.set(w.id, idx.wanted.length)
     idx.wanted.push(w)
     idx.position.set(s, idx.position.size)
@@ -201,7 +179,7 @@ function indexDesired(desired: readonly RouteSpec[]): DesiredIndex {
       for (const g of gws) push(idx.byGateway, g, s)
     }
   }
-  indexCache.set(desired, idx)
+  memo.index.set(desired, idx)
   return idx
 }
 
@@ -236,6 +214,30 @@ function desiredInScope(idx: DesiredIndex, scope: RouteScope, observed: readonly
 }
 
 /**
+ * The prefixes ("10.1.0.0/24") of the addresses on each of `links`, observed and desired:
+ * which gateways sit on those links.
+ */
+export function gatewayPrefixes(
+  links: ReadonlySet<string>,
+  observed: readonly { index: number; address: string }[],
+  desired: readonly { link: string; address: string }[],
+  linkName: (index: number) => string | undefined,
+): Map<string, string[]> {
+  const prefixes = new Map<string, string[]>()
+  const add = (link: string | undefined, address: string) => {
+    if (link === undefined || !links.has(link)) return
+    const p = parsePrefix(address)
+    if (!p) return
+    const list = prefixes.get(link) ?? []
+    list.push(formatPrefix(networkOf(p)))
+    prefixes.set(link, list)
+  }
+  for (const a of observed) add(linkName(a.index), a.address)
+  for (const a of desired) add(a.link, a.address)
+  return prefixes
+}
+
+/**
  * Diffs routes. With a `scope` the observation covered only some routes: only the
  * desired routes it covers are compared, and an owned observed route is deleted only
  * when no desired route has its key.
@@ -246,11 +248,12 @@ export function diffRoutes(
   linkName: (index: number) => string | undefined,
   owner: Owner,
   scope?: RouteScope,
+  memo: RouteMemo = new RouteMemo(),
 ): { ops: RouteOp[]; conflicts: ConflictOp[] } {
   const ops: RouteOp[] = []
   const conflicts: ConflictOp[] = []
   const protocol = owner.routeProtocol
-  const idx = indexDesired(desired)
+  const idx = indexDesired(desired, memo)
   const deletes: RouteOp[] = []
   const compare = (w: WantedRoute, o: Route | undefined) => {
     if (!o) {
@@ -270,8 +273,7 @@ export function diffRoutes(
     if (why) ops.push({ kind: "update", object: "route", route: w, protocol, reason: why })
   }
   const deleteIfOwned = (o: Route) => {
-    if (o.protocol !== protocol) return
-    if (owner.tables && !owner.tables.has(o.table)) return
+    if (o.protocol !== protocol || !ownsRoute(owner, o, false)) return
     const op: RouteOp = { kind: "delete", object: "route", route: o }
     const dev = linkName(o.oif)
     if (dev) op.dev = dev
@@ -292,7 +294,7 @@ export function diffRoutes(
     const byId = new Map<string, Route>()
     for (const o of observed) if (isComparableRoute(o)) byId.set(o.id, o)
     for (const s of desiredInScope(idx, scope, observed)) {
-      const w = wantedRoute(s)
+      const w = wantedRoute(s, memo)
       compare(w, byId.get(w.id))
     }
     for (const o of byId.values()) if (!idx.byId.has(o.id)) deleteIfOwned(o)

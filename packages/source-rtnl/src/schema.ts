@@ -1,7 +1,7 @@
 // What users write: valibot schemas for links, addresses and routes, and the types
 // inferred from them. Every issue is reported as `path: message`.
 import * as v from "valibot"
-import { canonicalIp, canonicalMac, familyOf, formatPrefix, isNetworkAddress, networkOf, parsePrefix } from "@linx/netlink"
+import { canonicalIp, canonicalMac, familyOf, formatPrefix, isNetworkAddress, networkOf, parsePrefix } from "@linx/netlink/ip"
 
 /** dev_valid_name() in net/core/dev.c: 1–15 bytes, not "." or "..", no "/", ":" or whitespace. */
 export function isValidLinkName(s: string): boolean {

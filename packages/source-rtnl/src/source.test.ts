@@ -200,9 +200,13 @@ describe("rtnl source on the fake kernel", () => {
 
   test("a device's settings are managed, never its existence", async () => {
     const kernel = new FakeRtnlKernel()
+    kernel.addDevice("eth0")
     const source = createRtnlSource({ kernel })
-    expect(await plan(source, parse({ links: [{ name: "lo", kind: "device", mtu: 1500 }] }))).toEqual(["ip link set dev lo mtu 1500"])
+    expect(await plan(source, parse({ links: [{ name: "eth0", kind: "device", mtu: 1400 }] }))).toEqual(["ip link set dev eth0 mtu 1400"])
     expect(await plan(source, parse({ links: [] }), { links: ["*"] })).toEqual([])
+    // loopback is the kernel's: never changed, never deleted, whatever a glob says
+    expect(await plan(source, parse({ links: [{ name: "lo", kind: "device", up: false }] }))).toEqual(["# conflict: lo is the kernel's loopback: Linx never changes it"])
+
   })
 
   test("a read-only kernel (no CAP_NET_ADMIN) fails every op with EPERM, nothing half-applied silently", async () => {
@@ -247,7 +251,7 @@ describe("rtnl source on the fake kernel", () => {
     const lanA = kernel.linkByName("lan-a")!
     kernel.send([{ object: "link", label: "ip link set lan-a down", request: { op: "set", index: lanA.index, up: false } }])
     const routeDumpsBefore = kernel.dumps.routes
-    const scoped = await source.observe({ links: ["lan-a"], addresses: true, routesOnLinks: ["lan-a"] })
+    const scoped = await source.observe({ scope: [{ kind: "link", key: "lan-a" }, { kind: "addresses" }, { kind: "routesOnLink", key: "lan-a" }] })
     // a down link carries no IPv4 route: one filtered IPv6 dump, never the whole table
     expect(kernel.dumps.routes - routeDumpsBefore).toBe(1)
     expect(source.diff(d, scoped, OWN).map((o) => source.describe(o))).toEqual([

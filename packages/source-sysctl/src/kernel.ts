@@ -32,11 +32,12 @@ function failure(e: unknown): KeyFailure {
   return { code: err.code ?? "EIO", message: err.message }
 }
 
-const buf = new Uint8Array(4096)
 const decoder = new TextDecoder()
 
-/** Reads and writes /proc/sys of the calling thread's current namespace. */
-const procSys: SysctlIo = {
+/** Reads and writes /proc/sys of the calling thread's current namespace, into its own buffer. */
+function createProcSysIo(): SysctlIo {
+  const buf = new Uint8Array(4096)
+  return {
   read(path) {
     let fd: number
     try {
@@ -69,12 +70,14 @@ const procSys: SysctlIo = {
       closeSync(fd)
     }
   },
+  }
 }
 
 export function createProcSysKernel(netns: NetnsRef): SysctlKernel {
   const ns = Netns.open(netns)
+  const io = createProcSysIo()
   return {
-    batch: (fn) => ns.run(() => fn(procSys)),
+    batch: (fn) => ns.run(() => fn(io)),
     close() {
       ns.close()
     },

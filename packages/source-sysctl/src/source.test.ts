@@ -22,7 +22,7 @@ function fake() {
 }
 
 async function pass(source: ReturnType<typeof createSysctlSource>, d: ReturnType<typeof parse>) {
-  const ops = source.diff(d, await source.observe())
+  const ops = source.diff(d, await source.observe({ desired: d }))
   return { ops: ops.map((o) => source.describe(o)), report: await source.reconcile(ops) }
 }
 
@@ -77,8 +77,7 @@ describe("sysctl source on a fake /proc/sys", () => {
     k.values.set("net/ipv4/conf/late0/rp_filter", "0")
     const source = createSysctlSource({ kernel: k })
     const d = parse({ "net.ipv4.conf.late0.rp_filter": 2 })
-    await source.diff(d, await source.observe())
-    const o = await source.observe()
+    const o = await source.observe({ desired: d })
     expect([...o.pending]).toEqual(["net/ipv4/conf/late0/rp_filter"])
     expect(source.diff(d, o)).toEqual([])
     k.interfaces.add("late0")
@@ -92,7 +91,6 @@ describe("sysctl source on a fake /proc/sys", () => {
     k.accepts.set("net/ipv4/conf/all/rp_filter", (v) => ["0", "1", "2"].includes(v))
     const source = createSysctlSource({ kernel: k })
     const d = parse({ "net.ipv4.ip_forward": 1, "net.ipv4.conf.all.rp_filter": 7, "net.ipv4.no_such_key": 1 })
-    source.diff(d, await source.observe())
     const { report } = await pass(source, d)
     expect(report.failed.map((f) => f.error.message)).toEqual([
       "permission denied writing net.ipv4.ip_forward: run as root (CAP_NET_ADMIN in the namespace's user namespace) or check the key is writable (EACCES)",
@@ -106,10 +104,10 @@ describe("sysctl source on a fake /proc/sys", () => {
     const k = fake()
     const source = createSysctlSource({ kernel: k })
     const d = parse({ "kernel.domainname": "lab" })
-    expect(source.diff(d, await source.observe()).map((o) => source.describe(o))).toEqual([
+    expect(source.diff(d, await source.observe({ desired: d })).map((o) => source.describe(o))).toEqual([
       "# conflict: kernel.domainname is global to the machine, not per namespace: set ownership.allowGlobalKeys to write it",
     ])
-    expect(source.diff(d, await source.observe(), { allowGlobalKeys: true }).map((o) => o.kind)).toEqual(["set"])
+    expect(source.diff(d, await source.observe({ desired: d }), { allowGlobalKeys: true }).map((o) => o.kind)).toEqual(["set"])
   })
 
   test("restoreOnRelease puts back the values found before the first write", async () => {

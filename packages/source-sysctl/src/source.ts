@@ -1,6 +1,7 @@
 // createSysctlSource: observe the desired keys, diff values after the kernel's
 // normalisation, write each key once at offset 0 and read it back.
-import { type NetnsRef, nl, subscribe as subscribeNetlink, SubscriptionSet } from "@linx/netlink"
+import { type ApplyReport, type NetnsRef, reportFailure, subscribe as subscribeNetlink, SubscriptionSet } from "@linx/netlink"
+import { nl } from "@linx/netlink/wire"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { createProcSysKernel, isFailure, type KeyFailure, type SysctlIo, type SysctlKernel } from "./kernel.ts"
 import { interfaceOf, isNamespaced, keyName, normaliseValue } from "./key.ts"
@@ -39,17 +40,22 @@ export class SysctlError extends Error {
   }
 }
 
+/** What observe() reads: the keys desired state names (plus, with restoreOnRelease, those to put back). */
+export interface SysctlWant {
+  desired?: SysctlDesired
+  ownership?: SysctlOwnership | undefined
+  scope?: unknown
+}
+
 export interface SysctlSource {
   readonly kind: "sysctl"
   readonly schema: StandardSchemaV1<unknown, SysctlDesired>
   readonly ownershipSchema: StandardSchemaV1<unknown, SysctlOwnership>
-  observe(): Promise<SysctlObserved>
+  observe(want?: SysctlWant): Promise<SysctlObserved>
   diff(desired: SysctlDesired, observed: SysctlObserved, ownership?: SysctlOwnership): SysctlOp[]
-  reconcile(ops: readonly SysctlOp[]): Promise<{ applied: SysctlOp[]; failed: { op: SysctlOp; error: Error }[] }>
+  reconcile(ops: readonly SysctlOp[], observed?: SysctlObserved): Promise<ApplyReport<SysctlOp>>
   subscribe(onHint: (hint: { overrun?: true }) => void): Disposable
   describe(op: SysctlOp): string
-  /** keys the source reads on observe (the last desired state's, plus those to restore) */
-  readonly keys: ReadonlySet<string>
   close(): Promise<void>
 }
 
@@ -76,7 +82,7 @@ const RTNLGRP_IPV6_NETCONF = 25
 
 export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSource {
   const kernel = options.kernel ?? createProcSysKernel(options.netns)
-  const keys = new Set<string>()
+  /** restoreOnRelease: the values found before the first write (DESIGN §4 allows this one) */
   const originals = new Map<string, string>()
   const subscriptions = new SubscriptionSet()
   let closed = false
@@ -92,23 +98,16 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
     kind: "sysctl",
     schema: SysctlDesiredSchema,
     ownershipSchema: SysctlOwnershipSchema as StandardSchemaV1<unknown, SysctlOwnership>,
-    get keys() {
-      return keys
-    },
-
-    async observe() {
+    async observe(want) {
       if (closed) throw new Error("sysctl source is closed")
       const o: SysctlObserved = { values: new Map(), pending: new Set(), unreadable: new Map(), originals: new Map(originals) }
       kernel.batch((io) => {
-        for (const k of new Set([...keys, ...originals.keys()])) readInto(io, k, o)
+        for (const k of new Set([...(want?.desired?.keys() ?? []), ...originals.keys()])) readInto(io, k, o)
       })
       return o
     },
 
     diff(desired, observed, ownership) {
-      // remember what to read next time; the result depends only on the arguments
-      keys.clear()
-      for (const k of desired.keys()) keys.add(k)
       const ops: SysctlOp[] = []
       for (const [key, value] of desired) {
         if (!isNamespaced(key) && !ownership?.allowGlobalKeys) {
@@ -132,7 +131,8 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
 
     async reconcile(ops) {
       if (closed) throw new Error("sysctl source is closed")
-      const report: { applied: SysctlOp[]; failed: { op: SysctlOp; error: Error }[] } = { applied: [], failed: [] }
+      const report: ApplyReport<SysctlOp> = { applied: [], failed: [] }
+      const fail = (op: SysctlOp, error: SysctlError) => reportFailure(report, op, describeSysctlOp(op), error)
       kernel.batch((io) => {
         for (const op of ops) {
           if (op.kind === "conflict") continue
@@ -142,7 +142,7 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
             if (isFailure(before) && before.code === "ENOENT" && interfaceOf(op.key)) continue
             if (!isFailure(before)) {
               if (options.restoreOnRelease && !originals.has(op.key)) originals.set(op.key, before.trim())
-              // not observed yet (the first pass knows no keys): no write when it already matches
+              // not observed (unreadable then, or no observation given): no write when it already matches
               if (op.from === undefined && normaliseValue(before) === op.value) {
                 report.applied.push(op)
                 continue
@@ -152,16 +152,16 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
           const f = io.write(op.key, op.value)
           if (f) {
             if (f.code === "ENOENT" && interfaceOf(op.key)) {
-              report.failed.push({ op, error: new SysctlError(op.key, f.code, `interface ${interfaceOf(op.key)} does not exist (yet): ${keyName(op.key)} is pending`, false) })
-            } else report.failed.push({ op, error: explain(op.key, op.value, f) })
+              fail(op, new SysctlError(op.key, f.code, `interface ${interfaceOf(op.key)} does not exist (yet): ${keyName(op.key)} is pending`, false))
+            } else fail(op, explain(op.key, op.value, f))
             continue
           }
           // read back: the kernel may normalise or silently clamp
           const back = io.read(op.key)
           if (isFailure(back)) {
-            report.failed.push({ op, error: explain(op.key, op.value, back) })
+            fail(op, explain(op.key, op.value, back))
           } else if (normaliseValue(back) !== normaliseValue(op.value)) {
-            report.failed.push({ op, error: new SysctlError(op.key, "EINVAL", `wrote ${keyName(op.key)}=${op.value} but it reads back as ${normaliseValue(back)}`, true) })
+            fail(op, new SysctlError(op.key, "EINVAL", `wrote ${keyName(op.key)}=${op.value} but it reads back as ${normaliseValue(back)}`, true))
           } else {
             if (op.kind === "restore") originals.delete(op.key)
             report.applied.push(op)

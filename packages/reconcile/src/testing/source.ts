@@ -2,7 +2,7 @@
 // the knobs the loop's semantics need: failures (retryable or terminal), foreign keys
 // (conflicts), stubborn keys (the kernel never takes the value), hints, slow observes.
 import type { StandardSchemaV1 } from "@standard-schema/spec"
-import type { ApplyReport, Hint, Scope, Source } from "../source.ts"
+import type { ApplyReport, Hint, Scope, Source, Want } from "../source.ts"
 
 export type KvDesired = Record<string, string>
 export type KvOp = { kind: "set"; key: string; value: string } | { kind: "delete"; key: string } | { kind: "conflict"; key: string }
@@ -62,9 +62,12 @@ export class FakeSource implements Source<KvDesired, Record<string, string>, KvO
   /** send a hint for every applied key, as the kernel multicasts our own changes. Default true */
   echo = true
 
-  async observe(scope?: Scope): Promise<Record<string, string>> {
+  /** what each reconcile() was handed as the observation its ops came from */
+  readonly observations: Record<string, string>[] = []
+
+  async observe(want: Want<KvDesired, KvOwnership>): Promise<Record<string, string>> {
     this.calls.observe++
-    this.scopes.push(scope)
+    this.scopes.push(want.scope)
     if (this.gate) await this.gate
     return Object.fromEntries(this.kernel)
   }
@@ -82,8 +85,9 @@ export class FakeSource implements Source<KvDesired, Record<string, string>, KvO
     return ops
   }
 
-  async reconcile(ops: readonly KvOp[]): Promise<ApplyReport<KvOp>> {
+  async reconcile(ops: readonly KvOp[], observed: Record<string, string>): Promise<ApplyReport<KvOp>> {
     this.calls.reconcile++
+    this.observations.push(observed)
     const failure = this.failures.shift()
     if (failure) throw failure
     const report: ApplyReport<KvOp> = { applied: [], failed: [] }
@@ -97,7 +101,7 @@ export class FakeSource implements Source<KvDesired, Record<string, string>, KvO
     // like a kernel's event stream, our own writes come back as events
     if (this.echo && ops.length) {
       const keys = ops.filter((op) => op.kind !== "conflict").map((op) => op.key)
-      queueMicrotask(() => this.hint({ scope: { keys } }))
+      queueMicrotask(() => this.hint({ scope: keys.map((key) => ({ kind: "key", key })) }))
     }
     return report
   }
@@ -123,7 +127,7 @@ export class FakeSource implements Source<KvDesired, Record<string, string>, KvO
   drift(key: string, value: string | undefined): void {
     if (value === undefined) this.kernel.delete(key)
     else this.kernel.set(key, value)
-    this.hint({ scope: { keys: [key] } })
+    this.hint({ scope: [{ kind: "key", key, event: value ?? null }] })
   }
 
   describe(op: KvOp): string {

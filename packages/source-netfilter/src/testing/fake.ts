@@ -5,6 +5,7 @@ import { exprKey } from "../expr.ts"
 import { setFlags, timeoutMs } from "../set.ts"
 import type { NftKernel } from "../kernel.ts"
 import type { Chain, NftObserved, Table } from "../model.ts"
+import type { NftHint } from "../monitor.ts"
 import type { NftOp } from "../ops.ts"
 
 const err = (errno: number, message: string) => new NetlinkError(errno, { extAck: { message } })
@@ -16,6 +17,26 @@ export class FakeNftKernel implements NftKernel {
   /** transactions received, each a list of op kinds */
   readonly transactions: string[][] = []
   #handle = 1
+  readonly #listeners = new Set<(h: NftHint) => void>()
+  /** hints sent to subscribers, in order */
+  readonly hints: NftHint[] = []
+
+  /** Like the nftables multicast group: each committed change hints the tables it touched. */
+  subscribe(onHint: (h: NftHint) => void): Disposable & { close(): Promise<void> } {
+    this.#listeners.add(onHint)
+    const close = async () => void this.#listeners.delete(onHint)
+    return { close, [Symbol.dispose]: () => void close() }
+  }
+
+  #changed(tables: Iterable<string>): void {
+    const keys = [...new Set(tables)]
+    if (!keys.length || !this.#listeners.size) return
+    const hint: NftHint = { scope: keys.map((key) => ({ kind: "table", key })) }
+    queueMicrotask(() => {
+      this.hints.push(hint)
+      for (const l of this.#listeners) l(hint)
+    })
+  }
 
   observe(interest?: ReadonlySet<string>): NftObserved {
     return {
@@ -35,6 +56,7 @@ export class FakeNftKernel implements NftKernel {
   addForeignTable(family: string, name: string): void {
     this.tables.push({ family, name, handle: this.#handle++, flags: 0, chains: [] })
     this.genId++
+    this.#changed([`${family} ${name}`])
   }
 
   /** `nft flush chain ...` by someone else */
@@ -42,6 +64,7 @@ export class FakeNftKernel implements NftKernel {
     const c = this.tables.find((t) => t.family === family && t.name === table)?.chains?.find((x) => x.name === chain)
     if (c) c.rules = []
     this.genId++
+    this.#changed([`${family} ${table}`])
   }
 
   apply(ops: readonly NftOp[], options: { genId?: number; check?: boolean }): Map<number, Error> {
@@ -117,6 +140,7 @@ export class FakeNftKernel implements NftKernel {
     if (!options.check) {
       this.tables = next
       this.genId++
+      this.#changed(ops.flatMap((op) => (op.kind === "conflict" ? [] : [`${op.family} ${op.table}`])))
     }
     return failures
   }

@@ -3,18 +3,27 @@
 // ENODEV/ESRCH/EADDRNOTAVAIL for what is missing, ENETDOWN for an IPv4 route on a
 // down device, routes vanishing silently with their device, a veth pair created and
 // deleted together.
-import { formatIp, formatMac, formatPrefix, NetlinkError, networkOf, parseIp, parsePrefix } from "@linx/netlink"
+import { NetlinkError } from "@linx/netlink"
+import { errno } from "@linx/netlink/wire"
+import { formatIp, formatMac, formatPrefix, networkOf, parseIp, parsePrefix } from "@linx/netlink/ip"
 import type { Address } from "../addr.ts"
 import type { RouteFilter, RtnlKernel, RtnlRequest } from "../kernel.ts"
 import type { Link } from "../link.ts"
-import { type Route, withRouteId } from "../route.ts"
+import { observedRouteKey, type Route, withRouteId } from "../route.ts"
+import type { RtnlHint, RtnlScopeEntry } from "../scope.ts"
 import type { AddressRequest } from "../wire/addr.ts"
 import * as c from "../wire/constants.ts"
 import type { LinkRequest } from "../wire/link.ts"
 import type { RouteRequest } from "../wire/route.ts"
 
 const fail = (errno: number, message: string) => new NetlinkError(errno, { extAck: { message } })
-const EPERM = 1, ENOENT = 2, ESRCH = 3, EEXIST = 17, ENODEV = 19, EINVAL = 22, EOPNOTSUPP = 95, EADDRNOTAVAIL = 99, ENETDOWN = 100, ENETUNREACH = 101
+const { EPERM, ENOENT, ESRCH, EEXIST, ENODEV, EINVAL, EOPNOTSUPP, EADDRNOTAVAIL, ENETDOWN, ENETUNREACH } = errno
+
+interface Snapshot {
+  links: Map<number, string>
+  routes: Map<string, Route>
+  addresses: string
+}
 
 export interface FakeRtnlKernelOptions {
   /** link kinds this fake kernel refuses ("Unknown device type"), like a kernel without dummy */
@@ -32,6 +41,11 @@ export class FakeRtnlKernel implements RtnlKernel {
   /** how many dumps were served, by kind */
   readonly dumps = { links: 0, addresses: 0, routes: 0 }
   closed = false
+  /** hints sent to subscribers, in order */
+  readonly hints: RtnlHint[] = []
+  readonly #listeners = new Set<(h: RtnlHint) => void>()
+  #snapshot: Snapshot | undefined
+  #flushQueued = false
   #nextIndex = 2
   #nextMac = 1
   readonly #options: FakeRtnlKernelOptions
@@ -58,6 +72,7 @@ export class FakeRtnlKernel implements RtnlKernel {
       .map((r) => ({ ...r }))
   }
   send(requests: readonly RtnlRequest[]): Map<number, NetlinkError> {
+    this.#beforeChange()
     const out = new Map<number, NetlinkError>()
     requests.forEach((r, i) => {
       this.requests.push(r)
@@ -80,25 +95,100 @@ export class FakeRtnlKernel implements RtnlKernel {
     this.closed = true
   }
 
+  /**
+   * Like the rtnetlink groups: after each change (a request batch, or a helper below
+   * acting as another agent) one hint names what changed, with each changed route as
+   * the kernel would report it (or null once deleted). Our own writes come back too.
+   */
+  subscribe(onHint: (h: RtnlHint) => void): Disposable & { close(): Promise<void> } {
+    this.#listeners.add(onHint)
+    const close = async () => void this.#listeners.delete(onHint)
+    return { close, [Symbol.dispose]: () => void close() }
+  }
+
+  #snap(): Snapshot {
+    return {
+      links: new Map([...this.linkTable.values()].map((l) => [l.index, JSON.stringify(l)])),
+      routes: new Map(this.routeTable.map((r) => [r.id, r])),
+      addresses: JSON.stringify(this.addressTable),
+    }
+  }
+
+  /** Remembers the state before a change; the hint goes out in a microtask, as a chunk would. */
+  #beforeChange(): void {
+    if (!this.#listeners.size) return
+    this.#snapshot ??= this.#snap()
+    if (this.#flushQueued) return
+    this.#flushQueued = true
+    queueMicrotask(() => {
+      this.#flushQueued = false
+      const before = this.#snapshot
+      this.#snapshot = undefined
+      if (before) this.#emit(before)
+    })
+  }
+
+  #emit(before: Snapshot): void {
+    const after = this.#snap()
+    const scope: RtnlScopeEntry[] = []
+    for (const [index, text] of before.links) {
+      const now = after.links.get(index)
+      if (now === text) continue
+      const was = JSON.parse(text) as Link
+      scope.push({ kind: "link", key: was.name })
+      if (!now || (JSON.parse(now) as Link).up !== was.up) scope.push({ kind: "routesOnLink", key: was.name })
+    }
+    for (const [index, text] of after.links) if (!before.links.has(index)) scope.push({ kind: "link", key: (JSON.parse(text) as Link).name })
+    const comparable = (r: Route) => r.protocol !== c.RTPROT_KERNEL && r.table !== c.RT_TABLE_LOCAL
+    for (const [id, r] of before.routes) {
+      const now = after.routes.get(id)
+      if (comparable(r) && (!now || JSON.stringify(now) !== JSON.stringify(r))) scope.push({ kind: "route", key: observedRouteKey(r), event: now ? { ...now } : null })
+    }
+    for (const [id, r] of after.routes) if (!before.routes.has(id) && comparable(r)) scope.push({ kind: "route", key: observedRouteKey(r), event: { ...r } })
+    if (before.addresses !== after.addresses || scope.some((e) => e.kind === "link")) scope.push({ kind: "addresses" })
+    if (!scope.length) return
+    const hint = { scope }
+    this.hints.push(hint)
+    for (const l of this.#listeners) l(hint)
+  }
+
   // --- helpers for tests (what `ip` would do) ---------------------------------------
 
   linkByName(name: string): Link | undefined {
     return [...this.linkTable.values()].find((l) => l.name === name)
   }
 
+  /** a NIC that is simply there (kind "device"), like eth0 */
+  addDevice(name: string): Link {
+    this.#beforeChange()
+    const index = this.#nextIndex++
+    const link: Link = { index, name, kind: "device", up: false, mtu: 1500, mac: this.#mac(), masterIndex: 0, group: 0, linkIndex: 0, operState: 0 }
+    this.linkTable.set(index, link)
+    return link
+  }
+
   /** ip link del NAME, done "by someone else" */
   deleteLink(name: string): void {
+    this.#beforeChange()
     const l = this.linkByName(name)
     if (l) this.#deleteLink(l)
   }
 
   /** ip route flush (all but kernel routes) */
   flushRoutes(): void {
+    this.#beforeChange()
     this.routeTable = this.routeTable.filter((r) => r.protocol === c.RTPROT_KERNEL)
+  }
+
+  /** ip route del DST (table main), done by someone else */
+  deleteRoute(dst: string): void {
+    this.#beforeChange()
+    this.routeTable = this.routeTable.filter((r) => !(r.dst === dst && r.table === c.RT_TABLE_MAIN))
   }
 
   /** a route added by another agent */
   addForeignRoute(r: Partial<Route> & { dst: string }): void {
+    this.#beforeChange()
     this.routeTable.push(withRouteId({ family: r.dst.includes(":") ? "inet6" : "inet", tos: 0, table: c.RT_TABLE_MAIN, protocol: 3, scope: 0, type: c.RTN_UNICAST, flags: 0, priority: 0, oif: 0, ...r }))
   }
 

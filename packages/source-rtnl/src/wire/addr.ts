@@ -3,9 +3,25 @@
 //                      u32 ifa_index; };                                (linux/if_addr.h)
 // IPv4: IFA_LOCAL is the address, IFA_ADDRESS the peer (or the same address).
 // IPv6: IFA_ADDRESS is the address, unless IFA_LOCAL is present (then IFA_ADDRESS is the peer).
-import { type Family, forEachAttr, formatIp, type Message, MessageWriter, nl, readString } from "@linx/netlink"
-import type { Address } from "../addr.ts"
+import { forEachAttr, type Message, MessageWriter, nl, readString } from "@linx/netlink/wire"
+import { type Family, formatIp } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
+
+/** An address as the kernel reports it (ip addr show). */
+export interface Address {
+  family: Family
+  /** ifindex of its link */
+  index: number
+  /** "10.0.0.1/24", canonical */
+  address: string
+  peer?: string
+  label?: string
+  /** IFA_FLAGS, including volatile ones (tentative, dadfailed, ...) that diff ignores */
+  flags: number
+  scope: number
+  /** IFA_PROTO; 0 when unset */
+  proto: number
+}
 
 export interface AddressRequest {
   op: "create" | "delete"
@@ -95,4 +111,9 @@ export function decodeAddress(m: Message): Address {
   if (peer) a.peer = peer
   if (label !== undefined) a.label = label
   return a
+}
+
+/** ifa_family and ifa_index of an address message, without decoding the rest. */
+export function addressFamilyAndIndex(m: Message): { family: number; index: number } {
+  return { family: m.view.getUint8(m.payload), index: m.view.getUint32(m.payload + 4, true) }
 }

@@ -26,6 +26,8 @@ export const RTNLGRP_IPV6_ROUTE = 11
 // struct ifinfomsg { u8 ifi_family; u8 pad; u16 ifi_type; s32 ifi_index; u32 ifi_flags; u32 ifi_change; }
 export const IFINFOMSG_LEN = 16
 export const IFF_UP = 0x1
+/** rtm_flags: a cached clone, not a FIB route (linux/rtnetlink.h) */
+export const RTM_F_CLONED = 0x200
 
 export const IFLA_ADDRESS = 1
 export const IFLA_IFNAME = 3
@@ -99,6 +101,8 @@ export const RT_SCOPE_UNIVERSE = 0
 export const RT_SCOPE_SITE = 200
 export const RT_SCOPE_LINK = 253
 export const RT_SCOPE_HOST = 254
+/** in a delete request: match a route of any scope */
+export const RT_SCOPE_NOWHERE = 255
 
 export const RT_TABLE_UNSPEC = 0
 export const RT_TABLE_COMPAT = 252
@@ -108,3 +112,19 @@ export const RT_TABLE_LOCAL = 255
 export const RTPROT_KERNEL = 2
 
 export const RTM_F_FIB_MATCH = 0x2000
+
+/** rtm_type names as `ip route` spells them (linux/rtnetlink.h RTN_*). */
+export const ROUTE_TYPE_NAMES: Readonly<Record<number, string>> = {
+  [RTN_UNICAST]: "unicast",
+  [RTN_LOCAL]: "local",
+  [RTN_BROADCAST]: "broadcast",
+  [RTN_BLACKHOLE]: "blackhole",
+  [RTN_UNREACHABLE]: "unreachable",
+  [RTN_PROHIBIT]: "prohibit",
+}
+
+/** rtm_protocol names as /etc/iproute2/rt_protos spells them (routes only). */
+export const ROUTE_PROTOCOL_NAMES: Readonly<Record<number, string>> = { 0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static" }
+
+/** ifa_proto names as iproute2 spells them (linux/if_addr.h IFAPROT_*: addresses only). */
+export const ADDRESS_PROTOCOL_NAMES: Readonly<Record<number, string>> = { 0: "unspec", 1: "kernel_lo", 2: "kernel_ra", 3: "kernel_ll" }

@@ -2,9 +2,34 @@
 //   struct ifinfomsg { u8 ifi_family; u8 __pad; u16 ifi_type; s32 ifi_index;
 //                      u32 ifi_flags; u32 ifi_change; };              (linux/rtnetlink.h)
 // Attributes: IFLA_* (linux/if_link.h); kind data nested in IFLA_LINKINFO/IFLA_INFO_DATA.
-import { forEachAttr, formatMac, type Message, MessageWriter, nl, readString } from "@linx/netlink"
-import type { Link } from "../link.ts"
+import { forEachAttr, type Message, MessageWriter, nl, readString } from "@linx/netlink/wire"
+import { formatMac } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
+
+/** A link as the kernel reports it (ip -d link show). */
+export interface Link {
+  index: number
+  name: string
+  /** IFLA_INFO_KIND, or "device" for a link without one (a physical NIC, lo) */
+  kind: string
+  up: boolean
+  mtu: number
+  mac?: string
+  masterIndex: number
+  alias?: string
+  group: number
+  /** IFLA_LINK: veth peer, or the parent of vlan/macvlan/ipvlan */
+  linkIndex: number
+  /** IFLA_LINK_NETNSID: the peer/parent lives in another namespace */
+  linkNetnsId?: number
+  operState: number
+  stp?: boolean
+  vlanFiltering?: boolean
+  /** macvlan/ipvlan mode */
+  mode?: string
+  vlanId?: number
+  vlanProtocol?: string
+}
 
 /** A link request, in kernel terms (indexes, not names). */
 export interface LinkRequest {
@@ -213,4 +238,9 @@ function decodeLinkInfo(v: DataView, start: number, end: number, link: Link): vo
         break
     }
   })
+}
+
+/** ifi_change of a link notification: which IFF_* flags changed (~0 for a new link). */
+export function linkChangeMask(m: Message): number {
+  return m.view.getUint32(m.payload + 12, true)
 }

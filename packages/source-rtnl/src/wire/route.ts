@@ -2,10 +2,39 @@
 //   struct rtmsg { u8 rtm_family, rtm_dst_len, rtm_src_len, rtm_tos, rtm_table,
 //                  rtm_protocol, rtm_scope, rtm_type; u32 rtm_flags; };   (linux/rtnetlink.h)
 //   struct rtnexthop { u16 rtnh_len; u8 rtnh_flags; u8 rtnh_hops; s32 rtnh_ifindex; }
-import { DecodeError, type Family, forEachAttr, formatIp, type Message, MessageWriter, nl } from "@linx/netlink"
-import type { Nexthop, Route } from "../route.ts"
+import { DecodeError } from "@linx/netlink"
+import { forEachAttr, type Message, MessageWriter, nl } from "@linx/netlink/wire"
+import { type Family, formatIp } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
 import { familyNumber } from "./addr.ts"
+
+export interface Nexthop {
+  gateway?: string
+  oif: number
+  weight: number
+  flags: number
+}
+
+/** A route as the kernel reports it (ip route show table all). */
+export interface Route {
+  /** the kernel's route key, packed (see packRouteId): equal ids = the same route */
+  id: string
+  family: Family
+  /** "10.0.0.0/8", "::/0" */
+  dst: string
+  tos: number
+  table: number
+  protocol: number
+  scope: number
+  type: number
+  flags: number
+  priority: number
+  oif: number
+  gateway?: string
+  prefsrc?: string
+  mtu?: number
+  nexthops?: Nexthop[]
+}
 
 export interface RouteRequest {
   /** create = CREATE|REPLACE (idempotent; never appends to an IPv6 multipath route) */
@@ -102,30 +131,13 @@ export function packRouteId(familyNum: number, table: number, priority: number, 
   return packRouteIdAt(familyNum, table, priority, tos, dstLen, new DataView(dst.buffer, dst.byteOffset, dst.byteLength), 0, dst.byteLength)
 }
 
-const idUnits: number[] = []
-
 function packRouteIdAt(familyNum: number, table: number, priority: number, tos: number, dstLen: number, v: DataView, off: number, len: number): string {
   if (len === 4) {
     return String.fromCharCode(familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen, v.getUint16(off, false), v.getUint16(off + 2, false))
   }
-  idUnits.length = 0
-  idUnits.push(familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen)
-  for (let i = 0; i + 1 < len; i += 2) idUnits.push(v.getUint16(off + i, false))
-  return String.fromCharCode(...idUnits)
-}
-
-/** Formatted IPv4 addresses by value: gateways and sources repeat across many routes. */
-const ipv4Text = new Map<number, string>()
-
-function ipv4At(v: DataView, off: number): string {
-  const n = v.getUint32(off, false)
-  let s = ipv4Text.get(n)
-  if (s === undefined) {
-    s = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
-    if (ipv4Text.size > 4096) ipv4Text.clear()
-    ipv4Text.set(n, s)
-  }
-  return s
+  const units = [familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen]
+  for (let i = 0; i + 1 < len; i += 2) units.push(v.getUint16(off + i, false))
+  return String.fromCharCode(...units)
 }
 
 function ipv4Fresh(v: DataView, off: number): string {
@@ -172,10 +184,10 @@ export function decodeRoute(m: Message): Route {
         oif = v.getUint32(off, true)
         break
       case c.RTA_GATEWAY:
-        gateway = plen === 4 ? ipv4At(v, off) : ipAt(v, off, plen)
+        gateway = plen === 4 ? ipv4Fresh(v, off) : ipAt(v, off, plen)
         break
       case c.RTA_PREFSRC:
-        prefsrc = plen === 4 ? ipv4At(v, off) : ipAt(v, off, plen)
+        prefsrc = plen === 4 ? ipv4Fresh(v, off) : ipAt(v, off, plen)
         break
       case c.RTA_METRICS:
         forEachAttr(v, off, off + plen, (mt, moff) => {

@@ -1,0 +1,17 @@
+// @linx/netlink/ip: IP addresses, prefixes and MACs as the kernel spells them.
+export {
+  parseIp,
+  parsePrefix,
+  formatIp,
+  formatPrefix,
+  isNetworkAddress,
+  networkOf,
+  canonicalIp,
+  familyOf,
+  canonicalMac,
+  macBytes,
+  formatMac,
+  type Family,
+  type IpAddr,
+  type IpPrefix,
+} from "./ip.ts"

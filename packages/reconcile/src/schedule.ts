@@ -1,0 +1,153 @@
+// When passes run: single flight, coalescing, and the three timers (resync, retry,
+// contest wake-up). Private to the loop. Knows nothing of sources: it runs `runPass`
+// for one pending job at a time, like client-go's workqueue runs an item once more
+// when it was added while being processed.
+import { backoffDelay, resyncDelay } from "./backoff.ts"
+import type { Clock } from "./clock.ts"
+import type { PassResult, Trigger } from "./result.ts"
+import { mergeScopes } from "./scope.ts"
+import type { Scope } from "./source.ts"
+
+/** Work waiting for the next pass: what asked for it, what to look at, who waits. */
+export interface Job {
+  trigger: Trigger
+  /** undefined = a full pass */
+  scope: Scope | undefined
+  full: boolean
+  /** when the first hint of this job arrived (heal latency runs from there) */
+  firstHintAt: number | undefined
+  waiters: ((r: PassResult) => void)[]
+}
+
+/** Which trigger names a merged job: the most significant one wins. */
+const PRIORITY: Trigger[] = ["overrun", "desired", "start", "manual", "timer", "retry", "hint"]
+
+export interface SchedulerOptions {
+  clock: Clock
+  random: () => number
+  resyncMs: number
+  jitter: number
+  initialBackoffMs: number
+  maxBackoffMs: number
+  runPass(job: Job): Promise<void>
+  /** ms to wait before a non-urgent pass (the contest throttle); 0 = now */
+  throttleMs(): number
+}
+
+export class Scheduler {
+  #pending: Job | undefined
+  #running: Promise<void> | undefined
+  #stopping = false
+  /** a retryable failure: non-urgent work waits for the retry timer */
+  #backingOff = false
+  #resyncTimer: unknown
+  #retryTimer: unknown
+  #wakeTimer: unknown
+  nextResyncAt: number | undefined
+  nextRetryAt: number | undefined
+
+  constructor(private readonly o: SchedulerOptions) {}
+
+  get busy(): boolean {
+    return this.#running !== undefined || this.#pending !== undefined
+  }
+
+  get backingOff(): boolean {
+    return this.#backingOff
+  }
+
+  /** Queues work; resolves with the result of the pass that covers it. */
+  request(trigger: Trigger, scope: Scope | undefined, full: boolean, hintAt?: number): Promise<PassResult> {
+    return new Promise((resolve) => {
+      const p = this.#pending
+      if (!p) this.#pending = { trigger, scope, full, firstHintAt: hintAt, waiters: [resolve] }
+      else {
+        if (PRIORITY.indexOf(trigger) < PRIORITY.indexOf(p.trigger)) p.trigger = trigger
+        p.full ||= full
+        p.scope = p.full ? undefined : mergeScopes(p.scope, scope)
+        if (hintAt !== undefined && p.firstHintAt === undefined) p.firstHintAt = hintAt
+        p.waiters.push(resolve)
+      }
+      this.#kick()
+    })
+  }
+
+  /** Starts the next pass now, unless one is running, we are backing off, or throttled. */
+  #kick(): void {
+    const job = this.#pending
+    if (this.#running || !job || this.#stopping) return
+    const urgent = job.trigger !== "hint" && job.trigger !== "retry"
+    if (!urgent && this.#backingOff && job.trigger !== "retry") return // the retry timer runs it
+    if (!urgent) {
+      const wait = this.o.throttleMs()
+      if (wait > 0) {
+        this.#wakeTimer ??= this.o.clock.setTimeout(() => {
+          this.#wakeTimer = undefined
+          this.#kick()
+        }, wait)
+        return
+      }
+    }
+    this.#pending = undefined
+    this.#running = this.o.runPass(job).finally(() => {
+      this.#running = undefined
+      if (this.#pending) this.#kick()
+    })
+  }
+
+  /** A full pass at least every resyncMs (±jitter), whatever the hints do. */
+  armResync(): void {
+    if (this.#stopping) return
+    const { clock } = this.o
+    if (this.#resyncTimer !== undefined) clock.clearTimeout(this.#resyncTimer)
+    const delay = resyncDelay(this.o.resyncMs, this.o.jitter, this.o.random)
+    this.nextResyncAt = clock.now() + delay
+    this.#resyncTimer = clock.setTimeout(() => {
+      this.#resyncTimer = undefined
+      void this.request("timer", undefined, true)
+    }, delay)
+  }
+
+  /** After a failure: retry with exponential backoff (full jitter); terminal = resync pace only. */
+  failed(consecutiveFailures: number, terminal: boolean): void {
+    this.#backingOff = true
+    if (this.#stopping) return
+    if (terminal) {
+      this.nextRetryAt = undefined
+      return
+    }
+    const { clock } = this.o
+    if (this.#retryTimer !== undefined) clock.clearTimeout(this.#retryTimer)
+    const delay = backoffDelay(consecutiveFailures, this.o.initialBackoffMs, this.o.maxBackoffMs, this.o.random)
+    this.nextRetryAt = clock.now() + delay
+    this.#retryTimer = clock.setTimeout(() => {
+      this.#retryTimer = undefined
+      this.nextRetryAt = undefined
+      this.#backingOff = false
+      void this.request("retry", undefined, true)
+    }, delay)
+  }
+
+  succeeded(): void {
+    this.#backingOff = false
+    if (this.#retryTimer !== undefined) this.o.clock.clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
+    this.nextRetryAt = undefined
+  }
+
+  /** Stops every timer; waits for the running pass; returns the job that never ran. */
+  async stop(): Promise<Job | undefined> {
+    this.#stopping = true
+    for (const t of [this.#resyncTimer, this.#retryTimer, this.#wakeTimer]) if (t !== undefined) this.o.clock.clearTimeout(t)
+    this.#resyncTimer = this.#retryTimer = this.#wakeTimer = undefined
+    this.nextResyncAt = this.nextRetryAt = undefined
+    try {
+      await this.#running
+    } catch {
+      // a pass never throws; be safe anyway
+    }
+    const waiting = this.#pending
+    this.#pending = undefined
+    return waiting
+  }
+}

@@ -1,0 +1,83 @@
+// What the rtnl source reads for one pass: everything (a full look), or what a hint's
+// scope names. Links are always dumped whole (cheap, and every diff needs the index →
+// name map); addresses when links or addresses changed; routes by the events' content
+// (no dump), or through the kernel's output-interface filter after a link event.
+import type { RtnlKernel } from "./kernel.ts"
+import { isComparableRoute, type Route, type RouteScope } from "./route.ts"
+import { type ScopeEntries, splitScope } from "./scope.ts"
+import type { Address } from "./wire/addr.ts"
+import * as c from "./wire/constants.ts"
+import type { Link } from "./wire/link.ts"
+
+/** What observe() returns: kernel truth, possibly narrowed by a scope. */
+export interface RtnlObserved {
+  links: Link[]
+  /** undefined when the scope did not include addresses */
+  addresses?: Address[]
+  /** undefined when the scope did not include routes */
+  routes?: Route[]
+  /** when set, `routes` holds only what this scope covers (a scoped look) */
+  routeScope?: RouteScope
+}
+
+/** More scoped route keys than this and a full dump is cheaper than bookkeeping. */
+const MAX_SCOPED_ROUTES = 4096
+
+/** Every comparable route in every table but local (or in the tables asked for). */
+export function observeAllRoutes(kernel: RtnlKernel, tables: readonly number[] | undefined): Route[] {
+  const out: Route[] = []
+  for (const family of ["inet", "inet6"] as const) {
+    // kernel prefix routes stay in, so a desired route that collides with one is a conflict
+    for (const table of tables ?? [undefined]) {
+      const filter = table === undefined ? { family } : { family, table }
+      for (const r of kernel.routes(filter)) if (r.table !== c.RT_TABLE_LOCAL && isComparableRoute(r)) out.push(r)
+    }
+  }
+  return out
+}
+
+export function observeRtnl(kernel: RtnlKernel, tables: readonly number[] | undefined, scope: ScopeEntries | undefined): RtnlObserved {
+  const links = kernel.links()
+  if (!scope) return { links, addresses: kernel.addresses(), routes: observeAllRoutes(kernel, tables) }
+  const parts = splitScope(scope)
+  const observed: RtnlObserved = { links }
+  if (parts.addresses) observed.addresses = kernel.addresses()
+  if (parts.routesNeedDump || (parts.routes?.size ?? 0) > MAX_SCOPED_ROUTES) {
+    observed.routes = observeAllRoutes(kernel, tables)
+    return observed
+  }
+  if (!parts.routes && !parts.routesOnLinks.size) return observed
+  const routes: Route[] = []
+  const routeScope: RouteScope = {}
+  if (parts.routes) {
+    // the last event per key is the kernel's state for it: events on one socket arrive in order
+    for (const r of parts.routes.values()) if (r && (!tables || tables.includes(r.table))) routes.push(r)
+    routeScope.keys = new Set(parts.routes.keys())
+  }
+  if (parts.routesOnLinks.size) routeScope.links = routesOnLinks(kernel, links, parts.routesOnLinks, routes)
+  observed.routes = routes
+  observed.routeScope = routeScope
+  return observed
+}
+
+/** Adds the routes through the named links to `routes`; returns the link names covered. */
+function routesOnLinks(kernel: RtnlKernel, links: readonly Link[], wanted: ReadonlySet<string>, routes: Route[]): Set<string> {
+  const names = new Set<string>()
+  const seen = new Set(routes.map((r) => r.id))
+  for (const l of links) {
+    if (!wanted.has(l.name) && !wanted.has(`#${l.index}`)) continue
+    names.add(l.name)
+    // a down link carries no IPv4 route (the kernel removed them and refuses new ones),
+    // so only IPv6 needs a look: the kernel walks its whole table per dump
+    for (const family of l.up ? (["inet", "inet6"] as const) : (["inet6"] as const)) {
+      for (const r of kernel.routes({ family, oif: l.index })) {
+        if (r.table === c.RT_TABLE_LOCAL || !isComparableRoute(r) || seen.has(r.id)) continue
+        seen.add(r.id)
+        routes.push(r)
+      }
+    }
+  }
+  // names of links that are gone still scope the desired routes through them
+  for (const n of wanted) if (!n.startsWith("#")) names.add(n)
+  return names
+}
