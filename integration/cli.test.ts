@@ -66,6 +66,49 @@ describe("linx", () => {
     expect(text).toMatch(/\* +\d+ +br-lan +bridge +up/)
   })
 
+  test("show --file marks owned exactly what plan may touch: globs, lo, route tables and protocols, foreign tables", () => {
+    using t = freshNetns()
+    // owned: lan-* (glob) and br-lan (desired); routes of proto 77 in table 100 only
+    const f = file("own.yaml", `source: rtnl
+ownership: { links: ["lan-*"], routeProtocol: 77, tables: [100] }
+desired:
+  links:
+    - { name: br-lan, kind: bridge, up: true }
+  routes:
+    - { dst: 10.30.0.0/16, dev: br-lan, table: 100 }
+`)
+    expect(linx(t, "apply", f).code).toBe(0)
+    t.sh("ip", "link", "add", "lan-old", "type", "bridge") // owned by the glob: plan deletes it
+    t.sh("ip", "link", "add", "other0", "type", "bridge") // foreign
+    t.sh("ip", "link", "set", "other0", "up")
+    t.sh("ip", "route", "add", "10.40.0.0/16", "dev", "other0", "proto", "77") // proto 77, but table main is not owned
+    t.sh("ip", "route", "add", "10.50.0.0/16", "dev", "other0", "table", "100", "proto", "77") // owned: plan deletes it
+    t.sh("ip", "addr", "add", "10.60.0.1/24", "dev", "other0") // proto kernel_lo/unspec: foreign
+    const shown = JSON.parse(linx(t, "show", "rtnl", "--json", "--file", f).stdout)
+    const ownedLinks = shown.links.filter((l: { owned: boolean }) => l.owned).map((l: { name: string }) => l.name).sort()
+    const ownedRoutes = shown.routes.filter((r: { owned: boolean }) => r.owned).map((r: { dst: string }) => r.dst).sort()
+    expect(ownedLinks).toEqual(["br-lan", "lan-old"])
+    expect(ownedRoutes).toEqual(["10.30.0.0/16", "10.50.0.0/16"])
+    expect(shown.addresses.filter((a: { owned: boolean }) => a.owned)).toEqual([])
+    expect(shown.addresses.find((a: { address: string }) => a.address === "10.60.0.1/24")).toBeDefined()
+    // what plan touches is exactly those
+    const plan = JSON.parse(linx(t, "plan", f, "--json").stdout) as { ops: string[] }
+    expect(plan.ops.sort()).toEqual(["ip link del dev lan-old", "ip route del 10.50.0.0/16 dev other0 table 100 metric 0 proto 77"])
+    // netfilter: the owned table is marked, a foreign one is not
+    const nf = file("fw.yaml", `source: netfilter
+ownership: { tables: [{ family: inet, name: edge }] }
+desired:
+  tables:
+    - { family: inet, name: edge, chains: [{ name: input, type: filter, hook: input, priority: 0, rules: [] }] }
+`)
+    expect(linx(t, "apply", nf).code).toBe(0)
+    t.sh("nft", "add", "table", "inet", "theirs")
+    t.sh("nft", "add", "chain", "inet", "theirs", "input")
+    const tables = JSON.parse(linx(t, "show", "netfilter", "--json", "--file", nf).stdout).tables as { name: string; owned: boolean }[]
+    expect(tables.map((x) => [x.name, x.owned]).sort()).toEqual([["edge", true], ["theirs", false]])
+    expect(JSON.parse(linx(t, "plan", nf, "--json").stdout).ops).toEqual([])
+  })
+
   test("an invalid file names the file and every issue, exit 1, nothing applied", () => {
     using t = freshNetns()
     const f = file("bad.yaml", `source: rtnl

@@ -41,7 +41,7 @@ echo "== type-check (tsc --noEmit -p .)"
 if bun x tsc --noEmit -p .; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 echo "== unit tests (no root needed)"
-bun test packages 2>&1 | tee "$tmp/unit.txt"
+bun test packages scripts 2>&1 | tee "$tmp/unit.txt"
 count_bun "$tmp/unit.txt" "${PIPESTATUS[0]}"
 
 echo "== integration tests (real kernel, private network namespaces)"

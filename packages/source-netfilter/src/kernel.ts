@@ -131,7 +131,8 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
     const tables = dump(nfnl.NFT_MSG_GETTABLE, undefined, 0, parseTable)
     for (const t of tables) {
       if (interest && !interest.has(`${t.family} ${t.name}`)) continue
-      const chains = dump(nfnl.NFT_MSG_GETCHAIN, t.name, NFTA_CHAIN_TABLE, parseChain).filter((c) => c.family === t.family)
+      // a chain dump ignores NFTA_CHAIN_TABLE and returns every table's chains: filter here (PLATFORM 14)
+      const chains = dump(nfnl.NFT_MSG_GETCHAIN, t.name, NFTA_CHAIN_TABLE, parseChain).filter((c) => c.family === t.family && c.table === t.name)
       const allSets = observeSets(t)
       const anon = new Map(allSets.filter((x) => x.flags & 0x1).map((x) => [x.name, x]))
       const withAnon = (raw: RawRule): RawRule => {
@@ -150,7 +151,7 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
           w.attrString(NFTA_RULE_TABLE, t.name)
           w.end()
         }, (m) => toRule(withAnon(decodeRuleMessage(m))))
-        .filter((r) => r.family === t.family)
+        .filter((r) => r.family === t.family && r.table === t.name)
       const byName = new Map(chains.map((c) => [c.name, c]))
       for (const r of rules) byName.get(r.chain)?.rules.push(r)
       t.chains = chains.map(({ family: _f, table: _t, ...c }) => c)

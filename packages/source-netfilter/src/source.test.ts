@@ -115,4 +115,29 @@ describe("netfilter source on a fake nf_tables", () => {
     await source.reconcile(ops, seen)
     expect(source.diff(withSet(changed), await source.observe(), OWN)).toEqual([])
   })
+
+  test("a foreign rule inserted into an owned chain is removed: flush and rewrite in one transaction", async () => {
+    const { kernel, source, d } = await setup()
+    kernel.insertRule("inet", "edge", "input", [{ type: "immediate", verdict: "accept" }] as never)
+    const seen = await source.observe({ desired: d, ownership: OWN })
+    const ops = source.diff(d, seen, OWN)
+    expect(ops.map((o) => source.describe(o))[0]).toStartWith("nft flush chain inet edge input; nft add rule")
+    expect((await source.reconcile(ops, seen)).failed).toEqual([])
+    expect(kernel.tables[0]!.chains![0]!.rules.length).toBe(2)
+    expect(source.diff(d, await source.observe({ desired: d, ownership: OWN }), OWN)).toEqual([])
+  })
+
+  test("events from the kernel scope the next look to the table they touched", async () => {
+    const { kernel, source, d } = await setup()
+    kernel.addForeignTable("ip", "theirs")
+    const hints: unknown[] = []
+    using _sub = source.subscribe((h) => hints.push(h))
+    kernel.flushChain("inet", "edge", "input")
+    await Bun.sleep(0)
+    expect(hints).toEqual([{ scope: [{ kind: "table", key: "inet edge" }] }])
+    const scoped = await source.observe({ desired: d, ownership: OWN, scope: [{ kind: "table", key: "inet edge" }] })
+    expect([...scoped.scope!]).toEqual(["inet edge"])
+    expect(scoped.tables.find((t) => t.name === "theirs")?.chains).toBeUndefined()
+    expect(source.diff(d, scoped, OWN).map((o) => o.kind)).toEqual(["replace"])
+  })
 })

@@ -59,6 +59,15 @@ export class FakeNftKernel implements NftKernel {
     this.#changed([`${family} ${name}`])
   }
 
+  /** `nft insert rule ... accept` by someone else: a rule at the head of a chain */
+  insertRule(family: string, table: string, chain: string, exprs: Chain["rules"][number]["exprs"]): void {
+    const c = this.tables.find((t) => t.family === family && t.name === table)?.chains?.find((x) => x.name === chain)
+    if (!c) throw new Error(`no chain ${family} ${table} ${chain}`)
+    c.rules.unshift({ handle: this.#handle++, exprs, key: exprKey(exprs as never) })
+    this.genId++
+    this.#changed([`${family} ${table}`])
+  }
+
   /** `nft flush chain ...` by someone else */
   flushChain(family: string, table: string, chain: string): void {
     const c = this.tables.find((t) => t.family === family && t.name === table)?.chains?.find((x) => x.name === chain)
@@ -124,12 +133,14 @@ export class FakeNftKernel implements NftKernel {
           if (!c) return void failures.set(i, err(2, "No such file or directory"))
           const jump = op.rules.flatMap((r) => r.exprs).find((e) => e.type === "immediate" && e.chain && !t!.chains!.some((x) => x.name === e.chain))
           if (jump) return void failures.set(i, err(2, "No such file or directory"))
-          c.rules = op.rules.map((r) => {
+          // like nf_tables: new rules are appended; only a flush in the same transaction empties the chain
+          const kept = op.flush ? [] : c.rules
+          c.rules = [...kept, ...op.rules.map((r) => {
             const rule: { -readonly [K in keyof Chain["rules"][number]]: Chain["rules"][number][K] } = { handle: this.#handle++, exprs: r.exprs, key: exprKey(r.exprs) }
             if (r.common) rule.common = r.common
             if (r.comment !== undefined) rule.comment = r.comment
             return rule
-          })
+          })]
         }
       }
     })
