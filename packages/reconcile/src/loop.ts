@@ -49,14 +49,13 @@ export interface ReconcilerOptions<D, O, Op, Own> {
   random?: () => number
 }
 
-export type LoopEvents<Op> = {
+/** What each loop event hands its listeners. */
+export type LoopEvents = {
   pass: PassResult
   drift: { ops: string[]; pass: PassResult }
   conflict: { op: string; reason: ConflictReason }
   error: { error: Error; pass?: PassResult }
   stopped: undefined
-  /** never emitted; keeps Op in the type */
-  _op?: Op
 }
 
 export interface Reconciler<D, Op> extends AsyncDisposable {
@@ -72,12 +71,12 @@ export interface Reconciler<D, Op> extends AsyncDisposable {
   /** asks for a full pass now */
   resync(): void
   status(): LoopStatus
-  on<E extends Exclude<keyof LoopEvents<Op>, "_op">>(event: E, listener: (e: LoopEvents<Op>[E]) => void): () => void
+  on<E extends keyof LoopEvents>(event: E, listener: (e: LoopEvents[E]) => void): () => void
   /** idempotent: the running op finishes, nothing is applied afterwards */
   stop(): Promise<void>
 }
 
-type EventName = Exclude<keyof LoopEvents<unknown>, "_op">
+type EventName = keyof LoopEvents
 
 export function createReconciler<D, O, Op, Own>(options: ReconcilerOptions<D, O, Op, Own>): Reconciler<D, Op> {
   const { source } = options

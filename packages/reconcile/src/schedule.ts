@@ -77,7 +77,7 @@ export class Scheduler {
     const job = this.#pending
     if (this.#running || !job || this.#stopping) return
     const urgent = job.trigger !== "hint" && job.trigger !== "retry"
-    if (!urgent && this.#backingOff && job.trigger !== "retry") return // the retry timer runs it
+    if (!urgent && this.#backingOff) return // the retry timer (or the resync) runs it
     if (!urgent) {
       const wait = this.o.throttleMs()
       if (wait > 0) {

@@ -9,7 +9,7 @@ import type { RtnlHint } from "./scope.ts"
 import { type Address, type AddressRequest, decodeAddress, familyNumber, encodeAddressDump, encodeAddressRequest } from "./wire/addr.ts"
 import * as c from "./wire/constants.ts"
 import { decodeLink, encodeLinkDump, encodeLinkRequest, type Link, type LinkRequest } from "./wire/link.ts"
-import { decodeRoute, encodeRouteDump, encodeRouteRequest, type Route, type RouteRequest } from "./wire/route.ts"
+import { createRouteDecoder, encodeRouteDump, encodeRouteRequest, type Route, type RouteRequest } from "./wire/route.ts"
 
 export type RtnlRequest =
   | { object: "link"; request: LinkRequest; label: string; /** send from a socket in this namespace */ via?: string }
@@ -68,6 +68,7 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
     ns.close()
     throw e
   }
+  const decodeRouteCached = createRouteDecoder()
   const others = new Map<string, { ns: Netns; sock?: NetlinkSocket }>()
   let ownFd: Netns | undefined
 
@@ -95,7 +96,7 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
         if (f.protocol !== undefined) filter.protocol = f.protocol
         if (f.oif !== undefined) filter.oif = f.oif
         encodeRouteDump(w, filter)
-      }, decodeRoute),
+      }, decodeRouteCached),
     send(requests) {
       const failures = new Map<number, NetlinkError>()
       // Requests that must come from another namespace's socket go one by one, in order.

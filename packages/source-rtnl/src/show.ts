@@ -27,7 +27,10 @@ export function showRtnl(o: RtnlObserved, desired: RtnlDesired | undefined, owne
     const link = names.get(a.index)
     return { ...a, link, owned: link !== undefined && ownsAddress(owner, a.proto, desiredAddresses.has(`${link} ${a.address}`)) }
   })
-  const routes = (o.routes ?? []).map(({ id: _id, ...r }) => ({ ...r, dev: names.get(r.oif), owned: ownsRoute(owner, r, desiredRoutes.has(observedRouteKey({ id: _id, ...r }))) }))
+  const routes = (o.routes ?? []).map((route) => {
+    const { id: _id, ...r } = route
+    return { ...r, dev: names.get(r.oif), owned: ownsRoute(owner, r, desiredRoutes.has(observedRouteKey(route))) }
+  })
   const sections: ShowSection[] = [
     {
       title: "links",

@@ -38,38 +38,38 @@ const decoder = new TextDecoder()
 function createProcSysIo(): SysctlIo {
   const buf = new Uint8Array(4096)
   return {
-  read(path) {
-    let fd: number
-    try {
-      fd = openSync(`/proc/sys/${path}`, constants.O_RDONLY)
-    } catch (e) {
-      return failure(e)
-    }
-    try {
-      const n = readSync(fd, buf, 0, buf.length, 0)
-      return decoder.decode(buf.subarray(0, n))
-    } catch (e) {
-      return failure(e)
-    } finally {
-      closeSync(fd)
-    }
-  },
-  write(path, value) {
-    let fd: number
-    try {
-      fd = openSync(`/proc/sys/${path}`, constants.O_WRONLY)
-    } catch (e) {
-      return failure(e)
-    }
-    try {
-      writeSync(fd, `${value}\n`, 0)
-      return undefined
-    } catch (e) {
-      return failure(e)
-    } finally {
-      closeSync(fd)
-    }
-  },
+    read(path) {
+      let fd: number
+      try {
+        fd = openSync(`/proc/sys/${path}`, constants.O_RDONLY)
+      } catch (e) {
+        return failure(e)
+      }
+      try {
+        const n = readSync(fd, buf, 0, buf.length, 0)
+        return decoder.decode(buf.subarray(0, n))
+      } catch (e) {
+        return failure(e)
+      } finally {
+        closeSync(fd)
+      }
+    },
+    write(path, value) {
+      let fd: number
+      try {
+        fd = openSync(`/proc/sys/${path}`, constants.O_WRONLY)
+      } catch (e) {
+        return failure(e)
+      }
+      try {
+        writeSync(fd, `${value}\n`, 0)
+        return undefined
+      } catch (e) {
+        return failure(e)
+      } finally {
+        closeSync(fd)
+      }
+    },
   }
 }
 

@@ -144,8 +144,33 @@ function ipv4Fresh(v: DataView, off: number): string {
   return `${v.getUint8(off)}.${v.getUint8(off + 1)}.${v.getUint8(off + 2)}.${v.getUint8(off + 3)}`
 }
 
+/**
+ * Formatted IPv4 addresses by value: gateways and sources repeat across many routes.
+ * One per decoder (a kernel's dumps), never per process; bounded.
+ */
+export class Ipv4TextCache {
+  readonly #text = new Map<number, string>()
+
+  at(v: DataView, off: number): string {
+    const n = v.getUint32(off, false)
+    let s = this.#text.get(n)
+    if (s === undefined) {
+      s = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
+      if (this.#text.size > 4096) this.#text.clear()
+      this.#text.set(n, s)
+    }
+    return s
+  }
+}
+
+/** A route decoder with its own address cache: what a kernel's dumps use. */
+export function createRouteDecoder(): (m: Message) => Route {
+  const cache = new Ipv4TextCache()
+  return (m) => decodeRoute(m, cache)
+}
+
 /** Decodes an RTM_NEWROUTE message (hot: 100k per dump, so no closures and one object shape). */
-export function decodeRoute(m: Message): Route {
+export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
   const v = m.view
   const p = m.payload
   const familyNum = v.getUint8(p)
@@ -184,10 +209,10 @@ export function decodeRoute(m: Message): Route {
         oif = v.getUint32(off, true)
         break
       case c.RTA_GATEWAY:
-        gateway = plen === 4 ? ipv4Fresh(v, off) : ipAt(v, off, plen)
+        gateway = plen === 4 ? (cache ? cache.at(v, off) : ipv4Fresh(v, off)) : ipAt(v, off, plen)
         break
       case c.RTA_PREFSRC:
-        prefsrc = plen === 4 ? ipv4Fresh(v, off) : ipAt(v, off, plen)
+        prefsrc = plen === 4 ? (cache ? cache.at(v, off) : ipv4Fresh(v, off)) : ipAt(v, off, plen)
         break
       case c.RTA_METRICS:
         forEachAttr(v, off, off + plen, (mt, moff) => {
