@@ -61,3 +61,15 @@ export const NFTA_RULE_CHAIN = 2
 
 // rule comments: libnftnl/udata.h NFTNL_UDATA_RULE_COMMENT
 export const NFTNL_UDATA_RULE_COMMENT = 0
+
+/** Verdict codes by the name nft prints (NF_* and NFT_* above), and back. */
+export const VERDICT_CODES = {
+  accept: NF_ACCEPT,
+  drop: NF_DROP,
+  return: NFT_RETURN,
+  continue: NFT_CONTINUE,
+  break: NFT_BREAK,
+  jump: NFT_JUMP,
+  goto: NFT_GOTO,
+} as const satisfies Record<string, number>
+export const VERDICT_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(VERDICT_CODES).map(([k, v]) => [v, k]))

@@ -2,7 +2,7 @@
 // libnftnl encoding and decoding, and a normal form for comparing rules: registers
 // renumbered in order of use, counter values dropped.
 import * as v from "valibot"
-import { EXPR, NFT_BREAK, NFT_CMP_OPS, NFT_CONTINUE, NFT_CT_KEYS, NFT_GOTO, NFT_JUMP, NFT_META_KEYS, NFT_PAYLOAD_BASES, NFT_RANGE_OPS, NFT_RETURN, NF_ACCEPT, NF_DROP } from "./constants.ts"
+import { EXPR, NFT_CMP_OPS, NFT_CT_KEYS, NFT_META_KEYS, NFT_PAYLOAD_BASES, NFT_RANGE_OPS, VERDICT_CODES } from "./constants.ts"
 import { type ExprView, NftExpr, toHex } from "./ffi/libnftnl.ts"
 
 
@@ -59,7 +59,7 @@ export const fibFlagNames = (bits: number) => FIB_FLAGS.filter((_, i) => bits & 
 export const fibResultName = (n: number) => (FIB_RESULTS[n] || "oif") as "oif" | "oifname" | "type"
 
 const UNITS: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 }
-const VERDICTS: Record<string, number> = { accept: NF_ACCEPT, drop: NF_DROP, return: NFT_RETURN, continue: NFT_CONTINUE, break: NFT_BREAK, jump: NFT_JUMP, goto: NFT_GOTO }
+const VERDICTS: Readonly<Record<string, number>> = VERDICT_CODES
 const REJECT_KINDS = ["icmp", "tcp-reset", "icmpx"] as const
 
 export const hex = (b: Uint8Array | undefined): string => (b ? toHex(b) : "")
