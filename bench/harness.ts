@@ -32,7 +32,11 @@ export function timeMedian(fn: () => void, runs = 5, warmup = true): number {
 }
 
 /** Median wall time of an async `fn` over `runs` runs; `before` runs untimed before each. */
-export async function timeMedianAsync(fn: () => Promise<void>, runs = 5, before?: () => void | Promise<void>): Promise<number> {
+export async function timeMedianAsync(
+  fn: () => Promise<void>,
+  runs = 5,
+  before?: () => void | Promise<void>,
+): Promise<number> {
   const t: number[] = []
   for (let i = 0; i < runs; i++) {
     await before?.()
@@ -66,7 +70,14 @@ export function addAbsolute(name: string, ours: string, goal: string, ok: boolea
 
 export function printTable(): void {
   const head = ["case", "ours", "baseline", "ratio", "goal", "met"]
-  const body = rows.map((r) => [r.name, r.ours, r.baseline, r.ratio, r.goal, r.ok === undefined ? "?" : r.ok ? "yes" : "NO"])
+  const body = rows.map((r) => [
+    r.name,
+    r.ours,
+    r.baseline,
+    r.ratio,
+    r.goal,
+    r.ok === undefined ? "?" : r.ok ? "yes" : "NO",
+  ])
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)))
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ")
   console.log(line(head))

@@ -26,7 +26,13 @@ export async function benchHeal(count: number, trials = 200): Promise<void> {
   const source = createRtnlSource({ netns: t.ns })
   // This bench undoes the same objects hundreds of times on purpose: contest detection
   // (which would rightly slow healing to 1/s) is turned off to measure raw heal latency.
-  const loop = createReconciler({ source, desired, ownership: OWN, resyncMs: 600_000, contest: { threshold: Number.MAX_SAFE_INTEGER } })
+  const loop = createReconciler({
+    source,
+    desired,
+    ownership: OWN,
+    resyncMs: 600_000,
+    contest: { threshold: Number.MAX_SAFE_INTEGER },
+  })
   const first = await loop.start()
   if (!first.converged) throw new Error(`did not converge: ${first.failed[0]?.error ?? first.error}`)
   const breaker = openNetlinkSocket(nl.NETLINK_ROUTE, { netns: t.ns })
@@ -45,7 +51,19 @@ export async function benchHeal(count: number, trials = 200): Promise<void> {
   for (let i = 0; i < trials; i++) {
     const dst = routeDst((i * 7919) % count)
     const w = new MessageWriter()
-    encodeRouteRequest(w, { op: "delete", family: "inet", dst: ipv4(dst), dstLen: 32, table: 254, protocol: 77, scope: 255, type: 1, tos: 0, priority: 0, flags: 0 })
+    encodeRouteRequest(w, {
+      op: "delete",
+      family: "inet",
+      dst: ipv4(dst),
+      dstLen: 32,
+      table: 254,
+      protocol: 77,
+      scope: 255,
+      type: 1,
+      tos: 0,
+      priority: 0,
+      flags: 0,
+    })
     const done = healed()
     breaker.request(w)
     const t0 = performance.now()
@@ -53,7 +71,9 @@ export async function benchHeal(count: number, trials = 200): Promise<void> {
     await settle()
   }
 
-  const linkIndex = (await source.observe({ scope: [{ kind: "link", key: "lan-x" }] })).links.find((l) => l.name === "lan-x")!.index
+  const linkIndex = (await source.observe({ scope: [{ kind: "link", key: "lan-x" }] })).links.find(
+    (l) => l.name === "lan-x",
+  )!.index
   const linkMs: number[] = []
   for (let i = 0; i < trials; i++) {
     const w = new MessageWriter()
@@ -86,7 +106,12 @@ export async function benchIdle(seconds = 10): Promise<void> {
   using t = benchNetns()
   prepareDevice(t)
   const desired = v.parse(RtnlDesiredSchema, { routes: routeSpecs(1000) })
-  const loop = createReconciler({ source: createRtnlSource({ netns: t.ns }), desired, ownership: OWN, resyncMs: 30_000 })
+  const loop = createReconciler({
+    source: createRtnlSource({ netns: t.ns }),
+    desired,
+    ownership: OWN,
+    resyncMs: 30_000,
+  })
   await loop.start()
   // IPv6 DAD on the new links finishes ~2 s later and sends address events (real
   // wake-ups); measure the quiet namespace after that
@@ -100,5 +125,10 @@ export async function benchIdle(seconds = 10): Promise<void> {
   const passes = loop.status().counters.passes - passesBefore
   await loop.stop()
   const pct = ((used.user + used.system) / 1000 / (seconds * 1000)) * 100
-  addAbsolute(`loop: idle CPU over ${seconds} s (1k routes owned)`, `${pct.toFixed(2)}% CPU, ${passes} passes`, "~0%, no wake-ups but resync", pct < 0.5 && passes === 0)
+  addAbsolute(
+    `loop: idle CPU over ${seconds} s (1k routes owned)`,
+    `${pct.toFixed(2)}% CPU, ${passes} passes`,
+    "~0%, no wake-ups but resync",
+    pct < 0.5 && passes === 0,
+  )
 }

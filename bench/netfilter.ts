@@ -6,8 +6,19 @@ import { addAbsolute, addRatio, benchNetns, timeMedianAsync } from "./harness.ts
 
 export async function benchNetfilter(count = 10_000): Promise<void> {
   using t = benchNetns()
-  const rules = Array.from({ length: count }, (_, i) => ({ match: { ip: { saddr: `10.${(i >> 8) & 255}.${i & 255}.0/24` }, tcp: { dport: 1000 + (i % 5000) } }, verdict: "accept" as const }))
-  const desired = v.parse(NftDesiredSchema, { tables: [{ family: "inet", name: "bench", chains: [{ name: "c", type: "filter", hook: "input", priority: 0, policy: "accept", rules }] }] })
+  const rules = Array.from({ length: count }, (_, i) => ({
+    match: { ip: { saddr: `10.${(i >> 8) & 255}.${i & 255}.0/24` }, tcp: { dport: 1000 + (i % 5000) } },
+    verdict: "accept" as const,
+  }))
+  const desired = v.parse(NftDesiredSchema, {
+    tables: [
+      {
+        family: "inet",
+        name: "bench",
+        chains: [{ name: "c", type: "filter", hook: "input", priority: 0, policy: "accept", rules }],
+      },
+    ],
+  })
   const own = { tables: [{ family: "inet" as const, name: "bench" }] }
   const source = createNftSource({ netns: t.ns })
   const flush = () => void t.sh("nft", "flush", "ruleset")
@@ -24,7 +35,7 @@ export async function benchNetfilter(count = 10_000): Promise<void> {
   for (const r of rules) lines.push(`    ip saddr ${r.match.ip.saddr} tcp dport ${r.match.tcp.dport} accept`)
   lines.push("  }", "}")
   const file = `/tmp/linx-bench-nft-${process.pid}.nft`
-  await Bun.write(file, lines.join("\n") + "\n")
+  await Bun.write(file, `${lines.join("\n")}\n`)
   const nft = await timeMedianAsync(async () => void t.sh("nft", "-f", file), 3, flush)
   addRatio(`netfilter: apply a ${count / 1000}k-rule ruleset`, ours, nft, "nft -f", 1.0)
 
@@ -43,7 +54,25 @@ export async function benchNetfilter(count = 10_000): Promise<void> {
 export async function benchNetfilterSet(count = 100_000): Promise<void> {
   using t = benchNetns()
   const els = Array.from({ length: count }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)
-  const mk = (list: string[]) => v.parse(NftDesiredSchema, { tables: [{ family: "inet", name: "bench", sets: [{ name: "blocked", type: "ipv4_addr", elements: list }], chains: [{ name: "c", type: "filter", hook: "input", priority: 0, rules: [{ match: { ip: { saddr: "@blocked" } }, verdict: "drop" }] }] }] })
+  const mk = (list: string[]) =>
+    v.parse(NftDesiredSchema, {
+      tables: [
+        {
+          family: "inet",
+          name: "bench",
+          sets: [{ name: "blocked", type: "ipv4_addr", elements: list }],
+          chains: [
+            {
+              name: "c",
+              type: "filter",
+              hook: "input",
+              priority: 0,
+              rules: [{ match: { ip: { saddr: "@blocked" } }, verdict: "drop" }],
+            },
+          ],
+        },
+      ],
+    })
   const own = { tables: [{ family: "inet" as const, name: "bench" }] }
   const source = createNftSource({ netns: t.ns })
   const seen0 = await source.observe({ desired: mk(els), ownership: own })
@@ -55,8 +84,11 @@ export async function benchNetfilterSet(count = 100_000): Promise<void> {
     const next = [...els.slice(0, count - 1), `192.0.${i}.1`]
     const seen = await source.observe({ desired: mk(next), ownership: own })
     const ops = source.diff(mk(next), seen, own)
-    const op = ops.find((o) => o.kind === "update" && o.object === "elements") as { add: string[]; remove: string[] } | undefined
-    if (!op || ops.length !== 1) throw new Error(`expected one element op, got ${ops.map((o) => source.describe(o)).join("; ")}`)
+    const op = ops.find((o) => o.kind === "update" && o.object === "elements") as
+      | { add: string[]; remove: string[] }
+      | undefined
+    if (!op || ops.length !== 1)
+      throw new Error(`expected one element op, got ${ops.map((o) => source.describe(o)).join("; ")}`)
     sent = op.add.length + op.remove.length
     const s = performance.now()
     const r = await source.reconcile(ops, seen)
@@ -66,6 +98,11 @@ export async function benchNetfilterSet(count = 100_000): Promise<void> {
   }
   times.sort((a, b) => a - b)
   const ms = times[2]!
-  addAbsolute(`netfilter: change one element of a ${count / 1000}k-element set`, `${ms.toFixed(2)} ms, ${sent} elements sent (1 added, 1 removed)`, "≤ 5 ms, one element sent", ms <= 5)
+  addAbsolute(
+    `netfilter: change one element of a ${count / 1000}k-element set`,
+    `${ms.toFixed(2)} ms, ${sent} elements sent (1 added, 1 removed)`,
+    "≤ 5 ms, one element sent",
+    ms <= 5,
+  )
   await source.close()
 }

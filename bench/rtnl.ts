@@ -29,7 +29,7 @@ export function routesDesired(count: number): RtnlDesired {
 
 async function batchFile(lines: string[]): Promise<string> {
   const file = `/tmp/linx-bench-${process.pid}-${Math.random().toString(36).slice(2)}.txt`
-  await Bun.write(file, lines.join("\n") + "\n")
+  await Bun.write(file, `${lines.join("\n")}\n`)
   return file
 }
 
@@ -43,7 +43,8 @@ export async function benchRtnlApply(count: number): Promise<void> {
   const ours = await timeMedianAsync(
     async () => {
       const rep = await source.reconcile(source.diff(desired, await source.observe(), OWN))
-      if (rep.failed.length || rep.applied.length !== count) throw new Error(`apply failed: ${rep.failed[0]?.error.message}`)
+      if (rep.failed.length || rep.applied.length !== count)
+        throw new Error(`apply failed: ${rep.failed[0]?.error.message}`)
     },
     runs,
     flush,
@@ -73,7 +74,9 @@ export async function benchRtnlObserveAndNoop(count: number): Promise<void> {
     const ops = source.diff(desired, await source.observe(), OWN)
     if (ops.length) throw new Error(`a no-op pass found ${ops.length} ops: ${source.describe(ops[0]!)}`)
   })
-  const file = await batchFile(routeSpecs(count).map((r) => `route replace ${r.dst} via ${r.via} dev ${r.dev} proto 77`))
+  const file = await batchFile(
+    routeSpecs(count).map((r) => `route replace ${r.dst} via ${r.via} dev ${r.dev} proto 77`),
+  )
   const replace = await timeMedianAsync(async () => void t.sh("ip", "-batch", file), 3)
   addRatio(`rtnl: no-op pass over ${count / 1000}k owned routes`, noop, replace, "ip -batch route replace", 0.15)
   await source.close()

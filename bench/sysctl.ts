@@ -25,8 +25,13 @@ export async function benchSysctl(): Promise<void> {
   }
   const resetFile = `/tmp/linx-bench-sysctl-reset-${process.pid}.conf`
   const targetFile = `/tmp/linx-bench-sysctl-target-${process.pid}.conf`
-  await Bun.write(resetFile, reset.join("\n") + "\n")
-  await Bun.write(targetFile, Object.entries(target).map(([k, val]) => `${k} = ${val}`).join("\n") + "\n")
+  await Bun.write(resetFile, `${reset.join("\n")}\n`)
+  await Bun.write(
+    targetFile,
+    `${Object.entries(target)
+      .map(([k, val]) => `${k} = ${val}`)
+      .join("\n")}\n`,
+  )
   const desired = v.parse(SysctlDesiredSchema, target)
   const source = createSysctlSource({ netns: t.ns })
   source.diff(desired, await source.observe()) // learn the keys, as a running loop has

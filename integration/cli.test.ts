@@ -46,7 +46,12 @@ describe("linx", () => {
     const again = linx(t, "plan", f)
     expect(again.code).toBe(0)
     expect(again.stdout).toContain("nothing to do")
-    expect(JSON.parse(linx(t, "plan", f, "--json").stdout)).toEqual({ file: f, source: "rtnl", ops: [], pending: false })
+    expect(JSON.parse(linx(t, "plan", f, "--json").stdout)).toEqual({
+      file: f,
+      source: "rtnl",
+      ops: [],
+      pending: false,
+    })
   })
 
   test("show --json matches ip -j and marks owned objects", () => {
@@ -56,7 +61,9 @@ describe("linx", () => {
     t.sh("ip", "route", "add", "10.99.0.0/16", "via", "10.10.0.254", "proto", "static")
     const shown = JSON.parse(linx(t, "show", "rtnl", "--json", "--file", f).stdout)
     const ip = t.ipJson<{ ifindex: number; ifname: string; mtu: number }[]>("link", "show")
-    expect(shown.links.map((l: { index: number; name: string; mtu: number }) => [l.index, l.name, l.mtu]).sort()).toEqual(ip.map((l) => [l.ifindex, l.ifname, l.mtu]).sort())
+    expect(
+      shown.links.map((l: { index: number; name: string; mtu: number }) => [l.index, l.name, l.mtu]).sort(),
+    ).toEqual(ip.map((l) => [l.ifindex, l.ifname, l.mtu]).sort())
     const routes = new Map(shown.routes.map((r: { dst: string; owned: boolean }) => [r.dst, r.owned]))
     expect(routes.get("10.20.0.0/16")).toBe(true)
     expect(routes.get("10.99.0.0/16")).toBe(false)
@@ -69,14 +76,17 @@ describe("linx", () => {
   test("show --file marks owned exactly what plan may touch: globs, lo, route tables and protocols, foreign tables", () => {
     using t = freshNetns()
     // owned: lan-* (glob) and br-lan (desired); routes of proto 77 in table 100 only
-    const f = file("own.yaml", `source: rtnl
+    const f = file(
+      "own.yaml",
+      `source: rtnl
 ownership: { links: ["lan-*"], routeProtocol: 77, tables: [100] }
 desired:
   links:
     - { name: br-lan, kind: bridge, up: true }
   routes:
     - { dst: 10.30.0.0/16, dev: br-lan, table: 100 }
-`)
+`,
+    )
     expect(linx(t, "apply", f).code).toBe(0)
     t.sh("ip", "link", "add", "lan-old", "type", "bridge") // owned by the glob: plan deletes it
     t.sh("ip", "link", "add", "other0", "type", "bridge") // foreign
@@ -85,40 +95,61 @@ desired:
     t.sh("ip", "route", "add", "10.50.0.0/16", "dev", "other0", "table", "100", "proto", "77") // owned: plan deletes it
     t.sh("ip", "addr", "add", "10.60.0.1/24", "dev", "other0") // proto kernel_lo/unspec: foreign
     const shown = JSON.parse(linx(t, "show", "rtnl", "--json", "--file", f).stdout)
-    const ownedLinks = shown.links.filter((l: { owned: boolean }) => l.owned).map((l: { name: string }) => l.name).sort()
-    const ownedRoutes = shown.routes.filter((r: { owned: boolean }) => r.owned).map((r: { dst: string }) => r.dst).sort()
+    const ownedLinks = shown.links
+      .filter((l: { owned: boolean }) => l.owned)
+      .map((l: { name: string }) => l.name)
+      .sort()
+    const ownedRoutes = shown.routes
+      .filter((r: { owned: boolean }) => r.owned)
+      .map((r: { dst: string }) => r.dst)
+      .sort()
     expect(ownedLinks).toEqual(["br-lan", "lan-old"])
     expect(ownedRoutes).toEqual(["10.30.0.0/16", "10.50.0.0/16"])
     expect(shown.addresses.filter((a: { owned: boolean }) => a.owned)).toEqual([])
     expect(shown.addresses.find((a: { address: string }) => a.address === "10.60.0.1/24")).toBeDefined()
     // what plan touches is exactly those
     const plan = JSON.parse(linx(t, "plan", f, "--json").stdout) as { ops: string[] }
-    expect(plan.ops.sort()).toEqual(["ip link del dev lan-old", "ip route del 10.50.0.0/16 dev other0 table 100 metric 0 proto 77"])
+    expect(plan.ops.sort()).toEqual([
+      "ip link del dev lan-old",
+      "ip route del 10.50.0.0/16 dev other0 table 100 metric 0 proto 77",
+    ])
     // netfilter: the owned table is marked, a foreign one is not
-    const nf = file("fw.yaml", `source: netfilter
+    const nf = file(
+      "fw.yaml",
+      `source: netfilter
 ownership: { tables: [{ family: inet, name: edge }] }
 desired:
   tables:
     - { family: inet, name: edge, chains: [{ name: input, type: filter, hook: input, priority: 0, rules: [] }] }
-`)
+`,
+    )
     expect(linx(t, "apply", nf).code).toBe(0)
     t.sh("nft", "add", "table", "inet", "theirs")
     t.sh("nft", "add", "chain", "inet", "theirs", "input")
-    const tables = JSON.parse(linx(t, "show", "netfilter", "--json", "--file", nf).stdout).tables as { name: string; owned: boolean }[]
-    expect(tables.map((x) => [x.name, x.owned]).sort()).toEqual([["edge", true], ["theirs", false]])
+    const tables = JSON.parse(linx(t, "show", "netfilter", "--json", "--file", nf).stdout).tables as {
+      name: string
+      owned: boolean
+    }[]
+    expect(tables.map((x) => [x.name, x.owned]).sort()).toEqual([
+      ["edge", true],
+      ["theirs", false],
+    ])
     expect(JSON.parse(linx(t, "plan", nf, "--json").stdout).ops).toEqual([])
   })
 
   test("an invalid file names the file and every issue, exit 1, nothing applied", () => {
     using t = freshNetns()
-    const f = file("bad.yaml", `source: rtnl
+    const f = file(
+      "bad.yaml",
+      `source: rtnl
 desired:
   links:
     - { name: br-lan, kind: bridge, mtu: 20 }
     - { name: "x/y", kind: bridge }
   routes:
     - { dst: 10.1.2.3/16, via: 10.0.0.1 }
-`)
+`,
+    )
     const r = linx(t, "apply", f)
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(`linx apply: ${f}: invalid:`)
@@ -129,7 +160,9 @@ desired:
     const multi = file("multi.yaml", "source: rtnl\ndesired: {}\n---\nsource: rtnl\ndesired: {}\n")
     expect(linx(t, "plan", multi).stderr).toContain("holds several YAML documents")
     expect(linx(t, "plan", file("x.yaml", "source: bogus\ndesired: {}\n")).stderr).toContain('unknown source "bogus"')
-    expect(linx(t, "plan", "/nonexistent/file.yaml").stderr).toContain("/nonexistent/file.yaml: cannot read: no such file")
+    expect(linx(t, "plan", "/nonexistent/file.yaml").stderr).toContain(
+      "/nonexistent/file.yaml: cannot read: no such file",
+    )
     expect(linx(t, "plan", f, "--netns", "linx-no-such").code).toBe(1)
   })
 
@@ -137,13 +170,15 @@ desired:
     using t = freshNetns()
     const r = linx(t, "show", "rtnl", "--netns", "linx-no-such-ns")
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain('ip netns add linx-no-such-ns')
+    expect(r.stderr).toContain("ip netns add linx-no-such-ns")
   })
 
   test("run heals a deleted link, reloads an edited file, keeps the last good state on a bad edit, exits 0 on SIGTERM", async () => {
     using t = freshNetns()
     const f = file("host.yaml", HOST)
-    const proc = t.ns.run(() => Bun.spawn(["bun", MAIN, "run", f, "--resync", "60s"], { stdout: "pipe", stderr: "pipe" }))
+    const proc = t.ns.run(() =>
+      Bun.spawn(["bun", MAIN, "run", f, "--resync", "60s"], { stdout: "pipe", stderr: "pipe" }),
+    )
     const until = async (cond: () => boolean, ms = 8000) => {
       const start = Date.now()
       while (!cond()) {
@@ -157,7 +192,13 @@ desired:
       t.sh("ip", "link", "del", "lan-a")
       await until(() => has("lan-a") && t.sh("ip", "link", "show", "lan-a").includes("master br-lan"))
       // an edit: a new route appears
-      writeFileSync(f, HOST.replace("- { dst: 10.20.0.0/16, via: 10.10.0.254 }", "- { dst: 10.20.0.0/16, via: 10.10.0.254 }\n    - { dst: 10.21.0.0/16, via: 10.10.0.254 }"))
+      writeFileSync(
+        f,
+        HOST.replace(
+          "- { dst: 10.20.0.0/16, via: 10.10.0.254 }",
+          "- { dst: 10.20.0.0/16, via: 10.10.0.254 }\n    - { dst: 10.21.0.0/16, via: 10.10.0.254 }",
+        ),
+      )
       await until(() => t.sh("ip", "route", "show", "proto", "77").includes("10.21.0.0/16"))
       // a bad edit is refused; the loop keeps healing with the last good state
       writeFileSync(f, HOST.replace("kind: bridge", "kind: wormhole"))
@@ -192,7 +233,10 @@ desired:
 
   test("sysctl files: plan, apply, show", () => {
     using t = freshNetns()
-    const f = file("sysctl.yaml", "source: sysctl\ndesired:\n  net.ipv4.ip_forward: 1\n  net/ipv4/ip_local_port_range: \"20000 40000\"\n")
+    const f = file(
+      "sysctl.yaml",
+      'source: sysctl\ndesired:\n  net.ipv4.ip_forward: 1\n  net/ipv4/ip_local_port_range: "20000 40000"\n',
+    )
     const plan = linx(t, "plan", f)
     expect(plan.code).toBe(2)
     expect(plan.stdout).toContain("sysctl -w net.ipv4.ip_forward=1  # was 0")
@@ -210,10 +254,14 @@ desired:
     using t = freshNetns()
     t.sh("ip", "link", "set", "lo", "up")
     const f = file("host.yaml", HOST)
-    const proc = t.ns.run(() => Bun.spawn(["bun", MAIN, "run", f, "--status", "127.0.0.1:19477"], { stdout: "pipe", stderr: "pipe" }))
+    const proc = t.ns.run(() =>
+      Bun.spawn(["bun", MAIN, "run", f, "--status", "127.0.0.1:19477"], { stdout: "pipe", stderr: "pipe" }),
+    )
     const fetchIn = (path: string) => {
       const script = `const r = await fetch("http://127.0.0.1:19477${path}"); console.log(r.status); console.log(await r.text())`
-      const out = t.ns.run(() => Bun.spawnSync(["bun", "-e", script], { stdout: "pipe", stderr: "pipe" })).stdout.toString()
+      const out = t.ns
+        .run(() => Bun.spawnSync(["bun", "-e", script], { stdout: "pipe", stderr: "pipe" }))
+        .stdout.toString()
       const nl = out.indexOf("\n")
       return { status: Number(out.slice(0, nl)), body: out.slice(nl + 1) }
     }

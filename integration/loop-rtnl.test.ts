@@ -28,7 +28,10 @@ async function until(cond: () => boolean, ms = 3000): Promise<number> {
 }
 
 function routes(t: TestNetns): string[] {
-  return t.ipJson<{ dst: string }[]>("route", "show", "proto", "77").map((r) => r.dst).sort()
+  return t
+    .ipJson<{ dst: string }[]>("route", "show", "proto", "77")
+    .map((r) => r.dst)
+    .sort()
 }
 
 describe("loop over the rtnl source", () => {
@@ -52,7 +55,11 @@ describe("loop over the rtnl source", () => {
     await until(() => t.sh("ip", "-br", "addr", "show", "br-lan").includes("10.10.0.1/24"))
     // a link (and with it the routes through it)
     t.sh("ip", "link", "del", "lan-a")
-    await until(() => t.try("ip", "link", "show", "lan-a").code === 0 && t.sh("ip", "link", "show", "lan-a").includes("master br-lan"))
+    await until(
+      () =>
+        t.try("ip", "link", "show", "lan-a").code === 0 &&
+        t.sh("ip", "link", "show", "lan-a").includes("master br-lan"),
+    )
     t.sh("ip", "link", "set", "br-lan", "down")
     await until(() => t.sh("ip", "link", "show", "br-lan").includes(",UP"))
     await until(() => routes(t).length === 2)
@@ -86,7 +93,9 @@ describe("loop over the rtnl source", () => {
     const loop = createReconciler({ source: createRtnlSource({ netns: t.ns }), desired: DESIRED, ownership: OWN })
     try {
       await loop.start()
-      await expect(loop.setDesired({ links: [{ name: "br-lan", kind: "bridge", mtu: 1 }] })).rejects.toThrow("links.0.mtu: mtu 1 is below the minimum of 68")
+      await expect(loop.setDesired({ links: [{ name: "br-lan", kind: "bridge", mtu: 1 }] })).rejects.toThrow(
+        "links.0.mtu: mtu 1 is below the minimum of 68",
+      )
       expect(loop.desired().routes.length).toBe(2)
       expect((await loop.plan()).described).toEqual([])
     } finally {
@@ -95,6 +104,8 @@ describe("loop over the rtnl source", () => {
   })
 
   test("a namespace that does not exist is a clear error before anything runs", () => {
-    expect(() => createRtnlSource({ netns: "linx-no-such-ns" })).toThrow('cannot open network namespace "linx-no-such-ns" (/run/netns/linx-no-such-ns): it does not exist; create it with "ip netns add linx-no-such-ns" or pass an existing one')
+    expect(() => createRtnlSource({ netns: "linx-no-such-ns" })).toThrow(
+      'cannot open network namespace "linx-no-such-ns" (/run/netns/linx-no-such-ns): it does not exist; create it with "ip netns add linx-no-such-ns" or pass an existing one',
+    )
   })
 })

@@ -2,10 +2,16 @@
 // with `nft -j list ruleset` and `nft list ruleset`.
 import { describe, expect, test } from "bun:test"
 import { createReconciler } from "@linx/reconcile"
-import { createNftSource, type NftDesired, NftDesiredSchema, type NftOwnership, type NftSource } from "@linx/source-netfilter"
+import {
+  createNftSource,
+  type NftDesired,
+  NftDesiredSchema,
+  type NftOwnership,
+  type NftSource,
+} from "@linx/source-netfilter"
 import * as v from "valibot"
 import { openNetlinkSocket } from "@linx/netlink"
-import { MessageWriter, nfnl, nl } from "@linx/netlink/wire"
+import { type MessageWriter, nfnl, nl } from "@linx/netlink/wire"
 import { decodeRuleWithLibnftnl } from "../packages/source-netfilter/src/kernel.ts"
 import { decodeRuleMessage } from "../packages/source-netfilter/src/rule-wire.ts"
 import { freshNetns, type TestNetns } from "./netns.ts"
@@ -32,23 +38,63 @@ const FIREWALL = {
             { match: { ip6: { saddr: "fd00::/64" } }, verdict: { jump: "trusted" } },
           ],
         },
-        { name: "forward", type: "filter", hook: "forward", priority: 0, policy: "drop", rules: [{ match: { ct: { state: ["established", "related"] } }, verdict: "accept" }] },
+        {
+          name: "forward",
+          type: "filter",
+          hook: "forward",
+          priority: 0,
+          policy: "drop",
+          rules: [{ match: { ct: { state: ["established", "related"] } }, verdict: "accept" }],
+        },
         { name: "output", type: "filter", hook: "output", priority: 0, policy: "accept", rules: [] },
-        { name: "trusted", rules: [{ match: { udp: { dport: "5000-5100" } }, verdict: "accept" }, { verdict: "return" }] },
+        {
+          name: "trusted",
+          rules: [{ match: { udp: { dport: "5000-5100" } }, verdict: "accept" }, { verdict: "return" }],
+        },
       ],
     },
     {
       family: "ip",
       name: "nat",
-      sets: [{ name: "portfwd", type: "inet_service", map: "ipv4_addr", elements: { "8080": "10.0.0.2", "8443": "10.0.0.3" } }],
+      sets: [
+        {
+          name: "portfwd",
+          type: "inet_service",
+          map: "ipv4_addr",
+          elements: { "8080": "10.0.0.2", "8443": "10.0.0.3" },
+        },
+      ],
       chains: [
-        { name: "postrouting", type: "nat", hook: "postrouting", priority: 100, rules: [{ match: { oifname: "uplink0" }, verdict: "masquerade" }, { match: { oifname: "uplink1" }, verdict: { snat: "192.0.2.1" } }] },
-        { name: "prerouting", type: "nat", hook: "prerouting", priority: -100, rules: [{ match: { tcp: { dport: 80 } }, verdict: { dnat: "10.0.0.2:8080" } }, { verdict: { dnat: "@portfwd", key: "tcp dport" } }] },
+        {
+          name: "postrouting",
+          type: "nat",
+          hook: "postrouting",
+          priority: 100,
+          rules: [
+            { match: { oifname: "uplink0" }, verdict: "masquerade" },
+            { match: { oifname: "uplink1" }, verdict: { snat: "192.0.2.1" } },
+          ],
+        },
+        {
+          name: "prerouting",
+          type: "nat",
+          hook: "prerouting",
+          priority: -100,
+          rules: [
+            { match: { tcp: { dport: 80 } }, verdict: { dnat: "10.0.0.2:8080" } },
+            { verdict: { dnat: "@portfwd", key: "tcp dport" } },
+          ],
+        },
       ],
     },
   ],
 }
-const OWN = { tables: [{ family: "inet" as const, name: "filter" }, { family: "ip" as const, name: "nat" }] }
+const OWN = {
+  tables: [
+    { family: "inet" as const, name: "filter" },
+    { family: "ip" as const, name: "nat" },
+  ],
+}
 const parse = (x: unknown): NftDesired => v.parse(NftDesiredSchema, x)
 
 async function converge(s: NftSource, d: NftDesired) {
@@ -83,9 +129,20 @@ describe("netfilter source on the kernel", () => {
       const { report } = await converge(s, d)
       expect(report.failed.map((f) => f.error.message)).toEqual([])
       expect((await converge(s, d)).ops).toEqual([])
-      const json = JSON.parse(t.sh("nft", "-j", "list", "ruleset")) as { nftables: Record<string, { family: string; table: string; chain?: string; name?: string; policy?: string }>[] }
-      const chains = json.nftables.filter((x) => x.chain).map((x) => `${x.chain!.family} ${x.chain!.table} ${x.chain!.name} ${x.chain!.policy ?? "-"}`)
-      expect(chains.sort()).toEqual(["inet filter forward drop", "inet filter input drop", "inet filter output accept", "inet filter trusted -", "ip nat postrouting accept", "ip nat prerouting accept"])
+      const json = JSON.parse(t.sh("nft", "-j", "list", "ruleset")) as {
+        nftables: Record<string, { family: string; table: string; chain?: string; name?: string; policy?: string }>[]
+      }
+      const chains = json.nftables
+        .filter((x) => x.chain)
+        .map((x) => `${x.chain!.family} ${x.chain!.table} ${x.chain!.name} ${x.chain!.policy ?? "-"}`)
+      expect(chains.sort()).toEqual([
+        "inet filter forward drop",
+        "inet filter input drop",
+        "inet filter output accept",
+        "inet filter trusted -",
+        "ip nat postrouting accept",
+        "ip nat prerouting accept",
+      ])
       expect(json.nftables.filter((x) => x.rule).length).toBe(13)
       const text = t.sh("nft", "list", "ruleset")
       for (const line of [
@@ -115,8 +172,17 @@ describe("netfilter source on the kernel", () => {
   test(
     "rules edited or deleted with nft, and a flushed ruleset, are restored by a loop",
     withNs(async (t, s) => {
-      const loop = createReconciler({ source: s, desired: FIREWALL, ownership: OWN, resyncMs: 60_000, closeSource: false })
-      const rules = () => (JSON.parse(t.sh("nft", "-j", "list", "ruleset")) as { nftables: { rule?: unknown }[] }).nftables.filter((x) => x.rule).length
+      const loop = createReconciler({
+        source: s,
+        desired: FIREWALL,
+        ownership: OWN,
+        resyncMs: 60_000,
+        closeSource: false,
+      })
+      const rules = () =>
+        (JSON.parse(t.sh("nft", "-j", "list", "ruleset")) as { nftables: { rule?: unknown }[] }).nftables.filter(
+          (x) => x.rule,
+        ).length
       const until = async (cond: () => boolean) => {
         const start = Date.now()
         while (!cond()) {
@@ -126,9 +192,17 @@ describe("netfilter source on the kernel", () => {
       }
       try {
         await loop.start()
-        const handle = (JSON.parse(t.sh("nft", "-j", "-a", "list", "chain", "inet", "filter", "input")) as { nftables: { rule?: { handle: number } }[] }).nftables.find((x) => x.rule)!.rule!.handle
+        const handle = (
+          JSON.parse(t.sh("nft", "-j", "-a", "list", "chain", "inet", "filter", "input")) as {
+            nftables: { rule?: { handle: number } }[]
+          }
+        ).nftables.find((x) => x.rule)!.rule!.handle
         t.sh("nft", "delete", "rule", "inet", "filter", "input", "handle", String(handle))
-        await until(() => rules() === 13 && t.sh("nft", "list", "chain", "inet", "filter", "input").includes("ct state established,related accept"))
+        await until(
+          () =>
+            rules() === 13 &&
+            t.sh("nft", "list", "chain", "inet", "filter", "input").includes("ct state established,related accept"),
+        )
         t.sh("nft", "insert", "rule", "inet", "filter", "input", "tcp", "dport", "23", "accept")
         await until(() => !t.sh("nft", "list", "chain", "inet", "filter", "input").includes("dport 23"))
         t.sh("nft", "flush", "ruleset")
@@ -164,9 +238,16 @@ describe("netfilter source on the kernel", () => {
       const before = t.sh("nft", "list", "ruleset")
       const bad = parse({
         tables: [
-          ...FIREWALL.tables.map((x) => ({ ...x, chains: x.chains.map((c) => (c.name === "output" ? { ...c, policy: "drop" } : c)) })),
+          ...FIREWALL.tables.map((x) => ({
+            ...x,
+            chains: x.chains.map((c) => (c.name === "output" ? { ...c, policy: "drop" } : c)),
+          })),
           // a route chain only exists on the output hook: the kernel refuses this one
-          { family: "inet", name: "bad", chains: [{ name: "c", type: "route", hook: "input", priority: 0, rules: [] }] },
+          {
+            family: "inet",
+            name: "bad",
+            chains: [{ name: "c", type: "route", hook: "input", priority: 0, rules: [] }],
+          },
         ],
       })
       const own = { tables: [...OWN.tables, { family: "inet" as const, name: "bad" }] }
@@ -177,7 +258,9 @@ describe("netfilter source on the kernel", () => {
       const culprit = report.failed.find((f) => !f.error.message.startsWith("not applied"))!
       expect(s.describe(culprit.op)).toBe("nft add chain inet bad c { type route hook input priority 0; }")
       expect((culprit.error as { code?: string }).code).toBe("EOPNOTSUPP")
-      expect(report.failed.some((f) => f.error.message.startsWith("not applied: the transaction was aborted"))).toBe(true)
+      expect(report.failed.some((f) => f.error.message.startsWith("not applied: the transaction was aborted"))).toBe(
+        true,
+      )
       expect(t.sh("nft", "list", "ruleset")).toBe(before)
     }),
   )
@@ -221,7 +304,18 @@ describe("netfilter source on the kernel", () => {
                 { name: "blocked", type: "ipv4_addr", elements: blocked },
                 { name: "ports", type: "inet_service", elements: [80, 443] },
               ],
-              chains: [{ name: "input", type: "filter", hook: "input", priority: 0, rules: [{ match: { ip: { saddr: "@blocked" } }, verdict: "drop" }, { match: { tcp: { dport: "@ports" } }, counter: true, verdict: "accept" }] }],
+              chains: [
+                {
+                  name: "input",
+                  type: "filter",
+                  hook: "input",
+                  priority: 0,
+                  rules: [
+                    { match: { ip: { saddr: "@blocked" } }, verdict: "drop" },
+                    { match: { tcp: { dport: "@ports" } }, counter: true, verdict: "accept" },
+                  ],
+                },
+              ],
             },
           ],
         })
@@ -230,7 +324,9 @@ describe("netfilter source on the kernel", () => {
       const text = t.sh("nft", "list", "ruleset")
       expect(text).toContain("ip saddr @blocked drop")
       expect(text).toContain("tcp dport @ports counter packets 0 bytes 0 accept")
-      const sets = JSON.parse(t.sh("nft", "-j", "list", "sets")) as { nftables: { set?: { name: string; elem?: unknown[] } }[] }
+      const sets = JSON.parse(t.sh("nft", "-j", "list", "sets")) as {
+        nftables: { set?: { name: string; elem?: unknown[] } }[]
+      }
       expect(sets.nftables.filter((x) => x.set).map((x) => [x.set!.name, x.set!.elem?.length])).toEqual([
         ["blocked", 2],
         ["ports", 2],
@@ -238,10 +334,14 @@ describe("netfilter source on the kernel", () => {
       expect(s.diff(mk(["192.0.2.7", "10.66.0.1"]), await s.observe(), own)).toEqual([])
       const seen = await s.observe()
       const ops = s.diff(mk(["192.0.2.7", "10.66.0.2"]), seen, own)
-      expect(ops.map((o) => s.describe(o))).toEqual(["nft add element inet edge blocked { 10.66.0.2 }; nft delete element inet edge blocked { 10.66.0.1 }"])
+      expect(ops.map((o) => s.describe(o))).toEqual([
+        "nft add element inet edge blocked { 10.66.0.2 }; nft delete element inet edge blocked { 10.66.0.1 }",
+      ])
       expect((await s.reconcile(ops, seen)).failed).toEqual([])
       t.sh("nft", "delete", "element", "inet", "edge", "blocked", "{ 192.0.2.7 }")
-      expect(s.diff(mk(["192.0.2.7", "10.66.0.2"]), await s.observe(), own).map((o) => s.describe(o))).toEqual(["nft add element inet edge blocked { 192.0.2.7 }"])
+      expect(s.diff(mk(["192.0.2.7", "10.66.0.2"]), await s.observe(), own).map((o) => s.describe(o))).toEqual([
+        "nft add element inet edge blocked { 192.0.2.7 }",
+      ])
     }),
   )
 
@@ -249,7 +349,24 @@ describe("netfilter source on the kernel", () => {
     "the TypeScript rule decoder agrees with libnftnl's on every rule the kernel dumps",
     withNs(async (t, s) => {
       await converge(s, parse(FIREWALL))
-      t.sh("nft", "add", "rule", "inet", "filter", "trusted", "meta", "l4proto", "icmp", "limit", "rate", "5/minute", "log", "prefix", "\"icmp \"", "accept")
+      t.sh(
+        "nft",
+        "add",
+        "rule",
+        "inet",
+        "filter",
+        "trusted",
+        "meta",
+        "l4proto",
+        "icmp",
+        "limit",
+        "rate",
+        "5/minute",
+        "log",
+        "prefix",
+        '"icmp "',
+        "accept",
+      )
       t.sh("nft", "add", "rule", "inet", "filter", "trusted", "ip", "daddr", "!=", "10.0.0.0/8", "reject")
       const sock = openNetlinkSocket(nl.NETLINK_NETFILTER, { netns: t.ns, strict: false })
       try {
@@ -283,7 +400,18 @@ describe("netfilter source on the kernel", () => {
                 { name: "blocked", type: "ipv4_addr", flags: ["interval"], elements: blocked },
                 { name: "ports", type: "inet_service", flags: ["interval"], elements: [80, "1000-2000"] },
               ],
-              chains: [{ name: "input", type: "filter", hook: "input", priority: 0, rules: [{ match: { ip: { saddr: "@blocked" } }, verdict: "drop" }, { match: { tcp: { dport: "@ports" } }, verdict: "accept" }] }],
+              chains: [
+                {
+                  name: "input",
+                  type: "filter",
+                  hook: "input",
+                  priority: 0,
+                  rules: [
+                    { match: { ip: { saddr: "@blocked" } }, verdict: "drop" },
+                    { match: { tcp: { dport: "@ports" } }, verdict: "accept" },
+                  ],
+                },
+              ],
             },
           ],
         })
@@ -293,7 +421,9 @@ describe("netfilter source on the kernel", () => {
       expect(s.diff(mk(["10.66.0.0/16", "192.0.2.7"]), await s.observe(), own)).toEqual([])
       const seen = await s.observe()
       const ops = s.diff(mk(["10.66.0.0/15", "192.0.2.7"]), seen, own)
-      expect(ops.map((o) => s.describe(o))).toEqual(["nft add element inet edge blocked { 10.68.0.0 (interval end) }; nft delete element inet edge blocked { 10.67.0.0 (interval end) }"])
+      expect(ops.map((o) => s.describe(o))).toEqual([
+        "nft add element inet edge blocked { 10.68.0.0 (interval end) }; nft delete element inet edge blocked { 10.67.0.0 (interval end) }",
+      ])
       expect((await s.reconcile(ops, seen)).failed).toEqual([])
       expect(t.sh("nft", "list", "set", "inet", "edge", "blocked")).toContain("elements = { 10.66.0.0/15, 192.0.2.7 }")
       expect(s.diff(mk(["10.66.0.0/15", "192.0.2.7"]), await s.observe(), own)).toEqual([])
@@ -304,13 +434,32 @@ describe("netfilter source on the kernel", () => {
     "inline lists are anonymous sets: nft prints them as written, and they read back equal",
     withNs(async (t, s) => {
       const own = { tables: [{ family: "inet" as const, name: "edge" }] }
-      const d = parse({ tables: [{ family: "inet", name: "edge", chains: [{ name: "input", rules: [{ match: { tcp: { dport: [80, 443] } }, counter: true, verdict: "accept" }, { match: { ip: { saddr: ["10.0.0.1", "10.0.0.2"] } }, verdict: "drop" }] }] }] })
+      const d = parse({
+        tables: [
+          {
+            family: "inet",
+            name: "edge",
+            chains: [
+              {
+                name: "input",
+                rules: [
+                  { match: { tcp: { dport: [80, 443] } }, counter: true, verdict: "accept" },
+                  { match: { ip: { saddr: ["10.0.0.1", "10.0.0.2"] } }, verdict: "drop" },
+                ],
+              },
+            ],
+          },
+        ],
+      })
       expect((await pass(s, d, own)).failed).toEqual([])
       const text = t.sh("nft", "list", "chain", "inet", "edge", "input")
       expect(text).toContain("tcp dport { 80, 443 } counter packets 0 bytes 0 accept")
       expect(text).toContain("ip saddr { 10.0.0.1, 10.0.0.2 } drop")
       const o = await s.observe()
-      expect(o.tables[0]!.chains![0]!.rules.map((r) => r.common?.match)).toEqual([{ tcp: { dport: [80, 443] } }, { ip: { saddr: ["10.0.0.1", "10.0.0.2"] } }])
+      expect(o.tables[0]!.chains![0]!.rules.map((r) => r.common?.match)).toEqual([
+        { tcp: { dport: [80, 443] } },
+        { ip: { saddr: ["10.0.0.1", "10.0.0.2"] } },
+      ])
       expect(o.tables[0]!.sets).toEqual([]) // anonymous sets belong to their rules
       expect(s.diff(d, o, own)).toEqual([])
     }),
@@ -328,11 +477,20 @@ describe("netfilter source on the kernel", () => {
         const deadline = Date.now() + 2000
         while (!hints.length && Date.now() < deadline) await Bun.sleep(2)
         expect(hints).toEqual([{ scope: [{ kind: "table", key: "inet filter" }] }])
-        const scoped = await s.observe({ desired: parse(FIREWALL), ownership: OWN, scope: [{ kind: "table", key: "inet filter" }] })
+        const scoped = await s.observe({
+          desired: parse(FIREWALL),
+          ownership: OWN,
+          scope: [{ kind: "table", key: "inet filter" }],
+        })
         expect([...scoped.scope!]).toEqual(["inet filter"])
         expect(scoped.tables.find((x) => x.name === "nat")?.chains).toBeUndefined()
         const ops = s.diff(parse(FIREWALL), scoped, OWN)
-        expect(ops.map((o) => `${o.kind} ${o.object} ${"chain" in o ? (typeof o.chain === "string" ? o.chain : o.chain.name) : ""}`)).toEqual(["replace rules input"])
+        expect(
+          ops.map(
+            (o) =>
+              `${o.kind} ${o.object} ${"chain" in o ? (typeof o.chain === "string" ? o.chain : o.chain.name) : ""}`,
+          ),
+        ).toEqual(["replace rules input"])
       } finally {
         sub[Symbol.dispose]()
       }
@@ -343,7 +501,24 @@ describe("netfilter source on the kernel", () => {
     "an owner table: nobody else may change it, and it goes with the source that made it",
     withNs(async (t, s) => {
       const own = { tables: [{ family: "inet" as const, name: "edge" }] }
-      const d = parse({ tables: [{ family: "inet", name: "edge", flags: ["owner"], chains: [{ name: "in", type: "filter", hook: "input", priority: 0, rules: [{ match: { tcp: { dport: 22 } }, verdict: "accept" }] }] }] })
+      const d = parse({
+        tables: [
+          {
+            family: "inet",
+            name: "edge",
+            flags: ["owner"],
+            chains: [
+              {
+                name: "in",
+                type: "filter",
+                hook: "input",
+                priority: 0,
+                rules: [{ match: { tcp: { dport: 22 } }, verdict: "accept" }],
+              },
+            ],
+          },
+        ],
+      })
       expect((await pass(s, d, own)).failed).toEqual([])
       expect(t.sh("nft", "list", "table", "inet", "edge")).toContain("flags owner")
       const r = t.try("nft", "flush", "chain", "inet", "edge", "in")
@@ -366,7 +541,15 @@ describe("netfilter source on the kernel", () => {
               family: "inet",
               name: "edge",
               sets: [{ name: "svc", type: "ipv4_addr . inet_service", elements: els }],
-              chains: [{ name: "in", type: "filter", hook: "input", priority: 0, rules: [{ match: { concat: { keys: ["ip saddr", "tcp dport"], set: "@svc" } }, verdict: "accept" }] }],
+              chains: [
+                {
+                  name: "in",
+                  type: "filter",
+                  hook: "input",
+                  priority: 0,
+                  rules: [{ match: { concat: { keys: ["ip saddr", "tcp dport"], set: "@svc" } }, verdict: "accept" }],
+                },
+              ],
             },
           ],
         })
@@ -377,10 +560,15 @@ describe("netfilter source on the kernel", () => {
       expect(text).toContain("ip saddr . tcp dport @svc accept")
       const o = await s.observe()
       const seen = o
-      expect(o.tables[0]!.chains![0]!.rules[0]!.common).toEqual({ match: { concat: { keys: ["ip saddr", "tcp dport"], set: "@svc" } }, verdict: "accept" })
+      expect(o.tables[0]!.chains![0]!.rules[0]!.common).toEqual({
+        match: { concat: { keys: ["ip saddr", "tcp dport"], set: "@svc" } },
+        verdict: "accept",
+      })
       expect(s.diff(mk(["10.0.0.1 . 22", "10.0.0.2 . 443"]), o, own)).toEqual([])
       const ops = s.diff(mk(["10.0.0.1 . 22", "10.0.0.2 . 8443"]), o, own)
-      expect(ops.map((x) => s.describe(x))).toEqual(["nft add element inet edge svc { 10.0.0.2 . 8443 }; nft delete element inet edge svc { 10.0.0.2 . 443 }"])
+      expect(ops.map((x) => s.describe(x))).toEqual([
+        "nft add element inet edge svc { 10.0.0.2 . 8443 }; nft delete element inet edge svc { 10.0.0.2 . 443 }",
+      ])
       expect((await s.reconcile(ops, seen)).failed).toEqual([])
     }),
   )
@@ -399,7 +587,15 @@ describe("netfilter source on the kernel", () => {
                 { name: "recent", type: "ipv4_addr", flags: ["timeout"], timeout: "1h", elements: ["10.0.0.1"] },
                 { name: "fixed", type: "inet_service", flags: ["constant"], elements: ports },
               ],
-              chains: [{ name: "in", type: "filter", hook: "input", priority: 0, rules: [{ match: { tcp: { dport: "@fixed" } }, verdict: "accept" }] }],
+              chains: [
+                {
+                  name: "in",
+                  type: "filter",
+                  hook: "input",
+                  priority: 0,
+                  rules: [{ match: { tcp: { dport: "@fixed" } }, verdict: "accept" }],
+                },
+              ],
             },
           ],
         })
@@ -411,7 +607,12 @@ describe("netfilter source on the kernel", () => {
       expect(s.diff(mk([22, 80]), await s.observe(), own)).toEqual([])
       const seen = await s.observe()
       const ops = s.diff(mk([22, 443]), seen, own)
-      expect(ops.map((o) => `${o.kind} ${o.object}`)).toEqual(["delete set", "create set", "update elements", "replace rules"])
+      expect(ops.map((o) => `${o.kind} ${o.object}`)).toEqual([
+        "delete set",
+        "create set",
+        "update elements",
+        "replace rules",
+      ])
       expect((await s.reconcile(ops, seen)).failed).toEqual([])
       expect(t.sh("nft", "list", "set", "inet", "edge", "fixed")).toContain("elements = { 22, 443 }")
       expect(s.diff(mk([22, 443]), await s.observe(), own)).toEqual([])

@@ -23,7 +23,9 @@ function decodeLinks(msgs: Message[]): { ifindex: number; ifname: string; mtu: n
       if (t === 3) out.ifname = readString(m.view, o, l)
       else if (t === 4) out.mtu = m.view.getUint32(o, true)
       else if (t === 1)
-        out.address = Array.from(new Uint8Array(m.view.buffer, m.view.byteOffset + o, l), (b) => b.toString(16).padStart(2, "0")).join(":")
+        out.address = Array.from(new Uint8Array(m.view.buffer, m.view.byteOffset + o, l), (b) =>
+          b.toString(16).padStart(2, "0"),
+        ).join(":")
     })
     return out
   })
@@ -60,7 +62,10 @@ describe("@linx/netlink on the kernel", () => {
       const w = new MessageWriter()
       w.begin(RTM_NEWROUTE, nl.NLM_F_CREATE | nl.NLM_F_EXCL, "ip route add 10.9.0.0/16 via 10.8.0.1 dev nl-down onlink")
       w.u8(2).u8(16).u8(0).u8(0).u8(254).u8(3).u8(0).u8(1).u32(4 /* RTNH_F_ONLINK */)
-      w.attrBytes(1, new Uint8Array([10, 9, 0, 0])).attrBytes(5, new Uint8Array([10, 8, 0, 1])).attrU32(4, ifindex).end()
+      w.attrBytes(1, new Uint8Array([10, 9, 0, 0]))
+        .attrBytes(5, new Uint8Array([10, 8, 0, 1]))
+        .attrU32(4, ifindex)
+        .end()
       let err: unknown
       try {
         sock.request(w, { headerSize: 12 })
@@ -73,9 +78,9 @@ describe("@linx/netlink on the kernel", () => {
       expect(ne.kernelMessage).toBe("Nexthop device is not up")
       expect(ne.request?.label).toContain("10.9.0.0/16")
       // and `ip` says the same thing
-      expect(t.try("ip", "route", "add", "10.9.0.0/16", "via", "10.8.0.1", "dev", "nl-down", "onlink").stderr).toContain(
-        `Error: ${ne.kernelMessage}`,
-      )
+      expect(
+        t.try("ip", "route", "add", "10.9.0.0/16", "via", "10.8.0.1", "dev", "nl-down", "onlink").stderr,
+      ).toContain(`Error: ${ne.kernelMessage}`)
     } finally {
       sock.close()
     }
@@ -85,10 +90,21 @@ describe("@linx/netlink on the kernel", () => {
     const t = env()
     const sock = openNetlinkSocket(nl.NETLINK_ROUTE, { netns: t.ns })
     try {
-      const w = new MessageWriter().begin(17, 0).u8(0).u8(0).u16(0).i32(0).u32(0).u32(0).attrString(3, "no-such-link").end()
+      const w = new MessageWriter()
+        .begin(17, 0)
+        .u8(0)
+        .u8(0)
+        .u16(0)
+        .i32(0)
+        .u32(0)
+        .u32(0)
+        .attrString(3, "no-such-link")
+        .end()
       expect(() => sock.request(w)).toThrow(NetlinkError)
       try {
-        sock.request(new MessageWriter().begin(17, 0).u8(0).u8(0).u16(0).i32(0).u32(0).u32(0).attrString(3, "no-such-link").end())
+        sock.request(
+          new MessageWriter().begin(17, 0).u8(0).u8(0).u16(0).i32(0).u32(0).u32(0).attrString(3, "no-such-link").end(),
+        )
       } catch (e) {
         expect(isNotFound(e)).toBe(true)
       }
@@ -138,7 +154,7 @@ describe("@linx/netlink on the kernel", () => {
       throw new Error("expected NetnsError")
     } catch (e) {
       expect(e).toBeInstanceOf(NetnsError)
-      expect((e as Error).message).toContain('ip netns add linx-does-not-exist')
+      expect((e as Error).message).toContain("ip netns add linx-does-not-exist")
     }
     expect(() => Netns.open({ pid: 999_999_999 })).toThrow(NetnsError)
   })
@@ -160,7 +176,7 @@ describe("@linx/netlink on the kernel", () => {
       // 3000 route events while the JS thread is blocked: the kernel must drop some.
       const lines = Array.from({ length: 3000 }, (_, i) => `route add blackhole 10.${100 + (i >> 8)}.${i & 255}.0/24`)
       const batch = `/tmp/linx-burst-${process.pid}.txt`
-      await Bun.write(batch, lines.join("\n") + "\n")
+      await Bun.write(batch, `${lines.join("\n")}\n`)
       t.sh("ip", "-batch", batch)
       const deadline = Date.now() + 3000
       while (overruns === 0 && Date.now() < deadline) await Bun.sleep(5)

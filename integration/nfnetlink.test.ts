@@ -10,11 +10,18 @@ const NFTA_TABLE_NAME = 1
 
 function tables(t: TestNetns): string[] {
   const out = JSON.parse(t.sh("nft", "-j", "list", "tables")) as { nftables: { table?: { name: string } }[] }
-  return out.nftables.filter((x) => x.table).map((x) => x.table!.name).sort()
+  return out.nftables
+    .filter((x) => x.table)
+    .map((x) => x.table!.name)
+    .sort()
 }
 
 function table(w: MessageWriter, msg: number, name: string): void {
-  w.begin(nfnl.nftType(msg), msg === nfnl.NFT_MSG_NEWTABLE ? nl.NLM_F_CREATE : 0, `${msg === nfnl.NFT_MSG_NEWTABLE ? "add" : "delete"} table inet ${name}`)
+  w.begin(
+    nfnl.nftType(msg),
+    msg === nfnl.NFT_MSG_NEWTABLE ? nl.NLM_F_CREATE : 0,
+    `${msg === nfnl.NFT_MSG_NEWTABLE ? "add" : "delete"} table inet ${name}`,
+  )
   nfnl.writeNfgenmsg(w, NFPROTO_INET)
   w.attrString(NFTA_TABLE_NAME, name).end()
 }
@@ -54,7 +61,9 @@ describe("nf_tables transactions", () => {
       table(w, nfnl.NFT_MSG_DELTABLE, "no-such-table")
       nfnl.endBatch(w)
       const r = s.batch(w, { atomic: true })
-      expect(r.failed.map((f) => [f.index, f.error.code, f.error.request?.label])).toEqual([[2, "ENOENT", "delete table inet no-such-table"]])
+      expect(r.failed.map((f) => [f.index, f.error.code, f.error.request?.label])).toEqual([
+        [2, "ENOENT", "delete table inet no-such-table"],
+      ])
       expect(tables(t)).toEqual([])
     }),
   )

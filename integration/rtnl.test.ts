@@ -1,6 +1,13 @@
 // @linx/source-rtnl against the real kernel, in fresh namespaces, cross-checked with `ip -j`.
 import { describe, expect, test } from "bun:test"
-import { createRtnlSource, type RtnlDesired, RtnlDesiredSchema, type RtnlOwnership, type RtnlScope, type RtnlSource } from "@linx/source-rtnl"
+import {
+  createRtnlSource,
+  type RtnlDesired,
+  RtnlDesiredSchema,
+  type RtnlOwnership,
+  type RtnlScope,
+  type RtnlSource,
+} from "@linx/source-rtnl"
 import * as v from "valibot"
 import { freshNetns, type TestNetns } from "./netns.ts"
 
@@ -38,8 +45,26 @@ async function plan(source: RtnlSource, d: RtnlDesired, own = OWN): Promise<stri
   return source.diff(d, await source.observe(), own).map((o) => source.describe(o))
 }
 
-interface IpLink { ifname: string; mtu: number; master?: string; flags: string[]; group: string; link?: string; linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> } }
-interface IpRoute { dst: string; gateway?: string; dev?: string; protocol: string; table?: string; metric?: number; type?: string; nexthops?: { gateway: string; dev: string; weight: number }[]; metrics?: { mtu?: number }[] }
+interface IpLink {
+  ifname: string
+  mtu: number
+  master?: string
+  flags: string[]
+  group: string
+  link?: string
+  linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> }
+}
+interface IpRoute {
+  dst: string
+  gateway?: string
+  dev?: string
+  protocol: string
+  table?: string
+  metric?: number
+  type?: string
+  nexthops?: { gateway: string; dev: string; weight: number }[]
+  metrics?: { mtu?: number }[]
+}
 
 function withNs(fn: (t: TestNetns, source: RtnlSource) => Promise<void>): () => Promise<void> {
   return async () => {
@@ -97,9 +122,16 @@ describe("rtnl source on the kernel", () => {
       expect(main.find((r) => r.dst === "10.99.0.0/16")?.type).toBe("blackhole")
       expect(main.find((r) => r.dst === "10.40.0.0/16")?.metrics).toEqual([{ mtu: 1400 }])
       const ecmp = main.find((r) => r.dst === "10.30.0.0/16")
-      expect(ecmp?.nexthops?.map((n) => `${n.gateway} ${n.dev} ${n.weight}`).sort()).toEqual(["10.10.0.253 br-lan 1", "10.11.0.254 lan-c 3"])
-      expect(t.ipJson<IpRoute[]>("route", "show", "table", "100")).toMatchObject([{ dst: "default", gateway: "10.10.0.254", metric: 50, protocol: "77" }])
-      expect(t.ipJson<IpRoute[]>("-6", "route", "show", "proto", "77")).toMatchObject([{ dst: "fd20::/48", gateway: "fd10::fe", dev: "br-lan" }])
+      expect(ecmp?.nexthops?.map((n) => `${n.gateway} ${n.dev} ${n.weight}`).sort()).toEqual([
+        "10.10.0.253 br-lan 1",
+        "10.11.0.254 lan-c 3",
+      ])
+      expect(t.ipJson<IpRoute[]>("route", "show", "table", "100")).toMatchObject([
+        { dst: "default", gateway: "10.10.0.254", metric: 50, protocol: "77" },
+      ])
+      expect(t.ipJson<IpRoute[]>("-6", "route", "show", "proto", "77")).toMatchObject([
+        { dst: "fd20::/48", gateway: "fd10::fe", dev: "br-lan" },
+      ])
     }),
   )
 
@@ -109,11 +141,20 @@ describe("rtnl source on the kernel", () => {
       await converge(source, parse(HOST))
       const obs = await source.observe()
       const ip = t.ipJson<{ ifindex: number; ifname: string; mtu: number }[]>("link", "show")
-      expect(obs.links.map((l) => [l.index, l.name, l.mtu]).sort()).toEqual(ip.map((l) => [l.ifindex, l.ifname, l.mtu]).sort())
+      expect(obs.links.map((l) => [l.index, l.name, l.mtu]).sort()).toEqual(
+        ip.map((l) => [l.ifindex, l.ifname, l.mtu]).sort(),
+      )
       const ours = obs.routes!.filter((r) => r.protocol === 77).length
-      const ipCount = t.ipJson<unknown[]>("-4", "route", "show", "table", "all", "proto", "77").length + t.ipJson<unknown[]>("-6", "route", "show", "table", "all", "proto", "77").length
+      const ipCount =
+        t.ipJson<unknown[]>("-4", "route", "show", "table", "all", "proto", "77").length +
+        t.ipJson<unknown[]>("-6", "route", "show", "table", "all", "proto", "77").length
       expect(ours).toBe(ipCount)
-      expect(obs.addresses!.filter((a) => a.proto === 77).map((a) => a.address).sort()).toEqual(["10.10.0.1/24", "10.11.0.1/24", "fd10::1/64"])
+      expect(
+        obs
+          .addresses!.filter((a) => a.proto === 77)
+          .map((a) => a.address)
+          .sort(),
+      ).toEqual(["10.10.0.1/24", "10.11.0.1/24", "fd10::1/64"])
     }),
   )
 
@@ -122,13 +163,34 @@ describe("rtnl source on the kernel", () => {
     withNs(async (t, source) => {
       await converge(source, parse(HOST))
       const cases: [unknown, string[]][] = [
-        [{ ...HOST, links: [{ ...HOST.links[0], mtu: 1450 }, ...HOST.links.slice(1)] }, ["ip link set dev br-lan mtu 1450"]],
-        [{ ...HOST, links: [HOST.links[0], { ...HOST.links[1], up: false }, HOST.links[2]] }, ["ip link set dev lan-a down", "ip link set dev lan-b down"]],
-        [{ ...HOST, links: [HOST.links[0], { ...HOST.links[1], master: null }, HOST.links[2]] }, ["ip link set dev lan-a nomaster"]],
-        [{ ...HOST, links: [{ ...HOST.links[0], alias: "lan bridge" }, ...HOST.links.slice(1)] }, ['ip link set dev br-lan alias "lan bridge"']],
-        [{ ...HOST, addresses: [...HOST.addresses, { link: "br-lan", address: "10.10.0.2/24" }] }, ["ip addr add 10.10.0.2/24 dev br-lan proto 77"]],
-        [{ ...HOST, routes: [{ dst: "10.20.0.0/16", via: "10.10.0.253" }, ...HOST.routes.slice(1)] }, ["ip route replace 10.20.0.0/16 via 10.10.0.253 proto 77  # via differs"]],
-        [{ ...HOST, routes: [...HOST.routes.slice(0, 5), { dst: "10.40.0.0/16", dev: "lan-c", mtu: 1300 }] }, ["ip route replace 10.40.0.0/16 dev lan-c mtu 1300 proto 77  # mtu differs"]],
+        [
+          { ...HOST, links: [{ ...HOST.links[0], mtu: 1450 }, ...HOST.links.slice(1)] },
+          ["ip link set dev br-lan mtu 1450"],
+        ],
+        [
+          { ...HOST, links: [HOST.links[0], { ...HOST.links[1], up: false }, HOST.links[2]] },
+          ["ip link set dev lan-a down", "ip link set dev lan-b down"],
+        ],
+        [
+          { ...HOST, links: [HOST.links[0], { ...HOST.links[1], master: null }, HOST.links[2]] },
+          ["ip link set dev lan-a nomaster"],
+        ],
+        [
+          { ...HOST, links: [{ ...HOST.links[0], alias: "lan bridge" }, ...HOST.links.slice(1)] },
+          ['ip link set dev br-lan alias "lan bridge"'],
+        ],
+        [
+          { ...HOST, addresses: [...HOST.addresses, { link: "br-lan", address: "10.10.0.2/24" }] },
+          ["ip addr add 10.10.0.2/24 dev br-lan proto 77"],
+        ],
+        [
+          { ...HOST, routes: [{ dst: "10.20.0.0/16", via: "10.10.0.253" }, ...HOST.routes.slice(1)] },
+          ["ip route replace 10.20.0.0/16 via 10.10.0.253 proto 77  # via differs"],
+        ],
+        [
+          { ...HOST, routes: [...HOST.routes.slice(0, 5), { dst: "10.40.0.0/16", dev: "lan-c", mtu: 1300 }] },
+          ["ip route replace 10.40.0.0/16 dev lan-c mtu 1300 proto 77  # mtu differs"],
+        ],
       ]
       for (const [input, expected] of cases) {
         await converge(source, parse(HOST))
@@ -159,7 +221,12 @@ describe("rtnl source on the kernel", () => {
       ])
       // removing everything from desired deletes only what is ours
       await converge(source, parse({}))
-      expect(t.ipJson<IpLink[]>("link", "show").map((l) => l.ifname).sort()).toEqual(["lo", "other0", "other1"])
+      expect(
+        t
+          .ipJson<IpLink[]>("link", "show")
+          .map((l) => l.ifname)
+          .sort(),
+      ).toEqual(["lo", "other0", "other1"])
       const left = t.ipJson<IpRoute[]>("route", "show", "table", "all").filter((r) => r.protocol !== "kernel")
       expect(left).toEqual([])
       expect(t.ipJson<IpRoute[]>("route", "show", "proto", "77")).toEqual([])
@@ -169,9 +236,22 @@ describe("rtnl source on the kernel", () => {
   test(
     "foreign routes survive a full removal of desired state",
     withNs(async (t, source) => {
-      await converge(source, parse({ links: [{ name: "lan-a", kind: "veth", peer: { name: "lan-b" }, up: true }], addresses: [{ link: "lan-a", address: "10.1.0.1/24" }], routes: [{ dst: "10.2.0.0/16", via: "10.1.0.254" }] }))
+      await converge(
+        source,
+        parse({
+          links: [{ name: "lan-a", kind: "veth", peer: { name: "lan-b" }, up: true }],
+          addresses: [{ link: "lan-a", address: "10.1.0.1/24" }],
+          routes: [{ dst: "10.2.0.0/16", via: "10.1.0.254" }],
+        }),
+      )
       t.sh("ip", "route", "add", "10.3.0.0/16", "via", "10.1.0.254", "proto", "static")
-      await converge(source, parse({ links: [{ name: "lan-a", kind: "veth", peer: { name: "lan-b" }, up: true }], addresses: [{ link: "lan-a", address: "10.1.0.1/24" }] }))
+      await converge(
+        source,
+        parse({
+          links: [{ name: "lan-a", kind: "veth", peer: { name: "lan-b" }, up: true }],
+          addresses: [{ link: "lan-a", address: "10.1.0.1/24" }],
+        }),
+      )
       const routes = t.ipJson<IpRoute[]>("route", "show")
       expect(routes.map((r) => `${r.dst} ${r.protocol}`).sort()).toEqual(["10.1.0.0/24 kernel", "10.3.0.0/16 static"])
     }),
@@ -181,9 +261,18 @@ describe("rtnl source on the kernel", () => {
     "invalid desired state is refused with path-and-message issues and nothing is applied",
     withNs(async (t) => {
       const before = t.sh("ip", "-j", "link", "show")
-      const r = v.safeParse(RtnlDesiredSchema, { links: [{ name: "br-lan", kind: "bridge", mtu: 10 }, { name: "bad/name", kind: "bridge" }] })
+      const r = v.safeParse(RtnlDesiredSchema, {
+        links: [
+          { name: "br-lan", kind: "bridge", mtu: 10 },
+          { name: "bad/name", kind: "bridge" },
+        ],
+      })
       expect(r.success).toBe(false)
-      if (!r.success) expect(r.issues.map((i) => `${v.getDotPath(i)}: ${i.message}`)).toEqual(["links.0.mtu: mtu 10 is below the minimum of 68", 'links.1.name: "bad/name" is not a valid link name (1–15 characters, no "/", ":" or spaces)'])
+      if (!r.success)
+        expect(r.issues.map((i) => `${v.getDotPath(i)}: ${i.message}`)).toEqual([
+          "links.0.mtu: mtu 10 is below the minimum of 68",
+          'links.1.name: "bad/name" is not a valid link name (1–15 characters, no "/", ":" or spaces)',
+        ])
       expect(t.sh("ip", "-j", "link", "show")).toBe(before)
     }),
   )
@@ -200,19 +289,35 @@ describe("rtnl source on the kernel", () => {
         ],
       })
       const { report } = await converge(source, d)
-      expect(report.failed.map((f) => [source.describe(f.op), (f.error as { kernelMessage?: string }).kernelMessage, (f.error as { code?: string }).code])).toEqual([
-        ["ip route replace 10.9.0.0/16 via 10.1.0.254 dev lan-a onlink proto 77", "Nexthop device is not up", "ENETDOWN"],
+      expect(
+        report.failed.map((f) => [
+          source.describe(f.op),
+          (f.error as { kernelMessage?: string }).kernelMessage,
+          (f.error as { code?: string }).code,
+        ]),
+      ).toEqual([
+        [
+          "ip route replace 10.9.0.0/16 via 10.1.0.254 dev lan-a onlink proto 77",
+          "Nexthop device is not up",
+          "ENETDOWN",
+        ],
       ])
       expect(report.applied.length).toBe(3)
       expect(t.ipJson<IpRoute[]>("route", "show", "proto", "77").map((r) => r.dst)).toEqual(["10.99.0.0/16"])
-      expect(t.try("ip", "route", "add", "10.9.0.0/16", "via", "10.1.0.254", "dev", "lan-a", "onlink").stderr).toContain("Nexthop device is not up")
+      expect(
+        t.try("ip", "route", "add", "10.9.0.0/16", "via", "10.1.0.254", "dev", "lan-a", "onlink").stderr,
+      ).toContain("Nexthop device is not up")
     }),
   )
 
   test(
     "owned links are deleted by group in one request",
     withNs(async (t, source) => {
-      const links = Array.from({ length: 20 }, (_, i) => ({ name: `lan-${i}`, kind: "veth", peer: { name: `lan-p${i}` } }))
+      const links = Array.from({ length: 20 }, (_, i) => ({
+        name: `lan-${i}`,
+        kind: "veth",
+        peer: { name: `lan-p${i}` },
+      }))
       await converge(source, parse({ links }))
       // (ip -j link show group N prints an empty object first: count named entries)
       expect(t.ipJson<IpLink[]>("link", "show", "group", "77").filter((l) => l.ifname).length).toBe(40)
@@ -243,7 +348,11 @@ describe("rtnl source on the kernel", () => {
       expect(links.get("br-lan")?.linkinfo?.info_data?.stp_state).toBe(1)
       // a changed macvlan mode cannot change in place: the owned link is replaced
       const d2 = parse({ links: [d.links[0], { ...d.links[1], mode: "private" }, { ...d.links[2], stp: false }] })
-      expect(await plan(source, d2)).toEqual(["ip link del dev lan-mv", "ip link add link lan-up lan-mv group 77 type macvlan mode private", "ip link set dev br-lan type bridge stp_state 0"])
+      expect(await plan(source, d2)).toEqual([
+        "ip link del dev lan-mv",
+        "ip link add link lan-up lan-mv group 77 type macvlan mode private",
+        "ip link set dev br-lan type bridge stp_state 0",
+      ])
       await converge(source, d2)
       expect(await plan(source, d2)).toEqual([])
     }),
@@ -252,13 +361,21 @@ describe("rtnl source on the kernel", () => {
   test.skipIf(!kernelHas("vlan", true))(
     "vlan on a veth (skipped where the kernel has no 8021q)",
     withNs(async (t, source) => {
-      const d = parse({ links: [{ name: "lan-up", kind: "veth", peer: { name: "lan-up-p" }, up: true }, { name: "lan-v10", kind: "vlan", parent: "lan-up", vlanId: 10, up: true }] })
+      const d = parse({
+        links: [
+          { name: "lan-up", kind: "veth", peer: { name: "lan-up-p" }, up: true },
+          { name: "lan-v10", kind: "vlan", parent: "lan-up", vlanId: 10, up: true },
+        ],
+      })
       await converge(source, d)
       expect(await plan(source, d)).toEqual([])
       const l = t.ipJson<IpLink[]>("-d", "link", "show", "lan-v10")[0]
       expect(l?.linkinfo?.info_data?.id).toBe(10)
       const d2 = parse({ links: [d.links[0], { ...d.links[1], vlanId: 20 }] })
-      expect(await plan(source, d2)).toEqual(["ip link del dev lan-v10", "ip link add link lan-up lan-v10 group 77 type vlan protocol 802.1q id 20; ip link set dev lan-v10 up"])
+      expect(await plan(source, d2)).toEqual([
+        "ip link del dev lan-v10",
+        "ip link add link lan-up lan-v10 group 77 type vlan protocol 802.1q id 20; ip link set dev lan-v10 up",
+      ])
     }),
   )
 
@@ -284,8 +401,18 @@ describe("rtnl source on the kernel", () => {
       })
       const { report } = await converge(source, d)
       expect(report.failed.map((f) => f.error.message)).toEqual([])
-      expect(t.ipJson<IpLink[]>("link", "show").map((l) => l.ifname).sort()).toEqual(["lan-c0", "lan-mv0", "lo"])
-      expect(host.ipJson<IpLink[]>("link", "show").map((l) => l.ifname).sort()).toEqual(["lan-h0", "lo", "uplink0", "uplink1"])
+      expect(
+        t
+          .ipJson<IpLink[]>("link", "show")
+          .map((l) => l.ifname)
+          .sort(),
+      ).toEqual(["lan-c0", "lan-mv0", "lo"])
+      expect(
+        host
+          .ipJson<IpLink[]>("link", "show")
+          .map((l) => l.ifname)
+          .sort(),
+      ).toEqual(["lan-h0", "lo", "uplink0", "uplink1"])
       expect(await plan(source, d)).toEqual([])
     }),
   )
@@ -311,7 +438,9 @@ describe("rtnl source on the kernel", () => {
     "an unsupported kind fails with the kernel's message and the rest applies",
     withNs(async (t, source) => {
       // whichever of dummy and vlan this kernel lacks (both are missing on the project's machines)
-      const lacking = !kernelHas("dummy") ? { name: "lan-x", kind: "dummy" } : { name: "lan-x", kind: "vlan", parent: "lo", vlanId: 5 }
+      const lacking = !kernelHas("dummy")
+        ? { name: "lan-x", kind: "dummy" }
+        : { name: "lan-x", kind: "vlan", parent: "lo", vlanId: 5 }
       const d = parse({ links: [lacking, { name: "br-lan", kind: "bridge" }] })
       const { report } = await converge(source, d)
       expect(report.failed.length).toBe(1)
@@ -323,7 +452,11 @@ describe("rtnl source on the kernel", () => {
   test(
     "events: a route deleted with ip is hinted by its key, and a scoped observe sees it gone",
     withNs(async (t, source) => {
-      const d = parse({ links: [{ name: "lan-a", kind: "veth", peer: { name: "lan-b" }, up: true }], addresses: [{ link: "lan-a", address: "10.1.0.1/24" }], routes: [{ dst: "10.2.0.0/16", via: "10.1.0.254" }] })
+      const d = parse({
+        links: [{ name: "lan-a", kind: "veth", peer: { name: "lan-b" }, up: true }],
+        addresses: [{ link: "lan-a", address: "10.1.0.1/24" }],
+        routes: [{ dst: "10.2.0.0/16", via: "10.1.0.254" }],
+      })
       await converge(source, d)
       const hints: unknown[] = []
       const sub = source.subscribe((h) => hints.push(h))
@@ -337,7 +470,9 @@ describe("rtnl source on the kernel", () => {
         // the event said the route is gone: the scoped look needs no route dump
         const scoped = await source.observe({ scope: (hints[0] as { scope: RtnlScope }).scope })
         expect(scoped.routes).toEqual([])
-        expect(source.diff(d, scoped, OWN).map((o) => source.describe(o))).toEqual(["ip route replace 10.2.0.0/16 via 10.1.0.254 proto 77"])
+        expect(source.diff(d, scoped, OWN).map((o) => source.describe(o))).toEqual([
+          "ip route replace 10.2.0.0/16 via 10.1.0.254 proto 77",
+        ])
         hints.length = 0
         t.sh("ip", "link", "set", "lan-b", "down")
         const deadline2 = Date.now() + 2000

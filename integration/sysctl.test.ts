@@ -22,10 +22,17 @@ describe("sysctl source on the kernel", () => {
     using t = freshNetns()
     t.sh("ip", "link", "add", "sy0", "type", "veth", "peer", "name", "sy1")
     const mine = { fwd: sysctl(t, "net.ipv4.ip_forward") }
-    const outside = { fwd: Bun.spawnSync(["sysctl", "-n", "net.ipv4.ip_forward"]).stdout.toString().trim(), range: Bun.spawnSync(["sysctl", "-n", "net.ipv4.ip_local_port_range"]).stdout.toString().trim() }
+    const outside = {
+      fwd: Bun.spawnSync(["sysctl", "-n", "net.ipv4.ip_forward"]).stdout.toString().trim(),
+      range: Bun.spawnSync(["sysctl", "-n", "net.ipv4.ip_local_port_range"]).stdout.toString().trim(),
+    }
     expect(mine.fwd).toBe("0")
     const source = createSysctlSource({ netns: t.ns })
-    const d = parse({ "net.ipv4.ip_forward": 1, "net.ipv4.conf.sy0.rp_filter": 2, "net/ipv4/ip_local_port_range": "20000 40000" })
+    const d = parse({
+      "net.ipv4.ip_forward": 1,
+      "net.ipv4.conf.sy0.rp_filter": 2,
+      "net/ipv4/ip_local_port_range": "20000 40000",
+    })
     const report = await source.reconcile(source.diff(d, await source.observe({ desired: d })))
     expect(report.failed).toEqual([])
     expect(sysctl(t, "net.ipv4.ip_forward")).toBe("1")
@@ -44,7 +51,11 @@ describe("sysctl source on the kernel", () => {
     using t = freshNetns()
     const loop = createReconciler({
       source: createSysctlSource({ netns: t.ns }),
-      desired: { "net.ipv4.ip_forward": 1, "net.ipv4.conf.late0.rp_filter": 2, "net.ipv4.ip_local_port_range": "20000 40000" },
+      desired: {
+        "net.ipv4.ip_forward": 1,
+        "net.ipv4.conf.late0.rp_filter": 2,
+        "net.ipv4.ip_local_port_range": "20000 40000",
+      },
       ownership: {},
       resyncMs: 500,
     })
@@ -71,7 +82,11 @@ describe("sysctl source on the kernel", () => {
   test("invalid keys and values are refused with clear messages", async () => {
     using t = freshNetns()
     const source = createSysctlSource({ netns: t.ns })
-    const d = parse({ "net.ipv4.no_such_key": 1, "net.ipv4.ip_local_port_range": "40000 20000", "net.ipv4.ip_forward": "yes" })
+    const d = parse({
+      "net.ipv4.no_such_key": 1,
+      "net.ipv4.ip_local_port_range": "40000 20000",
+      "net.ipv4.ip_forward": "yes",
+    })
     const report = await source.reconcile(source.diff(d, await source.observe({ desired: d })))
     expect(report.failed.map((f) => f.error.message).sort()).toEqual([
       "no such sysctl key: net.ipv4.no_such_key (check the spelling: sysctl -a | grep no_such_key)",

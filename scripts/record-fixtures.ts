@@ -29,7 +29,7 @@ function record(name: string, command: string, fn: (s: NetlinkSocket) => void): 
   }
   s.close()
   const r = rec.toRecording(command)
-  writeFileSync(`${dir}/${name}.json`, JSON.stringify({ ...r, portId: raw.portId }, null, 1) + "\n")
+  writeFileSync(`${dir}/${name}.json`, `${JSON.stringify({ ...r, portId: raw.portId }, null, 1)}\n`)
 }
 
 const CMD = "unshare -n bun scripts/record-fixtures.ts"
@@ -40,7 +40,14 @@ record("link-dump", `${CMD}  # RTM_GETLINK dump: lo, v0, v1`, (s) => {
 // RTM_NEWLINK of an unknown kind: the kernel refuses with an extended ack.
 record("newlink-unknown-kind", `${CMD}  # ip link add x0 type nonexistentkind`, (s) => {
   const w = new MessageWriter()
-  w.begin(16, nl.NLM_F_CREATE | nl.NLM_F_EXCL).u8(0).u8(0).u16(0).i32(0).u32(0).u32(0).attrString(3, "x0")
+  w.begin(16, nl.NLM_F_CREATE | nl.NLM_F_EXCL)
+    .u8(0)
+    .u8(0)
+    .u16(0)
+    .i32(0)
+    .u32(0)
+    .u32(0)
+    .attrString(3, "x0")
   const li = w.nestStart(18)
   w.attrString(1, "nonexistentkind").nestEnd(li).end()
   s.request(w, { headerSize: 16 })

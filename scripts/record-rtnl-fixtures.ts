@@ -3,7 +3,7 @@
 //   unshare -n bun scripts/record-rtnl-fixtures.ts
 import { writeFileSync } from "node:fs"
 import { assertNotInitialNetns, Netns, NetlinkSocket, subscribe } from "@linx/netlink"
-import { MessageWriter, nl, type Message } from "@linx/netlink/wire"
+import { type MessageWriter, nl, type Message } from "@linx/netlink/wire"
 import { RecordingTransport, toHex } from "@linx/netlink/testing"
 import { MnlSocket } from "../packages/netlink/src/ffi/index.ts"
 import { encodeAddressDump } from "../packages/source-rtnl/src/wire/addr.ts"
@@ -47,7 +47,7 @@ function recordDump(name: string, build: (w: MessageWriter) => void): void {
   s.dump(build)
   s.close()
   const command = `unshare -n bun scripts/record-rtnl-fixtures.ts  # ${name}, after: ${SETUP.join("; ")}`
-  writeFileSync(`${dir}/${name}.json`, JSON.stringify(rec.toRecording(command), null, 1) + "\n")
+  writeFileSync(`${dir}/${name}.json`, `${JSON.stringify(rec.toRecording(command), null, 1)}\n`)
 }
 
 recordDump("link-dump", encodeLinkDump)
@@ -74,7 +74,11 @@ for (const line of EVENTS) {
 await sub.close()
 writeFileSync(
   `${dir}/events.json`,
-  JSON.stringify({ command: `unshare -n bun scripts/record-rtnl-fixtures.ts  # events of: ${EVENTS.join("; ")}`, received: events }, null, 1) + "\n",
+  `${JSON.stringify(
+    { command: `unshare -n bun scripts/record-rtnl-fixtures.ts  # events of: ${EVENTS.join("; ")}`, received: events },
+    null,
+    1,
+  )}\n`,
 )
 ns.close()
 console.log(`recorded ${dir}`)

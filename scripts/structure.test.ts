@@ -11,7 +11,8 @@ const MAX_LINES = 350
 const OVERSIZED: Record<string, string> = {
   "packages/source-netfilter/src/ffi/libnftnl.ts": "the libnftnl symbol table (declarations, no logic)",
   "packages/netlink/src/socket.ts": "hand-tuned dump and batch loops of the transport",
-  "packages/source-rtnl/src/testing/fake.ts": "the fake kernel's rules for links, addresses and routes, with its event stream",
+  "packages/source-rtnl/src/testing/fake.ts":
+    "the fake kernel's rules for links, addresses and routes, with its event stream",
 }
 
 function sources(dir: string, out: string[] = []): string[] {
@@ -30,7 +31,8 @@ const files = readdirSync(join(ROOT, "packages")).flatMap((pkg) => sources(join(
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8")
   const out: string[] = []
-  for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s+"(\.{1,2}\/[^"]+)"/gm)) out.push(resolve(dirname(file), m[1]!))
+  for (const m of text.matchAll(/^(?:import|export)\s[^;]*?from\s+"(\.{1,2}\/[^"]+)"/gm))
+    out.push(resolve(dirname(file), m[1]!))
   return out
 }
 

@@ -21,7 +21,11 @@ function table(s: ShowSection): string[] {
   const head = [" ", ...s.columns]
   const rows = s.rows.map((r) => [r.owned ? "*" : " ", ...r.cells])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd()
   return [`${s.title} (${s.rows.length}, * = owned)`, line(head), ...rows.map(line)]
 }
 
@@ -29,7 +33,11 @@ function netnsOf(opt: string | undefined, file?: DesiredFile): NetnsRef {
   return opt ?? file?.netns
 }
 
-export async function showCommand(kind: string, opts: { netns?: string; json?: boolean; file?: string }, io: Output = stdio): Promise<ExitCode> {
+export async function showCommand(
+  kind: string,
+  opts: { netns?: string; json?: boolean; file?: string },
+  io: Output = stdio,
+): Promise<ExitCode> {
   const entry = sourceEntry(kind)
   if (!entry) {
     io.err(`linx show: unknown source "${kind}": use ${SOURCE_KINDS.join(", ")}`)
@@ -64,7 +72,11 @@ export async function showCommand(kind: string, opts: { netns?: string; json?: b
   }
 }
 
-export async function planCommand(path: string, opts: { netns?: string; json?: boolean; apply?: boolean }, io: Output = stdio): Promise<ExitCode> {
+export async function planCommand(
+  path: string,
+  opts: { netns?: string; json?: boolean; apply?: boolean },
+  io: Output = stdio,
+): Promise<ExitCode> {
   const f = await loadFile(path)
   const source = f.entry.create(netnsOf(opts.netns, f))
   try {
@@ -76,10 +88,13 @@ export async function planCommand(path: string, opts: { netns?: string; json?: b
     const described = ops.map((op) => source.describe(op))
     const conflicts = described.filter((d) => d.startsWith("# conflict"))
     if (!opts.apply) {
-      if (opts.json) io.out(JSON.stringify({ file: path, source: f.source, ops: described, pending: ops.length > 0 }, null, 2))
+      if (opts.json)
+        io.out(JSON.stringify({ file: path, source: f.source, ops: described, pending: ops.length > 0 }, null, 2))
       else if (!ops.length) io.out(`${path}: nothing to do, the kernel matches the desired state`)
       else {
-        io.out(`${path}: ${ops.length - conflicts.length} change(s) pending${conflicts.length ? `, ${conflicts.length} conflict(s)` : ""}`)
+        io.out(
+          `${path}: ${ops.length - conflicts.length} change(s) pending${conflicts.length ? `, ${conflicts.length} conflict(s)` : ""}`,
+        )
         for (const d of described) io.out(`  ${d}`)
       }
       return ops.length ? 2 : 0
@@ -98,8 +113,16 @@ export async function planCommand(path: string, opts: { netns?: string; json?: b
     if (opts.json) io.out(JSON.stringify({ file: path, source: f.source, results }, null, 2))
     else {
       if (!ops.length) io.out(`${path}: nothing to do, the kernel matches the desired state`)
-      for (const r of results) io.out(r.result === "ok" ? `ok      ${r.op}` : r.result === "conflict" ? `skip    ${r.op}` : `FAILED  ${r.op}\n        ${r.error}`)
-      if (ops.length) io.out(`${report.applied.length} applied, ${report.failed.length} failed, ${conflicts.length} conflict(s)`)
+      for (const r of results)
+        io.out(
+          r.result === "ok"
+            ? `ok      ${r.op}`
+            : r.result === "conflict"
+              ? `skip    ${r.op}`
+              : `FAILED  ${r.op}\n        ${r.error}`,
+        )
+      if (ops.length)
+        io.out(`${report.applied.length} applied, ${report.failed.length} failed, ${conflicts.length} conflict(s)`)
     }
     return report.failed.length || conflicts.length ? 1 : 0
   } finally {
@@ -109,7 +132,9 @@ export async function planCommand(path: string, opts: { netns?: string; json?: b
 
 /** Ownership as the source's schema normalises it (what the loop hands its verbs). */
 async function validOwnership(entry: SourceEntry, ownership: unknown): Promise<unknown> {
-  return entry.ownershipSchema ? validate(entry.ownershipSchema, ownership ?? entry.defaultOwnership, "ownership") : ownership
+  return entry.ownershipSchema
+    ? validate(entry.ownershipSchema, ownership ?? entry.defaultOwnership, "ownership")
+    : ownership
 }
 
 /** Runs a command body, turning known errors into a message and exit code 1. */

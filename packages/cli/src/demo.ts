@@ -30,7 +30,8 @@ const BREAKS: Break[] = [
 ]
 
 function examplesDir(): string {
-  for (const d of [join(import.meta.dir, "../../../examples"), join(process.cwd(), "examples")]) if (existsSync(join(d, "host.yaml"))) return d
+  for (const d of [join(import.meta.dir, "../../../examples"), join(process.cwd(), "examples")])
+    if (existsSync(join(d, "host.yaml"))) return d
   throw new Error("cannot find the examples/ directory (run linx demo from the repository)")
 }
 
@@ -56,10 +57,18 @@ export async function demoCommand(io: Output): Promise<ExitCode> {
       const file = await loadFile(join(dir, `${name}.yaml`))
       // ip_local_port_range has no kernel event: a short resync shows the other healing layer
       const resyncMs = name === "sysctl" ? 1_000 : 30_000
-      const loop = createReconciler({ source: file.entry.create(ns), desired: file.desired, ownership: file.ownership, resyncMs, name })
+      const loop = createReconciler({
+        source: file.entry.create(ns),
+        desired: file.desired,
+        ownership: file.ownership,
+        resyncMs,
+        name,
+      })
       const t0 = performance.now()
       const first = await loop.start()
-      io.out(`${name} (${file.source}, examples/${name}.yaml): ${first.applied.length} ops applied in ${fmt(performance.now() - t0)}${first.converged ? "" : " — NOT converged"}`)
+      io.out(
+        `${name} (${file.source}, examples/${name}.yaml): ${first.applied.length} ops applied in ${fmt(performance.now() - t0)}${first.converged ? "" : " — NOT converged"}`,
+      )
       for (const a of first.applied) io.out(`  ${a}`)
       for (const f of first.failed) io.out(`  FAILED ${f.op}: ${f.error}`)
       if (!first.converged) failed = true
@@ -68,7 +77,9 @@ export async function demoCommand(io: Output): Promise<ExitCode> {
     // the pending br-lan key is applied once the host loop has made br-lan
     const sysctlLoop = loops.get("sysctl")!
     for (let i = 0; i < 3000 && (await sysctlLoop.plan()).described.length; i += 10) await Bun.sleep(10)
-    io.out(`sysctl: net.ipv4.conf.br-lan.rp_filter was pending until br-lan existed; now ${sh(["sysctl", "-n", "net.ipv4.conf.br-lan.rp_filter"]).stdout.toString().trim()}`)
+    io.out(
+      `sysctl: net.ipv4.conf.br-lan.rp_filter was pending until br-lan existed; now ${sh(["sysctl", "-n", "net.ipv4.conf.br-lan.rp_filter"]).stdout.toString().trim()}`,
+    )
     io.out("\nbreaking things the way people do, and timing the heal (events, except where a key has none)\n")
     const rows: [string, string, string][] = []
     for (const b of BREAKS) {
@@ -106,7 +117,11 @@ export async function demoCommand(io: Output): Promise<ExitCode> {
         quiet = loop.status().busy ? 0 : quiet + 1
       }
       const did = healed.join("; ")
-      rows.push([b.argv.join(" "), ok ? fmt(lastHeal - t0) : "not healed in 5 s", (did.length > 110 ? `${did.slice(0, 107)}...` : did) + (ok ? "" : ` — still pending: ${left.join("; ")}`)])
+      rows.push([
+        b.argv.join(" "),
+        ok ? fmt(lastHeal - t0) : "not healed in 5 s",
+        (did.length > 110 ? `${did.slice(0, 107)}...` : did) + (ok ? "" : ` — still pending: ${left.join("; ")}`),
+      ])
       if (!ok) failed = true
     }
     const w = [Math.max(5, ...rows.map((r) => r[0].length)), Math.max(9, ...rows.map((r) => r[1].length))]
@@ -116,7 +131,9 @@ export async function demoCommand(io: Output): Promise<ExitCode> {
     io.out("")
     for (const [name, loop] of loops) {
       const s = loop.status()
-      io.out(`${name}: ${s.counters.passes} passes (${s.counters.noopPasses} no-op, ${s.counters.passesByTrigger.timer} by the resync timer), ${s.counters.driftHealed} drifted objects healed, ${s.counters.opsFailed} failed ops`)
+      io.out(
+        `${name}: ${s.counters.passes} passes (${s.counters.noopPasses} no-op, ${s.counters.passesByTrigger.timer} by the resync timer), ${s.counters.driftHealed} drifted objects healed, ${s.counters.opsFailed} failed ops`,
+      )
     }
   } finally {
     await Promise.all([...loops.values()].map((l) => l.stop()))

@@ -44,17 +44,23 @@ export async function loadFile(path: string, text?: string): Promise<DesiredFile
     try {
       body = readFileSync(path, "utf8")
     } catch (e) {
-      throw new FileError(path, [`cannot read: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`])
+      throw new FileError(path, [
+        `cannot read: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`,
+      ])
     }
   }
   const doc = parseText(path, body)
-  if (Array.isArray(doc) && !path.endsWith(".json")) throw new FileError(path, ["holds several YAML documents; put one desired state per file"])
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new FileError(path, ["must be a mapping with source, ownership and desired"])
+  if (Array.isArray(doc) && !path.endsWith(".json"))
+    throw new FileError(path, ["holds several YAML documents; put one desired state per file"])
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+    throw new FileError(path, ["must be a mapping with source, ownership and desired"])
   const o = doc as Record<string, unknown>
   const issues: string[] = []
-  for (const k of Object.keys(o)) if (!KEYS.has(k)) issues.push(`${k}: unknown key (expected source, netns, ownership, desired)`)
+  for (const k of Object.keys(o))
+    if (!KEYS.has(k)) issues.push(`${k}: unknown key (expected source, netns, ownership, desired)`)
   if (typeof o.source !== "string") issues.push('source: required: "rtnl", "netfilter" or "sysctl"')
-  if (o.netns !== undefined && (typeof o.netns !== "string" || !o.netns)) issues.push("netns: must be a namespace name or path")
+  if (o.netns !== undefined && (typeof o.netns !== "string" || !o.netns))
+    issues.push("netns: must be a namespace name or path")
   if (o.desired === undefined) issues.push("desired: required")
   if (issues.length) throw new FileError(path, issues)
   const entry = sourceEntry(o.source as string)
@@ -62,18 +68,32 @@ export async function loadFile(path: string, text?: string): Promise<DesiredFile
   try {
     await validate(entry.schema, o.desired)
   } catch (e) {
-    if (e instanceof DesiredStateError) throw new FileError(path, e.issues.map((i) => `desired.${i}`))
+    if (e instanceof DesiredStateError)
+      throw new FileError(
+        path,
+        e.issues.map((i) => `desired.${i}`),
+      )
     throw e
   }
   if (entry.ownershipSchema && o.ownership !== undefined) {
     try {
       await validate(entry.ownershipSchema, o.ownership, "ownership")
     } catch (e) {
-      if (e instanceof DesiredStateError) throw new FileError(path, e.issues.map((i) => `ownership.${i}`))
+      if (e instanceof DesiredStateError)
+        throw new FileError(
+          path,
+          e.issues.map((i) => `ownership.${i}`),
+        )
       throw e
     }
   }
-  const f: DesiredFile = { path, source: entry.kind, ownership: o.ownership ?? entry.defaultOwnership, desired: o.desired, entry }
+  const f: DesiredFile = {
+    path,
+    source: entry.kind,
+    ownership: o.ownership ?? entry.defaultOwnership,
+    desired: o.desired,
+    entry,
+  }
   if (typeof o.netns === "string") f.netns = o.netns
   return f
 }

@@ -21,7 +21,9 @@ function hostPort(text: string): { hostname: string; port: number } {
 
 const program = new Command()
   .name("linx")
-  .description("Keep links, addresses, routes, nftables and sysctls in a network namespace converged on a desired state.")
+  .description(
+    "Keep links, addresses, routes, nftables and sysctls in a network namespace converged on a desired state.",
+  )
   .showHelpAfterError()
   .exitOverride()
 
@@ -64,16 +66,28 @@ program
   .argument("<files...>", "desired-state files")
   .option("--resync <duration>", "full pass at least this often", duration, 30_000)
   .option("--json", "structured logs, one JSON object per line")
-  .option("--status <host:port>", "serve /status, /healthz, /readyz, /metrics and a page (e.g. 127.0.0.1:9477)", hostPort)
-  .option("--token-file <file>", "bearer token enabling POST /loops/:name/resync and PUT /loops/:name/desired (or $LINX_STATUS_TOKEN)")
-  .action(async (files: string[], opts: { resync: number; json?: boolean; status?: { hostname: string; port: number }; tokenFile?: string }) => {
-    code = await guard(stdio, "run", async () => {
-      const token = opts.tokenFile ? (await Bun.file(opts.tokenFile).text()).trim() : process.env.LINX_STATUS_TOKEN
-      const run: Parameters<typeof runCommand>[1] = { resyncMs: opts.resync, json: !!opts.json }
-      if (opts.status) run.status = { ...opts.status, ...(token ? { token } : {}) }
-      return runCommand(files, run, stdio)
-    })
-  })
+  .option(
+    "--status <host:port>",
+    "serve /status, /healthz, /readyz, /metrics and a page (e.g. 127.0.0.1:9477)",
+    hostPort,
+  )
+  .option(
+    "--token-file <file>",
+    "bearer token enabling POST /loops/:name/resync and PUT /loops/:name/desired (or $LINX_STATUS_TOKEN)",
+  )
+  .action(
+    async (
+      files: string[],
+      opts: { resync: number; json?: boolean; status?: { hostname: string; port: number }; tokenFile?: string },
+    ) => {
+      code = await guard(stdio, "run", async () => {
+        const token = opts.tokenFile ? (await Bun.file(opts.tokenFile).text()).trim() : process.env.LINX_STATUS_TOKEN
+        const run: Parameters<typeof runCommand>[1] = { resyncMs: opts.resync, json: !!opts.json }
+        if (opts.status) run.status = { ...opts.status, ...(token ? { token } : {}) }
+        return runCommand(files, run, stdio)
+      })
+    },
+  )
 
 program
   .command("demo")

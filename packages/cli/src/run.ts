@@ -33,7 +33,8 @@ function describePass(name: string, p: PassResult): string {
   parts.push(`${p.timings.totalMs.toFixed(1)}ms`, p.converged ? "converged" : "NOT converged")
   let line = parts.join(" ")
   if (p.error) line += ` error: ${p.error}`
-  for (const a of p.applied) line += `\n  ${p.trigger === "start" || p.trigger === "desired" ? "applied" : "healed "} ${a}`
+  for (const a of p.applied)
+    line += `\n  ${p.trigger === "start" || p.trigger === "desired" ? "applied" : "healed "} ${a}`
   for (const f of p.failed) line += `\n  failed  ${f.op}: ${f.error}`
   for (const c of p.conflicts) line += `\n  ${c}`
   return line
@@ -54,7 +55,13 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
     while (names.has(name)) name += "'"
     names.add(name)
     const source = file.entry.create(file.netns)
-    const loop = createReconciler({ source, desired: file.desired, ownership: file.ownership, resyncMs: opts.resyncMs, name })
+    const loop = createReconciler({
+      source,
+      desired: file.desired,
+      ownership: file.ownership,
+      resyncMs: opts.resyncMs,
+      name,
+    })
     loop.on("pass", (p) => {
       if (opts.json) log(p.converged ? "info" : "warn", "pass", { loop: name, ...p })
       else log(p.converged ? "info" : "warn", describePass(name, p))
@@ -85,15 +92,28 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
   let status: { url: string; stop(): Promise<void> } | undefined
   if (opts.status) {
     try {
-      status = serveStatus(byName, { hostname: opts.status.hostname, port: opts.status.port, ...(opts.status.token ? { token: opts.status.token } : {}) })
-      log("info", `status endpoint at ${status.url}${opts.status.token ? " (writes enabled with the bearer token)" : ""}`)
+      status = serveStatus(byName, {
+        hostname: opts.status.hostname,
+        port: opts.status.port,
+        ...(opts.status.token ? { token: opts.status.token } : {}),
+      })
+      log(
+        "info",
+        `status endpoint at ${status.url}${opts.status.token ? " (writes enabled with the bearer token)" : ""}`,
+      )
     } catch (e) {
-      log("error", `cannot serve the status endpoint at ${opts.status.hostname}:${opts.status.port}: ${(e as Error).message}`)
+      log(
+        "error",
+        `cannot serve the status endpoint at ${opts.status.hostname}:${opts.status.port}: ${(e as Error).message}`,
+      )
       for (const r of running.values()) await r.loop.stop()
       return 1
     }
   }
-  log("info", `running ${running.size} loop(s): ${[...running.values()].map((r) => `${r.name} (${r.file.source}${r.file.netns ? ` in ${r.file.netns}` : ""})`).join(", ")}`)
+  log(
+    "info",
+    `running ${running.size} loop(s): ${[...running.values()].map((r) => `${r.name} (${r.file.source}${r.file.netns ? ` in ${r.file.netns}` : ""})`).join(", ")}`,
+  )
 
   const reload = async (path: string) => {
     const r = running.get(path)
@@ -113,7 +133,11 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
       log("error", `${e instanceof FileError ? e.message : String(e)}\n  keeping the last good desired state`)
       return
     }
-    if (next.source !== r.file.source || next.netns !== r.file.netns || JSON.stringify(next.ownership) !== JSON.stringify(r.file.ownership)) {
+    if (
+      next.source !== r.file.source ||
+      next.netns !== r.file.netns ||
+      JSON.stringify(next.ownership) !== JSON.stringify(r.file.ownership)
+    ) {
       log("info", `${path}: source, namespace or ownership changed: restarting its loop`)
       await r.loop.stop()
       names.delete(r.name)

@@ -1,12 +1,35 @@
 // The sources the CLI knows, and how `show` presents what each observes.
 import type { NetnsRef } from "@linx/netlink"
 import type { AnySource } from "@linx/reconcile"
-import { createRtnlSource, type RtnlDesired, RtnlDesiredSchema, type RtnlObserved, type RtnlOwnership, RtnlOwnershipSchema, showRtnl } from "@linx/source-rtnl"
+import {
+  createRtnlSource,
+  type RtnlDesired,
+  RtnlDesiredSchema,
+  type RtnlObserved,
+  type RtnlOwnership,
+  RtnlOwnershipSchema,
+  showRtnl,
+} from "@linx/source-rtnl"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { Netns } from "@linx/netlink"
-import { createNftSource, type NftDesired, NftDesiredSchema, type NftObserved, type NftOwnership, NftOwnershipSchema, showNft } from "@linx/source-netfilter"
-import { createSysctlSource, keyName, keyPath, SysctlDesiredSchema, SysctlOwnershipSchema, type SysctlObserved } from "@linx/source-sysctl"
+import {
+  createNftSource,
+  type NftDesired,
+  NftDesiredSchema,
+  type NftObserved,
+  type NftOwnership,
+  NftOwnershipSchema,
+  showNft,
+} from "@linx/source-netfilter"
+import {
+  createSysctlSource,
+  keyName,
+  keyPath,
+  SysctlDesiredSchema,
+  SysctlOwnershipSchema,
+  type SysctlObserved,
+} from "@linx/source-sysctl"
 
 export interface ShowSection {
   title: string
@@ -51,8 +74,12 @@ const ENTRIES: Record<string, SourceEntry> = {
     create: (netns) => createSysctlSource({ netns }),
     show(o) {
       const obs = o as SysctlObserved
-      const rows = [...obs.values].map(([k, v]) => ({ owned: true, cells: [keyName(k), v.trim().split(/\s+/).join(" ")] }))
-      for (const k of obs.pending) rows.push({ owned: true, cells: [keyName(k), "(pending: its interface does not exist)"] })
+      const rows = [...obs.values].map(([k, v]) => ({
+        owned: true,
+        cells: [keyName(k), v.trim().split(/\s+/).join(" ")],
+      }))
+      for (const k of obs.pending)
+        rows.push({ owned: true, cells: [keyName(k), "(pending: its interface does not exist)"] })
       for (const [k, f] of obs.unreadable) rows.push({ owned: true, cells: [keyName(k), `(unreadable: ${f.code})`] })
       return {
         sections: [{ title: "sysctl", columns: ["key", "value"], rows }],
@@ -76,7 +103,10 @@ const ENTRIES: Record<string, SourceEntry> = {
               if (st.isDirectory()) walk(p)
               else if (st.mode & 0o444) {
                 try {
-                  out.push([keyName(keyPath(p.slice("/proc/sys/".length))), readFileSync(p, "utf8").trim().split(/\s+/).join(" ")])
+                  out.push([
+                    keyName(keyPath(p.slice("/proc/sys/".length))),
+                    readFileSync(p, "utf8").trim().split(/\s+/).join(" "),
+                  ])
                 } catch {
                   // write-only or vanished
                 }
@@ -87,7 +117,13 @@ const ENTRIES: Record<string, SourceEntry> = {
           return out
         })
         return {
-          sections: [{ title: "sysctl net.* (no file given: nothing is owned)", columns: ["key", "value"], rows: values.map(([k, v]) => ({ owned: false, cells: [k, v] })) }],
+          sections: [
+            {
+              title: "sysctl net.* (no file given: nothing is owned)",
+              columns: ["key", "value"],
+              rows: values.map(([k, v]) => ({ owned: false, cells: [k, v] })),
+            },
+          ],
           json: { values: Object.fromEntries(values) },
         }
       } finally {

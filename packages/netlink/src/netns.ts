@@ -100,7 +100,10 @@ export class Netns {
     } catch (e) {
       if (fd >= 0) closeSync(fd)
       if (e instanceof SyscallError) {
-        throw new NetnsError(`cannot create a network namespace: ${errnoCode(e.errno)}; run as root`, errnoCode(e.errno))
+        throw new NetnsError(
+          `cannot create a network namespace: ${errnoCode(e.errno)}; run as root`,
+          errnoCode(e.errno),
+        )
       }
       throw e
     } finally {

@@ -51,8 +51,18 @@ describe("dump", () => {
 
   function dumpReply(seq: number, flags: number, n: number): Uint8Array {
     const w = new MessageWriter()
-    for (let i = 0; i < n; i++) w.begin(16, NLM_F_MULTI | flags).u8(0).u8(0).u16(0).i32(i + 1).u32(0).u32(0).end()
-    w.begin(NLMSG_DONE, NLM_F_MULTI | flags).i32(0).end()
+    for (let i = 0; i < n; i++)
+      w.begin(16, NLM_F_MULTI | flags)
+        .u8(0)
+        .u8(0)
+        .u16(0)
+        .i32(i + 1)
+        .u32(0)
+        .u32(0)
+        .end()
+    w.begin(NLMSG_DONE, NLM_F_MULTI | flags)
+      .i32(0)
+      .end()
     for (let i = 0; i <= n; i++) w.stamp(i, seq)
     return w.finish().slice()
   }
@@ -77,7 +87,14 @@ describe("request", () => {
   test("a refused request raises NetlinkError with errno, code and the kernel's text", () => {
     const s = new NetlinkSocket(ReplayTransport.fromRecording(unknownKind))
     const w = new MessageWriter()
-    w.begin(16, 0x600, "ip link add x0 type nonexistentkind").u8(0).u8(0).u16(0).i32(0).u32(0).u32(0).attrString(3, "x0")
+    w.begin(16, 0x600, "ip link add x0 type nonexistentkind")
+      .u8(0)
+      .u8(0)
+      .u16(0)
+      .i32(0)
+      .u32(0)
+      .u32(0)
+      .attrString(3, "x0")
     const li = w.nestStart(18)
     w.attrString(1, "nonexistentkind").nestEnd(li).end()
     try {

@@ -177,13 +177,20 @@ export class NetlinkSocket {
     } catch (e) {
       const errno = errnoOf(e)
       if (errno === undefined) throw e
-      if (errno === ENOSPC) throw new DecodeError(0, `datagram larger than the ${this.#recvBuf.byteLength}-byte receive buffer`)
+      if (errno === ENOSPC)
+        throw new DecodeError(0, `datagram larger than the ${this.#recvBuf.byteLength}-byte receive buffer`)
       throw new NetlinkError(errno, { context: "receive" })
     }
     return parseMessages(copy ? this.#recvBuf.slice(0, n) : this.#recvBuf, n)
   }
 
-  #failure(m: Message, errno: number, request: RequestInfo, requestBytes: Uint8Array | undefined, headerSize: number | undefined): NetlinkError {
+  #failure(
+    m: Message,
+    errno: number,
+    request: RequestInfo,
+    requestBytes: Uint8Array | undefined,
+    headerSize: number | undefined,
+  ): NetlinkError {
     const ack = decodeAck(m)
     const extAck = { ...ack.extAck }
     if (extAck.offset !== undefined && requestBytes && headerSize !== undefined) {
@@ -237,7 +244,11 @@ export class NetlinkSocket {
    * returns is kept (undefined drops the message): no array of raw messages for a
    * 100k-object dump. A retried dump starts a fresh result.
    */
-  dumpInto<T>(build: (w: MessageWriter) => void, decode: (m: Message) => T | undefined, options: DumpOptions = {}): T[] {
+  dumpInto<T>(
+    build: (w: MessageWriter) => void,
+    decode: (m: Message) => T | undefined,
+    options: DumpOptions = {},
+  ): T[] {
     const retries = options.retries ?? 5
     for (let attempt = 0; ; attempt++) {
       const w = new MessageWriter(256)
@@ -313,7 +324,14 @@ export class NetlinkSocket {
     return result
   }
 
-  #sendChunk(w: MessageWriter, from: number, to: number, base: number, options: BatchOptions, result: BatchResult): void {
+  #sendChunk(
+    w: MessageWriter,
+    from: number,
+    to: number,
+    base: number,
+    options: BatchOptions,
+    result: BatchResult,
+  ): void {
     const first = w.headerOf(from)
     this.#send(w.slice(from, to), { type: first.type, flags: first.flags, seq: first.seq, index: from })
     const barrier = new MessageWriter(NLMSG_HDRLEN).begin(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK).end()
@@ -343,7 +361,10 @@ export class NetlinkSocket {
           const hdr = w.headerOf(index)
           const label = w.labelOf(index)
           const info: RequestInfo = { type: hdr.type, flags: hdr.flags, seq: m.seq, index, ...(label ? { label } : {}) }
-          result.failed.push({ index, error: this.#failure(m, ack.errno, info, w.messageBytes(index), options.headerSize) })
+          result.failed.push({
+            index,
+            error: this.#failure(m, ack.errno, info, w.messageBytes(index), options.headerSize),
+          })
         } else {
           result.replies.push(parseMessages(m.data.slice())[0] as Message)
         }

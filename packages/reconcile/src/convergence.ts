@@ -46,7 +46,8 @@ export class ConvergenceTracker {
   /** Why `op` must not be applied in this pass, or undefined. */
   holdBack(op: string, trigger: Trigger, now: number): "not-converging" | "contested" | undefined {
     // Not converging: held back until a timer, manual or desired pass gives it another try.
-    if (this.#notConverging.has(op) && trigger !== "timer" && trigger !== "desired" && trigger !== "manual") return "not-converging"
+    if (this.#notConverging.has(op) && trigger !== "timer" && trigger !== "desired" && trigger !== "manual")
+      return "not-converging"
     const c = this.#contested.get(op)
     if (c && now - c.lastHealAt < this.minIntervalMs) return "contested"
     return undefined

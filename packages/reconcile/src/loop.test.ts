@@ -7,7 +7,14 @@ import type { PassResult } from "./result.ts"
 import { FakeClock } from "./testing/clock.ts"
 import { FakeSource } from "./testing/source.ts"
 
-function setup(opts: { desired?: Record<string, string>; resyncMs?: number; random?: () => number; contest?: { threshold?: number; windowMs?: number; minIntervalMs?: number } } = {}) {
+function setup(
+  opts: {
+    desired?: Record<string, string>
+    resyncMs?: number
+    random?: () => number
+    contest?: { threshold?: number; windowMs?: number; minIntervalMs?: number }
+  } = {},
+) {
   const clock = new FakeClock()
   const source = new FakeSource()
   source.echo = false // exact pass counts below; the contest tests turn echoes on
@@ -145,7 +152,10 @@ describe("reconcile loop", () => {
 
   test("terminal errors are retried only at resync pace", async () => {
     const { source, loop, clock, passes } = setup({ resyncMs: 10_000, random: () => 0.5 })
-    source.failures = [Object.assign(new Error("Operation not permitted"), { errno: 1, terminal: true }), Object.assign(new Error("Operation not permitted"), { errno: 1, terminal: true })]
+    source.failures = [
+      Object.assign(new Error("Operation not permitted"), { errno: 1, terminal: true }),
+      Object.assign(new Error("Operation not permitted"), { errno: 1, terminal: true }),
+    ]
     await loop.start()
     expect(loop.status().state).toBe("backoff")
     expect(loop.status().nextRetryAt).toBeUndefined()
@@ -262,7 +272,10 @@ describe("reconcile loop", () => {
       err = e
     }
     expect(err).toBeInstanceOf(DesiredStateError)
-    expect((err as DesiredStateError).issues).toEqual(["own/a: expected a string, got number", "own/c: expected a string, got boolean"])
+    expect((err as DesiredStateError).issues).toEqual([
+      "own/a: expected a string, got number",
+      "own/c: expected a string, got boolean",
+    ])
     expect(loop.desired()).toEqual({ "own/a": "1", "own/b": "2" })
     const r = await loop.setDesired({ "own/a": "9" })
     expect(r.trigger).toBe("desired")
@@ -277,11 +290,21 @@ describe("reconcile loop", () => {
     source.kernel.set("own/old", "x")
     source.kernel.set("other", "y")
     // the shorthand "own/" is only understood through the schema's output { prefix: "own/" }
-    await using loop = createReconciler({ source, desired: { "own/a": "1" }, ownership: "own/" as unknown as { prefix: string }, clock })
+    await using loop = createReconciler({
+      source,
+      desired: { "own/a": "1" },
+      ownership: "own/" as unknown as { prefix: string },
+      clock,
+    })
     await loop.start()
     expect(Object.fromEntries(source.kernel)).toEqual({ "own/a": "1", other: "y" })
     expect((await loop.plan()).ops).toEqual([])
-    const bad = createReconciler({ source: new FakeSource(), desired: {}, ownership: 7 as unknown as { prefix: string }, clock })
+    const bad = createReconciler({
+      source: new FakeSource(),
+      desired: {},
+      ownership: 7 as unknown as { prefix: string },
+      clock,
+    })
     const err = await bad.start().catch((e: unknown) => e)
     expect(err).toBeInstanceOf(DesiredStateError)
     expect((err as Error).message).toBe("invalid ownership:\n  prefix: ownership is { prefix } or a prefix string")
@@ -329,10 +352,21 @@ describe("reconcile loop", () => {
     const clock = new FakeClock()
     const loops = Array.from({ length: 100 }, (_, i) => {
       const source = new FakeSource()
-      return { source, loop: createReconciler({ source, desired: { [`own/${i}`]: String(i) }, ownership: { prefix: "own/" }, clock, name: `c${i}` }) }
+      return {
+        source,
+        loop: createReconciler({
+          source,
+          desired: { [`own/${i}`]: String(i) },
+          ownership: { prefix: "own/" },
+          clock,
+          name: `c${i}`,
+        }),
+      }
     })
     await Promise.all(loops.map((l) => l.loop.start()))
-    expect(loops.every((l, i) => l.source.kernel.get(`own/${i}`) === String(i) && l.source.kernel.size === 1)).toBe(true)
+    expect(loops.every((l, i) => l.source.kernel.get(`own/${i}`) === String(i) && l.source.kernel.size === 1)).toBe(
+      true,
+    )
     await Promise.all(loops.map((l) => l.loop.stop()))
   })
 
@@ -351,9 +385,21 @@ describe("reconcile loop", () => {
     const source = new FakeSource()
     source.echo = false
     const lines: Record<string, unknown>[] = []
-    const logger = { info: (e: Record<string, unknown>) => lines.push({ level: "info", ...e }), warn: (e: Record<string, unknown>) => lines.push({ level: "warn", ...e }), error: (e: Record<string, unknown>) => lines.push({ level: "error", ...e }) }
+    const logger = {
+      info: (e: Record<string, unknown>) => lines.push({ level: "info", ...e }),
+      warn: (e: Record<string, unknown>) => lines.push({ level: "warn", ...e }),
+      error: (e: Record<string, unknown>) => lines.push({ level: "error", ...e }),
+    }
     source.failures = [new Error("boom")]
-    const loop = createReconciler({ source, desired: { "own/a": "1" }, ownership: { prefix: "own/" }, clock, logger, name: "l1", random: () => 0.5 })
+    const loop = createReconciler({
+      source,
+      desired: { "own/a": "1" },
+      ownership: { prefix: "own/" },
+      clock,
+      logger,
+      name: "l1",
+      random: () => 0.5,
+    })
     await loop.start()
     await clock.advance(100)
     await loop.stop()

@@ -161,7 +161,14 @@ export function createReconciler<D, O, Op, Own>(options: ReconcilerOptions<D, O,
     stats.record(result, !error, full, now, latency)
     if (error) {
       emit("error", { error, pass: result })
-      log?.error({ loop: name, msg: "pass failed", seq: result.seq, trigger: result.trigger, error: error.message, failed: result.failed })
+      log?.error({
+        loop: name,
+        msg: "pass failed",
+        seq: result.seq,
+        trigger: result.trigger,
+        error: error.message,
+        failed: result.failed,
+      })
       scheduler.failed(stats.consecutiveFailures, terminal)
       if (!stopping) state = "backoff"
     } else {
@@ -170,7 +177,17 @@ export function createReconciler<D, O, Op, Own>(options: ReconcilerOptions<D, O,
     }
     if (full) scheduler.armResync()
     const ms = Math.round(result.timings.totalMs * 100) / 100
-    log?.info({ loop: name, msg: "pass", seq: result.seq, trigger: result.trigger, ops: result.ops.length, applied: result.applied.length, failed: result.failed.length, converged: result.converged, ms })
+    log?.info({
+      loop: name,
+      msg: "pass",
+      seq: result.seq,
+      trigger: result.trigger,
+      ops: result.ops.length,
+      applied: result.applied.length,
+      failed: result.failed.length,
+      converged: result.converged,
+      ms,
+    })
     emit("pass", result)
     if (drift) emit("drift", { ops: result.applied, pass: result })
     for (const w of job.waiters) w(result)

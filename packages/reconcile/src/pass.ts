@@ -51,7 +51,9 @@ export async function runPass<D, O, Op, Own>(p: PassInput<D, O, Op, Own>): Promi
   let terminal = false
   try {
     const t0 = performance.now()
-    const want = p.scope ? { desired: p.desired, ownership: p.ownership, scope: p.scope } : { desired: p.desired, ownership: p.ownership }
+    const want = p.scope
+      ? { desired: p.desired, ownership: p.ownership, scope: p.scope }
+      : { desired: p.desired, ownership: p.ownership }
     const observed = await source.observe(want)
     const t1 = performance.now()
     const ops = source.diff(p.desired, observed, p.ownership)
@@ -86,7 +88,12 @@ export async function runPass<D, O, Op, Own>(p: PassInput<D, O, Op, Own>): Promi
 }
 
 /** Describes every op; returns those to apply, recording conflicts and held-back ops. */
-function sortOps<D, O, Op, Own>(p: PassInput<D, O, Op, Own>, ops: readonly Op[], result: PassResult, now: number): Op[] {
+function sortOps<D, O, Op, Own>(
+  p: PassInput<D, O, Op, Own>,
+  ops: readonly Op[],
+  result: PassResult,
+  now: number,
+): Op[] {
   const toApply: Op[] = []
   for (const op of ops) {
     const d = p.source.describe(op)

@@ -138,7 +138,8 @@ export class Scheduler {
   /** Stops every timer; waits for the running pass; returns the job that never ran. */
   async stop(): Promise<Job | undefined> {
     this.#stopping = true
-    for (const t of [this.#resyncTimer, this.#retryTimer, this.#wakeTimer]) if (t !== undefined) this.o.clock.clearTimeout(t)
+    for (const t of [this.#resyncTimer, this.#retryTimer, this.#wakeTimer])
+      if (t !== undefined) this.o.clock.clearTimeout(t)
     this.#resyncTimer = this.#retryTimer = this.#wakeTimer = undefined
     this.nextResyncAt = this.nextRetryAt = undefined
     try {

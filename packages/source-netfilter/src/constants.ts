@@ -6,7 +6,14 @@ export const NFPROTO_IPV4 = 2
 export const NFPROTO_IPV6 = 10
 export const NFNLGRP_NFTABLES = 7
 
-export const HOOKS: Record<string, number> = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4, ingress: 0 }
+export const HOOKS: Record<string, number> = {
+  prerouting: 0,
+  input: 1,
+  forward: 2,
+  output: 3,
+  postrouting: 4,
+  ingress: 0,
+}
 
 // verdicts (linux/netfilter.h, nf_tables.h)
 export const NF_DROP = 0
@@ -25,16 +32,62 @@ export const NFT_CMP_OPS = ["eq", "neq", "lt", "lte", "gt", "gte"] as const
 export const NFT_RANGE_OPS = ["eq", "neq"] as const
 
 export const NFT_META_KEYS = [
-  "len", "protocol", "priority", "mark", "iif", "oif", "iifname", "oifname", "iiftype", "oiftype", "skuid", "skgid",
-  "nftrace", "rtclassid", "secmark", "nfproto", "l4proto", "bri_iifname", "bri_oifname", "pkttype", "cpu", "iifgroup",
-  "oifgroup", "cgroup", "prandom",
+  "len",
+  "protocol",
+  "priority",
+  "mark",
+  "iif",
+  "oif",
+  "iifname",
+  "oifname",
+  "iiftype",
+  "oiftype",
+  "skuid",
+  "skgid",
+  "nftrace",
+  "rtclassid",
+  "secmark",
+  "nfproto",
+  "l4proto",
+  "bri_iifname",
+  "bri_oifname",
+  "pkttype",
+  "cpu",
+  "iifgroup",
+  "oifgroup",
+  "cgroup",
+  "prandom",
 ] as const
-export const NFT_CT_KEYS = ["state", "direction", "status", "mark", "secmark", "expiration", "helper", "l3protocol", "src", "dst", "protocol", "proto_src", "proto_dst"] as const
+export const NFT_CT_KEYS = [
+  "state",
+  "direction",
+  "status",
+  "mark",
+  "secmark",
+  "expiration",
+  "helper",
+  "l3protocol",
+  "src",
+  "dst",
+  "protocol",
+  "proto_src",
+  "proto_dst",
+] as const
 export const CT_STATE_BITS: Record<string, number> = { invalid: 1, established: 2, related: 4, new: 8, untracked: 64 }
 
 // libnftnl attribute numbers
 export const TABLE = { NAME: 0, FAMILY: 1, FLAGS: 2, USE: 3, HANDLE: 4 } as const
-export const CHAIN = { NAME: 0, FAMILY: 1, TABLE: 2, HOOKNUM: 3, PRIO: 4, POLICY: 5, HANDLE: 9, TYPE: 10, DEV: 11 } as const
+export const CHAIN = {
+  NAME: 0,
+  FAMILY: 1,
+  TABLE: 2,
+  HOOKNUM: 3,
+  PRIO: 4,
+  POLICY: 5,
+  HANDLE: 9,
+  TYPE: 10,
+  DEV: 11,
+} as const
 export const RULE = { FAMILY: 0, TABLE: 1, CHAIN: 2, HANDLE: 3, POSITION: 6, USERDATA: 7 } as const
 export const EXPR = {
   payload: { DREG: 1, BASE: 2, OFFSET: 3, LEN: 4 },
@@ -72,4 +125,6 @@ export const VERDICT_CODES = {
   jump: NFT_JUMP,
   goto: NFT_GOTO,
 } as const satisfies Record<string, number>
-export const VERDICT_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(VERDICT_CODES).map(([k, v]) => [v, k]))
+export const VERDICT_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(VERDICT_CODES).map(([k, v]) => [v, k]),
+)

@@ -30,7 +30,12 @@ export function compileSpec(r: RuleSpec, family: string): CompiledRule {
 }
 
 function baseDiffers(want: ChainSpec, have: Chain): boolean {
-  return (want.type ?? undefined) !== have.type || (want.hook ?? undefined) !== have.hook || (want.hook !== undefined && (want.priority ?? 0) !== have.priority) || (want.device ?? undefined) !== have.device
+  return (
+    (want.type ?? undefined) !== have.type ||
+    (want.hook ?? undefined) !== have.hook ||
+    (want.hook !== undefined && (want.priority ?? 0) !== have.priority) ||
+    (want.device ?? undefined) !== have.device
+  )
 }
 
 export function diffRuleset(desired: NftDesired, observed: NftObserved, ownership: NftOwnership | undefined): NftOp[] {
@@ -60,14 +65,31 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
       creates.push({ kind: "create", object: "table", flags, ...where })
       for (const set of t.sets) {
         creates.push({ kind: "create", object: "set", set, ...where })
-        if (desiredKeys(set).length) creates.push({ kind: "update", object: "elements", set: set.name, type: set.type, add: desiredKeys(set), remove: [], ...where, ...(set.map ? { mapType: set.map } : {}) })
+        if (desiredKeys(set).length)
+          creates.push({
+            kind: "update",
+            object: "elements",
+            set: set.name,
+            type: set.type,
+            add: desiredKeys(set),
+            remove: [],
+            ...where,
+            ...(set.map ? { mapType: set.map } : {}),
+          })
       }
       for (const c of t.chains) creates.push({ kind: "create", object: "chain", chain: c, ...where })
-      for (const c of t.chains) if (c.rules.length) creates.push({ kind: "replace", object: "rules", chain: c.name, rules: rulesOf(c), flush: false, ...where })
+      for (const c of t.chains)
+        if (c.rules.length)
+          creates.push({ kind: "replace", object: "rules", chain: c.name, rules: rulesOf(c), flush: false, ...where })
       continue
     }
     if (!ownsTable(ownership, desired, key)) {
-      conflicts.push({ kind: "conflict", object: "table", key, reason: `table ${key} exists but is not owned by this loop (list it in ownership.tables, or set ownership.adopt)` })
+      conflicts.push({
+        kind: "conflict",
+        object: "table",
+        key,
+        reason: `table ${key} exists but is not owned by this loop (list it in ownership.tables, or set ownership.adopt)`,
+      })
       continue
     }
     if ((have.flags & 1) !== (flags & 1)) changes.push({ kind: "update", object: "table", flags, ...where })
@@ -80,14 +102,32 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
       const want0 = desiredKeys(set)
       const got0 = new Set(hs?.elements ?? [])
       // a constant set cannot change while bound: a new content means a new set
-      const constantChanged = !!hs && (wantFlags & 0x2) !== 0 && (want0.length !== got0.size || want0.some((k) => !got0.has(k)))
-      if (!hs || hs.type !== set.type || (hs.flags & 0x1e) !== wantFlags || (hs.map ?? undefined) !== set.map || (hs.timeout ?? undefined) !== timeoutMs(set.timeout) || constantChanged) {
+      const constantChanged =
+        !!hs && (wantFlags & 0x2) !== 0 && (want0.length !== got0.size || want0.some((k) => !got0.has(k)))
+      if (
+        !hs ||
+        hs.type !== set.type ||
+        (hs.flags & 0x1e) !== wantFlags ||
+        (hs.map ?? undefined) !== set.map ||
+        (hs.timeout ?? undefined) !== timeoutMs(set.timeout) ||
+        constantChanged
+      ) {
         if (hs) {
           deletes.push({ kind: "delete", object: "set", name: set.name, ...where })
           recreated.add(set.name)
         }
         creates.push({ kind: "create", object: "set", set, ...where })
-        if (desiredKeys(set).length) creates.push({ kind: "update", object: "elements", set: set.name, type: set.type, add: desiredKeys(set), remove: [], ...where, ...(set.map ? { mapType: set.map } : {}) })
+        if (desiredKeys(set).length)
+          creates.push({
+            kind: "update",
+            object: "elements",
+            set: set.name,
+            type: set.type,
+            add: desiredKeys(set),
+            remove: [],
+            ...where,
+            ...(set.map ? { mapType: set.map } : {}),
+          })
         continue
       }
       const want = desiredKeys(set)
@@ -95,11 +135,23 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
       const wantSet = new Set(want)
       const add = want.filter((k) => !got.has(k))
       const remove = hs.elements.filter((k) => !wantSet.has(k))
-      if (add.length || remove.length) changes.push({ kind: "update", object: "elements", set: set.name, type: set.type, add, remove, ...where, ...(set.map ? { mapType: set.map } : {}) })
+      if (add.length || remove.length)
+        changes.push({
+          kind: "update",
+          object: "elements",
+          set: set.name,
+          type: set.type,
+          add,
+          remove,
+          ...where,
+          ...(set.map ? { mapType: set.map } : {}),
+        })
     }
     const wantedSets = new Set(t.sets.map((x) => x.name))
-    for (const hs of have.sets ?? []) if (!wantedSets.has(hs.name)) deletes.push({ kind: "delete", object: "set", name: hs.name, ...where })
-    const usesRecreated = (rules: { exprs: { type: string; set?: string }[] }[]) => rules.some((r) => r.exprs.some((e) => e.type === "lookup" && e.set !== undefined && recreated.has(e.set)))
+    for (const hs of have.sets ?? [])
+      if (!wantedSets.has(hs.name)) deletes.push({ kind: "delete", object: "set", name: hs.name, ...where })
+    const usesRecreated = (rules: { exprs: { type: string; set?: string }[] }[]) =>
+      rules.some((r) => r.exprs.some((e) => e.type === "lookup" && e.set !== undefined && recreated.has(e.set)))
     const chains = new Map((have.chains ?? []).map((c) => [c.name, c]))
     const wantedChains = new Set(t.chains.map((c) => c.name))
     for (const c of t.chains) {
@@ -108,20 +160,24 @@ export function diffRuleset(desired: NftDesired, observed: NftObserved, ownershi
       if (!hc || baseDiffers(c, hc)) {
         if (hc) deletes.push({ kind: "delete", object: "chain", name: c.name, ...where })
         creates.push({ kind: "create", object: "chain", chain: c, ...where })
-        if (rules.length) changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: false, ...where })
+        if (rules.length)
+          changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: false, ...where })
         continue
       }
-      if (c.hook && (c.policy ?? "accept") !== (hc.policy ?? "accept")) changes.push({ kind: "update", object: "chain", chain: c, ...where })
+      if (c.hook && (c.policy ?? "accept") !== (hc.policy ?? "accept"))
+        changes.push({ kind: "update", object: "chain", chain: c, ...where })
       const want = rules.map((r) => exprKey(r.exprs))
       const got = hc.rules.map((r) => r.key)
       if (want.length !== got.length || want.some((k, i) => k !== got[i]) || usesRecreated(rules)) {
         changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: hc.rules.length > 0, ...where })
       }
     }
-    for (const hc of have.chains ?? []) if (!wantedChains.has(hc.name)) deletes.push({ kind: "delete", object: "chain", name: hc.name, ...where })
+    for (const hc of have.chains ?? [])
+      if (!wantedChains.has(hc.name)) deletes.push({ kind: "delete", object: "chain", name: hc.name, ...where })
   }
   for (const [key, t] of byKey) {
-    if (owned.has(key) && !wanted.has(key) && inScope(key)) deletes.push({ kind: "delete", object: "table", family: t.family, table: t.name })
+    if (owned.has(key) && !wanted.has(key) && inScope(key))
+      deletes.push({ kind: "delete", object: "table", family: t.family, table: t.name })
   }
   return [...deletes, ...creates, ...changes, ...conflicts]
 }

@@ -2,16 +2,29 @@
 // libnftnl encoding and decoding, and a normal form for comparing rules: registers
 // renumbered in order of use, counter values dropped.
 import * as v from "valibot"
-import { EXPR, NFT_CMP_OPS, NFT_CT_KEYS, NFT_META_KEYS, NFT_PAYLOAD_BASES, NFT_RANGE_OPS, VERDICT_CODES } from "./constants.ts"
+import {
+  EXPR,
+  NFT_CMP_OPS,
+  NFT_CT_KEYS,
+  NFT_META_KEYS,
+  NFT_PAYLOAD_BASES,
+  NFT_RANGE_OPS,
+  VERDICT_CODES,
+} from "./constants.ts"
 import { type ExprView, NftExpr, toHex } from "./ffi/libnftnl.ts"
-
 
 const Hex = v.pipe(v.string(), v.regex(/^([0-9a-f]{2})*$/, "data is hex bytes, e.g. 0a000001"))
 const Reg = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(23))
 const VerdictName = v.picklist(["accept", "drop", "return", "continue", "break", "jump", "goto"])
 
 export const ExprSchema = v.variant("type", [
-  v.strictObject({ type: v.literal("payload"), base: v.picklist(NFT_PAYLOAD_BASES), offset: v.number(), len: v.number(), dreg: Reg }),
+  v.strictObject({
+    type: v.literal("payload"),
+    base: v.picklist(NFT_PAYLOAD_BASES),
+    offset: v.number(),
+    len: v.number(),
+    dreg: Reg,
+  }),
   v.strictObject({ type: v.literal("meta"), key: v.picklist(NFT_META_KEYS), dreg: Reg }),
   v.strictObject({ type: v.literal("cmp"), sreg: Reg, op: v.picklist(NFT_CMP_OPS), data: Hex }),
   v.strictObject({ type: v.literal("range"), sreg: Reg, op: v.picklist(NFT_RANGE_OPS), from: Hex, to: Hex }),
@@ -26,12 +39,32 @@ export const ExprSchema = v.variant("type", [
     /** an anonymous set ("{ 80, 443 }"): its key type and element keys (hex); the kernel names it */
     anon: v.optional(v.strictObject({ type: v.string(), elements: v.array(v.string()) })),
   }),
-  v.strictObject({ type: v.literal("immediate"), dreg: Reg, data: v.optional(Hex), verdict: v.optional(VerdictName), chain: v.optional(v.string()) }),
+  v.strictObject({
+    type: v.literal("immediate"),
+    dreg: Reg,
+    data: v.optional(Hex),
+    verdict: v.optional(VerdictName),
+    chain: v.optional(v.string()),
+  }),
   v.strictObject({ type: v.literal("counter") }),
   v.strictObject({ type: v.literal("ct"), key: v.picklist(NFT_CT_KEYS), dreg: Reg }),
-  v.strictObject({ type: v.literal("log"), prefix: v.optional(v.string()), group: v.optional(v.number()), level: v.optional(v.number()) }),
-  v.strictObject({ type: v.literal("limit"), rate: v.number(), unit: v.picklist(["second", "minute", "hour", "day", "week"]), burst: v.optional(v.number()) }),
-  v.strictObject({ type: v.literal("reject"), kind: v.optional(v.picklist(["icmp", "tcp-reset", "icmpx"])), code: v.optional(v.number()) }),
+  v.strictObject({
+    type: v.literal("log"),
+    prefix: v.optional(v.string()),
+    group: v.optional(v.number()),
+    level: v.optional(v.number()),
+  }),
+  v.strictObject({
+    type: v.literal("limit"),
+    rate: v.number(),
+    unit: v.picklist(["second", "minute", "hour", "day", "week"]),
+    burst: v.optional(v.number()),
+  }),
+  v.strictObject({
+    type: v.literal("reject"),
+    kind: v.optional(v.picklist(["icmp", "tcp-reset", "icmpx"])),
+    code: v.optional(v.number()),
+  }),
   v.strictObject({ type: v.literal("masq") }),
   /** fib saddr . iif oif, fib daddr type: a FIB lookup (result oif, oifname or type) */
   v.strictObject({
@@ -54,7 +87,8 @@ export type Expr = v.InferOutput<typeof ExprSchema>
 
 const FIB_RESULTS = ["", "oif", "oifname", "type"] as const
 const FIB_FLAGS = ["saddr", "daddr", "mark", "iif", "oif", "present"] as const
-const fibFlagBits = (flags: readonly string[]) => flags.reduce((acc, f) => acc | (1 << FIB_FLAGS.indexOf(f as (typeof FIB_FLAGS)[number])), 0)
+const fibFlagBits = (flags: readonly string[]) =>
+  flags.reduce((acc, f) => acc | (1 << FIB_FLAGS.indexOf(f as (typeof FIB_FLAGS)[number])), 0)
 export const fibFlagNames = (bits: number) => FIB_FLAGS.filter((_, i) => bits & (1 << i))
 export const fibResultName = (n: number) => (FIB_RESULTS[n] || "oif") as "oif" | "oifname" | "type"
 
@@ -70,17 +104,33 @@ export function encodeExpr(e: Expr, setIds?: WeakMap<object, number>): NftExpr {
   switch (e.type) {
     case "payload": {
       const a = EXPR.payload
-      return new NftExpr("payload").u32(a.DREG, e.dreg).u32(a.BASE, NFT_PAYLOAD_BASES.indexOf(e.base)).u32(a.OFFSET, e.offset).u32(a.LEN, e.len)
+      return new NftExpr("payload")
+        .u32(a.DREG, e.dreg)
+        .u32(a.BASE, NFT_PAYLOAD_BASES.indexOf(e.base))
+        .u32(a.OFFSET, e.offset)
+        .u32(a.LEN, e.len)
     }
     case "meta":
       return new NftExpr("meta").u32(EXPR.meta.KEY, NFT_META_KEYS.indexOf(e.key)).u32(EXPR.meta.DREG, e.dreg)
     case "cmp":
-      return new NftExpr("cmp").u32(EXPR.cmp.SREG, e.sreg).u32(EXPR.cmp.OP, NFT_CMP_OPS.indexOf(e.op)).data(EXPR.cmp.DATA, bytes(e.data))
+      return new NftExpr("cmp")
+        .u32(EXPR.cmp.SREG, e.sreg)
+        .u32(EXPR.cmp.OP, NFT_CMP_OPS.indexOf(e.op))
+        .data(EXPR.cmp.DATA, bytes(e.data))
     case "range":
-      return new NftExpr("range").u32(EXPR.range.SREG, e.sreg).u32(EXPR.range.OP, NFT_RANGE_OPS.indexOf(e.op)).data(EXPR.range.FROM, bytes(e.from)).data(EXPR.range.TO, bytes(e.to))
+      return new NftExpr("range")
+        .u32(EXPR.range.SREG, e.sreg)
+        .u32(EXPR.range.OP, NFT_RANGE_OPS.indexOf(e.op))
+        .data(EXPR.range.FROM, bytes(e.from))
+        .data(EXPR.range.TO, bytes(e.to))
     case "bitwise": {
       const a = EXPR.bitwise
-      return new NftExpr("bitwise").u32(a.SREG, e.sreg).u32(a.DREG, e.dreg).u32(a.LEN, e.len).data(a.MASK, bytes(e.mask)).data(a.XOR, bytes(e.xor))
+      return new NftExpr("bitwise")
+        .u32(a.SREG, e.sreg)
+        .u32(a.DREG, e.dreg)
+        .u32(a.LEN, e.len)
+        .data(a.MASK, bytes(e.mask))
+        .data(a.XOR, bytes(e.xor))
     }
     case "lookup": {
       const x = new NftExpr("lookup").u32(EXPR.lookup.SREG, e.sreg).str(EXPR.lookup.SET, e.set)
@@ -110,13 +160,22 @@ export function encodeExpr(e: Expr, setIds?: WeakMap<object, number>): NftExpr {
     }
     case "limit":
       // burst 5 is what nft and the kernel use when none is given
-      return new NftExpr("limit").u64(EXPR.limit.RATE, BigInt(e.rate)).u64(EXPR.limit.UNIT, BigInt(UNITS[e.unit]!)).u32(EXPR.limit.BURST, e.burst ?? 5).u32(EXPR.limit.TYPE, 0)
+      return new NftExpr("limit")
+        .u64(EXPR.limit.RATE, BigInt(e.rate))
+        .u64(EXPR.limit.UNIT, BigInt(UNITS[e.unit]!))
+        .u32(EXPR.limit.BURST, e.burst ?? 5)
+        .u32(EXPR.limit.TYPE, 0)
     case "reject":
-      return new NftExpr("reject").u32(EXPR.reject.TYPE, REJECT_KINDS.indexOf(e.kind ?? "icmpx")).u8(EXPR.reject.CODE, e.code ?? 0)
+      return new NftExpr("reject")
+        .u32(EXPR.reject.TYPE, REJECT_KINDS.indexOf(e.kind ?? "icmpx"))
+        .u8(EXPR.reject.CODE, e.code ?? 0)
     case "masq":
       return new NftExpr("masq")
     case "fib":
-      return new NftExpr("fib").u32(EXPR.fib.DREG, e.dreg).u32(EXPR.fib.RESULT, FIB_RESULTS.indexOf(e.result)).u32(EXPR.fib.FLAGS, fibFlagBits(e.flags))
+      return new NftExpr("fib")
+        .u32(EXPR.fib.DREG, e.dreg)
+        .u32(EXPR.fib.RESULT, FIB_RESULTS.indexOf(e.result))
+        .u32(EXPR.fib.FLAGS, fibFlagBits(e.flags))
     case "nat": {
       const a = EXPR.nat
       const x = new NftExpr("nat").u32(a.TYPE, e.nat === "snat" ? 0 : 1).u32(a.FAMILY, e.family === "ip" ? 2 : 10)
@@ -134,17 +193,41 @@ export function decodeExpr(x: ExprView): Expr | { type: "unknown"; name: string 
   switch (n) {
     case "payload": {
       const a = EXPR.payload
-      return { type: "payload", base: NFT_PAYLOAD_BASES[x.u32or0(a.BASE)] ?? "network", offset: x.u32or0(a.OFFSET), len: x.u32or0(a.LEN), dreg: x.u32or0(a.DREG) }
+      return {
+        type: "payload",
+        base: NFT_PAYLOAD_BASES[x.u32or0(a.BASE)] ?? "network",
+        offset: x.u32or0(a.OFFSET),
+        len: x.u32or0(a.LEN),
+        dreg: x.u32or0(a.DREG),
+      }
     }
     case "meta":
       return { type: "meta", key: NFT_META_KEYS[x.u32or0(EXPR.meta.KEY)] ?? "len", dreg: x.u32or0(EXPR.meta.DREG) }
     case "cmp":
-      return { type: "cmp", sreg: x.u32or0(EXPR.cmp.SREG), op: NFT_CMP_OPS[x.u32or0(EXPR.cmp.OP)] ?? "eq", data: x.hex(EXPR.cmp.DATA) }
+      return {
+        type: "cmp",
+        sreg: x.u32or0(EXPR.cmp.SREG),
+        op: NFT_CMP_OPS[x.u32or0(EXPR.cmp.OP)] ?? "eq",
+        data: x.hex(EXPR.cmp.DATA),
+      }
     case "range":
-      return { type: "range", sreg: x.u32(EXPR.range.SREG) ?? 0, op: NFT_RANGE_OPS[x.u32(EXPR.range.OP) ?? 0] ?? "eq", from: hex(x.data(EXPR.range.FROM)), to: hex(x.data(EXPR.range.TO)) }
+      return {
+        type: "range",
+        sreg: x.u32(EXPR.range.SREG) ?? 0,
+        op: NFT_RANGE_OPS[x.u32(EXPR.range.OP) ?? 0] ?? "eq",
+        from: hex(x.data(EXPR.range.FROM)),
+        to: hex(x.data(EXPR.range.TO)),
+      }
     case "bitwise": {
       const a = EXPR.bitwise
-      return { type: "bitwise", sreg: x.u32(a.SREG) ?? 0, dreg: x.u32(a.DREG) ?? 0, len: x.u32(a.LEN) ?? 0, mask: x.hex(a.MASK), xor: x.hex(a.XOR) }
+      return {
+        type: "bitwise",
+        sreg: x.u32(a.SREG) ?? 0,
+        dreg: x.u32(a.DREG) ?? 0,
+        len: x.u32(a.LEN) ?? 0,
+        mask: x.hex(a.MASK),
+        xor: x.hex(a.XOR),
+      }
     }
     case "lookup": {
       const e: Expr = { type: "lookup", sreg: x.u32(EXPR.lookup.SREG) ?? 0, set: x.str(EXPR.lookup.SET) ?? "" }
@@ -179,20 +262,37 @@ export function decodeExpr(x: ExprView): Expr | { type: "unknown"; name: string 
     }
     case "limit": {
       const unit = x.u64(EXPR.limit.UNIT) ?? 1
-      const e: Expr = { type: "limit", rate: x.u64(EXPR.limit.RATE) ?? 0, unit: (Object.keys(UNITS).find((k) => UNITS[k] === unit) ?? "second") as "second" }
+      const e: Expr = {
+        type: "limit",
+        rate: x.u64(EXPR.limit.RATE) ?? 0,
+        unit: (Object.keys(UNITS).find((k) => UNITS[k] === unit) ?? "second") as "second",
+      }
       const burst = x.u32(EXPR.limit.BURST)
       if (burst) e.burst = burst
       return e
     }
     case "reject":
-      return { type: "reject", kind: REJECT_KINDS[x.u32(EXPR.reject.TYPE) ?? 2] ?? "icmpx", code: x.u8(EXPR.reject.CODE) ?? 0 }
+      return {
+        type: "reject",
+        kind: REJECT_KINDS[x.u32(EXPR.reject.TYPE) ?? 2] ?? "icmpx",
+        code: x.u8(EXPR.reject.CODE) ?? 0,
+      }
     case "masq":
       return { type: "masq" }
     case "fib":
-      return { type: "fib", result: fibResultName(x.u32or0(EXPR.fib.RESULT)), flags: fibFlagNames(x.u32or0(EXPR.fib.FLAGS)), dreg: x.u32or0(EXPR.fib.DREG) }
+      return {
+        type: "fib",
+        result: fibResultName(x.u32or0(EXPR.fib.RESULT)),
+        flags: fibFlagNames(x.u32or0(EXPR.fib.FLAGS)),
+        dreg: x.u32or0(EXPR.fib.DREG),
+      }
     case "nat": {
       const a = EXPR.nat
-      const e: Expr = { type: "nat", nat: x.u32or0(a.TYPE) === 0 ? "snat" : "dnat", family: x.u32or0(a.FAMILY) === 10 ? "ip6" : "ip" }
+      const e: Expr = {
+        type: "nat",
+        nat: x.u32or0(a.TYPE) === 0 ? "snat" : "dnat",
+        family: x.u32or0(a.FAMILY) === 10 ? "ip6" : "ip",
+      }
       const addr = x.u32(a.REG_ADDR_MIN)
       if (addr !== undefined) e.addrReg = addr
       const proto = x.u32(a.REG_PROTO_MIN)

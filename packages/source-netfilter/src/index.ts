@@ -2,7 +2,15 @@
 export { createNftSource, type NftSource, type NftSourceOptions, type NftWant } from "./source.ts"
 export type { NftHint, NftScopeEntry } from "./monitor.ts"
 export { showNft } from "./show.ts"
-export { NftDesiredSchema, NftOwnershipSchema, type NftDesired, type NftOwnership, type TableSpec, type ChainSpec, type RuleSpec } from "./schema.ts"
+export {
+  NftDesiredSchema,
+  NftOwnershipSchema,
+  type NftDesired,
+  type NftOwnership,
+  type TableSpec,
+  type ChainSpec,
+  type RuleSpec,
+} from "./schema.ts"
 export type { NftObserved, Table, Chain, Rule } from "./model.ts"
 export { commonText, type NftOp, type CompiledRule } from "./ops.ts"
 export type { Expr } from "./expr.ts"

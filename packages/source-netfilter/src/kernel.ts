@@ -11,7 +11,17 @@ import type { NftHint } from "./monitor.ts"
 import { createNftObserver } from "./observe.ts"
 import type { NftOp } from "./ops.ts"
 import { describeNftOp } from "./ops.ts"
-import { bytesOfHex, ELEM_INTERVAL_END, END_MARK, keyTypeInfo, NFT_DATA_VERDICT, SET, SET_TYPES, setFlags, timeoutMs } from "./set.ts"
+import {
+  bytesOfHex,
+  ELEM_INTERVAL_END,
+  END_MARK,
+  keyTypeInfo,
+  NFT_DATA_VERDICT,
+  SET,
+  SET_TYPES,
+  setFlags,
+  timeoutMs,
+} from "./set.ts"
 
 export { decodeRuleWithLibnftnl } from "./observe.ts"
 
@@ -25,27 +35,39 @@ export interface NftKernel {
   close(): void
 }
 
-
 export function commentData(comment: string): Uint8Array {
   const s = Buffer.from(`${comment}\0`)
   return new Uint8Array([NFTNL_UDATA_RULE_COMMENT, s.byteLength, ...s])
 }
-
 
 export function createNftKernel(netns: NetnsRef): NftKernel {
   // per kernel, never per process: the buffer libnftnl builds messages into, and the
   // set ids that bind a new set to its rules inside one transaction
   const scratch = new Uint8Array(1 << 20)
   let nextSetId = 1
-  const sock: NetlinkSocket = openNetlinkSocket(nl.NETLINK_NETFILTER, { netns, strict: false, sendBufferBytes: 64 << 20, receiveBufferBytes: 32 << 20 })
+  const sock: NetlinkSocket = openNetlinkSocket(nl.NETLINK_NETFILTER, {
+    netns,
+    strict: false,
+    sendBufferBytes: 64 << 20,
+    receiveBufferBytes: 32 << 20,
+  })
 
   const observeOnce = createNftObserver(sock)
 
   const chainObject = (op: { family: string; table: string }, name: string): NftObject =>
-    new NftObject("chain").setStr(CHAIN.TABLE, op.table).setStr(CHAIN.NAME, name).setU32(CHAIN.FAMILY, NFPROTO[op.family]!)
+    new NftObject("chain")
+      .setStr(CHAIN.TABLE, op.table)
+      .setStr(CHAIN.NAME, name)
+      .setU32(CHAIN.FAMILY, NFPROTO[op.family]!)
 
   /** Appends the messages of one op for one phase of the transaction. */
-  const encodeOp = (w: MessageWriter, op: NftOp, phase: number, label: string, setIds: WeakMap<object, number>): number => {
+  const encodeOp = (
+    w: MessageWriter,
+    op: NftOp,
+    phase: number,
+    label: string,
+    setIds: WeakMap<object, number>,
+  ): number => {
     if (op.kind === "conflict") return 0
     const fam = NFPROTO[op.family]!
     const add = (o: NftObject, type: number, flags: number) => {
@@ -56,11 +78,19 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
       }
     }
     let n = 0
-    const table = (flags = 0) => new NftObject("table").setStr(TABLE.NAME, op.table).setU32(TABLE.FAMILY, fam).setU32(TABLE.FLAGS, flags)
+    const table = (flags = 0) =>
+      new NftObject("table").setStr(TABLE.NAME, op.table).setU32(TABLE.FAMILY, fam).setU32(TABLE.FLAGS, flags)
     switch (phase) {
       case 0: // flush chains that are rewritten or deleted
         if ((op.kind === "replace" && op.flush) || (op.kind === "delete" && op.object === "chain")) {
-          add(new NftObject("rule").setStr(RULE.TABLE, op.table).setStr(RULE.CHAIN, op.kind === "replace" ? op.chain : op.name).setU32(RULE.FAMILY, fam), nfnl.NFT_MSG_DELRULE, 0)
+          add(
+            new NftObject("rule")
+              .setStr(RULE.TABLE, op.table)
+              .setStr(RULE.CHAIN, op.kind === "replace" ? op.chain : op.name)
+              .setU32(RULE.FAMILY, fam),
+            nfnl.NFT_MSG_DELRULE,
+            0,
+          )
           n++
         }
         break
@@ -70,7 +100,11 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
           n++
         }
         if (op.kind === "delete" && op.object === "set") {
-          add(new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, op.name).setU32(SET.FAMILY, fam), nfnl.NFT_MSG_DELSET, 0)
+          add(
+            new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, op.name).setU32(SET.FAMILY, fam),
+            nfnl.NFT_MSG_DELSET,
+            0,
+          )
           n++
         }
         if (op.kind === "delete" && op.object === "table") {
@@ -90,7 +124,9 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
           const o = chainObject(op, c.name)
           if (c.hook) {
             if (op.kind === "create") {
-              o.setU32(CHAIN.HOOKNUM, HOOKS[c.hook]!).setU32(CHAIN.PRIO, (c.priority ?? 0) >>> 0).setStr(CHAIN.TYPE, c.type ?? "filter")
+              o.setU32(CHAIN.HOOKNUM, HOOKS[c.hook]!)
+                .setU32(CHAIN.PRIO, (c.priority ?? 0) >>> 0)
+                .setStr(CHAIN.TYPE, c.type ?? "filter")
               if (c.device) o.setStr(CHAIN.DEV, c.device)
             }
             o.setU32(CHAIN.POLICY, c.policy === "drop" ? 0 : 1)
@@ -105,11 +141,19 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
             const ms = timeoutMs(op.set.timeout)
             if (ms) o.setU64(SET.TIMEOUT, BigInt(ms))
             if (mapType === "verdict") o.setU32(SET.DATA_TYPE, NFT_DATA_VERDICT).setU32(SET.DATA_LEN, 0)
-            else if (mapType) o.setU32(SET.DATA_TYPE, SET_TYPES[mapType].id).setU32(SET.DATA_LEN, SET_TYPES[mapType].len)
+            else if (mapType)
+              o.setU32(SET.DATA_TYPE, SET_TYPES[mapType].id).setU32(SET.DATA_LEN, SET_TYPES[mapType].len)
             return o
           }
           add(
-            withData(new NftObject("set")).setStr(SET.TABLE, op.table).setStr(SET.NAME, op.set.name).setU32(SET.FAMILY, fam).setU32(SET.KEY_TYPE, t.id).setU32(SET.KEY_LEN, t.len).setU32(SET.FLAGS, setFlags(op.set)).setU32(SET.ID, nextSetId++),
+            withData(new NftObject("set"))
+              .setStr(SET.TABLE, op.table)
+              .setStr(SET.NAME, op.set.name)
+              .setU32(SET.FAMILY, fam)
+              .setU32(SET.KEY_TYPE, t.id)
+              .setU32(SET.KEY_LEN, t.len)
+              .setU32(SET.FLAGS, setFlags(op.set))
+              .setU32(SET.ID, nextSetId++),
             nfnl.NFT_MSG_NEWSET,
             nl.NLM_F_CREATE,
           )
@@ -124,11 +168,22 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
               setIds.set(e, id)
               const t = SET_TYPES[e.anon.type as keyof typeof SET_TYPES]
               add(
-                new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, "__set%d").setU32(SET.FAMILY, fam).setU32(SET.KEY_TYPE, t.id).setU32(SET.KEY_LEN, t.len).setU32(SET.FLAGS, 0x3).setU32(SET.ID, id),
+                new NftObject("set")
+                  .setStr(SET.TABLE, op.table)
+                  .setStr(SET.NAME, "__set%d")
+                  .setU32(SET.FAMILY, fam)
+                  .setU32(SET.KEY_TYPE, t.id)
+                  .setU32(SET.KEY_LEN, t.len)
+                  .setU32(SET.FLAGS, 0x3)
+                  .setU32(SET.ID, id),
                 nfnl.NFT_MSG_NEWSET,
                 nl.NLM_F_CREATE,
               )
-              const el = new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, "__set%d").setU32(SET.FAMILY, fam).setU32(SET.ID, id)
+              const el = new NftObject("set")
+                .setStr(SET.TABLE, op.table)
+                .setStr(SET.NAME, "__set%d")
+                .setU32(SET.FAMILY, fam)
+                .setU32(SET.ID, id)
               for (const key of e.anon.elements) el.addElement(bytesOfHex(key))
               try {
                 w.raw(el.buildElements(nfnl.nftType(nfnl.NFT_MSG_NEWSETELEM), fam, nl.NLM_F_CREATE, scratch), label)
@@ -148,7 +203,10 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
             [op.add, nfnl.NFT_MSG_NEWSETELEM, nl.NLM_F_CREATE],
           ] as const) {
             for (let k = 0; k < keys.length; k += 1000) {
-              const o = new NftObject("set").setStr(SET.TABLE, op.table).setStr(SET.NAME, op.set).setU32(SET.FAMILY, fam)
+              const o = new NftObject("set")
+                .setStr(SET.TABLE, op.table)
+                .setStr(SET.NAME, op.set)
+                .setU32(SET.FAMILY, fam)
               for (const entry of keys.slice(k, k + 1000)) {
                 const [key, value] = entry.split("=") as [string, string | undefined]
                 const end = key.endsWith(END_MARK)
@@ -173,7 +231,10 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
       case 5: // add rules, in order
         if (op.kind === "replace") {
           for (const r of op.rules) {
-            const o = new NftObject("rule").setStr(RULE.TABLE, op.table).setStr(RULE.CHAIN, op.chain).setU32(RULE.FAMILY, fam)
+            const o = new NftObject("rule")
+              .setStr(RULE.TABLE, op.table)
+              .setStr(RULE.CHAIN, op.chain)
+              .setU32(RULE.FAMILY, fam)
             for (const e of r.exprs) o.addExpr(encodeExpr(e, setIds))
             if (r.comment !== undefined) o.setData(RULE.USERDATA, commentData(r.comment))
             add(o, nfnl.NFT_MSG_NEWRULE, nl.NLM_F_CREATE | nl.NLM_F_APPEND)
@@ -213,7 +274,10 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
         const i = owner[f.index]
         if (i === undefined || i < 0) {
           // the batch itself: ERESTART when the generation moved
-          const e = f.error.errno === 85 ? new NetlinkError(85, { extAck: { message: "the ruleset changed since it was observed; look again" } }) : f.error
+          const e =
+            f.error.errno === 85
+              ? new NetlinkError(85, { extAck: { message: "the ruleset changed since it was observed; look again" } })
+              : f.error
           ops.forEach((_, k) => failures.set(k, e))
           return failures
         }
@@ -221,7 +285,13 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
       }
       // one error aborts the whole transaction: nothing else was applied
       ops.forEach((op, k) => {
-        if (!failures.has(k) && op.kind !== "conflict") failures.set(k, new Error(`not applied: the transaction was aborted by "${first.error.request?.label ?? ""}": ${first.error.message}`))
+        if (!failures.has(k) && op.kind !== "conflict")
+          failures.set(
+            k,
+            new Error(
+              `not applied: the transaction was aborted by "${first.error.request?.label ?? ""}": ${first.error.message}`,
+            ),
+          )
       })
       return failures
     },

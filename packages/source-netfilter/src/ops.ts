@@ -29,7 +29,15 @@ export type NftOp =
   | ({ kind: "create"; object: "set"; set: SetSpec } & Where)
   | ({ kind: "delete"; object: "set"; name: string } & Where)
   /** add and remove elements, each by its key bytes (hex): a one-element change sends one element */
-  | ({ kind: "update"; object: "elements"; set: string; type: KeyType; mapType?: string; add: string[]; remove: string[] } & Where)
+  | ({
+      kind: "update"
+      object: "elements"
+      set: string
+      type: KeyType
+      mapType?: string
+      add: string[]
+      remove: string[]
+    } & Where)
   | { kind: "conflict"; object: "table"; key: string; reason: string }
 
 const q = (s: string) => JSON.stringify(s)
@@ -37,7 +45,8 @@ const q = (s: string) => JSON.stringify(s)
 function verdictText(v: Verdict): string {
   if (typeof v === "string") return v
   if ("vmap" in v) return `${v.key} vmap ${v.vmap}`
-  if ("key" in v) return `${"snat" in v ? "snat" : "dnat"}${v.family ? ` ${v.family}` : ""} to ${v.key} map ${"snat" in v ? v.snat : v.dnat}`
+  if ("key" in v)
+    return `${"snat" in v ? "snat" : "dnat"}${v.family ? ` ${v.family}` : ""} to ${v.key} map ${"snat" in v ? v.snat : v.dnat}`
   if ("snat" in v) return `snat to ${v.snat}`
   if ("dnat" in v) return `dnat to ${v.dnat}`
   return "jump" in v ? `jump ${v.jump}` : `goto ${v.goto}`
@@ -91,16 +100,22 @@ export function describeNftOp(op: NftOp): string {
       return `# conflict: ${op.reason}`
     case "create":
       if (op.object === "table") return `nft add table ${op.family} ${op.table}${tableFlags(op.flags)}`
-      if (op.object === "set" && op.set.map) return `nft add map ${op.family} ${op.table} ${op.set.name} { type ${op.set.type} : ${op.set.map}; }`
-      if (op.object === "set") return `nft add set ${op.family} ${op.table} ${op.set.name} { type ${op.set.type};${op.set.flags.length ? ` flags ${op.set.flags.join(",")};` : ""} }`
+      if (op.object === "set" && op.set.map)
+        return `nft add map ${op.family} ${op.table} ${op.set.name} { type ${op.set.type} : ${op.set.map}; }`
+      if (op.object === "set")
+        return `nft add set ${op.family} ${op.table} ${op.set.name} { type ${op.set.type};${op.set.flags.length ? ` flags ${op.set.flags.join(",")};` : ""} }`
       return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}`
     case "update": {
-      if (op.object === "table") return `nft add table ${op.family} ${op.table}${tableFlags(op.flags) || " { flags ; }"}`
-      if (op.object === "chain") return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}  # policy`
+      if (op.object === "table")
+        return `nft add table ${op.family} ${op.table}${tableFlags(op.flags) || " { flags ; }"}`
+      if (op.object === "chain")
+        return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}  # policy`
       const list = (keys: string[]) => {
         const one = (entry: string) => {
           const [k, value] = entry.split("=") as [string, string | undefined]
-          const key = k.endsWith(END_MARK) ? `${elementText(op.type, bytesOfHex(k.slice(0, -END_MARK.length)))} (interval end)` : String(elementText(op.type, bytesOfHex(k)))
+          const key = k.endsWith(END_MARK)
+            ? `${elementText(op.type, bytesOfHex(k.slice(0, -END_MARK.length)))} (interval end)`
+            : String(elementText(op.type, bytesOfHex(k)))
           return value === undefined ? key : `${key} : ${mapDataText(op.mapType ?? "", value)}`
         }
         const shown = keys.slice(0, 5).map(one)
@@ -117,7 +132,10 @@ export function describeNftOp(op: NftOp): string {
       return `nft flush chain ${op.family} ${op.table} ${op.name}; nft delete chain ${op.family} ${op.table} ${op.name}`
     case "replace": {
       const lines = op.rules.map((r) => `nft add rule ${op.family} ${op.table} ${op.chain} ${ruleText(r)}`)
-      return [...(op.flush ? [`nft flush chain ${op.family} ${op.table} ${op.chain}`] : []), ...lines].join("; ") || `nft flush chain ${op.family} ${op.table} ${op.chain}`
+      return (
+        [...(op.flush ? [`nft flush chain ${op.family} ${op.table} ${op.chain}`] : []), ...lines].join("; ") ||
+        `nft flush chain ${op.family} ${op.table} ${op.chain}`
+      )
     }
   }
 }

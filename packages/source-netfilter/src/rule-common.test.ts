@@ -16,7 +16,12 @@ describe("common rule form", () => {
     //   [ meta load l4proto => reg 1 ] [ cmp eq reg 1 0x00000006 ]
     //   [ payload load 2b @ transport header + 2 => reg 1 ] [ cmp eq reg 1 0x00001600 ]
     //   [ counter pkts 0 bytes 0 ] [ immediate reg 0 accept ]
-    expect(compileRule({ match: { ip: { saddr: "10.0.0.0/8" }, tcp: { dport: 22 } }, counter: true, verdict: "accept" }, "inet")).toEqual([
+    expect(
+      compileRule(
+        { match: { ip: { saddr: "10.0.0.0/8" }, tcp: { dport: 22 } }, counter: true, verdict: "accept" },
+        "inet",
+      ),
+    ).toEqual([
       { type: "meta", key: "nfproto", dreg: 1 },
       { type: "cmp", sreg: 1, op: "eq", data: "02" },
       { type: "payload", base: "network", offset: 12, len: 1, dreg: 1 },
@@ -42,7 +47,13 @@ describe("common rule form", () => {
   })
 
   test("ct state, iifname, port ranges and jumps", () => {
-    const e = compileRule({ match: { ct: { state: ["established", "related"] }, iifname: "lo", udp: { sport: "1000-2000" } }, verdict: { jump: "extra" } }, "inet")
+    const e = compileRule(
+      {
+        match: { ct: { state: ["established", "related"] }, iifname: "lo", udp: { sport: "1000-2000" } },
+        verdict: { jump: "extra" },
+      },
+      "inet",
+    )
     expect(e).toEqual([
       { type: "ct", key: "state", dreg: 1 },
       { type: "bitwise", sreg: 1, dreg: 1, len: 4, mask: "06000000", xor: "00000000" },
@@ -93,7 +104,15 @@ describe("common rule form", () => {
           family: "inet",
           name: "edge",
           chains: [
-            { name: "input", type: "filter", hook: "input", rules: [{ match: { ip: { saddr: "10.0.0.1/8" } }, verdict: "accept" }, { match: { tcp: { dport: "80,443" } } }] },
+            {
+              name: "input",
+              type: "filter",
+              hook: "input",
+              rules: [
+                { match: { ip: { saddr: "10.0.0.1/8" } }, verdict: "accept" },
+                { match: { tcp: { dport: "80,443" } } },
+              ],
+            },
             { name: "c2", policy: "drop" },
           ],
         },
@@ -101,10 +120,16 @@ describe("common rule form", () => {
     })
     expect(r.success).toBe(false)
     const issues = r.success ? [] : r.issues.map((i) => `${v.getDotPath(i) ?? ""}: ${i.message}`)
-    expect(issues.some((i) => i.includes('"10.0.0.1/8" is not an IPv4 address, network (host bits must be zero) or @set'))).toBe(true)
+    expect(
+      issues.some((i) => i.includes('"10.0.0.1/8" is not an IPv4 address, network (host bits must be zero) or @set')),
+    ).toBe(true)
     expect(issues.some((i) => i.startsWith("tables.0.chains.0.rules.1.match.tcp.dport:"))).toBe(true)
-    const jump = v.safeParse(NftDesiredSchema, { tables: [{ family: "inet", name: "t", chains: [{ name: "c", rules: [{ verdict: { jump: "nope" } }] }] }] })
-    expect(jump.success ? [] : jump.issues.map((i) => i.message)).toEqual(['chain c jumps to "nope", which is not a chain of table t'])
+    const jump = v.safeParse(NftDesiredSchema, {
+      tables: [{ family: "inet", name: "t", chains: [{ name: "c", rules: [{ verdict: { jump: "nope" } }] }] }],
+    })
+    expect(jump.success ? [] : jump.issues.map((i) => i.message)).toEqual([
+      'chain c jumps to "nope", which is not a chain of table t',
+    ])
     expect(issues.some((i) => i.includes("only a base chain (with a hook) has a policy"))).toBe(true)
   })
 
@@ -117,7 +142,19 @@ describe("common rule form", () => {
     ])
     expect(decodeRule(e, "inet")).toEqual(r)
     const bad = v.safeParse(NftDesiredSchema, {
-      tables: [{ family: "inet", name: "t", sets: [{ name: "ports", type: "inet_service", elements: [22, 70000, "10.0.0.0/8"] }], chains: [{ name: "c", rules: [{ match: { ip: { saddr: "@ports" } }, verdict: "drop" }, { match: { ip: { daddr: "@nope" } } }] }] }],
+      tables: [
+        {
+          family: "inet",
+          name: "t",
+          sets: [{ name: "ports", type: "inet_service", elements: [22, 70000, "10.0.0.0/8"] }],
+          chains: [
+            {
+              name: "c",
+              rules: [{ match: { ip: { saddr: "@ports" } }, verdict: "drop" }, { match: { ip: { daddr: "@nope" } } }],
+            },
+          ],
+        },
+      ],
     })
     expect(bad.success ? [] : bad.issues.map((i) => i.message)).toEqual([
       "elements.1: 70000 is not a port",
@@ -126,7 +163,19 @@ describe("common rule form", () => {
       "chain c uses @nope, which is not a set of table t",
     ])
     const bad2 = v.safeParse(NftDesiredSchema, {
-      tables: [{ family: "inet", name: "t", sets: [{ name: "ports", type: "inet_service", elements: [22] }], chains: [{ name: "c", rules: [{ match: { ip: { saddr: "@ports" } }, verdict: "drop" }, { match: { ip: { daddr: "@nope" } } }] }] }],
+      tables: [
+        {
+          family: "inet",
+          name: "t",
+          sets: [{ name: "ports", type: "inet_service", elements: [22] }],
+          chains: [
+            {
+              name: "c",
+              rules: [{ match: { ip: { saddr: "@ports" } }, verdict: "drop" }, { match: { ip: { daddr: "@nope" } } }],
+            },
+          ],
+        },
+      ],
     })
     expect(bad2.success ? [] : bad2.issues.map((i) => i.message)).toEqual([
       "chain c uses @ports, a set of inet_service, where ipv4_addr is needed",
@@ -156,7 +205,13 @@ describe("common rule form", () => {
     // unshare -n nft --debug=netlink add element inet t b "{ 10.66.0.0/16, 192.0.2.7 }"
     //   element 00000000 : 1 [end] element 0000420a : 0 [end] element 0000430a : 1 [end]
     //   element 070200c0 : 0 [end] element 080200c0 : 1 [end]
-    expect(intervalKeys("ipv4_addr", ["192.0.2.7", "10.66.0.0/16"])).toEqual(["00000000/e", "0a420000", "0a430000/e", "c0000207", "c0000208/e"])
+    expect(intervalKeys("ipv4_addr", ["192.0.2.7", "10.66.0.0/16"])).toEqual([
+      "00000000/e",
+      "0a420000",
+      "0a430000/e",
+      "c0000207",
+      "c0000208/e",
+    ])
     // nft ... add element inet t p "{ 80, 1000-2000 }"
     expect(intervalKeys("inet_service", [80, "1000-2000"])).toEqual(["0000/e", "0050", "0051/e", "03e8", "07d1/e"])
     // overlapping and adjacent intervals merge; an interval from 0 needs no leading end
@@ -166,7 +221,10 @@ describe("common rule form", () => {
   })
 
   test("inline lists become anonymous sets, compared by their contents", () => {
-    const r = { match: { ip: { saddr: ["10.0.0.2", "10.0.0.1"] }, tcp: { dport: [443, 80] } }, verdict: "accept" as const }
+    const r = {
+      match: { ip: { saddr: ["10.0.0.2", "10.0.0.1"] }, tcp: { dport: [443, 80] } },
+      verdict: "accept" as const,
+    }
     const e = compileRule(r, "inet")
     expect(e.filter((x) => x.type === "lookup")).toEqual([
       { type: "lookup", sreg: 1, set: "__set%d", anon: { type: "ipv4_addr", elements: ["0a000001", "0a000002"] } },
@@ -175,7 +233,10 @@ describe("common rule form", () => {
     // the kernel names them __set0, __set1: the comparison does not care
     const observed = e.map((x, i) => (x.type === "lookup" ? { ...x, set: `__set${i}` } : x))
     expect(exprKey(observed)).toBe(exprKey(e))
-    expect(decodeRule(observed, "inet")).toEqual({ match: { ip: { saddr: ["10.0.0.1", "10.0.0.2"] }, tcp: { dport: [80, 443] } }, verdict: "accept" })
+    expect(decodeRule(observed, "inet")).toEqual({
+      match: { ip: { saddr: ["10.0.0.1", "10.0.0.2"] }, tcp: { dport: [80, 443] } },
+      verdict: "accept",
+    })
   })
 
   test("map verdicts compile as nft does and decode back", () => {
@@ -200,7 +261,16 @@ describe("common rule form", () => {
     ])
     expect(decodeRule(compileRule(vmap, "inet"), "inet")).toEqual(vmap)
     const bad = v.safeParse(NftDesiredSchema, {
-      tables: [{ family: "ip", name: "n", sets: [{ name: "m", type: "inet_service", map: "ipv4_addr", elements: { "80": "nope", "99999": "10.0.0.1" } }], chains: [{ name: "c", rules: [{ verdict: { vmap: "@m", key: "tcp dport" } }] }] }],
+      tables: [
+        {
+          family: "ip",
+          name: "n",
+          sets: [
+            { name: "m", type: "inet_service", map: "ipv4_addr", elements: { "80": "nope", "99999": "10.0.0.1" } },
+          ],
+          chains: [{ name: "c", rules: [{ verdict: { vmap: "@m", key: "tcp dport" } }] }],
+        },
+      ],
     })
     expect(bad.success ? [] : bad.issues.map((i) => i.message)).toEqual([
       'elements.80: "nope" is not an IPv4 address',
@@ -214,7 +284,10 @@ describe("common rule form", () => {
     //   [ meta load nfproto => reg 1 ] [ cmp eq reg 1 0x00000002 ] [ meta load l4proto => reg 1 ] [ cmp eq reg 1 0x00000006 ]
     //   [ payload load 4b @ network header + 12 => reg 1 ] [ payload load 2b @ transport header + 2 => reg 9 ]
     //   [ lookup reg 1 set s ] [ immediate reg 0 accept ]
-    const r = { match: { concat: { keys: ["ip saddr" as const, "tcp dport" as const], set: "@s" } }, verdict: "accept" as const }
+    const r = {
+      match: { concat: { keys: ["ip saddr" as const, "tcp dport" as const], set: "@s" } },
+      verdict: "accept" as const,
+    }
     expect(compileRule(r, "inet")).toEqual([
       { type: "meta", key: "nfproto", dreg: 1 },
       { type: "cmp", sreg: 1, op: "eq", data: "02" },
@@ -226,7 +299,14 @@ describe("common rule form", () => {
       { type: "immediate", dreg: 0, verdict: "accept" },
     ])
     expect(decodeRule(compileRule(r, "inet"), "inet")).toEqual(r)
-    const r2 = { match: { iifname: "eth0", concat: { keys: ["ip6 daddr" as const, "udp dport" as const, "oifname" as const], set: "@t" } }, counter: true, verdict: "drop" as const }
+    const r2 = {
+      match: {
+        iifname: "eth0",
+        concat: { keys: ["ip6 daddr" as const, "udp dport" as const, "oifname" as const], set: "@t" },
+      },
+      counter: true,
+      verdict: "drop" as const,
+    }
     expect(decodeRule(compileRule(r2, "inet"), "inet")).toEqual(r2)
   })
 })

@@ -2,7 +2,7 @@
 // guards included). rule-decode.ts reads observed expressions back through this.
 import { CT_STATE_BITS, NFPROTO_IPV4, NFPROTO_IPV6 } from "./constants.ts"
 import { type Expr, exprKey } from "./expr.ts"
-import { type CommonRule, MAP_KEYS, PROTO, parseAddr, parseNatTarget } from "./rule-schema.ts"
+import { type CommonRule, type MAP_KEYS, PROTO, parseAddr, parseNatTarget } from "./rule-schema.ts"
 
 const HEXB = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
 const h = (bytes: readonly number[]) => {
@@ -22,7 +22,10 @@ function ifname(name: string): string {
 /** In tables of several protocols (inet, bridge, netdev) nft first checks the packet's protocol. */
 function nfprotoGuard(family: string, proto: "ip" | "ip6"): Expr[] {
   if (family !== "inet" && family !== "bridge" && family !== "netdev") return []
-  return [{ type: "meta", key: "nfproto", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: h([proto === "ip" ? NFPROTO_IPV4 : NFPROTO_IPV6]) }]
+  return [
+    { type: "meta", key: "nfproto", dreg: REG },
+    { type: "cmp", sreg: REG, op: "eq", data: h([proto === "ip" ? NFPROTO_IPV4 : NFPROTO_IPV6]) },
+  ]
 }
 
 function addrMatch(family: string, proto: "ip" | "ip6", field: "saddr" | "daddr", value: string | string[]): Expr[] {
@@ -31,11 +34,22 @@ function addrMatch(family: string, proto: "ip" | "ip6", field: "saddr" | "daddr"
   const offset = proto === "ip" ? (field === "saddr" ? 12 : 16) : field === "saddr" ? 8 : 24
   if (Array.isArray(value)) {
     const elements = [...new Set(value.map((x) => h(parseAddr(x, proto)!.bytes)))].sort()
-    out.push({ type: "payload", base: "network", offset, len: full, dreg: REG }, { type: "lookup", sreg: REG, set: "__set%d", anon: { type: proto === "ip" ? "ipv4_addr" : "ipv6_addr", elements } })
+    out.push(
+      { type: "payload", base: "network", offset, len: full, dreg: REG },
+      {
+        type: "lookup",
+        sreg: REG,
+        set: "__set%d",
+        anon: { type: proto === "ip" ? "ipv4_addr" : "ipv6_addr", elements },
+      },
+    )
     return out
   }
   if (value.startsWith("@")) {
-    out.push({ type: "payload", base: "network", offset, len: full, dreg: REG }, { type: "lookup", sreg: REG, set: value.slice(1) })
+    out.push(
+      { type: "payload", base: "network", offset, len: full, dreg: REG },
+      { type: "lookup", sreg: REG, set: value.slice(1) },
+    )
     return out
   }
   const a = parseAddr(value, proto)!
@@ -43,9 +57,14 @@ function addrMatch(family: string, proto: "ip" | "ip6", field: "saddr" | "daddr"
   if (a.len % 8 === 0) {
     // a byte-aligned prefix loads just its bytes (as nft does)
     const n = a.len / 8
-    out.push({ type: "payload", base: "network", offset, len: n, dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: h(a.bytes.slice(0, n)) })
+    out.push(
+      { type: "payload", base: "network", offset, len: n, dreg: REG },
+      { type: "cmp", sreg: REG, op: "eq", data: h(a.bytes.slice(0, n)) },
+    )
   } else {
-    const mask = Array.from({ length: full }, (_, i) => (i < a.len >> 3 ? 255 : i === a.len >> 3 ? (0xff00 >> (a.len & 7)) & 255 : 0))
+    const mask = Array.from({ length: full }, (_, i) =>
+      i < a.len >> 3 ? 255 : i === a.len >> 3 ? (0xff00 >> (a.len & 7)) & 255 : 0,
+    )
     out.push(
       { type: "payload", base: "network", offset, len: full, dreg: REG },
       { type: "bitwise", sreg: REG, dreg: REG, len: full, mask: h(mask), xor: h(new Array<number>(full).fill(0)) },
@@ -57,15 +76,32 @@ function addrMatch(family: string, proto: "ip" | "ip6", field: "saddr" | "daddr"
 
 function portMatch(field: "sport" | "dport", value: number | string | number[]): Expr[] {
   const load: Expr = { type: "payload", base: "transport", offset: field === "sport" ? 0 : 2, len: 2, dreg: REG }
-  if (Array.isArray(value)) return [load, { type: "lookup", sreg: REG, set: "__set%d", anon: { type: "inet_service", elements: [...new Set(value.map(be16))].sort() } }]
-  if (typeof value === "string" && value.startsWith("@")) return [load, { type: "lookup", sreg: REG, set: value.slice(1) }]
+  if (Array.isArray(value))
+    return [
+      load,
+      {
+        type: "lookup",
+        sreg: REG,
+        set: "__set%d",
+        anon: { type: "inet_service", elements: [...new Set(value.map(be16))].sort() },
+      },
+    ]
+  if (typeof value === "string" && value.startsWith("@"))
+    return [load, { type: "lookup", sreg: REG, set: value.slice(1) }]
   if (typeof value === "number") return [load, { type: "cmp", sreg: REG, op: "eq", data: be16(value) }]
   const [lo, hi] = value.split("-").map(Number) as [number, number]
-  return [load, { type: "cmp", sreg: REG, op: "gte", data: be16(lo) }, { type: "cmp", sreg: REG, op: "lte", data: be16(hi) }]
+  return [
+    load,
+    { type: "cmp", sreg: REG, op: "gte", data: be16(lo) },
+    { type: "cmp", sreg: REG, op: "lte", data: be16(hi) },
+  ]
 }
 
 function l4guard(proto: number): Expr[] {
-  return [{ type: "meta", key: "l4proto", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: h([proto]) }]
+  return [
+    { type: "meta", key: "l4proto", dreg: REG },
+    { type: "cmp", sreg: REG, op: "eq", data: h([proto]) },
+  ]
 }
 
 /** The expressions that load a map key into REG (with nft's protocol guards). */
@@ -80,7 +116,10 @@ export function keyLoad(key: (typeof MAP_KEYS)[number], family: string): Expr[] 
     }
     case "tcp":
     case "udp":
-      return [...l4guard(PROTO[what]!), { type: "payload", base: "transport", offset: field === "sport" ? 0 : 2, len: 2, dreg: REG }]
+      return [
+        ...l4guard(PROTO[what]!),
+        { type: "payload", base: "transport", offset: field === "sport" ? 0 : 2, len: 2, dreg: REG },
+      ]
     case "iifname":
     case "oifname":
       return [{ type: "meta", key: what, dreg: REG }]
@@ -111,7 +150,9 @@ export function concatExprs(keys: readonly (typeof MAP_KEYS)[number][], set: str
     word += Math.ceil(KEY_LEN[k.split(" ")[0]!]! / 4)
   }
   // nft puts the network-layer guard before the transport one
-  guards.sort((a, b) => (a.type === "meta" && b.type === "meta" ? (a.key === "nfproto" ? -1 : b.key === "nfproto" ? 1 : 0) : 0))
+  guards.sort((a, b) =>
+    a.type === "meta" && b.type === "meta" ? (a.key === "nfproto" ? -1 : b.key === "nfproto" ? 1 : 0) : 0,
+  )
   const ordered: Expr[] = []
   for (let i = 0; i < guards.length; i += 2) ordered.push(guards[i]!, guards[i + 1]!)
   return [...ordered, ...loads, { type: "lookup", sreg: REG, set: set.slice(1) }]
@@ -124,10 +165,16 @@ export function compileRule(r: CommonRule, family: string): Expr[] {
   if (m.ct?.state) {
     const bits = m.ct.state.reduce((acc, s) => acc | CT_STATE_BITS[s]!, 0)
     const le = (n: number) => h([n & 255, (n >> 8) & 255, (n >> 16) & 255, (n >> 24) & 255])
-    out.push({ type: "ct", key: "state", dreg: REG }, { type: "bitwise", sreg: REG, dreg: REG, len: 4, mask: le(bits), xor: le(0) }, { type: "cmp", sreg: REG, op: "neq", data: le(0) })
+    out.push(
+      { type: "ct", key: "state", dreg: REG },
+      { type: "bitwise", sreg: REG, dreg: REG, len: 4, mask: le(bits), xor: le(0) },
+      { type: "cmp", sreg: REG, op: "neq", data: le(0) },
+    )
   }
-  if (m.iifname) out.push({ type: "meta", key: "iifname", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: ifname(m.iifname) })
-  if (m.oifname) out.push({ type: "meta", key: "oifname", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: ifname(m.oifname) })
+  if (m.iifname)
+    out.push({ type: "meta", key: "iifname", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: ifname(m.iifname) })
+  if (m.oifname)
+    out.push({ type: "meta", key: "oifname", dreg: REG }, { type: "cmp", sreg: REG, op: "eq", data: ifname(m.oifname) })
   for (const proto of ["ip", "ip6"] as const) {
     const p = m[proto]
     if (p?.saddr) out.push(...addrMatch(family, proto, "saddr", p.saddr))
@@ -161,7 +208,11 @@ export function compileRule(r: CommonRule, family: string): Expr[] {
     const kind = mv.snat !== undefined ? "snat" : "dnat"
     const map = (mv.snat ?? mv.dnat)!.slice(1)
     const fam = mv.family ?? (family === "ip6" ? "ip6" : "ip")
-    out.push(...keyLoad(mv.key, family), { type: "lookup", sreg: REG, set: map, dreg: REG }, { type: "nat", nat: kind, family: fam, addrReg: REG })
+    out.push(
+      ...keyLoad(mv.key, family),
+      { type: "lookup", sreg: REG, set: map, dreg: REG },
+      { type: "nat", nat: kind, family: fam, addrReg: REG },
+    )
   } else if (verdict && ("snat" in verdict || "dnat" in verdict)) {
     const kind = "snat" in verdict ? "snat" : "dnat"
     const t = parseNatTarget("snat" in verdict ? verdict.snat : verdict.dnat)!
@@ -173,7 +224,8 @@ export function compileRule(r: CommonRule, family: string): Expr[] {
       nat.flags = 2 // NF_NAT_RANGE_PROTO_SPECIFIED
     }
     out.push(nat)
-  } else if (verdict && "jump" in verdict) out.push({ type: "immediate", dreg: 0, verdict: "jump", chain: verdict.jump })
+  } else if (verdict && "jump" in verdict)
+    out.push({ type: "immediate", dreg: 0, verdict: "jump", chain: verdict.jump })
   else if (verdict && "goto" in verdict) out.push({ type: "immediate", dreg: 0, verdict: "goto", chain: verdict.goto })
   return out
 }

@@ -42,7 +42,10 @@ function mapVerdictTail(exprs: readonly Expr[], family: string): { verdict: Verd
 }
 
 /** Finds "guards, loads, lookup" of a concatenation in the rule and the keys it loads. */
-function findConcat(exprs: readonly Expr[], family: string): { start: number; end: number; keys: (typeof MAP_KEYS)[number][]; set: string } | undefined {
+function findConcat(
+  exprs: readonly Expr[],
+  family: string,
+): { start: number; end: number; keys: (typeof MAP_KEYS)[number][]; set: string } | undefined {
   for (let li = 0; li < exprs.length; li++) {
     const lookup = exprs[li]!
     if (lookup.type !== "lookup" || lookup.dreg !== undefined || lookup.anon || lookup.invert) continue
@@ -52,13 +55,20 @@ function findConcat(exprs: readonly Expr[], family: string): { start: number; en
     const loads = exprs.slice(first, li)
     if (loads.length < 2) continue
     // which keys: from the loads, and tcp/udp from the l4proto guard before them
-    const guardData = exprs.slice(0, first).filter((e) => e.type === "cmp").map((e) => (e as { data: string }).data)
+    const guardData = exprs
+      .slice(0, first)
+      .filter((e) => e.type === "cmp")
+      .map((e) => (e as { data: string }).data)
     const l4 = guardData.includes("11") ? "udp" : "tcp"
     const keys: (typeof MAP_KEYS)[number][] = []
     for (const e of loads) {
       if (e.type === "meta") keys.push(e.key === "l4proto" ? "meta l4proto" : (e.key as "iifname" | "oifname"))
-      else if (e.type === "payload" && e.base === "network") keys.push(e.len === 4 ? (e.offset === 12 ? "ip saddr" : "ip daddr") : e.offset === 8 ? "ip6 saddr" : "ip6 daddr")
-      else if (e.type === "payload" && e.base === "transport") keys.push(`${l4} ${e.offset === 0 ? "sport" : "dport"}` as (typeof MAP_KEYS)[number])
+      else if (e.type === "payload" && e.base === "network")
+        keys.push(
+          e.len === 4 ? (e.offset === 12 ? "ip saddr" : "ip daddr") : e.offset === 8 ? "ip6 saddr" : "ip6 daddr",
+        )
+      else if (e.type === "payload" && e.base === "transport")
+        keys.push(`${l4} ${e.offset === 0 ? "sport" : "dport"}` as (typeof MAP_KEYS)[number])
       else break
     }
     if (keys.length !== loads.length) continue
@@ -74,7 +84,11 @@ function findConcat(exprs: readonly Expr[], family: string): { start: number; en
  * Decodes expressions to the common form when they are exactly what compileRule makes
  * for it (compared in normal form); otherwise undefined (the rule stays raw).
  */
-export function decodeRule(exprs: readonly Expr[], family: string, key: string = exprKey(exprs)): CommonRule | undefined {
+export function decodeRule(
+  exprs: readonly Expr[],
+  family: string,
+  key: string = exprKey(exprs),
+): CommonRule | undefined {
   const concat = findConcat(exprs, family)
   if (concat) {
     const rest = decodeRule([...exprs.slice(0, concat.start), ...exprs.slice(concat.end)], family)
@@ -170,7 +184,8 @@ export function decodeRule(exprs: readonly Expr[], family: string, key: string =
     } else if (e.type === "immediate" && e.dreg === 0 && i === exprs.length - 1) {
       if (e.verdict === "jump" && e.chain) r.verdict = { jump: e.chain }
       else if (e.verdict === "goto" && e.chain) r.verdict = { goto: e.chain }
-      else if (e.verdict === "accept" || e.verdict === "drop" || e.verdict === "return" || e.verdict === "continue") r.verdict = e.verdict
+      else if (e.verdict === "accept" || e.verdict === "drop" || e.verdict === "return" || e.verdict === "continue")
+        r.verdict = e.verdict
       else return undefined
       i++
     } else if (e.type === "immediate" && e.dreg !== 0 && e.data !== undefined) {

@@ -13,15 +13,27 @@ export function parseAddr(s: string, family: "ip" | "ip6"): { bytes: number[]; l
   return { bytes: [...p.bytes], len: p.prefixLen }
 }
 
-const SetRef = /^@[A-Za-z0-9_.\-]+$/
-const Addr4 = v.pipe(v.string(), v.check((s) => SetRef.test(s) || parseAddr(s, "ip") !== undefined, (i) => `"${i.input}" is not an IPv4 address, network (host bits must be zero) or @set`))
-const Addr6 = v.pipe(v.string(), v.check((s) => SetRef.test(s) || parseAddr(s, "ip6") !== undefined, (i) => `"${i.input}" is not an IPv6 address, network (host bits must be zero) or @set`))
+const SetRef = /^@[A-Za-z0-9_.-]+$/
+const Addr4 = v.pipe(
+  v.string(),
+  v.check(
+    (s) => SetRef.test(s) || parseAddr(s, "ip") !== undefined,
+    (i) => `"${i.input}" is not an IPv4 address, network (host bits must be zero) or @set`,
+  ),
+)
+const Addr6 = v.pipe(
+  v.string(),
+  v.check(
+    (s) => SetRef.test(s) || parseAddr(s, "ip6") !== undefined,
+    (i) => `"${i.input}" is not an IPv6 address, network (host bits must be zero) or @set`,
+  ),
+)
 const Port = v.union(
   [
     v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)),
     v.pipe(
       v.string(),
-      v.regex(/^(\d{1,5}-\d{1,5}|@[A-Za-z0-9_.\-]+)$/, 'a port is a number, a range "1000-2000" or a @set'),
+      v.regex(/^(\d{1,5}-\d{1,5}|@[A-Za-z0-9_.-]+)$/, 'a port is a number, a range "1000-2000" or a @set'),
       v.check((s) => {
         if (s.startsWith("@")) return true
         const [a, b] = s.split("-").map(Number)
@@ -31,35 +43,116 @@ const Port = v.union(
   ],
   'a port is a number, a range "1000-2000" or a @set',
 )
-const Addr4List = v.pipe(v.array(v.pipe(v.string(), v.check((s) => { const a = parseAddr(s, "ip"); return !!a && a.len === 32 }, (i) => `"${i.input}" is not an IPv4 address (networks in a list need a named interval set)`))), v.minLength(1))
-const Addr6List = v.pipe(v.array(v.pipe(v.string(), v.check((s) => { const a = parseAddr(s, "ip6"); return !!a && a.len === 128 }, (i) => `"${i.input}" is not an IPv6 address (networks in a list need a named interval set)`))), v.minLength(1))
+const Addr4List = v.pipe(
+  v.array(
+    v.pipe(
+      v.string(),
+      v.check(
+        (s) => {
+          const a = parseAddr(s, "ip")
+          return !!a && a.len === 32
+        },
+        (i) => `"${i.input}" is not an IPv4 address (networks in a list need a named interval set)`,
+      ),
+    ),
+  ),
+  v.minLength(1),
+)
+const Addr6List = v.pipe(
+  v.array(
+    v.pipe(
+      v.string(),
+      v.check(
+        (s) => {
+          const a = parseAddr(s, "ip6")
+          return !!a && a.len === 128
+        },
+        (i) => `"${i.input}" is not an IPv6 address (networks in a list need a named interval set)`,
+      ),
+    ),
+  ),
+  v.minLength(1),
+)
 const PortList = v.pipe(v.array(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535))), v.minLength(1))
-const MAP_KEYS_LIST = ["ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr", "tcp sport", "tcp dport", "udp sport", "udp dport", "iifname", "oifname", "meta l4proto"] as const
+const MAP_KEYS_LIST = [
+  "ip saddr",
+  "ip daddr",
+  "ip6 saddr",
+  "ip6 daddr",
+  "tcp sport",
+  "tcp dport",
+  "udp sport",
+  "udp dport",
+  "iifname",
+  "oifname",
+  "meta l4proto",
+] as const
 const IfName = v.pipe(v.string(), v.minLength(1), v.maxLength(15, "an interface name has at most 15 characters"))
 
 export const MatchSchema = v.strictObject({
-  meta: v.optional(v.strictObject({ l4proto: v.optional(v.union([v.picklist(Object.keys(PROTO) as [string, ...string[]]), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))])) })),
+  meta: v.optional(
+    v.strictObject({
+      l4proto: v.optional(
+        v.union([
+          v.picklist(Object.keys(PROTO) as [string, ...string[]]),
+          v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255)),
+        ]),
+      ),
+    }),
+  ),
   iifname: v.optional(IfName),
   oifname: v.optional(IfName),
-  ip: v.optional(v.strictObject({ saddr: v.optional(v.union([Addr4, Addr4List])), daddr: v.optional(v.union([Addr4, Addr4List])) })),
-  ip6: v.optional(v.strictObject({ saddr: v.optional(v.union([Addr6, Addr6List])), daddr: v.optional(v.union([Addr6, Addr6List])) })),
-  tcp: v.optional(v.strictObject({ sport: v.optional(v.union([Port, PortList])), dport: v.optional(v.union([Port, PortList])) })),
-  udp: v.optional(v.strictObject({ sport: v.optional(v.union([Port, PortList])), dport: v.optional(v.union([Port, PortList])) })),
+  ip: v.optional(
+    v.strictObject({ saddr: v.optional(v.union([Addr4, Addr4List])), daddr: v.optional(v.union([Addr4, Addr4List])) }),
+  ),
+  ip6: v.optional(
+    v.strictObject({ saddr: v.optional(v.union([Addr6, Addr6List])), daddr: v.optional(v.union([Addr6, Addr6List])) }),
+  ),
+  tcp: v.optional(
+    v.strictObject({ sport: v.optional(v.union([Port, PortList])), dport: v.optional(v.union([Port, PortList])) }),
+  ),
+  udp: v.optional(
+    v.strictObject({ sport: v.optional(v.union([Port, PortList])), dport: v.optional(v.union([Port, PortList])) }),
+  ),
   /** ip saddr . tcp dport @s: a concatenation looked up in a set whose type concatenates the same */
-  concat: v.optional(v.strictObject({ keys: v.pipe(v.array(v.picklist(MAP_KEYS_LIST)), v.minLength(2, "a concatenation has at least two keys"), v.maxLength(8)), set: v.pipe(v.string(), v.regex(SetRef, 'the set is "@name"')) })),
-  ct: v.optional(v.strictObject({ state: v.optional(v.pipe(v.array(v.picklist(Object.keys(CT_STATE_BITS) as [string, ...string[]])), v.minLength(1))) })),
+  concat: v.optional(
+    v.strictObject({
+      keys: v.pipe(
+        v.array(v.picklist(MAP_KEYS_LIST)),
+        v.minLength(2, "a concatenation has at least two keys"),
+        v.maxLength(8),
+      ),
+      set: v.pipe(v.string(), v.regex(SetRef, 'the set is "@name"')),
+    }),
+  ),
+  ct: v.optional(
+    v.strictObject({
+      state: v.optional(
+        v.pipe(v.array(v.picklist(Object.keys(CT_STATE_BITS) as [string, ...string[]])), v.minLength(1)),
+      ),
+    }),
+  ),
 })
 
 const NatTarget = v.pipe(
   v.string(),
-  v.check((s) => parseNatTarget(s) !== undefined, (i) => `"${i.input}" is not an address, "address:port" or "[ipv6]:port"`),
+  v.check(
+    (s) => parseNatTarget(s) !== undefined,
+    (i) => `"${i.input}" is not an address, "address:port" or "[ipv6]:port"`,
+  ),
 )
 
 /** "10.0.0.2", "10.0.0.2:8080", "fd00::2", "[fd00::2]:8080" */
 export function parseNatTarget(s: string): { proto: "ip" | "ip6"; addr: number[]; port?: number } | undefined {
   const m6 = /^\[([0-9a-fA-F:]+)\](?::(\d{1,5}))?$/.exec(s)
   const m4 = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(s)
-  const [proto, addrText, portText] = m6 ? (["ip6", m6[1], m6[2]] as const) : m4 ? (["ip", m4[1], m4[2]] as const) : s.includes(":") ? (["ip6", s, undefined] as const) : ([undefined, undefined, undefined] as const)
+  const [proto, addrText, portText] = m6
+    ? (["ip6", m6[1], m6[2]] as const)
+    : m4
+      ? (["ip", m4[1], m4[2]] as const)
+      : s.includes(":")
+        ? (["ip6", s, undefined] as const)
+        : ([undefined, undefined, undefined] as const)
   if (!proto || !addrText) return undefined
   const a = parseAddr(addrText, proto)
   if (!a || a.len !== a.bytes.length * 8) return undefined
@@ -92,4 +185,3 @@ export interface CommonRule {
   counter?: boolean
   verdict?: Verdict
 }
-

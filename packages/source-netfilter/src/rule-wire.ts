@@ -4,7 +4,7 @@
 // Attributes: linux/netfilter/nf_tables.h (nft_rule_attributes, nft_expr_attributes and
 // each expression's own); integers are big-endian.
 import { DecodeError } from "@linx/netlink"
-import { type Message } from "@linx/netlink/wire"
+import type { Message } from "@linx/netlink/wire"
 import { NFT_CMP_OPS, NFT_CT_KEYS, NFT_META_KEYS, NFT_PAYLOAD_BASES, NFT_RANGE_OPS } from "./constants.ts"
 import { type Expr, fibFlagNames, fibResultName } from "./expr.ts"
 import { toHex } from "./ffi/libnftnl.ts"
@@ -19,8 +19,22 @@ export interface RawRule {
 }
 
 const td = new TextDecoder()
-const VERDICTS: Record<number, "accept" | "drop" | "return" | "continue" | "break" | "jump" | "goto"> = { 1: "accept", 0: "drop", [-5]: "return", [-1]: "continue", [-2]: "break", [-3]: "jump", [-4]: "goto" }
-const UNITS: Record<number, "second" | "minute" | "hour" | "day" | "week"> = { 1: "second", 60: "minute", 3600: "hour", 86400: "day", 604800: "week" }
+const VERDICTS: Record<number, "accept" | "drop" | "return" | "continue" | "break" | "jump" | "goto"> = {
+  1: "accept",
+  0: "drop",
+  [-5]: "return",
+  [-1]: "continue",
+  [-2]: "break",
+  [-3]: "jump",
+  [-4]: "goto",
+}
+const UNITS: Record<number, "second" | "minute" | "hour" | "day" | "week"> = {
+  1: "second",
+  60: "minute",
+  3600: "hour",
+  86400: "day",
+  604800: "week",
+}
 const REJECT_KINDS = ["icmp", "tcp-reset", "icmpx"] as const
 
 /** Calls fn(type, offset, length) for each attribute in [start, end). */
@@ -60,15 +74,39 @@ function decodeExprData(name: string, v: DataView, s: number, e: number): Expr |
   })
   switch (name) {
     case "payload":
-      return { type: "payload", base: NFT_PAYLOAD_BASES[a[2] ?? 0] ?? "network", offset: a[3] ?? 0, len: a[4] ?? 0, dreg: a[1] ?? 0 }
+      return {
+        type: "payload",
+        base: NFT_PAYLOAD_BASES[a[2] ?? 0] ?? "network",
+        offset: a[3] ?? 0,
+        len: a[4] ?? 0,
+        dreg: a[1] ?? 0,
+      }
     case "meta":
       return { type: "meta", key: NFT_META_KEYS[a[2] ?? 0] ?? "len", dreg: a[1] ?? 0 }
     case "cmp":
-      return { type: "cmp", sreg: a[1] ?? 0, op: NFT_CMP_OPS[a[2] ?? 0] ?? "eq", data: at[3] ? dataHex(v, at[3][0], at[3][1]) : "" }
+      return {
+        type: "cmp",
+        sreg: a[1] ?? 0,
+        op: NFT_CMP_OPS[a[2] ?? 0] ?? "eq",
+        data: at[3] ? dataHex(v, at[3][0], at[3][1]) : "",
+      }
     case "range":
-      return { type: "range", sreg: a[1] ?? 0, op: NFT_RANGE_OPS[a[2] ?? 0] ?? "eq", from: at[3] ? dataHex(v, at[3][0], at[3][1]) : "", to: at[4] ? dataHex(v, at[4][0], at[4][1]) : "" }
+      return {
+        type: "range",
+        sreg: a[1] ?? 0,
+        op: NFT_RANGE_OPS[a[2] ?? 0] ?? "eq",
+        from: at[3] ? dataHex(v, at[3][0], at[3][1]) : "",
+        to: at[4] ? dataHex(v, at[4][0], at[4][1]) : "",
+      }
     case "bitwise":
-      return { type: "bitwise", sreg: a[1] ?? 0, dreg: a[2] ?? 0, len: a[3] ?? 0, mask: at[4] ? dataHex(v, at[4][0], at[4][1]) : "", xor: at[5] ? dataHex(v, at[5][0], at[5][1]) : "" }
+      return {
+        type: "bitwise",
+        sreg: a[1] ?? 0,
+        dreg: a[2] ?? 0,
+        len: a[3] ?? 0,
+        mask: at[4] ? dataHex(v, at[4][0], at[4][1]) : "",
+        xor: at[5] ? dataHex(v, at[5][0], at[5][1]) : "",
+      }
     case "lookup": {
       const x: Expr = { type: "lookup", sreg: a[2] ?? 0, set: at[1] ? str(v, at[1][0], at[1][1]) : "" }
       if (a[3] !== undefined) x.dreg = a[3]
@@ -155,7 +193,15 @@ export function decodeRuleMessage(m: Message): RawRule {
               de = eo + el
             }
           })
-          r.exprs.push(ds < 0 ? (name === "counter" ? { type: "counter" } : name === "masq" ? { type: "masq" } : { type: "unknown", name }) : decodeExprData(name, v, ds, de))
+          r.exprs.push(
+            ds < 0
+              ? name === "counter"
+                ? { type: "counter" }
+                : name === "masq"
+                  ? { type: "masq" }
+                  : { type: "unknown", name }
+              : decodeExprData(name, v, ds, de),
+          )
         })
         break
       case 7:

@@ -5,7 +5,12 @@ import { ExprSchema } from "./expr.ts"
 import { MatchSchema, VerdictSchema } from "./rule-schema.ts"
 import { SetSpecSchema } from "./set.ts"
 
-const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(255), v.regex(/^[A-Za-z0-9_.\-]+$/, "a name uses letters, digits, _ . -"))
+const Name = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.maxLength(255),
+  v.regex(/^[A-Za-z0-9_.-]+$/, "a name uses letters, digits, _ . -"),
+)
 export const FAMILIES = ["inet", "ip", "ip6", "arp", "bridge", "netdev"] as const
 const Family = v.picklist(FAMILIES, `family must be one of ${FAMILIES.join(", ")}`)
 
@@ -22,7 +27,9 @@ export const RawRuleSchema = v.strictObject({
 })
 
 /** `{ expr: [...] }` is the raw form; anything else is the common form (so issues name the right fields). */
-export const RuleSpecSchema = v.lazy((input) => (typeof input === "object" && input !== null && "expr" in input ? RawRuleSchema : CommonRuleSchema))
+export const RuleSpecSchema = v.lazy((input) =>
+  typeof input === "object" && input !== null && "expr" in input ? RawRuleSchema : CommonRuleSchema,
+)
 
 export const ChainSpecSchema = v.pipe(
   v.strictObject({
@@ -35,7 +42,10 @@ export const ChainSpecSchema = v.pipe(
     device: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(15))),
     rules: v.optional(v.array(RuleSpecSchema), []),
   }),
-  v.check((c) => (c.type === undefined) === (c.hook === undefined), "a base chain needs both type and hook (a regular chain neither)"),
+  v.check(
+    (c) => (c.type === undefined) === (c.hook === undefined),
+    "a base chain needs both type and hook (a regular chain neither)",
+  ),
   v.check((c) => c.hook !== undefined || c.policy === undefined, "only a base chain (with a hook) has a policy"),
 )
 
@@ -52,11 +62,15 @@ export const TableSpecSchema = v.pipe(
     if (!dataset.typed) return
     const names = new Set<string>()
     for (const c of dataset.value.chains) {
-      if (names.has(c.name)) addIssue({ message: `chain "${c.name}" is defined twice in table ${dataset.value.family} ${dataset.value.name}` })
+      if (names.has(c.name))
+        addIssue({
+          message: `chain "${c.name}" is defined twice in table ${dataset.value.family} ${dataset.value.name}`,
+        })
       names.add(c.name)
     }
     const sets = new Map(dataset.value.sets.filter((x) => !x.map).map((x) => [x.name, x.type]))
-    if (new Set(dataset.value.sets.map((x) => x.name)).size !== dataset.value.sets.length) addIssue({ message: `a set name is used twice in table ${dataset.value.name}` })
+    if (new Set(dataset.value.sets.map((x) => x.name)).size !== dataset.value.sets.length)
+      addIssue({ message: `a set name is used twice in table ${dataset.value.name}` })
     const needs = (ref: unknown, type: string, where: string) => {
       if (typeof ref !== "string" || !ref.startsWith("@")) return
       const t = sets.get(ref.slice(1))
@@ -80,14 +94,26 @@ export const TableSpecSchema = v.pipe(
     }
     for (const c of dataset.value.chains) {
       for (const r of c.rules) {
-        const target = "verdict" in r && r.verdict && typeof r.verdict === "object" ? ("jump" in r.verdict ? r.verdict.jump : "goto" in r.verdict ? r.verdict.goto : undefined) : undefined
+        const target =
+          "verdict" in r && r.verdict && typeof r.verdict === "object"
+            ? "jump" in r.verdict
+              ? r.verdict.jump
+              : "goto" in r.verdict
+                ? r.verdict.goto
+                : undefined
+            : undefined
         if ("verdict" in r && r.verdict && typeof r.verdict === "object" && "key" in r.verdict) {
           const ref = "vmap" in r.verdict ? r.verdict.vmap : "dnat" in r.verdict ? r.verdict.dnat : r.verdict.snat
           const m = dataset.value.sets.find((x) => x.name === ref.slice(1))
-          if (!m || !m.map) addIssue({ message: `chain ${c.name} uses ${ref}, which is not a map of table ${dataset.value.name}` })
-          else if ("vmap" in r.verdict ? m.map !== "verdict" : m.map === "verdict" || m.map === "inet_service") addIssue({ message: `chain ${c.name} uses ${ref}, a map to ${m.map}, which does not fit this verdict` })
+          if (!m || !m.map)
+            addIssue({ message: `chain ${c.name} uses ${ref}, which is not a map of table ${dataset.value.name}` })
+          else if ("vmap" in r.verdict ? m.map !== "verdict" : m.map === "verdict" || m.map === "inet_service")
+            addIssue({ message: `chain ${c.name} uses ${ref}, a map to ${m.map}, which does not fit this verdict` })
         }
-        if (target !== undefined && !names.has(target)) addIssue({ message: `chain ${c.name} jumps to "${target}", which is not a chain of table ${dataset.value.name}` })
+        if (target !== undefined && !names.has(target))
+          addIssue({
+            message: `chain ${c.name} jumps to "${target}", which is not a chain of table ${dataset.value.name}`,
+          })
       }
     }
   }),

@@ -34,7 +34,10 @@ export function isKeyType(type: string): boolean {
 export function keyTypeInfo(type: string): { id: number; len: number } {
   const parts = keyParts(type)
   if (parts.length === 1) return SET_TYPES[parts[0]!]
-  return { id: parts.reduce((acc, p) => acc * 64 + SET_TYPES[p].id, 0), len: parts.reduce((acc, p) => acc + pad4(SET_TYPES[p].len), 0) }
+  return {
+    id: parts.reduce((acc, p) => acc * 64 + SET_TYPES[p].id, 0),
+    len: parts.reduce((acc, p) => acc + pad4(SET_TYPES[p].len), 0),
+  }
 }
 
 /** A kernel key type id back to its name ("ipv4_addr . inet_service"). */
@@ -58,7 +61,12 @@ export const NFT_SET_INTERVAL = 0x4
 
 /** The set's flags as the kernel keeps them (constant, interval, map, timeout). */
 export function setFlags(s: { flags: readonly string[]; map?: string | undefined }): number {
-  return (s.flags.includes("constant") ? 0x2 : 0) | (s.flags.includes("interval") ? 0x4 : 0) | (s.map ? 0x8 : 0) | (s.flags.includes("timeout") ? 0x10 : 0)
+  return (
+    (s.flags.includes("constant") ? 0x2 : 0) |
+    (s.flags.includes("interval") ? 0x4 : 0) |
+    (s.map ? 0x8 : 0) |
+    (s.flags.includes("timeout") ? 0x10 : 0)
+  )
 }
 
 export function timeoutMs(t: string | undefined): number | undefined {
@@ -71,19 +79,34 @@ export const NFT_SET_TIMEOUT = 0x10
 export const ELEM_INTERVAL_END = 0x1
 /** In element keys of interval sets, an interval end is its hex key with this suffix. */
 export const END_MARK = "/e"
-export const SET = { TABLE: 0, NAME: 1, FLAGS: 2, KEY_TYPE: 3, KEY_LEN: 4, DATA_TYPE: 5, DATA_LEN: 6, FAMILY: 7, ID: 8, TIMEOUT: 11, HANDLE: 15 } as const
+export const SET = {
+  TABLE: 0,
+  NAME: 1,
+  FLAGS: 2,
+  KEY_TYPE: 3,
+  KEY_LEN: 4,
+  DATA_TYPE: 5,
+  DATA_LEN: 6,
+  FAMILY: 7,
+  ID: 8,
+  TIMEOUT: 11,
+  HANDLE: 15,
+} as const
 export const NFT_SET_MAP = 0x8
 /** NFT_DATA_VERDICT: the data type of a verdict map */
 export const NFT_DATA_VERDICT = 0xffffff00
 export const MAP_TYPES = [...(Object.keys(SET_TYPES) as SetType[]), "verdict"] as const
 export type MapType = (typeof MAP_TYPES)[number]
 
-const VERDICT_RE = /^(accept|drop|return|continue|(jump|goto) [A-Za-z0-9_.\-]+)$/
+const VERDICT_RE = /^(accept|drop|return|continue|(jump|goto) [A-Za-z0-9_.-]+)$/
 
 /** A map value as its element data: hex bytes, or "v:<verdict>[:<chain>]". */
 export function mapData(type: MapType, value: string | number): string | { error: string } {
   if (type === "verdict") {
-    if (typeof value !== "string" || !VERDICT_RE.test(value)) return { error: `${JSON.stringify(value)} is not a verdict (accept, drop, return, continue, "jump <chain>", "goto <chain>")` }
+    if (typeof value !== "string" || !VERDICT_RE.test(value))
+      return {
+        error: `${JSON.stringify(value)} is not a verdict (accept, drop, return, continue, "jump <chain>", "goto <chain>")`,
+      }
     return `v:${value.replace(" ", ":")}`
   }
   const b = elementBytes(type, value)
@@ -107,8 +130,10 @@ export const hexOf = (b: Uint8Array | readonly number[]): string => {
 export function elementBytes(type: SetType | string, value: string | number): number[] | string {
   const parts = keyParts(type)
   if (parts.length > 1) {
-    const values = String(value).split(".").length > 1 && typeof value === "string" ? value.split(" . ").map((x) => x.trim()) : []
-    if (values.length !== parts.length) return `${JSON.stringify(value)} is not a "${type}" element (write its parts joined by " . ")`
+    const values =
+      String(value).split(".").length > 1 && typeof value === "string" ? value.split(" . ").map((x) => x.trim()) : []
+    if (values.length !== parts.length)
+      return `${JSON.stringify(value)} is not a "${type}" element (write its parts joined by " . ")`
     const out: number[] = []
     for (let i = 0; i < parts.length; i++) {
       const b = elementBytes(parts[i]!, NUMERIC.has(parts[i]!) ? Number(values[i]) : values[i]!)
@@ -129,7 +154,8 @@ export function elementBytes(type: SetType | string, value: string | number): nu
     case "inet_proto": {
       const n = Number(value)
       const max = type === "inet_service" ? 65535 : 255
-      if (!Number.isInteger(n) || n < 0 || n > max) return `${JSON.stringify(value)} is not a ${type === "inet_service" ? "port" : "protocol number"}`
+      if (!Number.isInteger(n) || n < 0 || n > max)
+        return `${JSON.stringify(value)} is not a ${type === "inet_service" ? "port" : "protocol number"}`
       return type === "inet_service" ? [n >> 8, n & 255] : [n]
     }
     case "mark": {
@@ -138,13 +164,15 @@ export function elementBytes(type: SetType | string, value: string | number): nu
       return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, (n >>> 24) & 255] // host byte order
     }
     case "ifname": {
-      if (typeof value !== "string" || !value || value.length > 15) return `${JSON.stringify(value)} is not an interface name`
+      if (typeof value !== "string" || !value || value.length > 15)
+        return `${JSON.stringify(value)} is not an interface name`
       const b = new Array<number>(16).fill(0)
       Buffer.from(value).forEach((x, i) => (b[i] = x))
       return b
     }
     case "ether_addr": {
-      if (typeof value !== "string" || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(value)) return `${JSON.stringify(value)} is not a MAC address`
+      if (typeof value !== "string" || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(value))
+        return `${JSON.stringify(value)} is not a MAC address`
       return value.split(":").map((x) => parseInt(x, 16))
     }
   }
@@ -252,10 +280,18 @@ export function intervalKeys(type: SetType, elements: readonly (string | number)
 
 export const SetSpecSchema = v.pipe(
   v.strictObject({
-    name: v.pipe(v.string(), v.minLength(1), v.maxLength(255), v.regex(/^[A-Za-z0-9_.\-]+$/, "a name uses letters, digits, _ . -")),
+    name: v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.maxLength(255),
+      v.regex(/^[A-Za-z0-9_.-]+$/, "a name uses letters, digits, _ . -"),
+    ),
     type: v.pipe(
       v.string(),
-      v.check(isKeyType, `type must be one of ${Object.keys(SET_TYPES).join(", ")}, or a concatenation of them ("ipv4_addr . inet_service")`),
+      v.check(
+        isKeyType,
+        `type must be one of ${Object.keys(SET_TYPES).join(", ")}, or a concatenation of them ("ipv4_addr . inet_service")`,
+      ),
       v.transform((t) => keyParts(t).join(" . ") as KeyType),
     ),
     /**
@@ -268,28 +304,43 @@ export const SetSpecSchema = v.pipe(
     timeout: v.optional(v.pipe(v.string(), v.regex(/^\d+(ms|s|m|h|d)$/, 'a timeout is like "30s", "5m", "1h"'))),
     /** a map: the type of its values ("ipv4_addr", "inet_service", ... or "verdict"); elements are then { key: value } */
     map: v.optional(v.picklist(MAP_TYPES, `map must be one of ${MAP_TYPES.join(", ")}`)),
-    elements: v.optional(v.union([v.array(v.union([v.string(), v.number()])), v.record(v.string(), v.union([v.string(), v.number()]))], "elements are a list (a set) or { key: value } (a map)"), []),
+    elements: v.optional(
+      v.union(
+        [v.array(v.union([v.string(), v.number()])), v.record(v.string(), v.union([v.string(), v.number()]))],
+        "elements are a list (a set) or { key: value } (a map)",
+      ),
+      [],
+    ),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return
-    if (dataset.value.timeout !== undefined && !dataset.value.flags.includes("timeout")) addIssue({ message: 'a timeout needs flags: [timeout]' })
+    if (dataset.value.timeout !== undefined && !dataset.value.flags.includes("timeout"))
+      addIssue({ message: "a timeout needs flags: [timeout]" })
     const seen = new Set<string>()
     const interval = dataset.value.flags.includes("interval")
     const els = dataset.value.elements
     if (dataset.value.map) {
       if (Array.isArray(els)) return addIssue({ message: "a map's elements are { key: value }" })
       if (interval) return addIssue({ message: "interval maps are not supported yet" })
-    if (keyParts(dataset.value.type).length > 1 && dataset.value.map) return addIssue({ message: "maps with concatenated keys are not supported yet" })
+      if (keyParts(dataset.value.type).length > 1 && dataset.value.map)
+        return addIssue({ message: "maps with concatenated keys are not supported yet" })
       for (const [k, val] of Object.entries(els)) {
-        const key = elementBytes(dataset.value.type, dataset.value.type === "inet_service" || dataset.value.type === "inet_proto" || dataset.value.type === "mark" ? Number(k) : k)
+        const key = elementBytes(
+          dataset.value.type,
+          dataset.value.type === "inet_service" || dataset.value.type === "inet_proto" || dataset.value.type === "mark"
+            ? Number(k)
+            : k,
+        )
         if (typeof key === "string") addIssue({ message: `elements.${k}: ${key}` })
         const d = mapData(dataset.value.map, val)
         if (typeof d === "object") addIssue({ message: `elements.${k}: ${d.error}` })
       }
       return
     }
-    if (!Array.isArray(els)) return addIssue({ message: "a set's elements are a list (give map: <type> for { key: value })" })
-    if (interval && keyParts(dataset.value.type).length > 1) return addIssue({ message: "interval sets with concatenated keys are not supported yet" })
+    if (!Array.isArray(els))
+      return addIssue({ message: "a set's elements are a list (give map: <type> for { key: value })" })
+    if (interval && keyParts(dataset.value.type).length > 1)
+      return addIssue({ message: "interval sets with concatenated keys are not supported yet" })
     els.forEach((e, i) => {
       if (interval) {
         const r = elementRange(dataset.value.type as SetType, e)
@@ -317,9 +368,16 @@ export function desiredKeys(s: SetSpec): string[] {
   if (!k) {
     const els = s.elements
     const num = NUMERIC.has(s.type)
-    if (s.map && !Array.isArray(els)) k = Object.entries(els).map(([key, val]) => `${hexOf(elementBytes(s.type, num ? Number(key) : key) as number[])}=${mapData(s.map!, val) as string}`)
+    if (s.map && !Array.isArray(els))
+      k = Object.entries(els).map(
+        ([key, val]) =>
+          `${hexOf(elementBytes(s.type, num ? Number(key) : key) as number[])}=${mapData(s.map!, val) as string}`,
+      )
     else if (!Array.isArray(els)) k = []
-    else k = s.flags.includes("interval") ? intervalKeys(s.type as SetType, els) : els.map((e) => hexOf(elementBytes(s.type, e) as number[]))
+    else
+      k = s.flags.includes("interval")
+        ? intervalKeys(s.type as SetType, els)
+        : els.map((e) => hexOf(elementBytes(s.type, e) as number[]))
     keysCache.set(s, k)
   }
   return k

@@ -11,16 +11,25 @@ export interface ShowSection {
   rows: { cells: string[]; owned: boolean }[]
 }
 
-export function showNft(obs: NftObserved, desired: NftDesired | undefined, ownership: NftOwnership | undefined): { sections: ShowSection[]; json: unknown } {
+export function showNft(
+  obs: NftObserved,
+  desired: NftDesired | undefined,
+  ownership: NftOwnership | undefined,
+): { sections: ShowSection[]; json: unknown } {
   const rows: ShowSection["rows"] = []
   const owned = (t: { family: string; name: string }) => ownsTable(ownership, desired, `${t.family} ${t.name}`)
   for (const t of obs.tables) {
     const own = owned(t)
     rows.push({ owned: own, cells: [`${t.family} ${t.name}`, "", "", ""] })
     for (const c of t.chains ?? []) {
-      rows.push({ owned: own, cells: ["", c.name, c.hook ? `${c.type} ${c.hook} ${c.priority} ${c.policy}` : "", `${c.rules.length} rules`] })
+      rows.push({
+        owned: own,
+        cells: ["", c.name, c.hook ? `${c.type} ${c.hook} ${c.priority} ${c.policy}` : "", `${c.rules.length} rules`],
+      })
       for (const r of c.rules) {
-        const text = r.common ? commonText(r.common) + (r.comment ? ` comment "${r.comment}"` : "") : `raw: ${r.exprs.map((e) => e.type).join(" ")}`
+        const text = r.common
+          ? commonText(r.common) + (r.comment ? ` comment "${r.comment}"` : "")
+          : `raw: ${r.exprs.map((e) => e.type).join(" ")}`
         rows.push({ owned: own, cells: ["", "", `#${r.handle}`, text] })
       }
     }

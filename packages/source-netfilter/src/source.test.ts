@@ -60,7 +60,22 @@ describe("netfilter source on a fake nf_tables", () => {
       'nft add rule inet edge input ct state established,related accept; nft add rule inet edge input ip saddr 10.0.0.0/8 tcp dport 22 accept comment "ssh"',
     ])
     await source.reconcile(ops, seen)
-    const renamed = parse({ tables: [{ ...FIREWALL.tables[0], chains: [{ ...FIREWALL.tables[0]!.chains[0], rules: [FIREWALL.tables[0]!.chains[0]!.rules[0], { ...FIREWALL.tables[0]!.chains[0]!.rules[1], comment: "another" }] }] }] })
+    const renamed = parse({
+      tables: [
+        {
+          ...FIREWALL.tables[0],
+          chains: [
+            {
+              ...FIREWALL.tables[0]!.chains[0],
+              rules: [
+                FIREWALL.tables[0]!.chains[0]!.rules[0],
+                { ...FIREWALL.tables[0]!.chains[0]!.rules[1], comment: "another" },
+              ],
+            },
+          ],
+        },
+      ],
+    })
     expect(source.diff(renamed, await source.observe(), OWN)).toEqual([])
   })
 
@@ -68,9 +83,15 @@ describe("netfilter source on a fake nf_tables", () => {
     const { source } = await setup()
     const chain = FIREWALL.tables[0]!.chains[0]!
     const policy = parse({ tables: [{ ...FIREWALL.tables[0], chains: [{ ...chain, policy: "accept" }] }] })
-    expect((await source.diff(policy, await source.observe(), OWN)).map((o) => source.describe(o))).toEqual(["nft add chain inet edge input { type filter hook input priority 0; policy accept; }  # policy"])
+    expect((await source.diff(policy, await source.observe(), OWN)).map((o) => source.describe(o))).toEqual([
+      "nft add chain inet edge input { type filter hook input priority 0; policy accept; }  # policy",
+    ])
     const hook = parse({ tables: [{ ...FIREWALL.tables[0], chains: [{ ...chain, hook: "forward" }] }] })
-    expect((await source.diff(hook, await source.observe(), OWN)).map((o) => o.kind)).toEqual(["delete", "create", "replace"])
+    expect((await source.diff(hook, await source.observe(), OWN)).map((o) => o.kind)).toEqual([
+      "delete",
+      "create",
+      "replace",
+    ])
   })
 
   test("a foreign table is never touched; a desired one that is not owned is a conflict", async () => {
@@ -105,13 +126,25 @@ describe("netfilter source on a fake nf_tables", () => {
     const kernel = new FakeNftKernel()
     const source = createNftSource({ kernel })
     const elements = Array.from({ length: 1000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`)
-    const withSet = (els: string[]) => parse({ tables: [{ family: "inet", name: "edge", sets: [{ name: "blocked", type: "ipv4_addr", elements: els }], chains: [{ name: "c", rules: [{ match: { ip: { saddr: "@blocked" } }, verdict: "drop" }] }] }] })
+    const withSet = (els: string[]) =>
+      parse({
+        tables: [
+          {
+            family: "inet",
+            name: "edge",
+            sets: [{ name: "blocked", type: "ipv4_addr", elements: els }],
+            chains: [{ name: "c", rules: [{ match: { ip: { saddr: "@blocked" } }, verdict: "drop" }] }],
+          },
+        ],
+      })
     await pass(source, withSet(elements))
     expect(source.diff(withSet(elements), await source.observe(), OWN)).toEqual([])
     const changed = [...elements.slice(1), "192.0.2.7"]
     const seen = await source.observe()
     const ops = source.diff(withSet(changed), seen, OWN)
-    expect(ops.map((o) => source.describe(o))).toEqual(["nft add element inet edge blocked { 192.0.2.7 }; nft delete element inet edge blocked { 10.0.0.0 }"])
+    expect(ops.map((o) => source.describe(o))).toEqual([
+      "nft add element inet edge blocked { 192.0.2.7 }; nft delete element inet edge blocked { 10.0.0.0 }",
+    ])
     await source.reconcile(ops, seen)
     expect(source.diff(withSet(changed), await source.observe(), OWN)).toEqual([])
   })

@@ -1,7 +1,13 @@
 // createNftSource: wiring only. Observe (a consistent look at the owned tables), diff
 // (pure), reconcile (one atomic, generation-guarded transaction), check (the same,
 // never committed), subscribe (the nftables group), describe (`nft` text).
-import { type ApplyReport, type NetnsRef, reportFailure, subscribe as subscribeNetlink, SubscriptionSet } from "@linx/netlink"
+import {
+  type ApplyReport,
+  type NetnsRef,
+  reportFailure,
+  subscribe as subscribeNetlink,
+  SubscriptionSet,
+} from "@linx/netlink"
 import { nl } from "@linx/netlink/wire"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { NFNLGRP_NFTABLES } from "./constants.ts"
@@ -90,7 +96,10 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
     check: (ops, observed) => run(ops, observed, true),
     subscribe(onHint) {
       // a fake kernel sends its own events
-      if (options.kernel) return options.kernel.subscribe ? subscriptions.add(options.kernel.subscribe(onHint)) : { [Symbol.dispose]() {} }
+      if (options.kernel)
+        return options.kernel.subscribe
+          ? subscriptions.add(options.kernel.subscribe(onHint))
+          : { [Symbol.dispose]() {} }
       const sub = subscribeNetlink(nl.NETLINK_NETFILTER, {
         netns: options.netns,
         groups: [NFNLGRP_NFTABLES],

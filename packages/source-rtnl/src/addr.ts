@@ -11,7 +11,6 @@ import { IFA_F_NODAD, IFA_F_NOPREFIXROUTE } from "./wire/constants.ts"
 
 export type { Address }
 
-
 export type AddressOp =
   | { kind: "create"; object: "address"; spec: AddressSpec; proto: number }
   | { kind: "delete"; object: "address"; link: string; index: number; address: string; peer?: string; family: Family }
@@ -88,7 +87,14 @@ export function diffAddresses(
 }
 
 function deleteOp(o: Address, link: string): AddressOp {
-  const op: AddressOp = { kind: "delete", object: "address", link, index: o.index, address: o.address, family: o.family }
+  const op: AddressOp = {
+    kind: "delete",
+    object: "address",
+    link,
+    index: o.index,
+    address: o.address,
+    family: o.family,
+  }
   if (o.peer) op.peer = o.peer
   return op
 }

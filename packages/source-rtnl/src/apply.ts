@@ -40,8 +40,16 @@ function phase<T extends RtnlOp>(p: Phase<T>): Step {
 
 const isLinkCreate = (op: RtnlOp): op is r.LinkCreate => op.kind === "create" && op.object === "link"
 const PHASES: readonly Step[] = [
-  phase({ name: "deleteRoutes", takes: (op): op is r.RouteDelete => op.kind === "delete" && op.object === "route", build: (op, l) => r.routeDelete(op, l) }),
-  phase({ name: "deleteAddresses", takes: (op): op is r.AddressDelete => op.kind === "delete" && op.object === "address", build: (op, l) => r.addressDelete(op, l) }),
+  phase({
+    name: "deleteRoutes",
+    takes: (op): op is r.RouteDelete => op.kind === "delete" && op.object === "route",
+    build: (op, l) => r.routeDelete(op, l),
+  }),
+  phase({
+    name: "deleteAddresses",
+    takes: (op): op is r.AddressDelete => op.kind === "delete" && op.object === "address",
+    build: (op, l) => r.addressDelete(op, l),
+  }),
   phase({
     name: "deleteLinks",
     takes: (op): op is r.LinkDelete => op.kind === "delete" && (op.object === "link" || op.object === "linkGroup"),
@@ -62,10 +70,26 @@ const PHASES: readonly Step[] = [
     changesLinks: true,
   }),
   // then what creation cannot set: master, alias, up (and the peer's)
-  phase({ name: "settleLinks", takes: (op): op is r.LinkCreate => isLinkCreate(op) && r.needsSettling(op.spec), build: (op, l, x) => r.linkSettle(op, l, x.indexOf) }),
-  phase({ name: "updateLinks", takes: (op): op is r.LinkUpdate => op.kind === "update" && op.object === "link", build: (op, l, x) => r.linkUpdate(op, l, x.indexOf) }),
-  phase({ name: "createAddresses", takes: (op): op is r.AddressCreate => op.kind === "create" && op.object === "address", build: (op, l, x) => r.addressCreate(op, l, x.indexOf) }),
-  phase({ name: "createRoutes", takes: (op): op is r.RouteCreate => (op.kind === "create" || op.kind === "update") && op.object === "route", build: (op, l, x) => r.routeCreate(op, l, x.indexOf) }),
+  phase({
+    name: "settleLinks",
+    takes: (op): op is r.LinkCreate => isLinkCreate(op) && r.needsSettling(op.spec),
+    build: (op, l, x) => r.linkSettle(op, l, x.indexOf),
+  }),
+  phase({
+    name: "updateLinks",
+    takes: (op): op is r.LinkUpdate => op.kind === "update" && op.object === "link",
+    build: (op, l, x) => r.linkUpdate(op, l, x.indexOf),
+  }),
+  phase({
+    name: "createAddresses",
+    takes: (op): op is r.AddressCreate => op.kind === "create" && op.object === "address",
+    build: (op, l, x) => r.addressCreate(op, l, x.indexOf),
+  }),
+  phase({
+    name: "createRoutes",
+    takes: (op): op is r.RouteCreate => (op.kind === "create" || op.kind === "update") && op.object === "route",
+    build: (op, l, x) => r.routeCreate(op, l, x.indexOf),
+  }),
 ]
 
 /** A delete that finds nothing (the object is already gone) has nothing left to do. */

@@ -65,11 +65,20 @@ describe("rtnl events on the fake kernel", () => {
   test("a link taken down: its routes are looked at through that link, and healed", async () => {
     const { kernel, source } = await converged()
     const lanA = kernel.linkByName("lan-a")!
-    const hint = await hintAfter(source, () => void kernel.send([{ object: "link", label: "ip link set lan-a down", request: { op: "set", index: lanA.index, up: false } }]))
+    const hint = await hintAfter(
+      source,
+      () =>
+        void kernel.send([
+          { object: "link", label: "ip link set lan-a down", request: { op: "set", index: lanA.index, up: false } },
+        ]),
+    )
     expect(hint.scope).toContainEqual({ kind: "routesOnLink", key: "lan-a" })
     const scoped = await source.observe({ desired: D, ownership: OWN, scope: hint.scope! })
     const ops = source.diff(D, scoped, OWN)
-    expect(ops.map((o) => source.describe(o))).toEqual(["ip link set dev lan-a up", "ip route replace 10.2.0.0/16 via 10.1.0.254 proto 77"])
+    expect(ops.map((o) => source.describe(o))).toEqual([
+      "ip link set dev lan-a up",
+      "ip route replace 10.2.0.0/16 via 10.1.0.254 proto 77",
+    ])
     await source.reconcile(ops, scoped)
     expect(source.diff(D, await source.observe({ desired: D, ownership: OWN }), OWN)).toEqual([])
   })
@@ -78,7 +87,9 @@ describe("rtnl events on the fake kernel", () => {
     const { kernel, source } = await converged()
     const seen = await source.observe({ desired: D, ownership: OWN })
     const ops = source.diff({ links: D.links, addresses: D.addresses, routes: [] }, seen, OWN)
-    expect(ops.map((o) => source.describe(o))).toEqual(["ip route del 10.2.0.0/16 via 10.1.0.254 dev lan-a metric 0 proto 77"])
+    expect(ops.map((o) => source.describe(o))).toEqual([
+      "ip route del 10.2.0.0/16 via 10.1.0.254 dev lan-a metric 0 proto 77",
+    ])
     kernel.deleteRoute("10.2.0.0/16") // gone between observe and apply
     const report = await source.reconcile(ops, seen)
     expect(report.failed).toEqual([])
@@ -92,6 +103,11 @@ describe("rtnl events on the fake kernel", () => {
     const seen = await source.observe({ desired: d, ownership: OWN })
     const report = await source.reconcile(source.diff(d, seen, OWN), seen)
     const e = report.failed[0]!.error as Error & { code?: string; kernelMessage?: string; cause?: { name?: string } }
-    expect([e.name, e.code, e.kernelMessage, e.cause?.name]).toEqual(["ApplyError", "EOPNOTSUPP", "Unknown device type", "NetlinkError"])
+    expect([e.name, e.code, e.kernelMessage, e.cause?.name]).toEqual([
+      "ApplyError",
+      "EOPNOTSUPP",
+      "Unknown device type",
+      "NetlinkError",
+    ])
   })
 })

@@ -3,16 +3,23 @@
 // `@linx/source-rtnl/testing` has an in-memory fake with the kernel's rules.
 import { type NetlinkError, type NetlinkSocket, Netns, type NetnsRef, openNetlinkSocket } from "@linx/netlink"
 import { MessageWriter, nl } from "@linx/netlink/wire"
-import { type Family } from "@linx/netlink/ip"
+import type { Family } from "@linx/netlink/ip"
 import { startMonitor } from "./monitor.ts"
 import type { RtnlHint } from "./scope.ts"
-import { type Address, type AddressRequest, decodeAddress, familyNumber, encodeAddressDump, encodeAddressRequest } from "./wire/addr.ts"
+import {
+  type Address,
+  type AddressRequest,
+  decodeAddress,
+  familyNumber,
+  encodeAddressDump,
+  encodeAddressRequest,
+} from "./wire/addr.ts"
 import * as c from "./wire/constants.ts"
 import { decodeLink, encodeLinkDump, encodeLinkRequest, type Link, type LinkRequest } from "./wire/link.ts"
 import { createRouteDecoder, encodeRouteDump, encodeRouteRequest, type Route, type RouteRequest } from "./wire/route.ts"
 
 export type RtnlRequest =
-  | { object: "link"; request: LinkRequest; label: string; /** send from a socket in this namespace */ via?: string }
+  | { object: "link"; request: LinkRequest; label: string /** send from a socket in this namespace */; via?: string }
   | { object: "address"; request: AddressRequest; label: string }
   | { object: "route"; request: RouteRequest; label: string }
 
@@ -40,7 +47,6 @@ export interface RtnlKernel {
   subscribe(onHint: (h: RtnlHint) => void): Disposable & { close(): Promise<void> }
   close(): void
 }
-
 
 function encode(w: MessageWriter, r: RtnlRequest): void {
   switch (r.object) {
@@ -91,7 +97,9 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
     addresses: () => sock.dumpInto((w) => encodeAddressDump(w), decodeAddress),
     routes: (f) =>
       sock.dumpInto((w) => {
-        const filter: { family: number; table?: number; protocol?: number; oif?: number } = { family: familyNumber(f.family) }
+        const filter: { family: number; table?: number; protocol?: number; oif?: number } = {
+          family: familyNumber(f.family),
+        }
         if (f.table !== undefined) filter.table = f.table
         if (f.protocol !== undefined) filter.protocol = f.protocol
         if (f.oif !== undefined) filter.oif = f.oif

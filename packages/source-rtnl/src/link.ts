@@ -6,7 +6,6 @@ import type { Link } from "./wire/link.ts"
 
 export type { Link }
 
-
 /** Settings changed in place (ip link set). Only fields that differ are present. */
 export interface LinkChanges {
   up?: boolean
@@ -87,7 +86,8 @@ function mismatch(w: WantedLink, o: Link, byIndex: ReadonlyMap<number, Link>): s
   }
   if ((w.kind === "vlan" || w.kind === "macvlan" || w.kind === "ipvlan") && !w.parentNetns) {
     const parent = byIndex.get(o.linkIndex)
-    if (o.linkNetnsId === undefined && parent && parent.name !== w.parent) return `sits on ${parent.name}, not ${w.parent}`
+    if (o.linkNetnsId === undefined && parent && parent.name !== w.parent)
+      return `sits on ${parent.name}, not ${w.parent}`
   }
   return undefined
 }
@@ -106,7 +106,8 @@ function changesFor(w: WantedLink, o: Link, byIndex: ReadonlyMap<number, Link>):
     if (w.group !== undefined && w.group !== o.group) ch.group = w.group
     if (w.kind === "bridge") {
       if (w.stp !== undefined && w.stp !== (o.stp ?? false)) ch.stp = w.stp
-      if (w.vlanFiltering !== undefined && w.vlanFiltering !== (o.vlanFiltering ?? false)) ch.vlanFiltering = w.vlanFiltering
+      if (w.vlanFiltering !== undefined && w.vlanFiltering !== (o.vlanFiltering ?? false))
+        ch.vlanFiltering = w.vlanFiltering
     }
   }
   return ch
@@ -132,13 +133,23 @@ export function diffLinks(
 
   for (const w of wanted) {
     if (w.name === "lo") {
-      conflicts.push({ kind: "conflict", object: "link", key: w.name, reason: "lo is the kernel's loopback: Linx never changes it" })
+      conflicts.push({
+        kind: "conflict",
+        object: "link",
+        key: w.name,
+        reason: "lo is the kernel's loopback: Linx never changes it",
+      })
       continue
     }
     const o = byName.get(w.name)
     if (!o) {
       if (w.kind === "device") {
-        conflicts.push({ kind: "conflict", object: "link", key: w.name, reason: `device ${w.name} does not exist (Linx never creates devices)` })
+        conflicts.push({
+          kind: "conflict",
+          object: "link",
+          key: w.name,
+          reason: `device ${w.name} does not exist (Linx never creates devices)`,
+        })
       } else if (!isPeer(w)) {
         ops.push({ kind: "create", object: "link", spec: w, group: w.group ?? owner.linkGroup })
       } else if (byName.has(w.peerOf)) {
@@ -158,7 +169,8 @@ export function diffLinks(
       continue
     }
     const changes = changesFor(w, o, byIndex)
-    if (Object.keys(changes).length) ops.push({ kind: "update", object: "link", name: o.name, index: o.index, linkKind: o.kind, changes })
+    if (Object.keys(changes).length)
+      ops.push({ kind: "update", object: "link", name: o.name, index: o.index, linkKind: o.kind, changes })
   }
 
   if (owner.hasLinkGlobs) {
@@ -187,7 +199,12 @@ function deleteOps(deletes: Link[], observed: readonly Link[], owner: Owner): Li
   const group = owner.linkGroup
   const inGroup = observed.filter((l) => l.group === group)
   const deleting = new Set(deletes.map((l) => l.index))
-  if (unique.length >= 2 && inGroup.length > 0 && inGroup.every((l) => deleting.has(l.index)) && deletes.every((l) => l.group === group)) {
+  if (
+    unique.length >= 2 &&
+    inGroup.length > 0 &&
+    inGroup.every((l) => deleting.has(l.index)) &&
+    deletes.every((l) => l.group === group)
+  ) {
     return [{ kind: "delete", object: "linkGroup", group, names: unique.map((l) => l.name).sort() }]
   }
   return unique.map((o) => ({ kind: "delete", object: "link", name: o.name, index: o.index, linkKind: o.kind }))

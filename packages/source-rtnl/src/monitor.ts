@@ -40,7 +40,8 @@ export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
         addresses = true
         // IPv4 routes through a link vanish silently when it goes down or away; a
         // notification's ifi_change says whether IFF_UP changed (~0 for a new link).
-        if (m.type === c.RTM_DELLINK || linkChangeMask(m) & c.IFF_UP) scope.push({ kind: RTNL_SCOPE.routesOnLink, key: l.name })
+        if (m.type === c.RTM_DELLINK || linkChangeMask(m) & c.IFF_UP)
+          scope.push({ kind: RTNL_SCOPE.routesOnLink, key: l.name })
         break
       }
       case c.RTM_NEWADDR:
@@ -57,7 +58,13 @@ export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
       case c.RTM_NEWROUTE:
       case c.RTM_DELROUTE: {
         const r = decodeRoute(m)
-        if (r.table === c.RT_TABLE_LOCAL || r.protocol === c.RTPROT_KERNEL || r.flags & c.RTM_F_CLONED || !isComparableRoute(r)) break
+        if (
+          r.table === c.RT_TABLE_LOCAL ||
+          r.protocol === c.RTPROT_KERNEL ||
+          r.flags & c.RTM_F_CLONED ||
+          !isComparableRoute(r)
+        )
+          break
         scope.push({ kind: RTNL_SCOPE.route, key: observedRouteKey(r), event: m.type === c.RTM_NEWROUTE ? r : null })
         break
       }

@@ -36,7 +36,11 @@ export function observeAllRoutes(kernel: RtnlKernel, tables: readonly number[] |
   return out
 }
 
-export function observeRtnl(kernel: RtnlKernel, tables: readonly number[] | undefined, scope: ScopeEntries | undefined): RtnlObserved {
+export function observeRtnl(
+  kernel: RtnlKernel,
+  tables: readonly number[] | undefined,
+  scope: ScopeEntries | undefined,
+): RtnlObserved {
   const links = kernel.links()
   if (!scope) return { links, addresses: kernel.addresses(), routes: observeAllRoutes(kernel, tables) }
   const parts = splitScope(scope)
@@ -61,7 +65,12 @@ export function observeRtnl(kernel: RtnlKernel, tables: readonly number[] | unde
 }
 
 /** Adds the routes through the named links to `routes`; returns the link names covered. */
-function routesOnLinks(kernel: RtnlKernel, links: readonly Link[], wanted: ReadonlySet<string>, routes: Route[]): Set<string> {
+function routesOnLinks(
+  kernel: RtnlKernel,
+  links: readonly Link[],
+  wanted: ReadonlySet<string>,
+  routes: Route[],
+): Set<string> {
   const names = new Set<string>()
   const seen = new Set(routes.map((r) => r.id))
   for (const l of links) {

@@ -32,7 +32,8 @@ function describeChanges(name: string, ch: LinkChanges): string {
 function describeLinkCreate(op: Extract<LinkOp, { kind: "create" }>): string {
   const s = op.spec
   const parts = ["ip link add"]
-  if (s.kind === "vlan" || s.kind === "macvlan" || s.kind === "ipvlan") parts.push(`link ${s.parent}${s.parentNetns ? ` (in ${s.parentNetns})` : ""}`)
+  if (s.kind === "vlan" || s.kind === "macvlan" || s.kind === "ipvlan")
+    parts.push(`link ${s.parent}${s.parentNetns ? ` (in ${s.parentNetns})` : ""}`)
   parts.push(s.name)
   if (s.mtu !== undefined) parts.push(`mtu ${s.mtu}`)
   if (s.mac !== undefined) parts.push(`address ${s.mac}`)

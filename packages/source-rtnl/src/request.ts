@@ -25,7 +25,10 @@ export type IndexOf = (name: string) => number | undefined
 
 /** A name that does not resolve: reported like the kernel's ENODEV, labelled with the op. */
 export function missing(name: string, what: string, label: string): NetlinkError {
-  return new NetlinkError(errno.ENODEV, { extAck: { message: `${what} ${name} does not exist` }, request: { type: 0, flags: 0, seq: 0, label } })
+  return new NetlinkError(errno.ENODEV, {
+    extAck: { message: `${what} ${name} does not exist` },
+    request: { type: 0, flags: 0, seq: 0, label },
+  })
 }
 
 export const hasParent = (s: LinkSpec): boolean => s.kind === "vlan" || s.kind === "macvlan" || s.kind === "ipvlan"
@@ -33,7 +36,11 @@ export const hasParent = (s: LinkSpec): boolean => s.kind === "vlan" || s.kind =
 /** Equivalent to: ip link add NAME group G type KIND … (the settings creation can carry). */
 export function linkCreate(kernel: RtnlKernel, op: LinkCreate, label: string, indexOf: IndexOf): RtnlRequest[] | Error {
   const s = op.spec
-  const request: LinkRequestOf = { object: "link", label, request: { op: "create", name: s.name, kind: s.kind, group: op.group } }
+  const request: LinkRequestOf = {
+    object: "link",
+    label,
+    request: { op: "create", name: s.name, kind: s.kind, group: op.group },
+  }
   const r = request.request
   if (s.mtu !== undefined) r.mtu = s.mtu
   if (s.mac !== undefined) r.mac = macBytes(s.mac)
@@ -54,7 +61,8 @@ export function linkCreate(kernel: RtnlKernel, op: LinkCreate, label: string, in
       case "ipvlan":
       case "vlan": {
         const parent = s.parentNetns ? kernel.linkIndexIn(s.parentNetns, s.parent) : indexOf(s.parent)
-        if (parent === undefined) return missing(s.parent, s.parentNetns ? `parent (in ${s.parentNetns})` : "parent", label)
+        if (parent === undefined)
+          return missing(s.parent, s.parentNetns ? `parent (in ${s.parentNetns})` : "parent", label)
         r.linkIndex = parent
         if (s.parentNetns) {
           request.via = s.parentNetns
@@ -62,7 +70,8 @@ export function linkCreate(kernel: RtnlKernel, op: LinkCreate, label: string, in
         }
         if (s.kind === "macvlan") r.macvlanMode = c.MACVLAN_MODE[s.mode]!
         if (s.kind === "ipvlan") r.ipvlanMode = c.IPVLAN_MODE[s.mode]!
-        if (s.kind === "vlan") r.vlan = { id: s.vlanId, protocol: s.protocol === "802.1ad" ? c.ETH_P_8021AD : c.ETH_P_8021Q }
+        if (s.kind === "vlan")
+          r.vlan = { id: s.vlanId, protocol: s.protocol === "802.1ad" ? c.ETH_P_8021AD : c.ETH_P_8021Q }
         break
       }
       case "dummy":
@@ -76,7 +85,10 @@ export function linkCreate(kernel: RtnlKernel, op: LinkCreate, label: string, in
   return [request]
 }
 
-function bridgeSettings(s: { stp?: boolean | undefined; vlanFiltering?: boolean | undefined }): { stp?: boolean; vlanFiltering?: boolean } {
+function bridgeSettings(s: { stp?: boolean | undefined; vlanFiltering?: boolean | undefined }): {
+  stp?: boolean
+  vlanFiltering?: boolean
+} {
   const b: { stp?: boolean; vlanFiltering?: boolean } = {}
   if (s.stp !== undefined) b.stp = s.stp
   if (s.vlanFiltering !== undefined) b.vlanFiltering = s.vlanFiltering
@@ -93,7 +105,12 @@ export function needsSettling(s: LinkSpec): boolean {
 export function linkSettle(op: LinkCreate, label: string, indexOf: IndexOf): RtnlRequest[] | Error {
   const s = op.spec
   const out: RtnlRequest[] = []
-  const set = (name: string, up: boolean | undefined, master: string | null | undefined, alias?: string): Error | undefined => {
+  const set = (
+    name: string,
+    up: boolean | undefined,
+    master: string | null | undefined,
+    alias?: string,
+  ): Error | undefined => {
     if (up === undefined && !master && alias === undefined) return undefined
     const req: LinkRequestOf = { object: "link", label, request: { op: "set", name } }
     if (up !== undefined) req.request.up = up
@@ -152,7 +169,15 @@ export function addressCreate(op: AddressCreate, label: string, indexOf: IndexOf
   const request: RtnlRequest & { object: "address" } = {
     object: "address",
     label,
-    request: { op: "create", family: p.family, index: link, prefixLen: p.prefixLen, local: p.bytes, flags, proto: op.proto },
+    request: {
+      op: "create",
+      family: p.family,
+      index: link,
+      prefixLen: p.prefixLen,
+      local: p.bytes,
+      flags,
+      proto: op.proto,
+    },
   }
   if (a.peer) request.request.peer = parseIp(a.peer)!.bytes
   if (a.label) request.request.label = a.label
@@ -201,7 +226,11 @@ export function routeCreate(op: RouteCreate, label: string, indexOf: IndexOf): R
     for (const nh of w.nexthops) {
       const oif = nh.dev ? indexOf(nh.dev) : 0
       if (oif === undefined) return missing(nh.dev!, "link", label)
-      const hop: { oif: number; gateway?: Uint8Array; weight: number; flags: number } = { oif, weight: nh.weight, flags: nh.onlink ? c.RTNH_F_ONLINK : 0 }
+      const hop: { oif: number; gateway?: Uint8Array; weight: number; flags: number } = {
+        oif,
+        weight: nh.weight,
+        flags: nh.onlink ? c.RTNH_F_ONLINK : 0,
+      }
       if (nh.gateway) hop.gateway = parseIp(nh.gateway)!.bytes
       req.multipath.push(hop)
     }

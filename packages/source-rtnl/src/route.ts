@@ -11,7 +11,6 @@ import { type Nexthop, packRouteId, type Route } from "./wire/route.ts"
 
 export type { Nexthop, Route }
 
-
 /** A desired route resolved to kernel terms (names stay names until apply). */
 export interface WantedRoute {
   /** the kernel's route key, readable: "254 10.0.0.0/8 0 0" */
@@ -41,7 +40,13 @@ export type RouteOp =
 const TYPES: Record<string, number> = Object.fromEntries(
   [c.RTN_UNICAST, c.RTN_BLACKHOLE, c.RTN_UNREACHABLE, c.RTN_PROHIBIT].map((n) => [c.ROUTE_TYPE_NAMES[n]!, n]),
 )
-const SCOPES: Record<string, number> = { universe: 0, global: 0, site: c.RT_SCOPE_SITE, link: c.RT_SCOPE_LINK, host: c.RT_SCOPE_HOST }
+const SCOPES: Record<string, number> = {
+  universe: 0,
+  global: 0,
+  site: c.RT_SCOPE_SITE,
+  link: c.RT_SCOPE_LINK,
+  host: c.RT_SCOPE_HOST,
+}
 
 export function routeKey(family: Family, table: number, dst: string, tos: number, priority: number): string {
   return family === "inet" ? `${table} ${dst} ${tos} ${priority}` : `${table} ${dst} ${priority}`
@@ -50,7 +55,10 @@ export function routeKey(family: Family, table: number, dst: string, tos: number
 /** Adds the packed id to a route built by hand (fakes, tests). */
 export function withRouteId(r: Omit<Route, "id">): Route {
   const p = parsePrefix(r.dst)!
-  return { id: packRouteId(r.family === "inet" ? c.AF_INET : c.AF_INET6, r.table, r.priority, r.tos, p.prefixLen, p.bytes), ...r }
+  return {
+    id: packRouteId(r.family === "inet" ? c.AF_INET : c.AF_INET6, r.table, r.priority, r.tos, p.prefixLen, p.bytes),
+    ...r,
+  }
 }
 
 export function observedRouteKey(r: Route): string {
@@ -90,14 +98,27 @@ export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
         : c.RT_SCOPE_UNIVERSE
   const p = parsePrefix(dst)!
   const id = packRouteId(family === "inet" ? c.AF_INET : c.AF_INET6, table, priority, 0, p.prefixLen, p.bytes)
-  const w: WantedRoute = { key: routeKey(family, table, dst, 0, priority), id, family, dst, table, priority, type, scope, onlink: !!s.onlink }
+  const w: WantedRoute = {
+    key: routeKey(family, table, dst, 0, priority),
+    id,
+    family,
+    dst,
+    table,
+    priority,
+    type,
+    scope,
+    onlink: !!s.onlink,
+  }
   if (s.via) w.gateway = s.via
   if (s.dev) w.dev = s.dev
   if (s.src) w.prefsrc = s.src
   if (s.mtu !== undefined) w.mtu = s.mtu
   if (s.nexthops) {
     w.nexthops = s.nexthops.map((n) => {
-      const nh: { gateway?: string; dev?: string; weight: number; onlink: boolean } = { weight: n.weight ?? 1, onlink: !!n.onlink }
+      const nh: { gateway?: string; dev?: string; weight: number; onlink: boolean } = {
+        weight: n.weight ?? 1,
+        onlink: !!n.onlink,
+      }
       if (n.via) nh.gateway = n.via
       if (n.dev) nh.dev = n.dev
       return nh
@@ -108,7 +129,11 @@ export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
 }
 
 /** Why the observed route differs from the wanted one, or undefined when equal. */
-export function routeDiffers(w: WantedRoute, o: Route, linkName: (index: number) => string | undefined): string | undefined {
+export function routeDiffers(
+  w: WantedRoute,
+  o: Route,
+  linkName: (index: number) => string | undefined,
+): string | undefined {
   if (o.type !== w.type) return "type"
   if (o.scope !== w.scope) return "scope"
   if ((o.gateway ?? undefined) !== w.gateway) return "via"
@@ -118,7 +143,12 @@ export function routeDiffers(w: WantedRoute, o: Route, linkName: (index: number)
   if (((o.flags & c.RTNH_F_ONLINK) !== 0) !== w.onlink && !w.nexthops) return "onlink"
   if (!!o.nexthops !== !!w.nexthops) return "nexthops"
   if (o.nexthops && w.nexthops) {
-    const a = o.nexthops.map((n) => `${n.gateway ?? ""}|${w.nexthops!.some((x) => x.dev) ? (linkName(n.oif) ?? n.oif) : ""}|${n.weight}|${(n.flags & c.RTNH_F_ONLINK) !== 0}`).sort()
+    const a = o.nexthops
+      .map(
+        (n) =>
+          `${n.gateway ?? ""}|${w.nexthops!.some((x) => x.dev) ? (linkName(n.oif) ?? n.oif) : ""}|${n.weight}|${(n.flags & c.RTNH_F_ONLINK) !== 0}`,
+      )
+      .sort()
     const b = w.nexthops.map((n) => `${n.gateway ?? ""}|${n.dev ?? ""}|${n.weight}|${n.onlink}`).sort()
     if (a.join(",") !== b.join(",")) return "nexthops"
   }
@@ -127,7 +157,9 @@ export function routeDiffers(w: WantedRoute, o: Route, linkName: (index: number)
 
 /** Route types a reconciler compares; local/broadcast/multicast are the kernel's. */
 export function isComparableRoute(r: Route): boolean {
-  return r.type === c.RTN_UNICAST || r.type === c.RTN_BLACKHOLE || r.type === c.RTN_UNREACHABLE || r.type === c.RTN_PROHIBIT
+  return (
+    r.type === c.RTN_UNICAST || r.type === c.RTN_BLACKHOLE || r.type === c.RTN_UNREACHABLE || r.type === c.RTN_PROHIBIT
+  )
 }
 
 /** What a scoped observation of routes looked at. */
@@ -156,7 +188,14 @@ interface DesiredIndex {
 function indexDesired(desired: readonly RouteSpec[], memo: RouteMemo): DesiredIndex {
   const cached = memo.index.get(desired)
   if (cached) return cached
-  const idx: DesiredIndex = { wanted: [], byId: new Map(), position: new Map(), byKey: new Map(), byDev: new Map(), byGateway: new Map() }
+  const idx: DesiredIndex = {
+    wanted: [],
+    byId: new Map(),
+    position: new Map(),
+    byKey: new Map(),
+    byDev: new Map(),
+    byGateway: new Map(),
+  }
   const push = (m: Map<string, RouteSpec[]>, k: string, s: RouteSpec) => {
     const list = m.get(k)
     if (list) list.push(s)

@@ -1,13 +1,19 @@
 // What users write: valibot schemas for links, addresses and routes, and the types
 // inferred from them. Every issue is reported as `path: message`.
 import * as v from "valibot"
-import { canonicalIp, canonicalMac, familyOf, formatPrefix, isNetworkAddress, networkOf, parsePrefix } from "@linx/netlink/ip"
+import {
+  canonicalIp,
+  canonicalMac,
+  familyOf,
+  formatPrefix,
+  isNetworkAddress,
+  networkOf,
+  parsePrefix,
+} from "@linx/netlink/ip"
 
 /** dev_valid_name() in net/core/dev.c: 1–15 bytes, not "." or "..", no "/", ":" or whitespace. */
 export function isValidLinkName(s: string): boolean {
-  return (
-    s.length > 0 && Buffer.byteLength(s) <= 15 && s !== "." && s !== ".." && !/[/:\s]/.test(s)
-  )
+  return s.length > 0 && Buffer.byteLength(s) <= 15 && s !== "." && s !== ".." && !/[/:\s]/.test(s)
 }
 
 const LinkName = v.pipe(
@@ -17,7 +23,10 @@ const LinkName = v.pipe(
 
 const Mac = v.pipe(
   v.string(),
-  v.check((s) => canonicalMac(s) !== undefined, (i) => `"${i.input}" is not a MAC address (aa:bb:cc:dd:ee:ff)`),
+  v.check(
+    (s) => canonicalMac(s) !== undefined,
+    (i) => `"${i.input}" is not a MAC address (aa:bb:cc:dd:ee:ff)`,
+  ),
   v.transform((s) => canonicalMac(s)!),
 )
 
@@ -32,7 +41,10 @@ const U32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff
 
 const Ip = v.pipe(
   v.string(),
-  v.check((s) => canonicalIp(s) !== undefined, (i) => `"${i.input}" is not an IPv4 or IPv6 address`),
+  v.check(
+    (s) => canonicalIp(s) !== undefined,
+    (i) => `"${i.input}" is not an IPv4 or IPv6 address`,
+  ),
   v.transform((s) => canonicalIp(s)!),
 )
 
@@ -95,7 +107,12 @@ export const VlanSpecSchema = v.strictObject({
   kind: v.literal("vlan"),
   ...common,
   ...Parent,
-  vlanId: v.pipe(v.number("vlanId must be a number"), v.integer(), v.minValue(0), v.maxValue(4094, "vlanId must be 0–4094")),
+  vlanId: v.pipe(
+    v.number("vlanId must be a number"),
+    v.integer(),
+    v.minValue(0),
+    v.maxValue(4094, "vlanId must be 0–4094"),
+  ),
   protocol: v.optional(v.picklist(["802.1q", "802.1ad"]), "802.1q"),
 })
 
@@ -106,7 +123,15 @@ export const DeviceSpecSchema = v.strictObject({ kind: v.literal("device"), ...c
 
 export const LinkSpecSchema = v.variant(
   "kind",
-  [BridgeSpecSchema, VethSpecSchema, MacvlanSpecSchema, IpvlanSpecSchema, VlanSpecSchema, DummySpecSchema, DeviceSpecSchema],
+  [
+    BridgeSpecSchema,
+    VethSpecSchema,
+    MacvlanSpecSchema,
+    IpvlanSpecSchema,
+    VlanSpecSchema,
+    DummySpecSchema,
+    DeviceSpecSchema,
+  ],
   (i) => `unknown link kind ${JSON.stringify(i.input)}: use bridge, veth, macvlan, ipvlan, vlan, dummy or device`,
 )
 
@@ -116,7 +141,10 @@ export const AddressSpecSchema = v.pipe(
     /** "10.0.0.1/24", "fd00::1/64"; a bare address means /32 or /128 */
     address: v.pipe(
       v.string(),
-      v.check((s) => parsePrefix(s) !== undefined, (i) => `"${i.input}" is not an address with prefix (10.0.0.1/24, fd00::1/64)`),
+      v.check(
+        (s) => parsePrefix(s) !== undefined,
+        (i) => `"${i.input}" is not an address with prefix (10.0.0.1/24, fd00::1/64)`,
+      ),
       v.transform((s) => formatPrefix(parsePrefix(s)!)),
     ),
     peer: v.optional(Ip),
@@ -127,11 +155,14 @@ export const AddressSpecSchema = v.pipe(
   v.check((a) => !a.peer || familyOf(a.peer) === familyOf(a.address), "peer and address must be the same family"),
   v.check(
     (a) => !a.label || a.label === a.link || a.label.startsWith(`${a.link}:`),
-    "label must be the link name or start with \"<link>:\" (the kernel's rule)",
+    'label must be the link name or start with "<link>:" (the kernel\'s rule)',
   ),
 )
 
-const RouteTable = v.union([v.literal("main"), v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(0xffffffff))], 'table must be "main" or a number 1–4294967295')
+const RouteTable = v.union(
+  [v.literal("main"), v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(0xffffffff))],
+  'table must be "main" or a number 1–4294967295',
+)
 
 export const NexthopSchema = v.strictObject({
   via: v.optional(Ip),
@@ -140,7 +171,12 @@ export const NexthopSchema = v.strictObject({
   onlink: v.optional(v.boolean()),
 })
 
-function routeFamilies(r: { dst: string; via?: string | undefined; src?: string | undefined; nexthops?: { via?: string | undefined }[] | undefined }): Set<string> {
+function routeFamilies(r: {
+  dst: string
+  via?: string | undefined
+  src?: string | undefined
+  nexthops?: { via?: string | undefined }[] | undefined
+}): Set<string> {
   const fams = new Set<string>()
   if (r.dst !== "default") fams.add(familyOf(r.dst) ?? "?")
   for (const a of [r.via, r.src, ...(r.nexthops ?? []).map((n) => n.via)]) if (a) fams.add(familyOf(a) ?? "?")
@@ -152,11 +188,17 @@ export const RouteSpecSchema = v.pipe(
     /** "default", "10.0.0.0/8", "fd00::/64"; host bits must be zero */
     dst: v.pipe(
       v.string(),
-      v.check((s) => s === "default" || parsePrefix(s) !== undefined, (i) => `"${i.input}" is not "default" or a prefix (10.0.0.0/8)`),
-      v.check((s) => s === "default" || isNetworkAddress(parsePrefix(s)!), (i) => {
-        const p = parsePrefix(i.input)
-        return `${i.input} has host bits set; did you mean ${p ? formatPrefix(networkOf(p)) : "the network address"}?`
-      }),
+      v.check(
+        (s) => s === "default" || parsePrefix(s) !== undefined,
+        (i) => `"${i.input}" is not "default" or a prefix (10.0.0.0/8)`,
+      ),
+      v.check(
+        (s) => s === "default" || isNetworkAddress(parsePrefix(s)!),
+        (i) => {
+          const p = parsePrefix(i.input)
+          return `${i.input} has host bits set; did you mean ${p ? formatPrefix(networkOf(p)) : "the network address"}?`
+        },
+      ),
       v.transform((s) => (s === "default" ? s : formatPrefix(parsePrefix(s)!))),
     ),
     /** for "default" without via/src: which family (default inet) */
@@ -170,14 +212,19 @@ export const RouteSpecSchema = v.pipe(
     type: v.optional(v.picklist(["unicast", "blackhole", "unreachable", "prohibit"]), "unicast"),
     mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535))),
     onlink: v.optional(v.boolean()),
-    nexthops: v.optional(v.pipe(v.array(NexthopSchema), v.minLength(2, "nexthops needs at least two entries (use via/dev for one)"))),
+    nexthops: v.optional(
+      v.pipe(v.array(NexthopSchema), v.minLength(2, "nexthops needs at least two entries (use via/dev for one)")),
+    ),
   }),
   v.check((r) => routeFamilies(r).size <= 1, "dst, via, src and nexthops must all be IPv4 or all IPv6"),
   v.check(
     (r) => r.type === "unicast" || (!r.via && !r.dev && !r.nexthops),
     (i) => `a ${i.input.type} route takes no via, dev or nexthops`,
   ),
-  v.check((r) => r.type !== "unicast" || !!(r.via || r.dev || r.nexthops), "a unicast route needs via, dev or nexthops"),
+  v.check(
+    (r) => r.type !== "unicast" || !!(r.via || r.dev || r.nexthops),
+    "a unicast route needs via, dev or nexthops",
+  ),
   v.check((r) => !(r.nexthops && (r.via || r.dev)), "use either nexthops or via/dev, not both"),
   v.check((r) => !r.nexthops || r.nexthops.every((n) => n.via || n.dev), "each nexthop needs via or dev"),
 )
@@ -197,7 +244,13 @@ export const RtnlDesiredSchema = v.pipe(
       if (prev !== undefined) {
         addIssue({
           message: `link name "${name}" is used twice (also links.${prev})`,
-          path: path.map((key) => ({ type: "object", origin: "value", input: dataset.value, key, value: undefined })) as never,
+          path: path.map((key) => ({
+            type: "object",
+            origin: "value",
+            input: dataset.value,
+            key,
+            value: undefined,
+          })) as never,
         })
       } else names.set(name, i)
     }
@@ -217,7 +270,9 @@ export const RtnlDesiredSchema = v.pipe(
       if (seen.has(key)) {
         addIssue({
           message: `address ${a.address} on ${a.link} is listed twice (addresses.${i})`,
-          path: [{ type: "object", origin: "value", input: dataset.value, key: "addresses", value: addresses }] as never,
+          path: [
+            { type: "object", origin: "value", input: dataset.value, key: "addresses", value: addresses },
+          ] as never,
         })
       }
       seen.add(key)
@@ -231,9 +286,13 @@ export const RtnlOwnershipSchema = v.strictObject({
   /** link names or globs ("c1-*") this owner may create, change and delete */
   links: v.optional(v.array(Glob)),
   /** rtm_protocol stamped on and used to recognise owned routes (default 77) */
-  routeProtocol: v.optional(v.pipe(v.number(), v.integer(), v.minValue(3, "routeProtocol 0–2 are the kernel's"), v.maxValue(255))),
+  routeProtocol: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(3, "routeProtocol 0–2 are the kernel's"), v.maxValue(255)),
+  ),
   /** IFA_PROTO stamped on owned addresses (default: routeProtocol) */
-  addressProtocol: v.optional(v.pipe(v.number(), v.integer(), v.minValue(4, "addressProtocol 0–3 are the kernel's"), v.maxValue(255))),
+  addressProtocol: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(4, "addressProtocol 0–3 are the kernel's"), v.maxValue(255)),
+  ),
   /** route tables to look at for owned routes (default: every table but local) */
   tables: v.optional(v.array(RouteTable)),
   /** IFLA_GROUP stamped on created links so many can be deleted in one request (default 77) */

@@ -42,7 +42,13 @@ export interface ScopeParts {
 }
 
 export function splitScope(scope: ScopeEntries): ScopeParts {
-  const parts: ScopeParts = { links: false, addresses: false, routesOnLinks: new Set(), routes: undefined, routesNeedDump: false }
+  const parts: ScopeParts = {
+    links: false,
+    addresses: false,
+    routesOnLinks: new Set(),
+    routes: undefined,
+    routesNeedDump: false,
+  }
   // the loop hands back what our monitor (or the fake) made: entries of RtnlScopeEntry's shape
   for (const e of scope as RtnlScope) {
     switch (e.kind) {

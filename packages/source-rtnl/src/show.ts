@@ -22,10 +22,18 @@ export function showRtnl(o: RtnlObserved, desired: RtnlDesired | undefined, owne
   const desiredLinks = new Set(expandLinks(desired?.links ?? []).map((l) => l.name))
   const desiredAddresses = new Set((desired?.addresses ?? []).map((a) => `${a.link} ${a.address}`))
   const desiredRoutes = new Set((desired?.routes ?? []).map((r) => wantedRoute(r).key))
-  const links = o.links.map((l) => ({ ...l, master: l.masterIndex ? names.get(l.masterIndex) : undefined, owned: ownsLink(owner, l.name, desiredLinks) }))
+  const links = o.links.map((l) => ({
+    ...l,
+    master: l.masterIndex ? names.get(l.masterIndex) : undefined,
+    owned: ownsLink(owner, l.name, desiredLinks),
+  }))
   const addresses = (o.addresses ?? []).map((a) => {
     const link = names.get(a.index)
-    return { ...a, link, owned: link !== undefined && ownsAddress(owner, a.proto, desiredAddresses.has(`${link} ${a.address}`)) }
+    return {
+      ...a,
+      link,
+      owned: link !== undefined && ownsAddress(owner, a.proto, desiredAddresses.has(`${link} ${a.address}`)),
+    }
   })
   const routes = (o.routes ?? []).map((route) => {
     const { id: _id, ...r } = route
@@ -37,7 +45,16 @@ export function showRtnl(o: RtnlObserved, desired: RtnlDesired | undefined, owne
       columns: ["index", "name", "kind", "state", "mtu", "mac", "master", "group"],
       rows: links.map((l) => ({
         owned: l.owned,
-        cells: [String(l.index), l.name, l.kind, l.up ? "up" : "down", String(l.mtu), l.mac ?? "", l.master ?? "", String(l.group)],
+        cells: [
+          String(l.index),
+          l.name,
+          l.kind,
+          l.up ? "up" : "down",
+          String(l.mtu),
+          l.mac ?? "",
+          l.master ?? "",
+          String(l.group),
+        ],
       })),
     },
     {

@@ -88,13 +88,24 @@ describe("rtnl source on the fake kernel", () => {
 
   test("an address whose label changes is replaced (the kernel cannot change it in place)", async () => {
     const { source } = await setup()
-    const d = parse({ ...HOST, addresses: [{ link: "br-lan", address: "10.10.0.1/24", label: "br-lan:x" }, HOST.addresses[1]] })
-    expect(await plan(source, d)).toEqual(["ip addr del 10.10.0.1/24 dev br-lan", "ip addr add 10.10.0.1/24 dev br-lan label br-lan:x proto 77"])
+    const d = parse({
+      ...HOST,
+      addresses: [{ link: "br-lan", address: "10.10.0.1/24", label: "br-lan:x" }, HOST.addresses[1]],
+    })
+    expect(await plan(source, d)).toEqual([
+      "ip addr del 10.10.0.1/24 dev br-lan",
+      "ip addr add 10.10.0.1/24 dev br-lan label br-lan:x proto 77",
+    ])
   })
 
   test("owned objects that leave desired state are deleted; foreign ones never", async () => {
     const { source, kernel } = await setup()
-    kernel.addForeignRoute({ dst: "10.77.0.0/16", oif: kernel.linkByName("br-lan")!.index, gateway: "10.10.0.9", protocol: 3 })
+    kernel.addForeignRoute({
+      dst: "10.77.0.0/16",
+      oif: kernel.linkByName("br-lan")!.index,
+      gateway: "10.10.0.9",
+      protocol: 3,
+    })
     const d = parse({ links: [HOST.links[0]], addresses: [HOST.addresses[0]], routes: [] })
     const ops = await plan(source, d)
     expect(ops).toEqual([
@@ -119,7 +130,12 @@ describe("rtnl source on the fake kernel", () => {
   test("a desired route that collides with a foreign one is a conflict, unless adopted", async () => {
     const { source, kernel } = await setup()
     kernel.routeTable = kernel.routeTable.filter((r) => r.dst !== "10.20.0.0/16")
-    kernel.addForeignRoute({ dst: "10.20.0.0/16", gateway: "10.10.0.254", oif: kernel.linkByName("br-lan")!.index, protocol: 4 })
+    kernel.addForeignRoute({
+      dst: "10.20.0.0/16",
+      gateway: "10.10.0.254",
+      oif: kernel.linkByName("br-lan")!.index,
+      protocol: 4,
+    })
     const d = parse(HOST)
     const ops = source.diff(d, await source.observe(), OWN)
     expect(ops.map((o) => source.describe(o))).toEqual([
@@ -176,9 +192,16 @@ describe("rtnl source on the fake kernel", () => {
   test("an unsupported link kind fails that op with the kernel's words", async () => {
     const kernel = new FakeRtnlKernel({ unsupportedKinds: ["dummy"] })
     const source = createRtnlSource({ kernel })
-    const d = parse({ links: [{ name: "d0", kind: "dummy" }, { name: "b0", kind: "bridge" }] })
+    const d = parse({
+      links: [
+        { name: "d0", kind: "dummy" },
+        { name: "b0", kind: "bridge" },
+      ],
+    })
     const report = await source.reconcile(source.diff(d, await source.observe(), OWN))
-    expect(report.failed.map((f) => f.error.message)).toEqual(['Unknown device type (EOPNOTSUPP in "ip link add d0 group 77 type dummy")'])
+    expect(report.failed.map((f) => f.error.message)).toEqual([
+      'Unknown device type (EOPNOTSUPP in "ip link add d0 group 77 type dummy")',
+    ])
     expect(kernel.linkByName("b0")).toBeDefined()
   })
 
@@ -192,21 +215,31 @@ describe("rtnl source on the fake kernel", () => {
   test("a link of the wrong kind is replaced when owned, a conflict when not", async () => {
     const kernel = new FakeRtnlKernel()
     const source = createRtnlSource({ kernel })
-    await source.reconcile(source.diff(parse({ links: [{ name: "lan-x", kind: "bridge" }] }), await source.observe(), OWN))
+    await source.reconcile(
+      source.diff(parse({ links: [{ name: "lan-x", kind: "bridge" }] }), await source.observe(), OWN),
+    )
     const d = parse({ links: [{ name: "lan-x", kind: "veth", peer: { name: "lan-y" } }] })
-    expect(await plan(source, d)).toEqual(["ip link del dev lan-x", "ip link add lan-x group 77 type veth peer name lan-y"])
-    expect(await plan(source, d, { routeProtocol: 77 })).toEqual(["# conflict: link lan-x exists but is a bridge, not a veth"])
+    expect(await plan(source, d)).toEqual([
+      "ip link del dev lan-x",
+      "ip link add lan-x group 77 type veth peer name lan-y",
+    ])
+    expect(await plan(source, d, { routeProtocol: 77 })).toEqual([
+      "# conflict: link lan-x exists but is a bridge, not a veth",
+    ])
   })
 
   test("a device's settings are managed, never its existence", async () => {
     const kernel = new FakeRtnlKernel()
     kernel.addDevice("eth0")
     const source = createRtnlSource({ kernel })
-    expect(await plan(source, parse({ links: [{ name: "eth0", kind: "device", mtu: 1400 }] }))).toEqual(["ip link set dev eth0 mtu 1400"])
+    expect(await plan(source, parse({ links: [{ name: "eth0", kind: "device", mtu: 1400 }] }))).toEqual([
+      "ip link set dev eth0 mtu 1400",
+    ])
     expect(await plan(source, parse({ links: [] }), { links: ["*"] })).toEqual([])
     // loopback is the kernel's: never changed, never deleted, whatever a glob says
-    expect(await plan(source, parse({ links: [{ name: "lo", kind: "device", up: false }] }))).toEqual(["# conflict: lo is the kernel's loopback: Linx never changes it"])
-
+    expect(await plan(source, parse({ links: [{ name: "lo", kind: "device", up: false }] }))).toEqual([
+      "# conflict: lo is the kernel's loopback: Linx never changes it",
+    ])
   })
 
   test("a read-only kernel (no CAP_NET_ADMIN) fails every op with EPERM, nothing half-applied silently", async () => {
@@ -214,7 +247,11 @@ describe("rtnl source on the fake kernel", () => {
     const source = createRtnlSource({ kernel })
     const report = await source.reconcile(source.diff(parse(HOST), await source.observe(), OWN))
     expect(report.applied).toEqual([])
-    expect(report.failed.every((f) => (f.error as { code?: string }).code === "EPERM" || f.error.message.includes("does not exist"))).toBe(true)
+    expect(
+      report.failed.every(
+        (f) => (f.error as { code?: string }).code === "EPERM" || f.error.message.includes("does not exist"),
+      ),
+    ).toBe(true)
   })
 
   test("ECMP routes compare order-insensitively", async () => {
@@ -225,7 +262,10 @@ describe("rtnl source on the fake kernel", () => {
     })
     const { source } = await setup(d as never)
     expect(await plan(source, d)).toEqual([])
-    const swapped = parse({ ...d, routes: [{ dst: "10.30.0.0/16", nexthops: [{ via: "10.1.0.254", weight: 2 }, { via: "10.1.0.253" }] }] })
+    const swapped = parse({
+      ...d,
+      routes: [{ dst: "10.30.0.0/16", nexthops: [{ via: "10.1.0.254", weight: 2 }, { via: "10.1.0.253" }] }],
+    })
     expect(await plan(source, swapped)).toEqual([])
   })
 
@@ -249,9 +289,13 @@ describe("rtnl source on the fake kernel", () => {
     expect(await plan(source, d)).toEqual([])
     // someone downs lan-a: the kernel drops its IPv4 routes silently
     const lanA = kernel.linkByName("lan-a")!
-    kernel.send([{ object: "link", label: "ip link set lan-a down", request: { op: "set", index: lanA.index, up: false } }])
+    kernel.send([
+      { object: "link", label: "ip link set lan-a down", request: { op: "set", index: lanA.index, up: false } },
+    ])
     const routeDumpsBefore = kernel.dumps.routes
-    const scoped = await source.observe({ scope: [{ kind: "link", key: "lan-a" }, { kind: "addresses" }, { kind: "routesOnLink", key: "lan-a" }] })
+    const scoped = await source.observe({
+      scope: [{ kind: "link", key: "lan-a" }, { kind: "addresses" }, { kind: "routesOnLink", key: "lan-a" }],
+    })
     // a down link carries no IPv4 route: one filtered IPv6 dump, never the whole table
     expect(kernel.dumps.routes - routeDumpsBefore).toBe(1)
     expect(source.diff(d, scoped, OWN).map((o) => source.describe(o))).toEqual([

@@ -88,7 +88,11 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
       if (observed.routes) {
         let scope = observed.routeScope
         // which gateways sit on the scoped links: the prefixes of their addresses, observed and desired
-        if (scope?.links) scope = { ...scope, linkPrefixes: gatewayPrefixes(scope.links, observed.addresses ?? [], desired.addresses, linkName) }
+        if (scope?.links)
+          scope = {
+            ...scope,
+            linkPrefixes: gatewayPrefixes(scope.links, observed.addresses ?? [], desired.addresses, linkName),
+          }
         add(diffRoutes(desired.routes, observed.routes, linkName, owner, scope, routeMemo))
       }
       return [...orderOps(ops), ...conflicts]

@@ -12,7 +12,10 @@ export const SysctlDesiredSchema = v.pipe(
   v.record(
     v.pipe(
       v.string(),
-      v.check((k) => isValidKeyPath(keyPath(k)), (i) => `"${i.input}" is not a sysctl key (like net.ipv4.ip_forward; no globs)`),
+      v.check(
+        (k) => isValidKeyPath(keyPath(k)),
+        (i) => `"${i.input}" is not a sysctl key (like net.ipv4.ip_forward; no globs)`,
+      ),
     ),
     Value,
   ),

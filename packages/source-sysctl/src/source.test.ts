@@ -38,14 +38,23 @@ describe("sysctl keys", () => {
   })
 
   test("invalid keys and values are refused with readable issues", () => {
-    const r = v.safeParse(SysctlDesiredSchema, { "net.ipv4.*.rp_filter": 1, "net.ipv4.ip_forward": 1.5, "net/ipv4/ip_forward": 1, "net..x": 1 })
+    const r = v.safeParse(SysctlDesiredSchema, {
+      "net.ipv4.*.rp_filter": 1,
+      "net.ipv4.ip_forward": 1.5,
+      "net/ipv4/ip_forward": 1,
+      "net..x": 1,
+    })
     expect(r.success).toBe(false)
     const issues = r.success ? [] : r.issues.map((i) => `${v.getDotPath(i) ?? ""}: ${i.message}`)
-    expect(issues).toContain('net.ipv4.*.rp_filter: "net.ipv4.*.rp_filter" is not a sysctl key (like net.ipv4.ip_forward; no globs)')
+    expect(issues).toContain(
+      'net.ipv4.*.rp_filter: "net.ipv4.*.rp_filter" is not a sysctl key (like net.ipv4.ip_forward; no globs)',
+    )
     expect(issues).toContain("net.ipv4.ip_forward: a numeric value must be an integer")
     expect(issues.some((i) => i.includes('"net..x" is not a sysctl key'))).toBe(true)
     const dup = v.safeParse(SysctlDesiredSchema, { "net.ipv4.ip_forward": 1, "net/ipv4/ip_forward": 1 })
-    expect(dup.success ? [] : dup.issues.map((i) => i.message)).toEqual(['"net/ipv4/ip_forward" is the same key as "net.ipv4.ip_forward"'])
+    expect(dup.success ? [] : dup.issues.map((i) => i.message)).toEqual([
+      '"net/ipv4/ip_forward" is the same key as "net.ipv4.ip_forward"',
+    ])
   })
 })
 
@@ -53,7 +62,11 @@ describe("sysctl source on a fake /proc/sys", () => {
   test("first pass sets only what differs; then diffs are empty", async () => {
     const k = fake()
     const source = createSysctlSource({ kernel: k })
-    const d = parse({ "net.ipv4.ip_forward": 1, "net.ipv4.conf.eth0/100.rp_filter": 2, "net/ipv4/ip_local_port_range": "32768 60999" })
+    const d = parse({
+      "net.ipv4.ip_forward": 1,
+      "net.ipv4.conf.eth0/100.rp_filter": 2,
+      "net/ipv4/ip_local_port_range": "32768 60999",
+    })
     const first = await pass(source, d)
     expect(first.report.failed).toEqual([])
     expect(k.writes).toEqual([
@@ -69,7 +82,9 @@ describe("sysctl source on a fake /proc/sys", () => {
     const d = parse({ "net.ipv4.ip_local_port_range": "20000 40000" })
     await pass(source, d)
     k.values.set("net/ipv4/ip_local_port_range", "1024\t2048")
-    expect((await pass(source, d)).ops).toEqual(['sysctl -w net.ipv4.ip_local_port_range="20000 40000"  # was "1024 2048"'])
+    expect((await pass(source, d)).ops).toEqual([
+      'sysctl -w net.ipv4.ip_local_port_range="20000 40000"  # was "1024 2048"',
+    ])
   })
 
   test("a key of a missing interface is pending, and applied when the interface appears", async () => {
@@ -107,7 +122,9 @@ describe("sysctl source on a fake /proc/sys", () => {
     expect(source.diff(d, await source.observe({ desired: d })).map((o) => source.describe(o))).toEqual([
       "# conflict: kernel.domainname is global to the machine, not per namespace: set ownership.allowGlobalKeys to write it",
     ])
-    expect(source.diff(d, await source.observe({ desired: d }), { allowGlobalKeys: true }).map((o) => o.kind)).toEqual(["set"])
+    expect(source.diff(d, await source.observe({ desired: d }), { allowGlobalKeys: true }).map((o) => o.kind)).toEqual([
+      "set",
+    ])
   })
 
   test("restoreOnRelease puts back the values found before the first write", async () => {
@@ -116,7 +133,9 @@ describe("sysctl source on a fake /proc/sys", () => {
     await pass(source, parse({ "net.ipv4.ip_forward": 1, "net.ipv4.conf.all.rp_filter": 2 }))
     expect(k.values.get("net/ipv4/ip_forward")).toBe("1")
     // a key that leaves desired state is restored
-    expect((await pass(source, parse({ "net.ipv4.conf.all.rp_filter": 2 }))).ops).toEqual(["sysctl -w net.ipv4.ip_forward=0  # restore"])
+    expect((await pass(source, parse({ "net.ipv4.conf.all.rp_filter": 2 }))).ops).toEqual([
+      "sysctl -w net.ipv4.ip_forward=0  # restore",
+    ])
     expect(k.values.get("net/ipv4/ip_forward")).toBe("0")
     // the rest on close
     await source.close()

@@ -1,6 +1,12 @@
 // createSysctlSource: observe the desired keys, diff values after the kernel's
 // normalisation, write each key once at offset 0 and read it back.
-import { type ApplyReport, type NetnsRef, reportFailure, subscribe as subscribeNetlink, SubscriptionSet } from "@linx/netlink"
+import {
+  type ApplyReport,
+  type NetnsRef,
+  reportFailure,
+  subscribe as subscribeNetlink,
+  SubscriptionSet,
+} from "@linx/netlink"
 import { nl } from "@linx/netlink/wire"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { createProcSysKernel, isFailure, type KeyFailure, type SysctlIo, type SysctlKernel } from "./kernel.ts"
@@ -63,14 +69,34 @@ function explain(key: string, value: string, f: KeyFailure): SysctlError {
   const name = keyName(key)
   switch (f.code) {
     case "ENOENT":
-      return new SysctlError(key, f.code, `no such sysctl key: ${name} (check the spelling: sysctl -a | grep ${name.split(".").pop()})`, true)
+      return new SysctlError(
+        key,
+        f.code,
+        `no such sysctl key: ${name} (check the spelling: sysctl -a | grep ${name.split(".").pop()})`,
+        true,
+      )
     case "EPERM":
     case "EACCES":
-      return new SysctlError(key, f.code, `permission denied writing ${name}: run as root (CAP_NET_ADMIN in the namespace's user namespace) or check the key is writable (${f.code})`, true)
+      return new SysctlError(
+        key,
+        f.code,
+        `permission denied writing ${name}: run as root (CAP_NET_ADMIN in the namespace's user namespace) or check the key is writable (${f.code})`,
+        true,
+      )
     case "EROFS":
-      return new SysctlError(key, f.code, `/proc/sys is read-only here, cannot write ${name}: in a container, mount /proc/sys read-write or run in the host (EROFS)`, true)
+      return new SysctlError(
+        key,
+        f.code,
+        `/proc/sys is read-only here, cannot write ${name}: in a container, mount /proc/sys read-write or run in the host (EROFS)`,
+        true,
+      )
     case "EINVAL":
-      return new SysctlError(key, f.code, `the kernel refused ${name}=${value}: out of range or wrong format (EINVAL)`, true)
+      return new SysctlError(
+        key,
+        f.code,
+        `the kernel refused ${name}=${value}: out of range or wrong format (EINVAL)`,
+        true,
+      )
     default:
       return new SysctlError(key, f.code, `writing ${name}=${value} failed: ${f.message}`, false)
   }
@@ -100,7 +126,12 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
     ownershipSchema: SysctlOwnershipSchema as StandardSchemaV1<unknown, SysctlOwnership>,
     async observe(want) {
       if (closed) throw new Error("sysctl source is closed")
-      const o: SysctlObserved = { values: new Map(), pending: new Set(), unreadable: new Map(), originals: new Map(originals) }
+      const o: SysctlObserved = {
+        values: new Map(),
+        pending: new Set(),
+        unreadable: new Map(),
+        originals: new Map(originals),
+      }
       kernel.batch((io) => {
         for (const k of new Set([...(want?.desired?.keys() ?? []), ...originals.keys()])) readInto(io, k, o)
       })
@@ -111,7 +142,11 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
       const ops: SysctlOp[] = []
       for (const [key, value] of desired) {
         if (!isNamespaced(key) && !ownership?.allowGlobalKeys) {
-          ops.push({ kind: "conflict", key, reason: `${keyName(key)} is global to the machine, not per namespace: set ownership.allowGlobalKeys to write it` })
+          ops.push({
+            kind: "conflict",
+            key,
+            reason: `${keyName(key)} is global to the machine, not per namespace: set ownership.allowGlobalKeys to write it`,
+          })
           continue
         }
         if (observed.pending.has(key)) continue // its interface does not exist yet
@@ -152,7 +187,15 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
           const f = io.write(op.key, op.value)
           if (f) {
             if (f.code === "ENOENT" && interfaceOf(op.key)) {
-              fail(op, new SysctlError(op.key, f.code, `interface ${interfaceOf(op.key)} does not exist (yet): ${keyName(op.key)} is pending`, false))
+              fail(
+                op,
+                new SysctlError(
+                  op.key,
+                  f.code,
+                  `interface ${interfaceOf(op.key)} does not exist (yet): ${keyName(op.key)} is pending`,
+                  false,
+                ),
+              )
             } else fail(op, explain(op.key, op.value, f))
             continue
           }
@@ -161,7 +204,15 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
           if (isFailure(back)) {
             fail(op, explain(op.key, op.value, back))
           } else if (normaliseValue(back) !== normaliseValue(op.value)) {
-            fail(op, new SysctlError(op.key, "EINVAL", `wrote ${keyName(op.key)}=${op.value} but it reads back as ${normaliseValue(back)}`, true))
+            fail(
+              op,
+              new SysctlError(
+                op.key,
+                "EINVAL",
+                `wrote ${keyName(op.key)}=${op.value} but it reads back as ${normaliseValue(back)}`,
+                true,
+              ),
+            )
           } else {
             if (op.kind === "restore") originals.delete(op.key)
             report.applied.push(op)

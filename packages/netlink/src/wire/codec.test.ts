@@ -17,7 +17,7 @@ describe("MessageWriter", () => {
     expect(v.getUint16(4, true)).toBe(16)
     expect(v.getUint16(6, true)).toBe(0x405)
     const seen: [number, number][] = []
-    forEachAttr(v, 32, b.byteLength, (type, off, len) => seen.push([type, len]))
+    forEachAttr(v, 32, b.byteLength, (type, _off, len) => seen.push([type, len]))
     expect(seen).toEqual([
       [4, 4],
       [3, 4], // "br0\0"

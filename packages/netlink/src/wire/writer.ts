@@ -72,7 +72,8 @@ export class MessageWriter {
   raw(message: Uint8Array, label?: string): this {
     if (this.#msgStart >= 0) throw new Error("MessageWriter.raw: a message is still open")
     const len = new DataView(message.buffer, message.byteOffset).getUint32(0, true)
-    if (len > message.byteLength || len < 16) throw new Error(`MessageWriter.raw: nlmsg_len ${len} does not fit ${message.byteLength} bytes`)
+    if (len > message.byteLength || len < 16)
+      throw new Error(`MessageWriter.raw: nlmsg_len ${len} does not fit ${message.byteLength} bytes`)
     this.#ensure(align4(len))
     this.#starts.push(this.#pos)
     this.#labels.push(label)
@@ -277,7 +278,11 @@ export class MessageWriter {
   /** Header fields of message i, as written. */
   headerOf(i: number): { type: number; flags: number; seq: number } {
     const o = this.offsetOf(i)
-    return { type: this.#view.getUint16(o + 4, true), flags: this.#view.getUint16(o + 6, true), seq: this.#view.getUint32(o + 8, true) }
+    return {
+      type: this.#view.getUint16(o + 4, true),
+      flags: this.#view.getUint16(o + 6, true),
+      seq: this.#view.getUint32(o + 8, true),
+    }
   }
 
   /** The bytes of message i. */

@@ -9,7 +9,14 @@ export function healthOf(s: LoopStatus, now: number): { ok: boolean; reason?: st
   if (s.state === "stopped") return { ok: false, reason: `${s.name}: stopped` }
   if (s.converged) return { ok: true }
   if (s.lastSuccessAt !== undefined && now - s.lastSuccessAt <= 2 * s.resyncMs) return { ok: true }
-  const why = s.lastPass?.error ?? s.lastPass?.failed[0]?.error ?? s.lastPass?.conflicts[0] ?? (s.ready ? "not converged" : "no pass has finished yet")
-  const since = s.lastSuccessAt === undefined ? "never succeeded" : `last success ${Math.round((now - s.lastSuccessAt) / 1000)} s ago`
+  const why =
+    s.lastPass?.error ??
+    s.lastPass?.failed[0]?.error ??
+    s.lastPass?.conflicts[0] ??
+    (s.ready ? "not converged" : "no pass has finished yet")
+  const since =
+    s.lastSuccessAt === undefined
+      ? "never succeeded"
+      : `last success ${Math.round((now - s.lastSuccessAt) / 1000)} s ago`
   return { ok: false, reason: `${s.name}: ${since}: ${why}` }
 }

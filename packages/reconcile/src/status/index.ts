@@ -34,7 +34,8 @@ function sameToken(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } })
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } })
 
 /** The status endpoint as an Elysia plugin: mount it in your app, or use serveStatus(). */
 export function statusPlugin(loops: LoopSet, options: StatusOptions = {}) {
@@ -66,14 +67,21 @@ export function statusPlugin(loops: LoopSet, options: StatusOptions = {}) {
     })
     .get("/healthz", () => {
       const t = now()
-      const reasons = [...current().values()].map((l) => healthOf(l.status(), t)).filter((h) => !h.ok).map((h) => h.reason)
+      const reasons = [...current().values()]
+        .map((l) => healthOf(l.status(), t))
+        .filter((h) => !h.ok)
+        .map((h) => h.reason)
       return reasons.length ? json({ ok: false, reasons }, 503) : json({ ok: true })
     })
     .get("/readyz", () => {
       const waiting = [...current()].filter(([, l]) => !l.status().ready).map(([n]) => n)
       return waiting.length ? json({ ready: false, waiting }, 503) : json({ ready: true })
     })
-    .get("/metrics", async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }))
+    .get(
+      "/metrics",
+      async () =>
+        new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }),
+    )
     .post("/loops/:name/resync", ({ params, request }) => {
       const denied = authorize(request)
       if (denied) return denied
@@ -103,7 +111,8 @@ export function statusPlugin(loops: LoopSet, options: StatusOptions = {}) {
           const pass = await l.setDesired(body)
           return json({ ok: true, pass })
         } catch (e) {
-          if (e instanceof DesiredStateError) return json({ error: "invalid desired state; the previous one stays in force", issues: e.issues }, 422)
+          if (e instanceof DesiredStateError)
+            return json({ error: "invalid desired state; the previous one stays in force", issues: e.issues }, 422)
           return json({ error: (e as Error).message }, 409)
         }
       },

@@ -19,7 +19,12 @@ export function createMetrics(loops: () => Map<string, Reconciler<unknown, unkno
     registers: [registry],
   })
   // Counters mirror each loop's own cumulative counters at scrape time.
-  const counter = (name: string, help: string, labelNames: string[], read: (loop: string, r: Reconciler<unknown, unknown>, c: Counter) => void) =>
+  const counter = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    read: (loop: string, r: Reconciler<unknown, unknown>, c: Counter) => void,
+  ) =>
     new Counter({
       name,
       help,
@@ -32,16 +37,29 @@ export function createMetrics(loops: () => Map<string, Reconciler<unknown, unkno
     })
   counter("linx_passes_total", "Reconcile passes by trigger and result", ["loop", "trigger", "result"], (n, l, c) => {
     const s = l.status()
-    for (const [trigger, count] of Object.entries(s.counters.passesByTrigger)) if (count) c.inc({ loop: n, trigger, result: "all" }, count)
+    for (const [trigger, count] of Object.entries(s.counters.passesByTrigger))
+      if (count) c.inc({ loop: n, trigger, result: "all" }, count)
     c.inc({ loop: n, trigger: "any", result: "failed" }, s.counters.failedPasses)
     c.inc({ loop: n, trigger: "any", result: "noop" }, s.counters.noopPasses)
   })
-  counter("linx_ops_applied_total", "Ops applied", ["loop"], (n, l, c) => c.inc({ loop: n }, l.status().counters.opsApplied))
-  counter("linx_ops_failed_total", "Ops that failed", ["loop"], (n, l, c) => c.inc({ loop: n }, l.status().counters.opsFailed))
-  counter("linx_drift_healed_total", "Drifted objects healed", ["loop"], (n, l, c) => c.inc({ loop: n }, l.status().counters.driftHealed))
-  counter("linx_hints_total", "Change hints received", ["loop"], (n, l, c) => c.inc({ loop: n }, l.status().counters.hints))
-  counter("linx_overruns_total", "Event overruns (lost events, full resync)", ["loop"], (n, l, c) => c.inc({ loop: n }, l.status().counters.overruns))
-  counter("linx_conflicts_total", "Conflicts and contested objects reported", ["loop"], (n, l, c) => c.inc({ loop: n }, l.status().counters.conflicts))
+  counter("linx_ops_applied_total", "Ops applied", ["loop"], (n, l, c) =>
+    c.inc({ loop: n }, l.status().counters.opsApplied),
+  )
+  counter("linx_ops_failed_total", "Ops that failed", ["loop"], (n, l, c) =>
+    c.inc({ loop: n }, l.status().counters.opsFailed),
+  )
+  counter("linx_drift_healed_total", "Drifted objects healed", ["loop"], (n, l, c) =>
+    c.inc({ loop: n }, l.status().counters.driftHealed),
+  )
+  counter("linx_hints_total", "Change hints received", ["loop"], (n, l, c) =>
+    c.inc({ loop: n }, l.status().counters.hints),
+  )
+  counter("linx_overruns_total", "Event overruns (lost events, full resync)", ["loop"], (n, l, c) =>
+    c.inc({ loop: n }, l.status().counters.overruns),
+  )
+  counter("linx_conflicts_total", "Conflicts and contested objects reported", ["loop"], (n, l, c) =>
+    c.inc({ loop: n }, l.status().counters.conflicts),
+  )
   const gauge = (name: string, help: string, read: (r: Reconciler<unknown, unknown>) => number | undefined) =>
     new Gauge({
       name,
@@ -65,7 +83,9 @@ export function createMetrics(loops: () => Map<string, Reconciler<unknown, unkno
   return {
     registry,
     watch(name, loop) {
-      return loop.on("pass", (p: PassResult) => duration.observe({ loop: name, trigger: p.trigger }, p.timings.totalMs / 1000))
+      return loop.on("pass", (p: PassResult) =>
+        duration.observe({ loop: name, trigger: p.trigger }, p.timings.totalMs / 1000),
+      )
     },
   }
 }

@@ -11,12 +11,27 @@ async function loops() {
   const b = new FakeSource()
   a.echo = b.echo = false
   b.foreign.add("theirs")
-  const la = createReconciler({ source: a, desired: { "own/x": "1" }, ownership: { prefix: "own/" }, clock, name: "a", resyncMs: 10_000 })
-  const lb = createReconciler({ source: b, desired: { theirs: "2" }, ownership: { prefix: "own/" }, clock, name: "b", resyncMs: 10_000 })
+  const la = createReconciler({
+    source: a,
+    desired: { "own/x": "1" },
+    ownership: { prefix: "own/" },
+    clock,
+    name: "a",
+    resyncMs: 10_000,
+  })
+  const lb = createReconciler({
+    source: b,
+    desired: { theirs: "2" },
+    ownership: { prefix: "own/" },
+    clock,
+    name: "b",
+    resyncMs: 10_000,
+  })
   return { clock, a, b, la, lb }
 }
 
-const get = (app: { handle(r: Request): Promise<Response> }, path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init))
+const get = (app: { handle(r: Request): Promise<Response> }, path: string, init?: RequestInit) =>
+  app.handle(new Request(`http://localhost${path}`, init))
 
 describe("status endpoint", () => {
   test("/status, /status/:name, /readyz before and after the first pass", async () => {
@@ -71,12 +86,24 @@ describe("status endpoint", () => {
     expect((await get(statusPlugin([la]), "/loops/a/resync", { method: "POST" })).status).toBe(404)
     const app = statusPlugin([la], { token: "s3cret", maxBodyBytes: 64 })
     expect((await get(app, "/loops/a/resync", { method: "POST" })).status).toBe(401)
-    expect((await get(app, "/loops/a/resync", { method: "POST", headers: { authorization: "Bearer nope" } })).status).toBe(401)
-    expect((await get(app, "/loops/a/resync", { method: "POST", headers: { authorization: "Bearer s3cret" } })).status).toBe(202)
-    const put = (body: string) => get(app, "/loops/a/desired", { method: "PUT", headers: { authorization: "Bearer s3cret", "content-type": "application/json" }, body })
+    expect(
+      (await get(app, "/loops/a/resync", { method: "POST", headers: { authorization: "Bearer nope" } })).status,
+    ).toBe(401)
+    expect(
+      (await get(app, "/loops/a/resync", { method: "POST", headers: { authorization: "Bearer s3cret" } })).status,
+    ).toBe(202)
+    const put = (body: string) =>
+      get(app, "/loops/a/desired", {
+        method: "PUT",
+        headers: { authorization: "Bearer s3cret", "content-type": "application/json" },
+        body,
+      })
     const bad = await put(JSON.stringify({ "own/x": 5 }))
     expect(bad.status).toBe(422)
-    expect(await bad.json()).toEqual({ error: "invalid desired state; the previous one stays in force", issues: ["own/x: expected a string, got number"] })
+    expect(await bad.json()).toEqual({
+      error: "invalid desired state; the previous one stays in force",
+      issues: ["own/x: expected a string, got number"],
+    })
     expect((await put("x".repeat(100))).status).toBe(413)
     expect((await put("{not json")).status).toBe(400)
     const ok = await put(JSON.stringify({ "own/x": "2" }))

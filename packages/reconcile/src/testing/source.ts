@@ -5,7 +5,10 @@ import type { StandardSchemaV1 } from "@standard-schema/spec"
 import type { ApplyReport, Hint, Scope, Source, Want } from "../source.ts"
 
 export type KvDesired = Record<string, string>
-export type KvOp = { kind: "set"; key: string; value: string } | { kind: "delete"; key: string } | { kind: "conflict"; key: string }
+export type KvOp =
+  | { kind: "set"; key: string; value: string }
+  | { kind: "delete"; key: string }
+  | { kind: "conflict"; key: string }
 export interface KvOwnership {
   /** keys with this prefix may be deleted when not desired */
   prefix: string
@@ -17,7 +20,8 @@ export const kvSchema: StandardSchemaV1<unknown, KvDesired> = {
     version: 1,
     vendor: "linx-test",
     validate(value) {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) return { issues: [{ message: "desired state must be an object" }] }
+      if (typeof value !== "object" || value === null || Array.isArray(value))
+        return { issues: [{ message: "desired state must be an object" }] }
       const issues: StandardSchemaV1.Issue[] = []
       for (const [k, v] of Object.entries(value)) {
         if (typeof v !== "string") issues.push({ message: `expected a string, got ${typeof v}`, path: [k] })
@@ -34,8 +38,9 @@ export const kvOwnershipSchema: StandardSchemaV1<unknown, KvOwnership> = {
     vendor: "linx-test",
     validate(value) {
       if (typeof value === "string") return { value: { prefix: value } }
-      if (typeof value === "object" && value !== null && typeof (value as KvOwnership).prefix === "string") return { value: { prefix: (value as KvOwnership).prefix } }
-      return { issues: [{ message: 'ownership is { prefix } or a prefix string', path: ["prefix"] }] }
+      if (typeof value === "object" && value !== null && typeof (value as KvOwnership).prefix === "string")
+        return { value: { prefix: (value as KvOwnership).prefix } }
+      return { issues: [{ message: "ownership is { prefix } or a prefix string", path: ["prefix"] }] }
     },
   },
 }
@@ -80,7 +85,8 @@ export class FakeSource implements Source<KvDesired, Record<string, string>, KvO
       else if (observed[key] !== value) ops.push({ kind: "set", key, value })
     }
     for (const key of Object.keys(observed).sort()) {
-      if (!(key in desired) && key.startsWith(ownership.prefix) && !this.foreign.has(key)) ops.push({ kind: "delete", key })
+      if (!(key in desired) && key.startsWith(ownership.prefix) && !this.foreign.has(key))
+        ops.push({ kind: "delete", key })
     }
     return ops
   }

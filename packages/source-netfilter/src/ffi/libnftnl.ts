@@ -187,7 +187,12 @@ export class NftObject {
     if (it === null) return []
     const out: ExprView[] = []
     try {
-      for (let e = L.nftnl_expr_iter_next(it) as Pointer | null; e !== null; e = L.nftnl_expr_iter_next(it) as Pointer | null) out.push(new ExprView(e))
+      for (
+        let e = L.nftnl_expr_iter_next(it) as Pointer | null;
+        e !== null;
+        e = L.nftnl_expr_iter_next(it) as Pointer | null
+      )
+        out.push(new ExprView(e))
     } finally {
       L.nftnl_expr_iter_destroy(it)
     }
@@ -224,7 +229,11 @@ export class NftObject {
       return p === null ? undefined : ({ p, len: lenBuf[0]! } as const)
     }
     try {
-      for (let e = L.nftnl_set_elems_iter_next(it) as Pointer | null; e !== null; e = L.nftnl_set_elems_iter_next(it) as Pointer | null) {
+      for (
+        let e = L.nftnl_set_elems_iter_next(it) as Pointer | null;
+        e !== null;
+        e = L.nftnl_set_elems_iter_next(it) as Pointer | null
+      ) {
         const v: { data?: Uint8Array; verdict?: number; chain?: string } = {}
         const d = get(e, 4)
         if (d && d.len) v.data = bytesAt(d.p, d.len)!
@@ -246,7 +255,11 @@ export class NftObject {
     if (it === null) return []
     const out: number[] = []
     try {
-      for (let e = L.nftnl_set_elems_iter_next(it) as Pointer | null; e !== null; e = L.nftnl_set_elems_iter_next(it) as Pointer | null) {
+      for (
+        let e = L.nftnl_set_elems_iter_next(it) as Pointer | null;
+        e !== null;
+        e = L.nftnl_set_elems_iter_next(it) as Pointer | null
+      ) {
         // not nftnl_set_elem_get_u32: it copies from NULL when the flags are unset
         lenBuf[0] = 0
         const p = L.nftnl_set_elem_get(e, 0 /* NFTNL_SET_ELEM_FLAGS */, ptr(lenBuf)) as Pointer | null
@@ -264,7 +277,11 @@ export class NftObject {
     if (it === null) return []
     const out: Uint8Array[] = []
     try {
-      for (let e = L.nftnl_set_elems_iter_next(it) as Pointer | null; e !== null; e = L.nftnl_set_elems_iter_next(it) as Pointer | null) {
+      for (
+        let e = L.nftnl_set_elems_iter_next(it) as Pointer | null;
+        e !== null;
+        e = L.nftnl_set_elems_iter_next(it) as Pointer | null
+      ) {
         const p = L.nftnl_set_elem_get(e, 1, ptr(lenBuf)) as Pointer | null
         const k = bytesAt(p, lenBuf[0]!)
         if (k) out.push(k)
@@ -403,4 +420,3 @@ export function toHex(b: Uint8Array | readonly number[]): string {
   for (let i = 0; i < b.length; i++) s += HEX[b[i]!]!
   return s
 }
-

@@ -91,15 +91,37 @@ export class FakeNftKernel implements NftKernel {
       switch (op.kind) {
         case "create":
           if (op.object === "table") {
-            if (!t) next.push({ family: op.family, name: op.table, handle: this.#handle++, flags: op.flags, chains: [], sets: [] })
+            if (!t)
+              next.push({
+                family: op.family,
+                name: op.table,
+                handle: this.#handle++,
+                flags: op.flags,
+                chains: [],
+                sets: [],
+              })
           } else if (!t) failures.set(i, err(2, "No such file or directory"))
           else if (op.object === "set") {
             t.sets ??= []
-            if (!t.sets.some((x) => x.name === op.set.name)) t.sets.push({ name: op.set.name, handle: this.#handle++, type: op.set.type, flags: setFlags(op.set), ...(op.set.map ? { map: op.set.map } : {}), ...(op.set.timeout ? { timeout: timeoutMs(op.set.timeout)! } : {}), elements: [] })
-          }
-          else if (!t.chains!.some((c) => c.name === op.chain.name)) {
+            if (!t.sets.some((x) => x.name === op.set.name))
+              t.sets.push({
+                name: op.set.name,
+                handle: this.#handle++,
+                type: op.set.type,
+                flags: setFlags(op.set),
+                ...(op.set.map ? { map: op.set.map } : {}),
+                ...(op.set.timeout ? { timeout: timeoutMs(op.set.timeout)! } : {}),
+                elements: [],
+              })
+          } else if (!t.chains!.some((c) => c.name === op.chain.name)) {
             const c: Chain = { name: op.chain.name, handle: this.#handle++, rules: [] }
-            if (op.chain.hook) Object.assign(c, { type: op.chain.type, hook: op.chain.hook, priority: op.chain.priority ?? 0, policy: op.chain.policy ?? "accept" })
+            if (op.chain.hook)
+              Object.assign(c, {
+                type: op.chain.type,
+                hook: op.chain.hook,
+                priority: op.chain.priority ?? 0,
+                policy: op.chain.policy ?? "accept",
+              })
             t.chains!.push(c)
           }
           return
@@ -113,8 +135,12 @@ export class FakeNftKernel implements NftKernel {
             const set = t?.sets?.find((x) => x.name === op.set)
             if (!set) return void failures.set(i, err(2, "No such file or directory"))
             const drop = new Set(op.remove)
-            if (op.remove.some((k) => !set.elements.includes(k))) return void failures.set(i, err(2, "No such file or directory"))
-            set.elements = [...set.elements.filter((k) => !drop.has(k)), ...op.add.filter((k) => !set.elements.includes(k))]
+            if (op.remove.some((k) => !set.elements.includes(k)))
+              return void failures.set(i, err(2, "No such file or directory"))
+            set.elements = [
+              ...set.elements.filter((k) => !drop.has(k)),
+              ...op.add.filter((k) => !set.elements.includes(k)),
+            ]
             return
           }
           const c = t?.chains?.find((x) => x.name === op.chain.name)
@@ -131,16 +157,25 @@ export class FakeNftKernel implements NftKernel {
         case "replace": {
           const c = t?.chains?.find((x) => x.name === op.chain)
           if (!c) return void failures.set(i, err(2, "No such file or directory"))
-          const jump = op.rules.flatMap((r) => r.exprs).find((e) => e.type === "immediate" && e.chain && !t!.chains!.some((x) => x.name === e.chain))
+          const jump = op.rules
+            .flatMap((r) => r.exprs)
+            .find((e) => e.type === "immediate" && e.chain && !t!.chains!.some((x) => x.name === e.chain))
           if (jump) return void failures.set(i, err(2, "No such file or directory"))
           // like nf_tables: new rules are appended; only a flush in the same transaction empties the chain
           const kept = op.flush ? [] : c.rules
-          c.rules = [...kept, ...op.rules.map((r) => {
-            const rule: { -readonly [K in keyof Chain["rules"][number]]: Chain["rules"][number][K] } = { handle: this.#handle++, exprs: r.exprs, key: exprKey(r.exprs) }
-            if (r.common) rule.common = r.common
-            if (r.comment !== undefined) rule.comment = r.comment
-            return rule
-          })]
+          c.rules = [
+            ...kept,
+            ...op.rules.map((r) => {
+              const rule: { -readonly [K in keyof Chain["rules"][number]]: Chain["rules"][number][K] } = {
+                handle: this.#handle++,
+                exprs: r.exprs,
+                key: exprKey(r.exprs),
+              }
+              if (r.common) rule.common = r.common
+              if (r.comment !== undefined) rule.comment = r.comment
+              return rule
+            }),
+          ]
         }
       }
     })

@@ -52,7 +52,18 @@ export class FakeRtnlKernel implements RtnlKernel {
 
   constructor(options: FakeRtnlKernelOptions = {}) {
     this.#options = options
-    this.linkTable.set(1, { index: 1, name: "lo", kind: "device", up: true, mtu: 65536, mac: "00:00:00:00:00:00", masterIndex: 0, group: 0, linkIndex: 0, operState: 0 })
+    this.linkTable.set(1, {
+      index: 1,
+      name: "lo",
+      kind: "device",
+      up: true,
+      mtu: 65536,
+      mac: "00:00:00:00:00:00",
+      masterIndex: 0,
+      group: 0,
+      linkIndex: 0,
+      operState: 0,
+    })
   }
 
   // --- seam -------------------------------------------------------------------------
@@ -68,7 +79,13 @@ export class FakeRtnlKernel implements RtnlKernel {
   routes(f: RouteFilter): Route[] {
     this.dumps.routes++
     return this.routeTable
-      .filter((r) => r.family === f.family && (f.table === undefined || r.table === f.table) && (f.protocol === undefined || r.protocol === f.protocol) && (f.oif === undefined || r.oif === f.oif))
+      .filter(
+        (r) =>
+          r.family === f.family &&
+          (f.table === undefined || r.table === f.table) &&
+          (f.protocol === undefined || r.protocol === f.protocol) &&
+          (f.oif === undefined || r.oif === f.oif),
+      )
       .map((r) => ({ ...r }))
   }
   send(requests: readonly RtnlRequest[]): Map<number, NetlinkError> {
@@ -78,7 +95,11 @@ export class FakeRtnlKernel implements RtnlKernel {
       this.requests.push(r)
       const err = this.#options.readOnly ? fail(EPERM, "Operation not permitted") : this.#apply(r)
       // like the real socket: the error names the request it belongs to
-      if (err) out.set(i, new NetlinkError(err.errno, { extAck: err.extAck, request: { type: 0, flags: 0, seq: i, label: r.label } }))
+      if (err)
+        out.set(
+          i,
+          new NetlinkError(err.errno, { extAck: err.extAck, request: { type: 0, flags: 0, seq: i, label: r.label } }),
+        )
     })
     return out
   }
@@ -138,13 +159,17 @@ export class FakeRtnlKernel implements RtnlKernel {
       scope.push({ kind: "link", key: was.name })
       if (!now || (JSON.parse(now) as Link).up !== was.up) scope.push({ kind: "routesOnLink", key: was.name })
     }
-    for (const [index, text] of after.links) if (!before.links.has(index)) scope.push({ kind: "link", key: (JSON.parse(text) as Link).name })
+    for (const [index, text] of after.links)
+      if (!before.links.has(index)) scope.push({ kind: "link", key: (JSON.parse(text) as Link).name })
     const comparable = (r: Route) => r.protocol !== c.RTPROT_KERNEL && r.table !== c.RT_TABLE_LOCAL
     for (const [id, r] of before.routes) {
       const now = after.routes.get(id)
-      if (comparable(r) && (!now || JSON.stringify(now) !== JSON.stringify(r))) scope.push({ kind: "route", key: observedRouteKey(r), event: now ? { ...now } : null })
+      if (comparable(r) && (!now || JSON.stringify(now) !== JSON.stringify(r)))
+        scope.push({ kind: "route", key: observedRouteKey(r), event: now ? { ...now } : null })
     }
-    for (const [id, r] of after.routes) if (!before.routes.has(id) && comparable(r)) scope.push({ kind: "route", key: observedRouteKey(r), event: { ...r } })
+    for (const [id, r] of after.routes)
+      if (!before.routes.has(id) && comparable(r))
+        scope.push({ kind: "route", key: observedRouteKey(r), event: { ...r } })
     if (before.addresses !== after.addresses || scope.some((e) => e.kind === "link")) scope.push({ kind: "addresses" })
     if (!scope.length) return
     const hint = { scope }
@@ -162,7 +187,18 @@ export class FakeRtnlKernel implements RtnlKernel {
   addDevice(name: string): Link {
     this.#beforeChange()
     const index = this.#nextIndex++
-    const link: Link = { index, name, kind: "device", up: false, mtu: 1500, mac: this.#mac(), masterIndex: 0, group: 0, linkIndex: 0, operState: 0 }
+    const link: Link = {
+      index,
+      name,
+      kind: "device",
+      up: false,
+      mtu: 1500,
+      mac: this.#mac(),
+      masterIndex: 0,
+      group: 0,
+      linkIndex: 0,
+      operState: 0,
+    }
     this.linkTable.set(index, link)
     return link
   }
@@ -189,7 +225,20 @@ export class FakeRtnlKernel implements RtnlKernel {
   /** a route added by another agent */
   addForeignRoute(r: Partial<Route> & { dst: string }): void {
     this.#beforeChange()
-    this.routeTable.push(withRouteId({ family: r.dst.includes(":") ? "inet6" : "inet", tos: 0, table: c.RT_TABLE_MAIN, protocol: 3, scope: 0, type: c.RTN_UNICAST, flags: 0, priority: 0, oif: 0, ...r }))
+    this.routeTable.push(
+      withRouteId({
+        family: r.dst.includes(":") ? "inet6" : "inet",
+        tos: 0,
+        table: c.RT_TABLE_MAIN,
+        protocol: 3,
+        scope: 0,
+        type: c.RTN_UNICAST,
+        flags: 0,
+        priority: 0,
+        oif: 0,
+        ...r,
+      }),
+    )
   }
 
   // --- rules ------------------------------------------------------------------------
@@ -220,11 +269,27 @@ export class FakeRtnlKernel implements RtnlKernel {
       case "create": {
         if (!req.name) return fail(EINVAL, "missing name")
         if (this.linkByName(req.name)) return fail(EEXIST, "File exists")
-        if (!req.kind || this.#options.unsupportedKinds?.includes(req.kind)) return fail(EOPNOTSUPP, "Unknown device type")
+        if (!req.kind || this.#options.unsupportedKinds?.includes(req.kind))
+          return fail(EOPNOTSUPP, "Unknown device type")
         if (req.peer && this.linkByName(req.peer.name)) return fail(EEXIST, "File exists")
-        if ((req.kind === "vlan" || req.kind === "macvlan" || req.kind === "ipvlan") && !this.linkTable.get(req.linkIndex ?? 0)) return fail(ENODEV, "No such device")
+        if (
+          (req.kind === "vlan" || req.kind === "macvlan" || req.kind === "ipvlan") &&
+          !this.linkTable.get(req.linkIndex ?? 0)
+        )
+          return fail(ENODEV, "No such device")
         const index = this.#nextIndex++
-        const link: Link = { index, name: req.name, kind: req.kind, up: !!req.up, mtu: req.mtu ?? 1500, mac: req.mac ? formatMac(req.mac) : this.#mac(), masterIndex: req.masterIndex ?? 0, group: req.group ?? 0, linkIndex: req.linkIndex ?? 0, operState: 0 }
+        const link: Link = {
+          index,
+          name: req.name,
+          kind: req.kind,
+          up: !!req.up,
+          mtu: req.mtu ?? 1500,
+          mac: req.mac ? formatMac(req.mac) : this.#mac(),
+          masterIndex: req.masterIndex ?? 0,
+          group: req.group ?? 0,
+          linkIndex: req.linkIndex ?? 0,
+          operState: 0,
+        }
         if (req.kind === "bridge") {
           link.stp = req.bridge?.stp ?? false
           link.vlanFiltering = req.bridge?.vlanFiltering ?? false
@@ -233,15 +298,28 @@ export class FakeRtnlKernel implements RtnlKernel {
           link.vlanId = req.vlan.id
           link.vlanProtocol = req.vlan.protocol === c.ETH_P_8021AD ? "802.1ad" : "802.1q"
         }
-        if (req.kind === "macvlan") link.mode = Object.keys(c.MACVLAN_MODE).find((k) => c.MACVLAN_MODE[k] === req.macvlanMode) ?? "vepa"
-        if (req.kind === "ipvlan") link.mode = Object.keys(c.IPVLAN_MODE).find((k) => c.IPVLAN_MODE[k] === req.ipvlanMode) ?? "l3"
+        if (req.kind === "macvlan")
+          link.mode = Object.keys(c.MACVLAN_MODE).find((k) => c.MACVLAN_MODE[k] === req.macvlanMode) ?? "vepa"
+        if (req.kind === "ipvlan")
+          link.mode = Object.keys(c.IPVLAN_MODE).find((k) => c.IPVLAN_MODE[k] === req.ipvlanMode) ?? "l3"
         this.linkTable.set(index, link)
         if (req.kind === "veth" && req.peer) {
           if (req.peer.netnsFd !== undefined) {
             link.linkNetnsId = 0
           } else {
             const pi = this.#nextIndex++
-            this.linkTable.set(pi, { index: pi, name: req.peer.name, kind: "veth", up: false, mtu: req.peer.mtu ?? 1500, mac: req.peer.mac ? formatMac(req.peer.mac) : this.#mac(), masterIndex: 0, group: req.group ?? 0, linkIndex: index, operState: 0 })
+            this.linkTable.set(pi, {
+              index: pi,
+              name: req.peer.name,
+              kind: "veth",
+              up: false,
+              mtu: req.peer.mtu ?? 1500,
+              mac: req.peer.mac ? formatMac(req.peer.mac) : this.#mac(),
+              masterIndex: 0,
+              group: req.group ?? 0,
+              linkIndex: index,
+              operState: 0,
+            })
             link.linkIndex = pi
           }
         }
@@ -264,7 +342,8 @@ export class FakeRtnlKernel implements RtnlKernel {
         if (req.bridge?.vlanFiltering !== undefined) l.vlanFiltering = req.bridge.vlanFiltering
         if (req.up !== undefined) {
           l.up = req.up
-          if (!req.up) this.routeTable = this.routeTable.filter((r) => r.oif !== l.index || r.protocol === c.RTPROT_KERNEL)
+          if (!req.up)
+            this.routeTable = this.routeTable.filter((r) => r.oif !== l.index || r.protocol === c.RTPROT_KERNEL)
         }
         return undefined
       }
@@ -288,7 +367,7 @@ export class FakeRtnlKernel implements RtnlKernel {
     if (l.kind === "veth" && l.linkNetnsId === undefined) this.linkTable.delete(l.linkIndex)
     const gone = new Set([l.index, l.kind === "veth" ? l.linkIndex : -1])
     this.addressTable = this.addressTable.filter((a) => !gone.has(a.index))
-    this.routeTable = this.routeTable.filter((r) => !gone.has(r.oif) && !(r.nexthops?.some((n) => gone.has(n.oif))))
+    this.routeTable = this.routeTable.filter((r) => !gone.has(r.oif) && !r.nexthops?.some((n) => gone.has(n.oif)))
     for (const other of this.linkTable.values()) if (gone.has(other.masterIndex)) other.masterIndex = 0
   }
 
@@ -300,18 +379,41 @@ export class FakeRtnlKernel implements RtnlKernel {
     if (req.op === "delete") {
       if (!existing) return fail(EADDRNOTAVAIL, "Cannot assign requested address")
       this.addressTable = this.addressTable.filter((a) => a !== existing)
-      this.routeTable = this.routeTable.filter((r) => !(r.protocol === c.RTPROT_KERNEL && r.oif === req.index && r.prefsrc === formatIp(req.local)))
+      this.routeTable = this.routeTable.filter(
+        (r) => !(r.protocol === c.RTPROT_KERNEL && r.oif === req.index && r.prefsrc === formatIp(req.local)),
+      )
       return undefined
     }
     if (existing) return fail(EEXIST, "File exists")
-    const a: Address = { family: req.family, index: req.index, address, flags: req.flags ?? 0, scope: 0, proto: req.proto ?? 0 }
+    const a: Address = {
+      family: req.family,
+      index: req.index,
+      address,
+      flags: req.flags ?? 0,
+      scope: 0,
+      proto: req.proto ?? 0,
+    }
     if (req.peer) a.peer = formatIp(req.peer)
     if (req.label) a.label = req.label
     else if (req.family === "inet") a.label = l.name
     this.addressTable.push(a)
     if (!((req.flags ?? 0) & c.IFA_F_NOPREFIXROUTE)) {
       const net = networkOf(parsePrefix(address)!)
-      this.routeTable.push(withRouteId({ family: req.family, dst: formatPrefix(net), tos: 0, table: c.RT_TABLE_MAIN, protocol: c.RTPROT_KERNEL, scope: req.family === "inet" ? c.RT_SCOPE_LINK : 0, type: c.RTN_UNICAST, flags: 0, priority: req.family === "inet" ? 0 : 256, oif: req.index, prefsrc: formatIp(req.local) }))
+      this.routeTable.push(
+        withRouteId({
+          family: req.family,
+          dst: formatPrefix(net),
+          tos: 0,
+          table: c.RT_TABLE_MAIN,
+          protocol: c.RTPROT_KERNEL,
+          scope: req.family === "inet" ? c.RT_SCOPE_LINK : 0,
+          type: c.RTN_UNICAST,
+          flags: 0,
+          priority: req.family === "inet" ? 0 : 256,
+          oif: req.index,
+          prefsrc: formatIp(req.local),
+        }),
+      )
     }
     return undefined
   }
@@ -328,14 +430,21 @@ export class FakeRtnlKernel implements RtnlKernel {
 
   #route(req: RouteRequest): NetlinkError | undefined {
     const dst = `${formatIp(req.dst)}/${req.dstLen}`
-    const same = (r: Route) => r.family === req.family && r.table === req.table && r.dst === dst && r.priority === req.priority && (req.family === "inet6" || r.tos === req.tos)
+    const same = (r: Route) =>
+      r.family === req.family &&
+      r.table === req.table &&
+      r.dst === dst &&
+      r.priority === req.priority &&
+      (req.family === "inet6" || r.tos === req.tos)
     if (req.op === "delete") {
       const i = this.routeTable.findIndex(same)
       if (i < 0) return fail(req.family === "inet" ? ESRCH : ENOENT, "No such process")
       this.routeTable.splice(i, 1)
       return undefined
     }
-    const hops = req.multipath ?? (req.oif || req.gateway ? [{ oif: req.oif ?? 0, gateway: req.gateway, weight: 1, flags: req.flags }] : [])
+    const hops =
+      req.multipath ??
+      (req.oif || req.gateway ? [{ oif: req.oif ?? 0, gateway: req.gateway, weight: 1, flags: req.flags }] : [])
     let firstOif = 0
     for (const h of hops) {
       if (h.oif && !this.linkTable.get(h.oif)) return fail(ENODEV, "No such device")
@@ -347,11 +456,28 @@ export class FakeRtnlKernel implements RtnlKernel {
       if (req.family === "inet" && link && !link.up) return fail(ENETDOWN, "Nexthop device is not up")
       firstOif ||= oif
     }
-    const route: Route = withRouteId({ family: req.family, dst, tos: req.tos, table: req.table, protocol: req.protocol, scope: req.scope, type: req.type, flags: req.flags, priority: req.priority, oif: req.multipath ? 0 : firstOif })
+    const route: Route = withRouteId({
+      family: req.family,
+      dst,
+      tos: req.tos,
+      table: req.table,
+      protocol: req.protocol,
+      scope: req.scope,
+      type: req.type,
+      flags: req.flags,
+      priority: req.priority,
+      oif: req.multipath ? 0 : firstOif,
+    })
     if (req.gateway) route.gateway = formatIp(req.gateway)
     if (req.prefsrc) route.prefsrc = formatIp(req.prefsrc)
     if (req.mtu !== undefined) route.mtu = req.mtu
-    if (req.multipath) route.nexthops = req.multipath.map((h) => ({ oif: h.oif, weight: h.weight, flags: h.flags, ...(h.gateway ? { gateway: formatIp(h.gateway) } : {}) }))
+    if (req.multipath)
+      route.nexthops = req.multipath.map((h) => ({
+        oif: h.oif,
+        weight: h.weight,
+        flags: h.flags,
+        ...(h.gateway ? { gateway: formatIp(h.gateway) } : {}),
+      }))
     const i = this.routeTable.findIndex(same)
     if (i >= 0) this.routeTable[i] = route
     else this.routeTable.push(route)

@@ -3,7 +3,7 @@
 //                      u32 ifa_index; };                                (linux/if_addr.h)
 // IPv4: IFA_LOCAL is the address, IFA_ADDRESS the peer (or the same address).
 // IPv6: IFA_ADDRESS is the address, unless IFA_LOCAL is present (then IFA_ADDRESS is the peer).
-import { forEachAttr, type Message, MessageWriter, nl, readString } from "@linx/netlink/wire"
+import { forEachAttr, type Message, type MessageWriter, nl, readString } from "@linx/netlink/wire"
 import { type Family, formatIp } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
 
@@ -46,7 +46,11 @@ export function encodeAddressRequest(w: MessageWriter, r: AddressRequest, label?
   const create = r.op === "create"
   w.begin(create ? c.RTM_NEWADDR : c.RTM_DELADDR, create ? nl.NLM_F_CREATE | nl.NLM_F_EXCL : 0, label)
   const flags = r.flags ?? 0
-  w.u8(familyNumber(r.family)).u8(r.prefixLen).u8(flags & 0xff).u8(0).u32(r.index)
+  w.u8(familyNumber(r.family))
+    .u8(r.prefixLen)
+    .u8(flags & 0xff)
+    .u8(0)
+    .u32(r.index)
   if (r.family === "inet") {
     w.attrBytes(c.IFA_LOCAL, r.local)
     w.attrBytes(c.IFA_ADDRESS, r.peer ?? r.local)

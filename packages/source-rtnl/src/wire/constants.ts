@@ -124,7 +124,18 @@ export const ROUTE_TYPE_NAMES: Readonly<Record<number, string>> = {
 }
 
 /** rtm_protocol names as /etc/iproute2/rt_protos spells them (routes only). */
-export const ROUTE_PROTOCOL_NAMES: Readonly<Record<number, string>> = { 0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static" }
+export const ROUTE_PROTOCOL_NAMES: Readonly<Record<number, string>> = {
+  0: "unspec",
+  1: "redirect",
+  2: "kernel",
+  3: "boot",
+  4: "static",
+}
 
 /** ifa_proto names as iproute2 spells them (linux/if_addr.h IFAPROT_*: addresses only). */
-export const ADDRESS_PROTOCOL_NAMES: Readonly<Record<number, string>> = { 0: "unspec", 1: "kernel_lo", 2: "kernel_ra", 3: "kernel_ll" }
+export const ADDRESS_PROTOCOL_NAMES: Readonly<Record<number, string>> = {
+  0: "unspec",
+  1: "kernel_lo",
+  2: "kernel_ra",
+  3: "kernel_ll",
+}

@@ -2,7 +2,7 @@
 //   struct ifinfomsg { u8 ifi_family; u8 __pad; u16 ifi_type; s32 ifi_index;
 //                      u32 ifi_flags; u32 ifi_change; };              (linux/rtnetlink.h)
 // Attributes: IFLA_* (linux/if_link.h); kind data nested in IFLA_LINKINFO/IFLA_INFO_DATA.
-import { forEachAttr, type Message, MessageWriter, nl, readString } from "@linx/netlink/wire"
+import { forEachAttr, type Message, type MessageWriter, nl, readString } from "@linx/netlink/wire"
 import { formatMac } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
 
@@ -234,7 +234,8 @@ function decodeLinkInfo(v: DataView, start: number, end: number, link: Link): vo
         break
       case "vlan":
         if (type === c.IFLA_VLAN_ID) link.vlanId = v.getUint16(off, true)
-        else if (type === c.IFLA_VLAN_PROTOCOL) link.vlanProtocol = v.getUint16(off, false) === c.ETH_P_8021AD ? "802.1ad" : "802.1q"
+        else if (type === c.IFLA_VLAN_PROTOCOL)
+          link.vlanProtocol = v.getUint16(off, false) === c.ETH_P_8021AD ? "802.1ad" : "802.1q"
         break
     }
   })

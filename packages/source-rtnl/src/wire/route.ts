@@ -3,7 +3,7 @@
 //                  rtm_protocol, rtm_scope, rtm_type; u32 rtm_flags; };   (linux/rtnetlink.h)
 //   struct rtnexthop { u16 rtnh_len; u8 rtnh_flags; u8 rtnh_hops; s32 rtnh_ifindex; }
 import { DecodeError } from "@linx/netlink"
-import { forEachAttr, type Message, MessageWriter, nl } from "@linx/netlink/wire"
+import { forEachAttr, type Message, type MessageWriter, nl } from "@linx/netlink/wire"
 import { type Family, formatIp } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
 import { familyNumber } from "./addr.ts"
@@ -62,7 +62,11 @@ export function encodeRouteRequest(w: MessageWriter, r: RouteRequest, label?: st
   const create = r.op === "create"
   w.begin(create ? c.RTM_NEWROUTE : c.RTM_DELROUTE, create ? nl.NLM_F_CREATE | nl.NLM_F_REPLACE : 0, label)
   w.u8(familyNumber(r.family)).u8(r.dstLen).u8(0).u8(r.tos)
-  w.u8(r.table > 255 ? c.RT_TABLE_COMPAT : r.table).u8(r.protocol).u8(r.scope).u8(r.type).u32(r.flags)
+  w.u8(r.table > 255 ? c.RT_TABLE_COMPAT : r.table)
+    .u8(r.protocol)
+    .u8(r.scope)
+    .u8(r.type)
+    .u32(r.flags)
   if (r.dstLen > 0) w.attrBytes(c.RTA_DST, r.dst)
   if (r.table > 255) w.attrU32(c.RTA_TABLE, r.table)
   w.attrU32(c.RTA_PRIORITY, r.priority)
@@ -80,7 +84,10 @@ export function encodeRouteRequest(w: MessageWriter, r: RouteRequest, label?: st
       for (const nh of r.multipath) {
         // struct rtnexthop, then its own attributes; rtnh_len covers both.
         const start = w.length
-        w.u16(0).u8(nh.flags).u8(nh.weight - 1).i32(nh.oif)
+        w.u16(0)
+          .u8(nh.flags)
+          .u8(nh.weight - 1)
+          .i32(nh.oif)
         if (nh.gateway) w.attrBytes(c.RTA_GATEWAY, nh.gateway)
         w.nestEnd(start)
       }
@@ -100,7 +107,15 @@ export function encodeRouteDump(
 ): void {
   w.begin(c.RTM_GETROUTE, 0)
   const table = filter.table ?? 0
-  w.u8(filter.family).u8(0).u8(0).u8(0).u8(table > 255 ? c.RT_TABLE_COMPAT : table).u8(filter.protocol ?? 0).u8(0).u8(0).u32(0)
+  w.u8(filter.family)
+    .u8(0)
+    .u8(0)
+    .u8(0)
+    .u8(table > 255 ? c.RT_TABLE_COMPAT : table)
+    .u8(filter.protocol ?? 0)
+    .u8(0)
+    .u8(0)
+    .u32(0)
   if (table > 255) w.attrU32(c.RTA_TABLE, table)
   if (filter.oif) w.attrU32(c.RTA_OIF, filter.oif)
   w.end()
@@ -109,7 +124,15 @@ export function encodeRouteDump(
 /** ip route get fibmatch DST table T: the route that matches (or ENETUNREACH/ENOENT). */
 export function encodeRouteGet(w: MessageWriter, family: Family, dst: Uint8Array, table: number): void {
   w.begin(c.RTM_GETROUTE, 0)
-  w.u8(familyNumber(family)).u8(dst.length * 8).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(c.RTM_F_FIB_MATCH)
+  w.u8(familyNumber(family))
+    .u8(dst.length * 8)
+    .u8(0)
+    .u8(0)
+    .u8(0)
+    .u8(0)
+    .u8(0)
+    .u8(0)
+    .u32(c.RTM_F_FIB_MATCH)
   w.attrBytes(c.RTA_DST, dst)
   w.attrU32(c.RTA_TABLE, table)
   w.end()
@@ -126,14 +149,50 @@ const ZERO6 = "::"
  * The kernel's route key, packed into a short flat string (family, table, priority,
  * tos, dst/len as UTF-16 units): cheap to build and to hash. Equal ids = the same route.
  */
-export function packRouteId(familyNum: number, table: number, priority: number, tos: number, dstLen: number, dst: Uint8Array | undefined): string {
-  if (!dst || dstLen === 0) return String.fromCharCode(familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen)
-  return packRouteIdAt(familyNum, table, priority, tos, dstLen, new DataView(dst.buffer, dst.byteOffset, dst.byteLength), 0, dst.byteLength)
+export function packRouteId(
+  familyNum: number,
+  table: number,
+  priority: number,
+  tos: number,
+  dstLen: number,
+  dst: Uint8Array | undefined,
+): string {
+  if (!dst || dstLen === 0)
+    return String.fromCharCode(familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen)
+  return packRouteIdAt(
+    familyNum,
+    table,
+    priority,
+    tos,
+    dstLen,
+    new DataView(dst.buffer, dst.byteOffset, dst.byteLength),
+    0,
+    dst.byteLength,
+  )
 }
 
-function packRouteIdAt(familyNum: number, table: number, priority: number, tos: number, dstLen: number, v: DataView, off: number, len: number): string {
+function packRouteIdAt(
+  familyNum: number,
+  table: number,
+  priority: number,
+  tos: number,
+  dstLen: number,
+  v: DataView,
+  off: number,
+  len: number,
+): string {
   if (len === 4) {
-    return String.fromCharCode(familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen, v.getUint16(off, false), v.getUint16(off + 2, false))
+    return String.fromCharCode(
+      familyNum,
+      table >>> 16,
+      table & 0xffff,
+      priority >>> 16,
+      priority & 0xffff,
+      tos,
+      dstLen,
+      v.getUint16(off, false),
+      v.getUint16(off + 2, false),
+    )
   }
   const units = [familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen]
   for (let i = 0; i + 1 < len; i += 2) units.push(v.getUint16(off + i, false))
@@ -190,7 +249,8 @@ export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
   const end = m.end
   while (a + 4 <= end) {
     const len = v.getUint16(a, true)
-    if (len < 4 || a + len > end) throw new DecodeError(a + m.view.byteOffset, `route attribute length ${len} is malformed`)
+    if (len < 4 || a + len > end)
+      throw new DecodeError(a + m.view.byteOffset, `route attribute length ${len} is malformed`)
     const type = v.getUint16(a + 2, true) & 0x3fff
     const off = a + 4
     const plen = len - 4
@@ -225,7 +285,8 @@ export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
     }
     a += (len + 3) & ~3
   }
-  const dstText = dstOff < 0 ? (family === "inet" ? ZERO4 : ZERO6) : dstBytes === 4 ? ipv4Fresh(v, dstOff) : ipAt(v, dstOff, dstBytes)
+  const dstText =
+    dstOff < 0 ? (family === "inet" ? ZERO4 : ZERO6) : dstBytes === 4 ? ipv4Fresh(v, dstOff) : ipAt(v, dstOff, dstBytes)
   const r: Route = {
     id:
       dstOff < 0 || dstLen === 0

@@ -15,7 +15,11 @@ import { decodeAddress, encodeAddressDump, encodeAddressRequest } from "./addr.t
 import { decodeLink, encodeLinkDump, encodeLinkRequest } from "./link.ts"
 import { decodeRoute, encodeRouteDump, encodeRouteRequest } from "./route.ts"
 
-function replay<T>(rec: { received: string[] }, build: (w: MessageWriter) => void, decode: (m: Parameters<typeof decodeLink>[0]) => T): T[] {
+function replay<T>(
+  rec: { received: string[] },
+  build: (w: MessageWriter) => void,
+  decode: (m: Parameters<typeof decodeLink>[0]) => T,
+): T[] {
   return new NetlinkSocket(ReplayTransport.fromRecording({ command: "", sent: [], ...rec })).dumpInto(build, decode)
 }
 
@@ -27,7 +31,14 @@ describe("decoding recorded dumps", () => {
     expect(by.get("lo")).toMatchObject({ kind: "device", up: true, mtu: 65536 })
     // created with mtu 1400, the bridge took its port's 1500 when v0 joined (the kernel's auto-adjust)
     expect(by.get("br0")).toMatchObject({ kind: "bridge", up: true, mtu: 1500, stp: true })
-    expect(by.get("v0")).toMatchObject({ kind: "veth", up: true, mac: "02:00:00:00:00:01", group: 77, masterIndex: by.get("br0")!.index, linkIndex: by.get("v1")!.index })
+    expect(by.get("v0")).toMatchObject({
+      kind: "veth",
+      up: true,
+      mac: "02:00:00:00:00:01",
+      group: 77,
+      masterIndex: by.get("br0")!.index,
+      linkIndex: by.get("v1")!.index,
+    })
     expect(by.get("v1")).toMatchObject({ alias: "uplink", linkIndex: by.get("v0")!.index })
     expect(by.get("mv0")).toMatchObject({ kind: "macvlan", mode: "private", linkIndex: by.get("v1")!.index, up: false })
   })
@@ -35,14 +46,25 @@ describe("decoding recorded dumps", () => {
   test("addresses: IPv4 with peer and label, IPv6 flags", () => {
     const addrs = replay(addrDump, (w) => encodeAddressDump(w), decodeAddress)
     const flat = addrs.map((a) => `${a.address}${a.peer ? ` peer ${a.peer}` : ""}${a.label ? ` label ${a.label}` : ""}`)
-    expect(flat).toEqual(expect.arrayContaining(["10.1.0.1/24 label br0", "10.1.0.9/32 peer 10.1.0.10 label br0:p", "fd00::1/64", "fd02::1/64", "127.0.0.1/8 label lo", "::1/128"]))
+    expect(flat).toEqual(
+      expect.arrayContaining([
+        "10.1.0.1/24 label br0",
+        "10.1.0.9/32 peer 10.1.0.10 label br0:p",
+        "fd00::1/64",
+        "fd02::1/64",
+        "127.0.0.1/8 label lo",
+        "::1/128",
+      ]),
+    )
     const fd02 = addrs.find((a) => a.address === "fd02::1/64")!
     expect(fd02.flags & 0x200).toBe(0x200) // IFA_F_NOPREFIXROUTE
     expect(fd02.flags & 0x02).toBe(0x02) // IFA_F_NODAD
   })
 
   test("IPv4 routes: gateway, metric, non-main table, ECMP weights, blackhole, mtu", () => {
-    const routes = replay(route4Dump, (w) => encodeRouteDump(w, { family: 2 }), decodeRoute).filter((r) => r.protocol === 77)
+    const routes = replay(route4Dump, (w) => encodeRouteDump(w, { family: 2 }), decodeRoute).filter(
+      (r) => r.protocol === 77,
+    )
     const by = new Map(routes.map((r) => [`${r.table} ${r.dst}`, r]))
     expect(by.get("254 10.2.0.0/16")).toMatchObject({ gateway: "10.1.0.254", priority: 10, type: 1 })
     expect(by.get("100 0.0.0.0/0")).toMatchObject({ gateway: "10.1.0.254" })
@@ -96,7 +118,15 @@ describe("encode → decode round trips (a NEW request has the format of a dump 
       ],
     })
     const r = decodeRoute(parseMessages(w.finish())[0]!)
-    expect(r).toMatchObject({ family: "inet", dst: "10.9.0.0/16", table: 1000, protocol: 77, priority: 42, prefsrc: "10.1.0.1", mtu: 1400 })
+    expect(r).toMatchObject({
+      family: "inet",
+      dst: "10.9.0.0/16",
+      table: 1000,
+      protocol: 77,
+      priority: 42,
+      prefsrc: "10.1.0.1",
+      mtu: 1400,
+    })
     expect(r.nexthops).toEqual([
       { flags: 4, weight: 1, oif: 3, gateway: "10.1.0.253" },
       { flags: 0, weight: 2, oif: 4 },
@@ -106,14 +136,50 @@ describe("encode → decode round trips (a NEW request has the format of a dump 
 
   test("address with peer, label, flags and IFA_PROTO", () => {
     const w = new MessageWriter()
-    encodeAddressRequest(w, { op: "create", family: "inet", index: 7, prefixLen: 32, local: new Uint8Array([10, 0, 0, 1]), peer: new Uint8Array([10, 0, 0, 2]), label: "x0:a", flags: 0x200, proto: 77 })
-    expect(decodeAddress(parseMessages(w.finish())[0]!)).toEqual({ family: "inet", index: 7, address: "10.0.0.1/32", peer: "10.0.0.2", label: "x0:a", flags: 0x200, scope: 0, proto: 77 })
+    encodeAddressRequest(w, {
+      op: "create",
+      family: "inet",
+      index: 7,
+      prefixLen: 32,
+      local: new Uint8Array([10, 0, 0, 1]),
+      peer: new Uint8Array([10, 0, 0, 2]),
+      label: "x0:a",
+      flags: 0x200,
+      proto: 77,
+    })
+    expect(decodeAddress(parseMessages(w.finish())[0]!)).toEqual({
+      family: "inet",
+      index: 7,
+      address: "10.0.0.1/32",
+      peer: "10.0.0.2",
+      label: "x0:a",
+      flags: 0x200,
+      scope: 0,
+      proto: 77,
+    })
   })
 
   test("link create with kind data and a veth peer", () => {
     const w = new MessageWriter()
-    encodeLinkRequest(w, { op: "create", name: "mv1", kind: "macvlan", macvlanMode: 4, linkIndex: 3, mtu: 1450, group: 77, mac: new Uint8Array([2, 0, 0, 0, 0, 9]) })
-    expect(decodeLink(parseMessages(w.finish())[0]!)).toMatchObject({ name: "mv1", kind: "macvlan", mode: "bridge", linkIndex: 3, mtu: 1450, group: 77, mac: "02:00:00:00:00:09" })
+    encodeLinkRequest(w, {
+      op: "create",
+      name: "mv1",
+      kind: "macvlan",
+      macvlanMode: 4,
+      linkIndex: 3,
+      mtu: 1450,
+      group: 77,
+      mac: new Uint8Array([2, 0, 0, 0, 0, 9]),
+    })
+    expect(decodeLink(parseMessages(w.finish())[0]!)).toMatchObject({
+      name: "mv1",
+      kind: "macvlan",
+      mode: "bridge",
+      linkIndex: 3,
+      mtu: 1450,
+      group: 77,
+      mac: "02:00:00:00:00:09",
+    })
   })
 })
 
