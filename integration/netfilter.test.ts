@@ -13,7 +13,7 @@ import * as v from "valibot"
 import { openNetlinkSocket } from "@linx/netlink"
 import { type MessageWriter, nfnl, nl } from "@linx/netlink/wire"
 import { decodeRuleWithLibnftnl } from "../packages/source-netfilter/src/kernel.ts"
-import { decodeRuleMessage } from "../packages/source-netfilter/src/rule-wire.ts"
+import { decodeRuleMessage } from "../packages/source-netfilter/src/wire/rule.ts"
 import { freshNetns, type TestNetns } from "./netns.ts"
 
 const FIREWALL = {

@@ -3,6 +3,7 @@
 export { MessageWriter } from "./wire/writer.ts"
 export { parseMessages, forEachAttr, indexAttrs, readString, readBytes, type Message } from "./wire/reader.ts"
 export { decodeAck, decodeDone, locateAttribute, type Ack } from "./wire/ack.ts"
+export { fromHex, toHex } from "./wire/hex.ts"
 export { errnoCode, errnoText } from "./errno.ts"
 export type { RequestInfo, ExtAck } from "./errors.ts"
 export type { Transport } from "./transport.ts"

@@ -79,106 +79,127 @@ export interface Reconciler<D, Op> extends AsyncDisposable {
 type EventName = keyof LoopEvents
 
 export function createReconciler<D, O, Op, Own>(options: ReconcilerOptions<D, O, Op, Own>): Reconciler<D, Op> {
-  const { source } = options
-  const name = options.name ?? source.kind
-  const clock = options.clock ?? systemClock
-  const resyncMs = options.resyncMs ?? 30_000
-  const log = options.logger
-  const listeners = new Map<EventName, Set<(arg: never) => void>>()
-  const emit = (event: EventName, arg?: unknown) => {
-    for (const l of listeners.get(event) ?? []) {
+  return new Loop(options)
+}
+
+/** The loop behind createReconciler; not exported: its fields are the loop's private state. */
+class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
+  readonly name: string
+  readonly #options: ReconcilerOptions<D, O, Op, Own>
+  readonly #source: Source<D, O, Op, Own>
+  readonly #clock: Clock
+  readonly #resyncMs: number
+  readonly #log: Logger | undefined
+  readonly #listeners = new Map<EventName, Set<(arg: never) => void>>()
+  readonly #stats = new LoopStatistics()
+  readonly #tracker: ConvergenceTracker
+  readonly #scheduler: Scheduler
+  #desired: D | undefined
+  /** ownership as the source's ownershipSchema made it (set by start, fixed from then on) */
+  #ownership: Own
+  #started: Promise<PassResult> | undefined
+  #stopping = false
+  #stopped: Promise<void> | undefined
+  #state: LoopStatus["state"] = "idle"
+  #subscription: Disposable | undefined
+  #passSeq = 0
+  readonly #onAbort = () => void this.stop()
+
+  constructor(options: ReconcilerOptions<D, O, Op, Own>) {
+    this.#options = options
+    this.#source = options.source
+    this.name = options.name ?? options.source.kind
+    this.#clock = options.clock ?? systemClock
+    this.#resyncMs = options.resyncMs ?? 30_000
+    this.#log = options.logger
+    this.#ownership = options.ownership
+    this.#tracker = new ConvergenceTracker(options.contest ?? {}, (op, reason) => {
+      if (reason !== "not-converging") this.#stats.counters.conflicts++
+      this.#emit("conflict", { op, reason })
+      this.#log?.warn({ loop: this.name, msg: reason === "conflict" ? "conflict" : reason.replace("-", " "), op })
+    })
+    const tracker = this.#tracker
+    this.#scheduler = new Scheduler({
+      clock: this.#clock,
+      random: options.random ?? Math.random,
+      resyncMs: this.#resyncMs,
+      jitter: options.jitter ?? 0.1,
+      initialBackoffMs: options.backoff?.initialMs ?? 100,
+      maxBackoffMs: Math.min(options.backoff?.maxMs ?? this.#resyncMs, this.#resyncMs),
+      runPass: (job) => this.#pass(job),
+      throttleMs: () =>
+        tracker.anyContested ? this.#stats.lastPassEndAt + tracker.minIntervalMs - this.#clock.now() : 0,
+    })
+  }
+
+  #emit(event: EventName, arg?: unknown): void {
+    for (const l of this.#listeners.get(event) ?? []) {
       try {
         ;(l as (a: unknown) => void)(arg)
       } catch (e) {
-        log?.error({ loop: name, msg: "listener threw", event, error: String(e) })
+        this.#log?.error({ loop: this.name, msg: "listener threw", event, error: String(e) })
       }
     }
   }
 
-  const stats = new LoopStatistics()
-  const tracker = new ConvergenceTracker(options.contest ?? {}, (op, reason) => {
-    if (reason !== "not-converging") stats.counters.conflicts++
-    emit("conflict", { op, reason })
-    log?.warn({ loop: name, msg: reason === "conflict" ? "conflict" : reason.replace("-", " "), op })
-  })
-  const scheduler = new Scheduler({
-    clock,
-    random: options.random ?? Math.random,
-    resyncMs,
-    jitter: options.jitter ?? 0.1,
-    initialBackoffMs: options.backoff?.initialMs ?? 100,
-    maxBackoffMs: Math.min(options.backoff?.maxMs ?? resyncMs, resyncMs),
-    runPass: (job) => pass(job),
-    throttleMs: () => (tracker.anyContested ? stats.lastPassEndAt + tracker.minIntervalMs - clock.now() : 0),
-  })
+  async #validOwnership(): Promise<Own> {
+    const schema = this.#source.ownershipSchema
+    const own = this.#options.ownership
+    return schema && own !== undefined ? await validate(schema, own, "ownership") : own
+  }
 
-  let desired: D | undefined
-  /** ownership as the source's ownershipSchema made it (set by start, fixed from then on) */
-  let ownership: Own = options.ownership
-  let started: Promise<PassResult> | undefined
-  let stopping = false
-  let stopped: Promise<void> | undefined
-  let state: LoopStatus["state"] = "idle"
-  let subscription: Disposable | undefined
-  let passSeq = 0
-
-  const validOwnership = async (): Promise<Own> =>
-    source.ownershipSchema && options.ownership !== undefined
-      ? await validate(source.ownershipSchema, options.ownership, "ownership")
-      : options.ownership
-
-  const onHint = (hint: Hint) => {
-    if (stopping || !started) return
-    stats.counters.hints++
+  readonly #onHint = (hint: Hint) => {
+    if (this.#stopping || !this.#started) return
+    this.#stats.counters.hints++
+    const now = this.#clock.now()
     if (hint.overrun) {
-      stats.counters.overruns++
-      void scheduler.request("overrun", undefined, true, clock.now())
+      this.#stats.counters.overruns++
+      void this.#scheduler.request("overrun", undefined, true, now)
     } else {
-      void scheduler.request("hint", hint.scope, !hint.scope, clock.now())
+      void this.#scheduler.request("hint", hint.scope, !hint.scope, now)
     }
   }
 
-  const pass = async (job: Job): Promise<void> => {
+  async #pass(job: Job): Promise<void> {
     const full = job.full || !job.scope
     const { result, error, terminal } = await runPass({
-      source,
-      desired: desired as D,
-      ownership,
-      seq: ++passSeq,
+      source: this.#source,
+      desired: this.#desired as D,
+      ownership: this.#ownership,
+      seq: ++this.#passSeq,
       trigger: job.trigger,
       scope: full ? undefined : job.scope,
-      tracker,
-      clock,
-      stopping: () => stopping,
+      tracker: this.#tracker,
+      clock: this.#clock,
+      stopping: () => this.#stopping,
     })
-    finish(job, result, error, terminal, full)
+    this.#finish(job, result, error, terminal, full)
   }
 
-  const finish = (job: Job, result: PassResult, error: Error | undefined, terminal: boolean, full: boolean) => {
-    const now = clock.now()
+  #finish(job: Job, result: PassResult, error: Error | undefined, terminal: boolean, full: boolean): void {
+    const now = this.#clock.now()
     const drift = isDrift(result)
     const latency = drift && job.firstHintAt !== undefined ? now - job.firstHintAt : undefined
-    stats.record(result, !error, full, now, latency)
+    this.#stats.record(result, !error, full, now, latency)
     if (error) {
-      emit("error", { error, pass: result })
-      log?.error({
-        loop: name,
+      this.#emit("error", { error, pass: result })
+      this.#log?.error({
+        loop: this.name,
         msg: "pass failed",
         seq: result.seq,
         trigger: result.trigger,
         error: error.message,
         failed: result.failed,
       })
-      scheduler.failed(stats.consecutiveFailures, terminal)
-      if (!stopping) state = "backoff"
+      this.#scheduler.failed(this.#stats.consecutiveFailures, terminal)
+      if (!this.#stopping) this.#state = "backoff"
     } else {
-      scheduler.succeeded()
-      if (!stopping) state = "running"
+      this.#scheduler.succeeded()
+      if (!this.#stopping) this.#state = "running"
     }
-    if (full) scheduler.armResync()
-    const ms = Math.round(result.timings.totalMs * 100) / 100
-    log?.info({
-      loop: name,
+    if (full) this.#scheduler.armResync()
+    this.#log?.info({
+      loop: this.name,
       msg: "pass",
       seq: result.seq,
       trigger: result.trigger,
@@ -186,126 +207,131 @@ export function createReconciler<D, O, Op, Own>(options: ReconcilerOptions<D, O,
       applied: result.applied.length,
       failed: result.failed.length,
       converged: result.converged,
-      ms,
+      ms: Math.round(result.timings.totalMs * 100) / 100,
     })
-    emit("pass", result)
-    if (drift) emit("drift", { ops: result.applied, pass: result })
+    this.#emit("pass", result)
+    if (drift) this.#emit("drift", { ops: result.applied, pass: result })
     for (const w of job.waiters) w(result)
   }
 
-  const onAbort = () => void loop.stop()
-
-  const loop: Reconciler<D, Op> = {
-    name,
-
-    start() {
-      started ??= (async () => {
-        if (stopping) throw new Error(`loop ${name} is stopped`)
-        desired = await validate(source.schema, options.desired)
-        ownership = await validOwnership()
-        if (options.signal?.aborted) throw new Error(`loop ${name}: signal already aborted`)
-        options.signal?.addEventListener("abort", onAbort, { once: true })
-        state = "running"
-        // subscribe first, then observe: no change can fall between the two
-        subscription = source.subscribe?.(onHint)
-        return scheduler.request("start", undefined, true)
-      })()
-      return started
-    },
-
-    async setDesired(next) {
-      const valid = await validate(source.schema, next)
-      if (stopping) throw new Error(`loop ${name} is stopped`)
-      desired = valid
-      tracker.forgetNonConvergence()
-      if (!started) {
-        options.desired = next
-        return loop.start()
-      }
-      return scheduler.request("desired", undefined, true)
-    },
-
-    desired() {
-      if (desired === undefined) throw new Error(`loop ${name} has not started`)
-      return desired
-    },
-
-    async plan() {
-      const d = desired ?? (await validate(source.schema, options.desired))
-      const own = started ? ownership : await validOwnership()
-      const observed = await source.observe({ desired: d, ownership: own })
-      const ops = source.diff(d, observed, own)
-      return { ops, described: ops.map((op) => source.describe(op)) }
-    },
-
-    resync() {
-      if (!started || stopping) return
-      void scheduler.request("manual", undefined, true)
-    },
-
-    status() {
-      const last = stats.lastPass
-      const s: LoopStatus = {
-        name,
-        source: source.kind,
-        state,
-        converged: last?.converged ?? false,
-        ready: last !== undefined,
-        busy: scheduler.busy,
-        consecutiveFailures: stats.consecutiveFailures,
-        counters: stats.snapshotCounters(),
-        contested: tracker.contested,
-        notConverging: tracker.notConverging,
-        conflicts: tracker.conflicts,
-        resyncMs,
-        healLatenciesMs: [...stats.latencies],
-        recentPasses: [...stats.recent],
-      }
-      if (last) s.lastPass = last
-      if (stats.lastSuccessAt !== undefined) s.lastSuccessAt = stats.lastSuccessAt
-      if (stats.lastFullPassAt !== undefined) s.lastFullPassAt = stats.lastFullPassAt
-      if (scheduler.nextResyncAt !== undefined && state !== "stopped") s.nextResyncAt = scheduler.nextResyncAt
-      if (scheduler.nextRetryAt !== undefined && state === "backoff") s.nextRetryAt = scheduler.nextRetryAt
-      return s
-    },
-
-    on(event, listener) {
-      let set = listeners.get(event)
-      if (!set) listeners.set(event, (set = new Set()))
-      set.add(listener as (arg: never) => void)
-      return () => void set.delete(listener as (arg: never) => void)
-    },
-
-    stop() {
-      stopped ??= (async () => {
-        stopping = true
-        options.signal?.removeEventListener("abort", onAbort)
-        subscription?.[Symbol.dispose]()
-        subscription = undefined
-        // the running pass finishes; it applies nothing more once stopping is set
-        const waiting = await scheduler.stop()
-        if ((options.closeSource ?? true) && typeof source.close === "function") {
-          try {
-            await source.close()
-          } catch (e) {
-            log?.error({ loop: name, msg: "closing the source failed", error: String(e) })
-          }
-        }
-        state = "stopped"
-        if (waiting) {
-          const r = emptyPass(passSeq, waiting.trigger, clock.now())
-          r.error = "the loop stopped before this pass ran"
-          for (const w of waiting.waiters) w(r)
-        }
-        emit("stopped")
-        log?.info({ loop: name, msg: "stopped" })
-      })()
-      return stopped
-    },
-
-    [Symbol.asyncDispose]() {
-      return loop.stop()
-    },
+  start(): Promise<PassResult> {
+    this.#started ??= (async () => {
+      if (this.#stopping) throw new Error(`loop ${this.name} is stopped`)
+      const { source, signal } = this.#options
+      this.#desired = await validate(source.schema, this.#options.desired)
+      this.#ownership = await this.#validOwnership()
+      if (signal?.aborted) throw new Error(`loop ${this.name}: signal already aborted`)
+      signal?.addEventListener("abort", this.#onAbort, { once: true })
+      this.#state = "running"
+      // subscribe first, then observe: no change can fall between the two
+      this.#subscription = source.subscribe?.(this.#onHint)
+      return this.#scheduler.request("start", undefined, true)
+    })()
+    return this.#started
   }
-  return loop
+
+  async setDesired(next: unknown): Promise<PassResult> {
+    const valid = await validate(this.#source.schema, next)
+    if (this.#stopping) throw new Error(`loop ${this.name} is stopped`)
+    this.#desired = valid
+    this.#tracker.forgetNonConvergence()
+    if (!this.#started) {
+      this.#options.desired = next
+      return this.start()
+    }
+    return this.#scheduler.request("desired", undefined, true)
+  }
+
+  desired(): D {
+    if (this.#desired === undefined) throw new Error(`loop ${this.name} has not started`)
+    return this.#desired
+  }
+
+  async plan(): Promise<{ ops: Op[]; described: string[] }> {
+    const source = this.#source
+    const d = this.#desired ?? (await validate(source.schema, this.#options.desired))
+    const own = this.#started ? this.#ownership : await this.#validOwnership()
+    const observed = await source.observe({ desired: d, ownership: own })
+    const ops = source.diff(d, observed, own)
+    return { ops, described: ops.map((op) => source.describe(op)) }
+  }
+
+  resync(): void {
+    if (!this.#started || this.#stopping) return
+    void this.#scheduler.request("manual", undefined, true)
+  }
+
+  status(): LoopStatus {
+    const stats = this.#stats
+    const tracker = this.#tracker
+    const scheduler = this.#scheduler
+    const last = stats.lastPass
+    const s: LoopStatus = {
+      name: this.name,
+      source: this.#source.kind,
+      state: this.#state,
+      converged: last?.converged ?? false,
+      ready: last !== undefined,
+      busy: scheduler.busy,
+      consecutiveFailures: stats.consecutiveFailures,
+      counters: stats.snapshotCounters(),
+      contested: tracker.contested,
+      notConverging: tracker.notConverging,
+      conflicts: tracker.conflicts,
+      resyncMs: this.#resyncMs,
+      healLatenciesMs: [...stats.latencies],
+      recentPasses: [...stats.recent],
+    }
+    if (last) s.lastPass = last
+    if (stats.lastSuccessAt !== undefined) s.lastSuccessAt = stats.lastSuccessAt
+    if (stats.lastFullPassAt !== undefined) s.lastFullPassAt = stats.lastFullPassAt
+    if (scheduler.nextResyncAt !== undefined && this.#state !== "stopped") s.nextResyncAt = scheduler.nextResyncAt
+    if (scheduler.nextRetryAt !== undefined && this.#state === "backoff") s.nextRetryAt = scheduler.nextRetryAt
+    return s
+  }
+
+  on<E extends keyof LoopEvents>(event: E, listener: (e: LoopEvents[E]) => void): () => void {
+    let set = this.#listeners.get(event)
+    if (!set) {
+      set = new Set()
+      this.#listeners.set(event, set)
+    }
+    const l = listener as (arg: never) => void
+    set.add(l)
+    return () => void set.delete(l)
+  }
+
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop()
+    return this.#stopped
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopping = true
+    this.#options.signal?.removeEventListener("abort", this.#onAbort)
+    this.#subscription?.[Symbol.dispose]()
+    this.#subscription = undefined
+    // the running pass finishes; it applies nothing more once stopping is set
+    const waiting = await this.#scheduler.stop()
+    const source = this.#source
+    if ((this.#options.closeSource ?? true) && typeof source.close === "function") {
+      try {
+        await source.close()
+      } catch (e) {
+        this.#log?.error({ loop: this.name, msg: "closing the source failed", error: String(e) })
+      }
+    }
+    this.#state = "stopped"
+    if (waiting) {
+      const r = emptyPass(this.#passSeq, waiting.trigger, this.#clock.now())
+      r.error = "the loop stopped before this pass ran"
+      for (const w of waiting.waiters) w(r)
+    }
+    this.#emit("stopped")
+    this.#log?.info({ loop: this.name, msg: "stopped" })
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop()
+  }
 }

@@ -3,11 +3,11 @@
 // Needs libnftnl.so.11 (the test command installs it), not root.
 import { describe, expect, test } from "bun:test"
 import { nfnl, parseMessages } from "@linx/netlink/wire"
-import { RULE } from "./constants.ts"
+import { RULE } from "./wire/constants.ts"
 import { type Expr, encodeExpr, exprKey } from "./expr.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import { decodeRuleWithLibnftnl } from "./kernel.ts"
-import { decodeRuleMessage } from "./rule-wire.ts"
+import { decodeRuleMessage } from "./wire/rule.ts"
 
 const ALL: Expr[] = [
   { type: "meta", key: "l4proto", dreg: 1 },

@@ -1,17 +1,24 @@
 // Raw nf_tables expressions as typed values (the `{ expr: [...] }` form), their
 // libnftnl encoding and decoding, and a normal form for comparing rules: registers
 // renumbered in order of use, counter values dropped.
+import { fromHex, toHex } from "@linx/netlink/wire"
 import * as v from "valibot"
 import {
   EXPR,
+  FIB_FLAGS,
+  FIB_RESULTS,
+  fibFlagNames,
+  fibResultName,
+  LIMIT_UNITS,
+  REJECT_KINDS,
   NFT_CMP_OPS,
   NFT_CT_KEYS,
   NFT_META_KEYS,
   NFT_PAYLOAD_BASES,
   NFT_RANGE_OPS,
   VERDICT_CODES,
-} from "./constants.ts"
-import { type ExprView, NftExpr, toHex } from "./ffi/libnftnl.ts"
+} from "./wire/constants.ts"
+import { type ExprView, NftExpr } from "./ffi/libnftnl.ts"
 
 const Hex = v.pipe(v.string(), v.regex(/^([0-9a-f]{2})*$/, "data is hex bytes, e.g. 0a000001"))
 const Reg = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(23))
@@ -85,19 +92,13 @@ export const ExprSchema = v.variant("type", [
 
 export type Expr = v.InferOutput<typeof ExprSchema>
 
-const FIB_RESULTS = ["", "oif", "oifname", "type"] as const
-const FIB_FLAGS = ["saddr", "daddr", "mark", "iif", "oif", "present"] as const
 const fibFlagBits = (flags: readonly string[]) =>
   flags.reduce((acc, f) => acc | (1 << FIB_FLAGS.indexOf(f as (typeof FIB_FLAGS)[number])), 0)
-export const fibFlagNames = (bits: number) => FIB_FLAGS.filter((_, i) => bits & (1 << i))
-export const fibResultName = (n: number) => (FIB_RESULTS[n] || "oif") as "oif" | "oifname" | "type"
-
-const UNITS: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 }
+const UNITS: Readonly<Record<string, number>> = LIMIT_UNITS
 const VERDICTS: Readonly<Record<string, number>> = VERDICT_CODES
-const REJECT_KINDS = ["icmp", "tcp-reset", "icmpx"] as const
 
 export const hex = (b: Uint8Array | undefined): string => (b ? toHex(b) : "")
-const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, "hex"))
+const bytes = fromHex
 
 /** A typed expression as a libnftnl expression (ready for nftnl_rule_add_expr). */
 export function encodeExpr(e: Expr, setIds?: WeakMap<object, number>): NftExpr {

@@ -2,7 +2,7 @@
 // object message names its table (NFTA_*_TABLE, or NFTA_TABLE_NAME, attribute 1) and its
 // family (nfgenmsg); NFT_MSG_NEWGEN, which ends each transaction, names none.
 import { forEachAttr, type Message, readString } from "@linx/netlink/wire"
-import { NFPROTO } from "./constants.ts"
+import { NFPROTO } from "./wire/constants.ts"
 
 const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n)
 

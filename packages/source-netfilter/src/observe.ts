@@ -1,25 +1,29 @@
 // A consistent look at nf_tables (one generation): tables, and for the tables of interest
-// their chains, rules (decoded in TypeScript, rule-wire.ts), sets and elements (libnftnl).
+// their chains, rules (decoded in TypeScript, wire/rule.ts), sets and elements (libnftnl).
 import type { NetlinkSocket } from "@linx/netlink"
-import { nfnl } from "@linx/netlink/wire"
+import { nfnl, toHex } from "@linx/netlink/wire"
 import {
   CHAIN,
+  ELEM_INTERVAL_END,
   HOOKS,
   NFPROTO,
   NFTA_CHAIN_TABLE,
   NFTA_RULE_TABLE,
+  NFT_DATA_VERDICT,
+  NFT_SET_MAP,
   NFTNL_UDATA_RULE_COMMENT,
   RULE,
+  SET,
   TABLE,
   VERDICT_NAMES,
-} from "./constants.ts"
+} from "./wire/constants.ts"
 import { decodeExpr, exprKey } from "./expr.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import type { Chain, NftObserved, NftSet, Rule, Table } from "./model.ts"
 import { decodeRule } from "./rule-decode.ts"
 import type { CommonRule } from "./rule-schema.ts"
-import { decodeRuleMessage, type RawRule } from "./rule-wire.ts"
-import { ELEM_INTERVAL_END, END_MARK, hexOf, keyTypeName, NFT_DATA_VERDICT, NFT_SET_MAP, SET } from "./set.ts"
+import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
+import { END_MARK, keyTypeName } from "./set.ts"
 
 const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n) ?? String(n)
 const hookName = (family: string, n: number) =>
@@ -99,12 +103,12 @@ export function createNftObserver(sock: NetlinkSocket): (interest?: ReadonlySet<
       const flags = acc.elementFlags()
       const values = set.map ? acc.elementValues() : []
       set.elements = acc.elementKeys().map((k, i) => {
-        const key = hexOf(k) + ((flags[i] ?? 0) & ELEM_INTERVAL_END ? END_MARK : "")
+        const key = toHex(k) + ((flags[i] ?? 0) & ELEM_INTERVAL_END ? END_MARK : "")
         if (!set.map) return key
         const v = values[i] ?? {}
         if (v.verdict !== undefined)
           return `${key}=v:${VERDICT_NAMES[v.verdict] ?? v.verdict}${v.chain ? `:${v.chain}` : ""}`
-        return `${key}=${v.data ? hexOf(v.data) : ""}`
+        return `${key}=${v.data ? toHex(v.data) : ""}`
       })
     }
     return sets

@@ -1,8 +1,9 @@
 // The ops of one nftables transaction, and the `nft` text each is equivalent to.
+import { fromHex } from "@linx/netlink/wire"
 import type { Expr } from "./expr.ts"
 import type { CommonRule, Verdict } from "./rule-schema.ts"
 import type { ChainSpec } from "./schema.ts"
-import { bytesOfHex, END_MARK, elementText, type KeyType, mapDataText, type SetSpec } from "./set.ts"
+import { END_MARK, elementText, type KeyType, mapDataText, type SetSpec } from "./set.ts"
 
 /** A rule ready to add: its expressions, and how to print it. */
 export interface CompiledRule {
@@ -114,8 +115,8 @@ export function describeNftOp(op: NftOp): string {
         const one = (entry: string) => {
           const [k, value] = entry.split("=") as [string, string | undefined]
           const key = k.endsWith(END_MARK)
-            ? `${elementText(op.type, bytesOfHex(k.slice(0, -END_MARK.length)))} (interval end)`
-            : String(elementText(op.type, bytesOfHex(k)))
+            ? `${elementText(op.type, fromHex(k.slice(0, -END_MARK.length)))} (interval end)`
+            : String(elementText(op.type, fromHex(k)))
           return value === undefined ? key : `${key} : ${mapDataText(op.mapType ?? "", value)}`
         }
         const shown = keys.slice(0, 5).map(one)

@@ -1,15 +1,11 @@
 // The common rule form compiled to the very expressions `nft` generates (protocol
 // guards included). rule-decode.ts reads observed expressions back through this.
-import { CT_STATE_BITS, NFPROTO_IPV4, NFPROTO_IPV6 } from "./constants.ts"
+import { toHex } from "@linx/netlink/wire"
+import { CT_STATE_BITS, NFPROTO_IPV4, NFPROTO_IPV6 } from "./wire/constants.ts"
 import { type Expr, exprKey } from "./expr.ts"
 import { type CommonRule, type MAP_KEYS, PROTO, parseAddr, parseNatTarget } from "./rule-schema.ts"
 
-const HEXB = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
-const h = (bytes: readonly number[]) => {
-  let s = ""
-  for (const b of bytes) s += HEXB[b & 255]!
-  return s
-}
+const h = (bytes: readonly number[]) => toHex(bytes)
 const be16 = (n: number) => h([n >> 8, n & 255])
 const REG = 1
 

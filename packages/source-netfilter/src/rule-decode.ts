@@ -1,16 +1,13 @@
 // Observed expressions decoded back to the common form when they are exactly what
 // compileRule makes for it; otherwise the rule stays raw.
 import { formatIp } from "@linx/netlink/ip"
-import { CT_STATE_BITS } from "./constants.ts"
+import { fromHex as bytesOf } from "@linx/netlink/wire"
+import { CT_STATE_BITS } from "./wire/constants.ts"
 import { type Expr, exprKey } from "./expr.ts"
 import { compileRule, concatExprs, keyLoad } from "./rule-compile.ts"
 import { type CommonRule, MAP_KEYS, type Match, PROTO, type Verdict } from "./rule-schema.ts"
 
-function fromHex(s: string): number[] {
-  const out: number[] = []
-  for (let i = 0; i + 1 < s.length; i += 2) out.push(parseInt(s.slice(i, i + 2), 16))
-  return out
-}
+const fromHex = (s: string): number[] => [...bytesOf(s)]
 
 function addrText(bytes: number[], len: number, proto: "ip" | "ip6"): string {
   const full = proto === "ip" ? 4 : 16

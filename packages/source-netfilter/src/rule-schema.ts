@@ -2,7 +2,7 @@
 // and the parsers of its address and NAT-target strings (shared by compile and sets).
 import { isNetworkAddress, parsePrefix } from "@linx/netlink/ip"
 import * as v from "valibot"
-import { CT_STATE_BITS } from "./constants.ts"
+import { CT_STATE_BITS } from "./wire/constants.ts"
 
 export const PROTO: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132, gre: 47 }
 

@@ -1,8 +1,10 @@
 // Named sets: key types, elements as bytes (in the kernel's byte order) and back.
 // Elements diff per element, by their bytes in hex.
 import { formatIp } from "@linx/netlink/ip"
+import { fromHex, toHex } from "@linx/netlink/wire"
 import * as v from "valibot"
 import { parseAddr } from "./rule-schema.ts"
+import { NFT_SET_CONSTANT, NFT_SET_INTERVAL, NFT_SET_MAP, NFT_SET_TIMEOUT } from "./wire/constants.ts"
 
 /** nft datatypes (nftables src/datatype.h) with their key length in bytes. */
 export const SET_TYPES = {
@@ -56,16 +58,13 @@ export function keyTypeName(id: number): string {
 
 const NUMERIC = new Set(["inet_service", "inet_proto", "mark"])
 
-export const NFT_SET_CONSTANT = 0x2
-export const NFT_SET_INTERVAL = 0x4
-
 /** The set's flags as the kernel keeps them (constant, interval, map, timeout). */
 export function setFlags(s: { flags: readonly string[]; map?: string | undefined }): number {
   return (
-    (s.flags.includes("constant") ? 0x2 : 0) |
-    (s.flags.includes("interval") ? 0x4 : 0) |
-    (s.map ? 0x8 : 0) |
-    (s.flags.includes("timeout") ? 0x10 : 0)
+    (s.flags.includes("constant") ? NFT_SET_CONSTANT : 0) |
+    (s.flags.includes("interval") ? NFT_SET_INTERVAL : 0) |
+    (s.map ? NFT_SET_MAP : 0) |
+    (s.flags.includes("timeout") ? NFT_SET_TIMEOUT : 0)
   )
 }
 
@@ -74,27 +73,8 @@ export function timeoutMs(t: string | undefined): number | undefined {
   const m = /^(\d+)(ms|s|m|h|d)$/.exec(t)!
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s"]
 }
-export const NFT_SET_TIMEOUT = 0x10
-/** NFT_SET_ELEM_INTERVAL_END: this element ends an interval (the key is one past it) */
-export const ELEM_INTERVAL_END = 0x1
 /** In element keys of interval sets, an interval end is its hex key with this suffix. */
 export const END_MARK = "/e"
-export const SET = {
-  TABLE: 0,
-  NAME: 1,
-  FLAGS: 2,
-  KEY_TYPE: 3,
-  KEY_LEN: 4,
-  DATA_TYPE: 5,
-  DATA_LEN: 6,
-  FAMILY: 7,
-  ID: 8,
-  TIMEOUT: 11,
-  HANDLE: 15,
-} as const
-export const NFT_SET_MAP = 0x8
-/** NFT_DATA_VERDICT: the data type of a verdict map */
-export const NFT_DATA_VERDICT = 0xffffff00
 export const MAP_TYPES = [...(Object.keys(SET_TYPES) as SetType[]), "verdict"] as const
 export type MapType = (typeof MAP_TYPES)[number]
 
@@ -110,20 +90,13 @@ export function mapData(type: MapType, value: string | number): string | { error
     return `v:${value.replace(" ", ":")}`
   }
   const b = elementBytes(type, value)
-  return typeof b === "string" ? { error: b } : hexOf(b)
+  return typeof b === "string" ? { error: b } : toHex(b)
 }
 
 /** Element data back to text: "10.0.0.2", 8080, "jump other". */
 export function mapDataText(type: string, data: string): string | number {
   if (data.startsWith("v:")) return data.slice(2).replace(":", " ")
-  return elementText(type as SetType, bytesOfHex(data))
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
-export const hexOf = (b: Uint8Array | readonly number[]): string => {
-  let s = ""
-  for (let i = 0; i < b.length; i++) s += HEX[b[i]! & 255]!
-  return s
+  return elementText(type as SetType, fromHex(data))
 }
 
 /** An element as key bytes, or an error message. Concatenations: "10.0.0.1 . 22". */
@@ -205,7 +178,7 @@ export function elementText(type: SetType | string, b: Uint8Array): string | num
     case "ifname":
       return Buffer.from(b).toString().replace(/\0+$/, "")
     case "ether_addr":
-      return [...b].map((x) => HEX[x]).join(":")
+      return [...b].map((x) => toHex([x])).join(":")
   }
 }
 
@@ -269,11 +242,11 @@ export function intervalKeys(type: SetType, elements: readonly (string | number)
   }
   const keys: string[] = []
   const zero = new Array<number>(SET_TYPES[type].len).fill(0)
-  if (!merged.length || compare(merged[0]![0], zero) !== 0) keys.push(hexOf(zero) + END_MARK)
+  if (!merged.length || compare(merged[0]![0], zero) !== 0) keys.push(toHex(zero) + END_MARK)
   for (const [a, b] of merged) {
-    keys.push(hexOf(a))
+    keys.push(toHex(a))
     const end = plusOne(b)
-    if (end) keys.push(hexOf(end) + END_MARK)
+    if (end) keys.push(toHex(end) + END_MARK)
   }
   return keys
 }
@@ -352,7 +325,7 @@ export const SetSpecSchema = v.pipe(
         addIssue({ message: `elements.${i}: ${b}` })
         return
       }
-      const k = hexOf(b)
+      const k = toHex(b)
       if (seen.has(k)) addIssue({ message: `elements.${i}: ${JSON.stringify(e)} is listed twice` })
       seen.add(k)
     })
@@ -371,20 +344,14 @@ export function desiredKeys(s: SetSpec): string[] {
     if (s.map && !Array.isArray(els))
       k = Object.entries(els).map(
         ([key, val]) =>
-          `${hexOf(elementBytes(s.type, num ? Number(key) : key) as number[])}=${mapData(s.map!, val) as string}`,
+          `${toHex(elementBytes(s.type, num ? Number(key) : key) as number[])}=${mapData(s.map!, val) as string}`,
       )
     else if (!Array.isArray(els)) k = []
     else
       k = s.flags.includes("interval")
         ? intervalKeys(s.type as SetType, els)
-        : els.map((e) => hexOf(elementBytes(s.type, e) as number[]))
+        : els.map((e) => toHex(elementBytes(s.type, e) as number[]))
     keysCache.set(s, k)
   }
   return k
-}
-
-export function bytesOfHex(h: string): Uint8Array {
-  const out = new Uint8Array(h.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16)
-  return out
 }

@@ -10,7 +10,7 @@ import {
 } from "@linx/netlink"
 import { nl } from "@linx/netlink/wire"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
-import { NFNLGRP_NFTABLES } from "./constants.ts"
+import { NFNLGRP_NFTABLES } from "./wire/constants.ts"
 import { diffRuleset } from "./diff.ts"
 import { createNftKernel, type NftKernel } from "./kernel.ts"
 import type { NftObserved } from "./model.ts"

@@ -1,6 +1,9 @@
 // Transports for unit tests without root: one that records a real socket's traffic,
 // and one that replays recorded datagrams and records what was sent to it.
 import type { Transport } from "../transport.ts"
+import { fromHex, toHex } from "../wire/hex.ts"
+
+export { fromHex, toHex }
 
 export interface Recording {
   /** the command that produced the recording (fixtures are headed by it) */
@@ -9,14 +12,6 @@ export interface Recording {
   sent: string[]
   /** datagrams received from the kernel, hex, in order */
   received: string[]
-}
-
-export function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")
-}
-
-export function fromHex(s: string): Uint8Array {
-  return new Uint8Array(Buffer.from(s, "hex"))
 }
 
 /** Wraps a real transport and keeps a copy of every datagram in both directions. */

@@ -3,6 +3,7 @@
 // pointer never leaves this file: callers get a NftObject that owns and frees it.
 import { CString, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi"
 import { lazyLibrary } from "@linx/netlink/ffi"
+import { toHex } from "@linx/netlink/wire"
 
 const P = FFIType.ptr
 const U16 = FFIType.u16
@@ -411,12 +412,4 @@ export class ExprView {
     if (p === null || n === 0) return ""
     return toHex(new Uint8Array(toArrayBuffer(p, 0, n)))
   }
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
-
-export function toHex(b: Uint8Array | readonly number[]): string {
-  let s = ""
-  for (let i = 0; i < b.length; i++) s += HEX[b[i]!]!
-  return s
 }

@@ -128,3 +128,36 @@ export const VERDICT_CODES = {
 export const VERDICT_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
   Object.entries(VERDICT_CODES).map(([k, v]) => [v, k]),
 )
+
+// sets (nf_tables.h nft_set_flags, NFT_SET_ELEM_INTERVAL_END; libnftnl/set.h attribute numbers)
+export const NFT_SET_CONSTANT = 0x2
+export const NFT_SET_INTERVAL = 0x4
+export const NFT_SET_TIMEOUT = 0x10
+/** NFT_SET_ELEM_INTERVAL_END: this element ends an interval (the key is one past it) */
+export const ELEM_INTERVAL_END = 0x1
+export const SET = {
+  TABLE: 0,
+  NAME: 1,
+  FLAGS: 2,
+  KEY_TYPE: 3,
+  KEY_LEN: 4,
+  DATA_TYPE: 5,
+  DATA_LEN: 6,
+  FAMILY: 7,
+  ID: 8,
+  TIMEOUT: 11,
+  HANDLE: 15,
+} as const
+export const NFT_SET_MAP = 0x8
+/** NFT_DATA_VERDICT: the data type of a verdict map */
+export const NFT_DATA_VERDICT = 0xffffff00
+
+// expressions' enumerations, by their kernel numbers (nf_tables.h)
+export const FIB_RESULTS = ["", "oif", "oifname", "type"] as const
+export const FIB_FLAGS = ["saddr", "daddr", "mark", "iif", "oif", "present"] as const
+export const fibFlagNames = (bits: number) => FIB_FLAGS.filter((_, i) => bits & (1 << i))
+export const fibResultName = (n: number) => (FIB_RESULTS[n] || "oif") as "oif" | "oifname" | "type"
+/** limit units in seconds */
+export const LIMIT_UNITS = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 } as const
+/** NFT_REJECT_ICMP_UNREACH, NFT_REJECT_TCP_RST, NFT_REJECT_ICMPX_UNREACH */
+export const REJECT_KINDS = ["icmp", "tcp-reset", "icmpx"] as const

@@ -4,10 +4,20 @@
 // Attributes: linux/netfilter/nf_tables.h (nft_rule_attributes, nft_expr_attributes and
 // each expression's own); integers are big-endian.
 import { DecodeError } from "@linx/netlink"
-import type { Message } from "@linx/netlink/wire"
-import { NFT_CMP_OPS, NFT_CT_KEYS, NFT_META_KEYS, NFT_PAYLOAD_BASES, NFT_RANGE_OPS } from "./constants.ts"
-import { type Expr, fibFlagNames, fibResultName } from "./expr.ts"
-import { toHex } from "./ffi/libnftnl.ts"
+import { type Message, toHex } from "@linx/netlink/wire"
+import {
+  fibFlagNames,
+  fibResultName,
+  LIMIT_UNITS,
+  NFT_CMP_OPS,
+  NFT_CT_KEYS,
+  NFT_META_KEYS,
+  NFT_PAYLOAD_BASES,
+  NFT_RANGE_OPS,
+  REJECT_KINDS,
+  VERDICT_NAMES,
+} from "./constants.ts"
+import type { Expr } from "../expr.ts"
 
 export interface RawRule {
   family: number
@@ -19,23 +29,12 @@ export interface RawRule {
 }
 
 const td = new TextDecoder()
-const VERDICTS: Record<number, "accept" | "drop" | "return" | "continue" | "break" | "jump" | "goto"> = {
-  1: "accept",
-  0: "drop",
-  [-5]: "return",
-  [-1]: "continue",
-  [-2]: "break",
-  [-3]: "jump",
-  [-4]: "goto",
-}
-const UNITS: Record<number, "second" | "minute" | "hour" | "day" | "week"> = {
-  1: "second",
-  60: "minute",
-  3600: "hour",
-  86400: "day",
-  604800: "week",
-}
-const REJECT_KINDS = ["icmp", "tcp-reset", "icmpx"] as const
+const VERDICTS = VERDICT_NAMES as Readonly<
+  Record<number, "accept" | "drop" | "return" | "continue" | "break" | "jump" | "goto">
+>
+const UNITS = Object.fromEntries(Object.entries(LIMIT_UNITS).map(([k, n]) => [n, k])) as Readonly<
+  Record<number, keyof typeof LIMIT_UNITS>
+>
 
 /** Calls fn(type, offset, length) for each attribute in [start, end). */
 function each(v: DataView, start: number, end: number, fn: (type: number, off: number, len: number) => void): void {
