@@ -40,6 +40,9 @@ trap 'rm -rf "$tmp"' EXIT
 echo "== type-check (tsc --noEmit -p .)"
 if bun x tsc --noEmit -p .; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
+echo "== format and lint (biome check: line width 120, functions ≤ 80 lines outside tests)"
+if bun x biome check .; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
 echo "== unit tests (no root needed)"
 bun test packages scripts 2>&1 | tee "$tmp/unit.txt"
 count_bun "$tmp/unit.txt" "${PIPESTATUS[0]}"

@@ -39,6 +39,97 @@ function fmt(ms: number): string {
   return ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(1)} ms`
 }
 
+type Loops = Map<string, Reconciler<unknown, unknown>>
+type Row = [string, string, string]
+
+/** Starts the example loops in the namespace; false when one did not converge. */
+async function startLoops(dir: string, ns: Netns, loops: Loops, io: Output): Promise<boolean> {
+  let ok = true
+  // sysctl first: its br-lan key is pending until the host loop creates br-lan
+  for (const name of ["sysctl", "host", "firewall"]) {
+    const file = await loadFile(join(dir, `${name}.yaml`))
+    // ip_local_port_range has no kernel event: a short resync shows the other healing layer
+    const resyncMs = name === "sysctl" ? 1_000 : 30_000
+    const loop = createReconciler({
+      source: file.entry.create(ns),
+      desired: file.desired,
+      ownership: file.ownership,
+      resyncMs,
+      name,
+    })
+    loops.set(name, loop)
+    const t0 = performance.now()
+    const first = await loop.start()
+    const took = fmt(performance.now() - t0)
+    io.out(
+      `${name} (${file.source}, examples/${name}.yaml): ${first.applied.length} ops applied in ${took}${first.converged ? "" : " — NOT converged"}`,
+    )
+    for (const a of first.applied) io.out(`  ${a}`)
+    for (const f of first.failed) io.out(`  FAILED ${f.op}: ${f.error}`)
+    if (!first.converged) ok = false
+  }
+  return ok
+}
+
+/** Runs one break and waits for the heal: healed when a pass fixed something and a fresh look finds nothing left. */
+async function breakAndTime(
+  b: Break,
+  loop: Reconciler<unknown, unknown>,
+  sh: Shell,
+): Promise<{ row: Row; ok: boolean }> {
+  const healed: string[] = []
+  let lastHeal = 0
+  const off = loop.on("drift", (e) => {
+    healed.push(...e.ops)
+    lastHeal = performance.now()
+  })
+  const p = sh(b.argv)
+  const t0 = performance.now()
+  if (p.exitCode !== 0) {
+    off()
+    return { row: [b.argv.join(" "), "—", `the command failed: ${p.stderr?.toString().trim()}`], ok: false }
+  }
+  let ok = false
+  let left: string[] = []
+  while (performance.now() - t0 < 5000) {
+    await Bun.sleep(1)
+    if (!healed.length || loop.status().busy) continue
+    left = (await loop.plan()).described
+    if (left.length === 0) {
+      ok = true
+      break
+    }
+  }
+  off()
+  // like a person, wait for the dust to settle (the passes our own writes cause) before the next break
+  for (let quiet = 0; quiet < 30; ) {
+    await Bun.sleep(1)
+    quiet = loop.status().busy ? 0 : quiet + 1
+  }
+  const did = healed.join("; ")
+  const what = (did.length > 110 ? `${did.slice(0, 107)}...` : did) + (ok ? "" : ` — still pending: ${left.join("; ")}`)
+  return { row: [b.argv.join(" "), ok ? fmt(lastHeal - t0) : "not healed in 5 s", what], ok }
+}
+
+function printRows(rows: Row[], io: Output): void {
+  const w = [Math.max(5, ...rows.map((r) => r[0].length)), Math.max(9, ...rows.map((r) => r[1].length))]
+  io.out(`${"break".padEnd(w[0]!)}  ${"healed in".padEnd(w[1]!)}  what the loop did`)
+  io.out(`${"-".repeat(w[0]!)}  ${"-".repeat(w[1]!)}  ${"-".repeat(17)}`)
+  for (const r of rows) io.out(`${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2]}`)
+  io.out("")
+}
+
+function printSummary(loops: Loops, io: Output): void {
+  for (const [name, loop] of loops) {
+    const c = loop.status().counters
+    io.out(
+      `${name}: ${c.passes} passes (${c.noopPasses} no-op, ${c.passesByTrigger.timer} by the resync timer), ${c.driftHealed} drifted objects healed, ${c.opsFailed} failed ops`,
+    )
+  }
+}
+
+type Shell = (argv: string[]) => ReturnType<typeof Bun.spawnSync>
+
 export async function demoCommand(io: Output): Promise<ExitCode> {
   if (process.getuid?.() !== 0) {
     io.err("linx demo: needs root (it creates a network namespace); run it with sudo")
@@ -46,95 +137,27 @@ export async function demoCommand(io: Output): Promise<ExitCode> {
   }
   const dir = examplesDir()
   const ns = Netns.create()
-  const sh = (argv: string[]) => ns.run(() => Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" }))
+  const sh: Shell = (argv) => ns.run(() => Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" }))
   sh(["ip", "link", "set", "lo", "up"])
   io.out(`linx demo: a private network namespace (${ns.path}); the machine's own network is never touched\n`)
-  const loops = new Map<string, Reconciler<unknown, unknown>>()
+  const loops: Loops = new Map()
   let failed = false
   try {
-    // sysctl first: its br-lan key is pending until the host loop creates br-lan
-    for (const name of ["sysctl", "host", "firewall"]) {
-      const file = await loadFile(join(dir, `${name}.yaml`))
-      // ip_local_port_range has no kernel event: a short resync shows the other healing layer
-      const resyncMs = name === "sysctl" ? 1_000 : 30_000
-      const loop = createReconciler({
-        source: file.entry.create(ns),
-        desired: file.desired,
-        ownership: file.ownership,
-        resyncMs,
-        name,
-      })
-      const t0 = performance.now()
-      const first = await loop.start()
-      io.out(
-        `${name} (${file.source}, examples/${name}.yaml): ${first.applied.length} ops applied in ${fmt(performance.now() - t0)}${first.converged ? "" : " — NOT converged"}`,
-      )
-      for (const a of first.applied) io.out(`  ${a}`)
-      for (const f of first.failed) io.out(`  FAILED ${f.op}: ${f.error}`)
-      if (!first.converged) failed = true
-      loops.set(name, loop)
-    }
+    if (!(await startLoops(dir, ns, loops, io))) failed = true
     // the pending br-lan key is applied once the host loop has made br-lan
     const sysctlLoop = loops.get("sysctl")!
     for (let i = 0; i < 3000 && (await sysctlLoop.plan()).described.length; i += 10) await Bun.sleep(10)
-    io.out(
-      `sysctl: net.ipv4.conf.br-lan.rp_filter was pending until br-lan existed; now ${sh(["sysctl", "-n", "net.ipv4.conf.br-lan.rp_filter"]).stdout.toString().trim()}`,
-    )
+    const rp = sh(["sysctl", "-n", "net.ipv4.conf.br-lan.rp_filter"]).stdout?.toString().trim()
+    io.out(`sysctl: net.ipv4.conf.br-lan.rp_filter was pending until br-lan existed; now ${rp}`)
     io.out("\nbreaking things the way people do, and timing the heal (events, except where a key has none)\n")
-    const rows: [string, string, string][] = []
+    const rows: Row[] = []
     for (const b of BREAKS) {
-      const loop = loops.get(b.loop)!
-      const healed: string[] = []
-      let lastHeal = 0
-      const off = loop.on("drift", (e) => {
-        healed.push(...e.ops)
-        lastHeal = performance.now()
-      })
-      const p = sh(b.argv)
-      const t0 = performance.now()
-      if (p.exitCode !== 0) {
-        off()
-        rows.push([b.argv.join(" "), "—", `the command failed: ${p.stderr.toString().trim()}`])
-        failed = true
-        continue
-      }
-      // healed when a pass has fixed something and a fresh look finds nothing left to do
-      let ok = false
-      let left: string[] = []
-      while (performance.now() - t0 < 5000) {
-        await Bun.sleep(1)
-        if (!healed.length || loop.status().busy) continue
-        left = (await loop.plan()).described
-        if (left.length === 0) {
-          ok = true
-          break
-        }
-      }
-      off()
-      // like a person, wait for the dust to settle (the passes our own writes cause) before the next break
-      for (let quiet = 0; quiet < 30; ) {
-        await Bun.sleep(1)
-        quiet = loop.status().busy ? 0 : quiet + 1
-      }
-      const did = healed.join("; ")
-      rows.push([
-        b.argv.join(" "),
-        ok ? fmt(lastHeal - t0) : "not healed in 5 s",
-        (did.length > 110 ? `${did.slice(0, 107)}...` : did) + (ok ? "" : ` — still pending: ${left.join("; ")}`),
-      ])
+      const { row, ok } = await breakAndTime(b, loops.get(b.loop)!, sh)
+      rows.push(row)
       if (!ok) failed = true
     }
-    const w = [Math.max(5, ...rows.map((r) => r[0].length)), Math.max(9, ...rows.map((r) => r[1].length))]
-    io.out(`${"break".padEnd(w[0]!)}  ${"healed in".padEnd(w[1]!)}  what the loop did`)
-    io.out(`${"-".repeat(w[0]!)}  ${"-".repeat(w[1]!)}  ${"-".repeat(17)}`)
-    for (const r of rows) io.out(`${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2]}`)
-    io.out("")
-    for (const [name, loop] of loops) {
-      const s = loop.status()
-      io.out(
-        `${name}: ${s.counters.passes} passes (${s.counters.noopPasses} no-op, ${s.counters.passesByTrigger.timer} by the resync timer), ${s.counters.driftHealed} drifted objects healed, ${s.counters.opsFailed} failed ops`,
-      )
-    }
+    printRows(rows, io)
+    printSummary(loops, io)
   } finally {
     await Promise.all([...loops.values()].map((l) => l.stop()))
     ns.close()

@@ -40,20 +40,25 @@ function describePass(name: string, p: PassResult): string {
   return line
 }
 
-export async function runCommand(paths: string[], opts: RunOptions, io: Output): Promise<ExitCode> {
-  const log = (level: string, msg: string, fields: Record<string, unknown> = {}) => {
-    if (opts.json) io.out(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }))
-    else io.err(`${new Date().toISOString()} ${level.padEnd(5)} ${msg}`)
-  }
-  const running = new Map<string, Running>()
-  const names = new Set<string>()
-  /** loops by name, for the status endpoint (read at every request) */
-  const byName = new Map<string, Reconciler<unknown, unknown>>()
+type Log = (level: string, msg: string, fields?: Record<string, unknown>) => void
 
-  const start = async (path: string, file: DesiredFile, text: string): Promise<Running> => {
+/** The loops of one `linx run`, by file. */
+class Runner {
+  readonly running = new Map<string, Running>()
+  /** loops by name, for the status endpoint (read at every request) */
+  readonly byName = new Map<string, Reconciler<unknown, unknown>>()
+  readonly #names = new Set<string>()
+
+  constructor(
+    private readonly opts: RunOptions,
+    private readonly log: Log,
+  ) {}
+
+  async start(path: string, file: DesiredFile, text: string): Promise<Running> {
+    const { opts, log } = this
     let name = basename(path).replace(/\.(ya?ml|json)$/, "")
-    while (names.has(name)) name += "'"
-    names.add(name)
+    while (this.#names.has(name)) name += "'"
+    this.#names.add(name)
     const source = file.entry.create(file.netns)
     const loop = createReconciler({
       source,
@@ -68,55 +73,23 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
     })
     loop.on("conflict", (e) => log("warn", `${name}: ${e.reason}: ${e.op}`, { loop: name, reason: e.reason, op: e.op }))
     const r: Running = { path, file, loop, text, name }
-    running.set(path, r)
-    byName.set(name, loop)
+    this.running.set(path, r)
+    this.byName.set(name, loop)
     await loop.start()
     return r
   }
 
-  // Load every file first: a bad file at startup is an error before anything runs.
-  const initial: [string, DesiredFile, string][] = []
-  for (const path of paths) {
-    const text = readFileSync(path, "utf8")
-    initial.push([path, await loadFile(path, text), text])
+  async #restart(r: Running, next: DesiredFile, text: string): Promise<void> {
+    await r.loop.stop()
+    this.#names.delete(r.name)
+    this.byName.delete(r.name)
+    this.running.delete(r.path)
+    await this.start(r.path, next, text)
   }
-  for (const [path, file, text] of initial) {
-    try {
-      await start(path, file, text)
-    } catch (e) {
-      log("error", `${path}: ${(e as Error).message}`)
-      for (const r of running.values()) await r.loop.stop()
-      return 1
-    }
-  }
-  let status: { url: string; stop(): Promise<void> } | undefined
-  if (opts.status) {
-    try {
-      status = serveStatus(byName, {
-        hostname: opts.status.hostname,
-        port: opts.status.port,
-        ...(opts.status.token ? { token: opts.status.token } : {}),
-      })
-      log(
-        "info",
-        `status endpoint at ${status.url}${opts.status.token ? " (writes enabled with the bearer token)" : ""}`,
-      )
-    } catch (e) {
-      log(
-        "error",
-        `cannot serve the status endpoint at ${opts.status.hostname}:${opts.status.port}: ${(e as Error).message}`,
-      )
-      for (const r of running.values()) await r.loop.stop()
-      return 1
-    }
-  }
-  log(
-    "info",
-    `running ${running.size} loop(s): ${[...running.values()].map((r) => `${r.name} (${r.file.source}${r.file.netns ? ` in ${r.file.netns}` : ""})`).join(", ")}`,
-  )
 
-  const reload = async (path: string) => {
-    const r = running.get(path)
+  /** Reads a changed file: a new desired state, a restarted loop, or the last good state kept. */
+  async reload(path: string): Promise<void> {
+    const r = this.running.get(path)
     if (!r) return
     let text: string
     try {
@@ -130,49 +103,60 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
     try {
       next = await loadFile(path, text)
     } catch (e) {
-      log("error", `${e instanceof FileError ? e.message : String(e)}\n  keeping the last good desired state`)
+      this.log("error", `${e instanceof FileError ? e.message : String(e)}\n  keeping the last good desired state`)
       return
     }
-    if (
-      next.source !== r.file.source ||
-      next.netns !== r.file.netns ||
-      JSON.stringify(next.ownership) !== JSON.stringify(r.file.ownership)
-    ) {
-      log("info", `${path}: source, namespace or ownership changed: restarting its loop`)
-      await r.loop.stop()
-      names.delete(r.name)
-      byName.delete(r.name)
-      running.delete(path)
-      await start(path, next, text)
-      return
-    }
-    r.file = next
-    log("info", `${path}: changed, applying the new desired state`)
     try {
+      if (
+        next.source !== r.file.source ||
+        next.netns !== r.file.netns ||
+        JSON.stringify(next.ownership) !== JSON.stringify(r.file.ownership)
+      ) {
+        this.log("info", `${path}: source, namespace or ownership changed: restarting its loop`)
+        await this.#restart(r, next, text)
+        return
+      }
+      r.file = next
+      this.log("info", `${path}: changed, applying the new desired state`)
       await r.loop.setDesired(next.desired)
     } catch (e) {
-      log("error", `${path}: ${(e as Error).message}`)
+      this.log("error", `${path}: ${(e as Error).message}`)
     }
   }
 
-  // fs.watch on the directory catches editors' renames and ConfigMap symlink swaps;
-  // a poll catches what watch misses. Events are debounced so a file is read once its
-  // writer is done, not half-written.
-  const pendingReload = new Map<string, ReturnType<typeof setTimeout>>()
-  const scheduleReload = (p: string) => {
-    clearTimeout(pendingReload.get(p))
-    pendingReload.set(
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running.values()].map((r) => r.loop.stop()))
+  }
+
+  describe(): string {
+    const each = [...this.running.values()].map(
+      (r) => `${r.name} (${r.file.source}${r.file.netns ? ` in ${r.file.netns}` : ""})`,
+    )
+    return `running ${this.running.size} loop(s): ${each.join(", ")}`
+  }
+}
+
+/**
+ * Watches the files: fs.watch on their directories catches editors' renames and
+ * ConfigMap symlink swaps; a poll catches what watch misses. Events are debounced so a
+ * file is read once its writer is done, not half-written. Returns the stop.
+ */
+function watchFiles(paths: string[], pollMs: number, onChange: (path: string) => void): () => void {
+  const pending = new Map<string, ReturnType<typeof setTimeout>>()
+  const schedule = (p: string) => {
+    clearTimeout(pending.get(p))
+    pending.set(
       p,
       setTimeout(() => {
-        pendingReload.delete(p)
-        void reload(p)
+        pending.delete(p)
+        onChange(p)
       }, 50),
     )
   }
   const watchers: FSWatcher[] = []
   for (const dir of new Set(paths.map((p) => dirname(p)))) {
     try {
-      watchers.push(watch(dir, () => paths.filter((p) => dirname(p) === dir).forEach(scheduleReload)))
+      watchers.push(watch(dir, () => paths.filter((p) => dirname(p) === dir).forEach(schedule)))
     } catch {
       // no inotify: the poll still works
     }
@@ -184,30 +168,112 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
         const m = statSync(p).mtimeMs
         if (m !== mtimes.get(p)) {
           mtimes.set(p, m)
-          scheduleReload(p)
+          schedule(p)
         }
       } catch {
         // missing for a moment
       }
     }
-  }, opts.pollMs ?? 2000)
+  }, pollMs)
+  return () => {
+    clearInterval(poll)
+    for (const t of pending.values()) clearTimeout(t)
+    for (const w of watchers) w.close()
+  }
+}
 
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string) => {
-      log("info", `${sig}: stopping`)
-      resolve()
-    }
-    const onTerm = () => stop("SIGTERM")
-    const onInt = () => stop("SIGINT")
-    process.once("SIGTERM", onTerm)
-    process.once("SIGINT", onInt)
-    opts.signal?.addEventListener("abort", () => stop("abort"), { once: true })
+/** Resolves at SIGTERM, SIGINT or abort. Installed first: a signal during startup stops cleanly too. */
+function stopRequested(signal: AbortSignal | undefined, log: Log): { stopped: Promise<void>; dispose(): void } {
+  let resolve = () => {}
+  const stopped = new Promise<void>((r) => {
+    resolve = r
   })
-  clearInterval(poll)
-  for (const t of pendingReload.values()) clearTimeout(t)
-  for (const w of watchers) w.close()
-  await status?.stop()
-  await Promise.all([...running.values()].map((r) => r.loop.stop()))
-  log("info", "stopped")
+  const onTerm = () => stop("SIGTERM")
+  const onInt = () => stop("SIGINT")
+  const onAbort = () => stop("abort")
+  const dispose = () => {
+    process.off("SIGTERM", onTerm)
+    process.off("SIGINT", onInt)
+    signal?.removeEventListener("abort", onAbort)
+  }
+  const stop = (sig: string) => {
+    dispose()
+    log("info", `${sig}: stopping`)
+    resolve()
+  }
+  process.once("SIGTERM", onTerm)
+  process.once("SIGINT", onInt)
+  if (signal?.aborted) stop("abort")
+  else signal?.addEventListener("abort", onAbort, { once: true })
+  return { stopped, dispose }
+}
+
+export async function runCommand(paths: string[], opts: RunOptions, io: Output): Promise<ExitCode> {
+  const log: Log = (level, msg, fields = {}) => {
+    if (opts.json) io.out(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }))
+    else io.err(`${new Date().toISOString()} ${level.padEnd(5)} ${msg}`)
+  }
+  const stop = stopRequested(opts.signal, log)
+  let stopping = false
+  void stop.stopped.then(() => {
+    stopping = true
+  })
+  const runner = new Runner(opts, log)
+  try {
+    const code = await startAll(runner, paths, log, () => stopping)
+    if (code !== 0 || stopping) {
+      await runner.stopAll()
+      if (stopping) log("info", "stopped")
+      return stopping ? 0 : code
+    }
+    const status = opts.status ? serve(runner, opts.status, log) : undefined
+    if (opts.status && !status) {
+      await runner.stopAll()
+      return 1
+    }
+    log("info", runner.describe())
+    const unwatch = watchFiles(paths, opts.pollMs ?? 2000, (p) => void runner.reload(p))
+    await stop.stopped
+    unwatch()
+    await status?.stop()
+    await runner.stopAll()
+    log("info", "stopped")
+    return 0
+  } finally {
+    stop.dispose()
+  }
+}
+
+/** Loads every file first (a bad file at startup is an error before anything runs), then starts each. */
+async function startAll(runner: Runner, paths: string[], log: Log, stopping: () => boolean): Promise<ExitCode> {
+  const initial: [string, DesiredFile, string][] = []
+  for (const path of paths) {
+    const text = readFileSync(path, "utf8")
+    initial.push([path, await loadFile(path, text), text])
+  }
+  for (const [path, file, text] of initial) {
+    if (stopping()) return 0
+    try {
+      await runner.start(path, file, text)
+    } catch (e) {
+      log("error", `${path}: ${(e as Error).message}`)
+      return 1
+    }
+  }
   return 0
+}
+
+function serve(runner: Runner, at: NonNullable<RunOptions["status"]>, log: Log) {
+  try {
+    const status = serveStatus(runner.byName, {
+      hostname: at.hostname,
+      port: at.port,
+      ...(at.token ? { token: at.token } : {}),
+    })
+    log("info", `status endpoint at ${status.url}${at.token ? " (writes enabled with the bearer token)" : ""}`)
+    return status
+  } catch (e) {
+    log("error", `cannot serve the status endpoint at ${at.hostname}:${at.port}: ${(e as Error).message}`)
+    return undefined
+  }
 }

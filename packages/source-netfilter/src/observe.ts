@@ -14,16 +14,19 @@ import {
   NFTNL_UDATA_RULE_COMMENT,
   RULE,
   SET,
+  NFT_SET_ANONYMOUS,
   TABLE,
+  VERDICT_CODES,
   VERDICT_NAMES,
 } from "./wire/constants.ts"
-import { decodeExpr, exprKey } from "./expr.ts"
+import { exprKey } from "./expr.ts"
+import { decodeExpr } from "./wire/expr.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import type { Chain, NftObserved, NftSet, Rule, Table } from "./model.ts"
 import { decodeRule } from "./rule-decode.ts"
 import type { CommonRule } from "./rule-schema.ts"
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
-import { END_MARK, keyTypeName } from "./set.ts"
+import { END_MARK, keyTypeName } from "./elements.ts"
 
 const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n) ?? String(n)
 const hookName = (family: string, n: number) =>
@@ -43,152 +46,160 @@ export function commentOf(udata: Uint8Array | undefined): string | undefined {
   return undefined
 }
 
-/** The observe of one socket: `look(interest)` reads every table, and those in `interest` whole. */
-export function createNftObserver(sock: NetlinkSocket): (interest?: ReadonlySet<string>) => NftObserved {
-  const dump = <T>(
-    msg: number,
-    table: string | undefined,
-    tableAttr: number,
-    decode: (m: Uint8Array) => T | undefined,
-    extra: { family?: number; set?: string } = {},
-  ): T[] =>
-    sock.dumpInto(
+/** One dump request for an nf_tables object kind, optionally filtered by table (and set). */
+function dump<T>(
+  sock: NetlinkSocket,
+  msg: number,
+  filter: { family?: number; table?: string; tableAttr?: number; set?: string },
+  decode: (m: Uint8Array) => T | undefined,
+): T[] {
+  return sock.dumpInto(
+    (w) => {
+      w.begin(nfnl.nftType(msg), 0)
+      nfnl.writeNfgenmsg(w, filter.family ?? 0)
+      if (filter.table !== undefined) w.attrString(filter.tableAttr ?? 1, filter.table)
+      if (filter.set !== undefined) w.attrString(2 /* NFTA_SET_ELEM_LIST_SET */, filter.set)
+      w.end()
+    },
+    (m) => decode(m.data),
+  )
+}
+
+function parseTable(data: Uint8Array): Table | undefined {
+  using t = new NftObject("table")
+  if (!t.parse(data)) return undefined
+  return {
+    family: familyName(t.u32(TABLE.FAMILY) ?? 0),
+    name: t.str(TABLE.NAME) ?? "",
+    handle: t.u64(TABLE.HANDLE) ?? 0,
+    flags: t.u32(TABLE.FLAGS) ?? 0,
+  }
+}
+
+type TableChain = Chain & { family: string; table: string }
+
+function parseChain(data: Uint8Array): TableChain | undefined {
+  using c = new NftObject("chain")
+  if (!c.parse(data)) return undefined
+  const family = familyName(c.u32(CHAIN.FAMILY) ?? 0)
+  const chain: TableChain = {
+    family,
+    table: c.str(CHAIN.TABLE) ?? "",
+    name: c.str(CHAIN.NAME) ?? "",
+    handle: c.u64(CHAIN.HANDLE) ?? 0,
+    rules: [],
+  }
+  const hook = c.u32(CHAIN.HOOKNUM)
+  if (hook !== undefined) {
+    const h = hookName(family, hook)
+    if (h) chain.hook = h
+    chain.priority = (c.u32(CHAIN.PRIO) ?? 0) | 0
+    const type = c.str(CHAIN.TYPE)
+    if (type) chain.type = type
+    chain.policy = c.u32(CHAIN.POLICY) === VERDICT_CODES.drop ? "drop" : "accept"
+    const dev = c.str(CHAIN.DEV)
+    if (dev) chain.device = dev
+  }
+  return chain
+}
+
+function parseSet(data: Uint8Array, family: string): NftSet | undefined {
+  using o = new NftObject("set")
+  if (!o.parse(data)) return undefined
+  if (familyName(o.u32(SET.FAMILY) ?? 0) !== family) return undefined
+  const flags = o.u32(SET.FLAGS) ?? 0
+  const set: NftSet = {
+    name: o.str(SET.NAME) ?? "",
+    handle: o.u64(SET.HANDLE) ?? 0,
+    type: keyTypeName(o.u32(SET.KEY_TYPE) ?? 0),
+    flags,
+    elements: [],
+  }
+  const timeout = o.u64(SET.TIMEOUT)
+  if (timeout) set.timeout = timeout
+  if (flags & NFT_SET_MAP) {
+    const dt = o.u32(SET.DATA_TYPE) ?? 0
+    set.map = dt === NFT_DATA_VERDICT ? "verdict" : keyTypeName(dt)
+  }
+  return set
+}
+
+/** A set's elements as diff keys: hex key (+ END_MARK for an interval end), and "=data" for maps. */
+function readElements(sock: NetlinkSocket, t: Table, set: NftSet): string[] {
+  using acc = new NftObject("set")
+  acc.setStr(SET.TABLE, t.name).setStr(SET.NAME, set.name)
+  const filter = { family: NFPROTO[t.family]!, table: t.name, set: set.name }
+  dump(sock, nfnl.NFT_MSG_GETSETELEM, filter, (data) => acc.parseElements(data))
+  const flags = acc.elementFlags()
+  const values = set.map ? acc.elementValues() : []
+  return acc.elementKeys().map((k, i) => {
+    const key = toHex(k) + ((flags[i] ?? 0) & ELEM_INTERVAL_END ? END_MARK : "")
+    if (!set.map) return key
+    const v = values[i] ?? {}
+    if (v.verdict !== undefined)
+      return `${key}=v:${VERDICT_NAMES[v.verdict] ?? v.verdict}${v.chain ? `:${v.chain}` : ""}`
+    return `${key}=${v.data ? toHex(v.data) : ""}`
+  })
+}
+
+/** Every set of the table with its elements, anonymous ones included (their rules read them). */
+function observeSets(sock: NetlinkSocket, t: Table): NftSet[] {
+  // a set lookup needs the table's family
+  const sets = dump(sock, nfnl.NFT_MSG_GETSET, { family: NFPROTO[t.family]!, table: t.name }, (data) =>
+    parseSet(data, t.family),
+  )
+  for (const set of sets) set.elements = readElements(sock, t, set)
+  return sets
+}
+
+/** The table's rules, decoded in TypeScript, with their anonymous sets' elements filled in. */
+function observeRules(sock: NetlinkSocket, t: Table, anon: ReadonlyMap<string, NftSet>): ObservedRule[] {
+  const withAnon = (raw: RawRule): RawRule => {
+    for (const e of raw.exprs) {
+      const a = e.type === "lookup" ? anon.get(e.set) : undefined
+      if (a && e.type === "lookup") e.anon = { type: a.type, elements: [...a.elements].sort() }
+    }
+    return raw
+  }
+  const filter = { family: NFPROTO[t.family]!, table: t.name, tableAttr: NFTA_RULE_TABLE }
+  return sock
+    .dumpInto(
       (w) => {
-        w.begin(nfnl.nftType(msg), 0)
-        nfnl.writeNfgenmsg(w, extra.family ?? 0)
-        if (table !== undefined) w.attrString(tableAttr, table)
-        if (extra.set !== undefined) w.attrString(2 /* NFTA_SET_ELEM_LIST_SET */, extra.set)
+        w.begin(nfnl.nftType(nfnl.NFT_MSG_GETRULE), 0)
+        nfnl.writeNfgenmsg(w, filter.family)
+        w.attrString(filter.tableAttr, filter.table)
         w.end()
       },
-      (m) => decode(m.data),
-    )
-
-  const typeName = keyTypeName
-
-  /** every set of the table, anonymous ones included (their rules read them) */
-  const observeSets = (t: Table): NftSet[] => {
-    const sets = dump(
-      nfnl.NFT_MSG_GETSET,
-      t.name,
-      1 /* NFTA_SET_TABLE */,
-      (data) => {
-        using o = new NftObject("set")
-        if (!o.parse(data)) return undefined
-        if (familyName(o.u32(SET.FAMILY) ?? 0) !== t.family) return undefined
-        const flags = o.u32(SET.FLAGS) ?? 0
-        const set: NftSet = {
-          name: o.str(SET.NAME) ?? "",
-          handle: o.u64(SET.HANDLE) ?? 0,
-          type: typeName(o.u32(SET.KEY_TYPE) ?? 0),
-          flags,
-          elements: [] as string[],
-        }
-        const timeout = o.u64(SET.TIMEOUT)
-        if (timeout) set.timeout = timeout
-        if (flags & NFT_SET_MAP) {
-          const dt = o.u32(SET.DATA_TYPE) ?? 0
-          set.map = dt === NFT_DATA_VERDICT ? "verdict" : typeName(dt)
-        }
-        return set
+      (m) => {
+        const raw = withAnon(decodeRuleMessage(m))
+        return new ObservedRule(raw, familyName(raw.family))
       },
-      { family: NFPROTO[t.family]! },
-    ) // a set lookup needs the table's family
-    for (const set of sets) {
-      using acc = new NftObject("set")
-      acc.setStr(SET.TABLE, t.name).setStr(SET.NAME, set.name)
-      dump(nfnl.NFT_MSG_GETSETELEM, t.name, 1 /* NFTA_SET_ELEM_LIST_TABLE */, (data) => acc.parseElements(data), {
-        family: NFPROTO[t.family]!,
-        set: set.name,
-      })
-      const flags = acc.elementFlags()
-      const values = set.map ? acc.elementValues() : []
-      set.elements = acc.elementKeys().map((k, i) => {
-        const key = toHex(k) + ((flags[i] ?? 0) & ELEM_INTERVAL_END ? END_MARK : "")
-        if (!set.map) return key
-        const v = values[i] ?? {}
-        if (v.verdict !== undefined)
-          return `${key}=v:${VERDICT_NAMES[v.verdict] ?? v.verdict}${v.chain ? `:${v.chain}` : ""}`
-        return `${key}=${v.data ? toHex(v.data) : ""}`
-      })
-    }
-    return sets
-  }
+    )
+    .filter((r) => r.family === t.family && r.table === t.name)
+}
 
-  const parseTable = (data: Uint8Array): Table | undefined => {
-    using t = new NftObject("table")
-    if (!t.parse(data)) return undefined
-    return {
-      family: familyName(t.u32(TABLE.FAMILY) ?? 0),
-      name: t.str(TABLE.NAME) ?? "",
-      handle: t.u64(TABLE.HANDLE) ?? 0,
-      flags: t.u32(TABLE.FLAGS) ?? 0,
-    }
-  }
-  const parseChain = (data: Uint8Array): (Chain & { family: string; table: string }) | undefined => {
-    using c = new NftObject("chain")
-    if (!c.parse(data)) return undefined
-    const family = familyName(c.u32(CHAIN.FAMILY) ?? 0)
-    const chain: Chain & { family: string; table: string } = {
-      family,
-      table: c.str(CHAIN.TABLE) ?? "",
-      name: c.str(CHAIN.NAME) ?? "",
-      handle: c.u64(CHAIN.HANDLE) ?? 0,
-      rules: [],
-    }
-    const hook = c.u32(CHAIN.HOOKNUM)
-    if (hook !== undefined) {
-      const h = hookName(family, hook)
-      if (h) chain.hook = h
-      chain.priority = (c.u32(CHAIN.PRIO) ?? 0) | 0
-      const type = c.str(CHAIN.TYPE)
-      if (type) chain.type = type
-      chain.policy = c.u32(CHAIN.POLICY) === 0 ? "drop" : "accept"
-      const dev = c.str(CHAIN.DEV)
-      if (dev) chain.device = dev
-    }
-    return chain
-  }
-  const toRule = (raw: RawRule) => new ObservedRule(raw, familyName(raw.family))
+/** Fills in a table's chains (with their rules) and named sets. */
+function lookInto(sock: NetlinkSocket, t: Table): void {
+  // a chain dump ignores NFTA_CHAIN_TABLE and returns every table's chains: filter here (PLATFORM 14)
+  const chains = dump(sock, nfnl.NFT_MSG_GETCHAIN, { table: t.name, tableAttr: NFTA_CHAIN_TABLE }, parseChain).filter(
+    (c) => c.family === t.family && c.table === t.name,
+  )
+  const allSets = observeSets(sock, t)
+  const anon = new Map(allSets.filter((x) => x.flags & NFT_SET_ANONYMOUS).map((x) => [x.name, x]))
+  const byName = new Map(chains.map((c) => [c.name, c]))
+  for (const r of observeRules(sock, t, anon)) byName.get(r.chain)?.rules.push(r)
+  t.chains = chains.map(({ family: _f, table: _t, ...c }) => c)
+  t.sets = allSets.filter((x) => !(x.flags & NFT_SET_ANONYMOUS))
+}
 
-  const observeOnce = (interest?: ReadonlySet<string>): NftObserved => {
+/** The observe of one socket: `look(interest)` reads every table, and those in `interest` whole. */
+export function createNftObserver(sock: NetlinkSocket): (interest?: ReadonlySet<string>) => NftObserved {
+  return (interest) => {
     const genId = nfnl.getGeneration(sock)
-    const tables = dump(nfnl.NFT_MSG_GETTABLE, undefined, 0, parseTable)
-    for (const t of tables) {
-      if (interest && !interest.has(`${t.family} ${t.name}`)) continue
-      // a chain dump ignores NFTA_CHAIN_TABLE and returns every table's chains: filter here (PLATFORM 14)
-      const chains = dump(nfnl.NFT_MSG_GETCHAIN, t.name, NFTA_CHAIN_TABLE, parseChain).filter(
-        (c) => c.family === t.family && c.table === t.name,
-      )
-      const allSets = observeSets(t)
-      const anon = new Map(allSets.filter((x) => x.flags & 0x1).map((x) => [x.name, x]))
-      const withAnon = (raw: RawRule): RawRule => {
-        for (const e of raw.exprs) {
-          if (e.type === "lookup" && anon.has(e.set)) {
-            const a = anon.get(e.set)!
-            e.anon = { type: a.type, elements: [...a.elements].sort() }
-          }
-        }
-        return raw
-      }
-      const rules = sock
-        .dumpInto(
-          (w) => {
-            w.begin(nfnl.nftType(nfnl.NFT_MSG_GETRULE), 0)
-            nfnl.writeNfgenmsg(w, NFPROTO[t.family]!)
-            w.attrString(NFTA_RULE_TABLE, t.name)
-            w.end()
-          },
-          (m) => toRule(withAnon(decodeRuleMessage(m))),
-        )
-        .filter((r) => r.family === t.family && r.table === t.name)
-      const byName = new Map(chains.map((c) => [c.name, c]))
-      for (const r of rules) byName.get(r.chain)?.rules.push(r)
-      t.chains = chains.map(({ family: _f, table: _t, ...c }) => c)
-      t.sets = allSets.filter((x) => !(x.flags & 0x1))
-    }
+    const tables = dump(sock, nfnl.NFT_MSG_GETTABLE, {}, parseTable)
+    for (const t of tables) if (!interest || interest.has(`${t.family} ${t.name}`)) lookInto(sock, t)
     return { genId, tables }
   }
-  return observeOnce
 }
 
 /** The same rule decoded by libnftnl (nftnl_rule_nlmsg_parse and its getters): tests check both agree. */

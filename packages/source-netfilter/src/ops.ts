@@ -3,7 +3,8 @@ import { fromHex } from "@linx/netlink/wire"
 import type { Expr } from "./expr.ts"
 import type { CommonRule, Verdict } from "./rule-schema.ts"
 import type { ChainSpec } from "./schema.ts"
-import { END_MARK, elementText, type KeyType, mapDataText, type SetSpec } from "./set.ts"
+import { END_MARK, elementText, type KeyType, mapDataText } from "./elements.ts"
+import type { SetSpec } from "./set.ts"
 
 /** A rule ready to add: its expressions, and how to print it. */
 export interface CompiledRule {

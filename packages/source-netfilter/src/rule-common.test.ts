@@ -6,7 +6,7 @@ import { exprKey } from "./expr.ts"
 import { compileRule } from "./rule-compile.ts"
 import { decodeRule } from "./rule-decode.ts"
 import { NftDesiredSchema } from "./schema.ts"
-import { intervalKeys } from "./set.ts"
+import { intervalKeys } from "./elements.ts"
 
 describe("common rule form", () => {
   test("ip saddr 10.0.0.0/8 tcp dport 22 counter accept in an inet table (nft --debug=netlink)", () => {

@@ -11,7 +11,9 @@ const REG = 1
 
 function ifname(name: string): string {
   const b = new Array<number>(16).fill(0)
-  Buffer.from(name).forEach((x, i) => (b[i] = x))
+  Buffer.from(name).forEach((x, i) => {
+    b[i] = x
+  })
   return h(b)
 }
 

@@ -77,6 +77,162 @@ function findConcat(
   return undefined
 }
 
+/** What one reader makes of the expressions at an index. */
+interface Reading {
+  exprs: readonly Expr[]
+  rule: CommonRule
+  match: Match
+}
+/**
+ * A reader recognises one shape of compileRule's output at index i: it returns how
+ * many expressions it consumed, 0 when the shape is not its own, or -1 when it is its
+ * own but not something compileRule makes (the rule stays raw).
+ */
+type Reader = (x: Reading, i: number) => number
+
+const isLoad = (e: Expr | undefined, key: string): boolean => e?.type === "meta" && e.key === key
+
+const readCtState: Reader = ({ exprs, match }, i) => {
+  const [e, mask, cmp] = [exprs[i], exprs[i + 1], exprs[i + 2]]
+  if (e?.type !== "ct" || e.key !== "state" || mask?.type !== "bitwise" || cmp?.type !== "cmp") return 0
+  const bits = fromHex(mask.mask).reduce((acc, b, k) => acc | (b << (8 * k)), 0)
+  match.ct = { state: Object.keys(CT_STATE_BITS).filter((s) => bits & CT_STATE_BITS[s]!) }
+  return 3
+}
+
+const readIfname: Reader = ({ exprs, match }, i) => {
+  const [e, cmp] = [exprs[i], exprs[i + 1]]
+  if (!(isLoad(e, "iifname") || isLoad(e, "oifname")) || cmp?.type !== "cmp") return 0
+  const name = Buffer.from(cmp.data, "hex").toString().replace(/\0+$/, "")
+  if (isLoad(e, "iifname")) match.iifname = name
+  else match.oifname = name
+  return 2
+}
+
+/** a family guard: re-created by compiling what follows */
+const readGuard: Reader = ({ exprs }, i) => (isLoad(exprs[i], "nfproto") && exprs[i + 1]?.type === "cmp" ? 2 : 0)
+
+const readAddress: Reader = ({ exprs, match }, i) => {
+  const [e, next, after] = [exprs[i], exprs[i + 1], exprs[i + 2]]
+  if (e?.type !== "payload" || e.base !== "network" || !next) return 0
+  const proto: "ip" | "ip6" = [12, 16].includes(e.offset) && e.len <= 4 ? "ip" : "ip6"
+  const field = e.offset === 12 || e.offset === 8 ? "saddr" : "daddr"
+  const bits = proto === "ip" ? 32 : 128
+  const set = (value: string | string[], n: number) => {
+    match[proto] = { ...(match[proto] ?? {}), [field]: value }
+    return n
+  }
+  if (next.type === "lookup" && !next.invert && next.anon)
+    return set(
+      next.anon.elements.map((k) => addrText(fromHex(k), bits, proto)),
+      2,
+    )
+  if (next.type === "lookup" && !next.invert) return set(`@${next.set}`, 2)
+  if (next.type === "bitwise" && after?.type === "cmp") {
+    const len = fromHex(next.mask).reduce((acc, b) => acc + b.toString(2).replace(/0/g, "").length, 0)
+    return set(addrText(fromHex(after.data), len, proto), 3)
+  }
+  if (next.type === "cmp") return set(addrText(fromHex(next.data), e.len * 8, proto), 2)
+  return -1
+}
+
+/** One port match after a transport payload load: [value, consumed] or undefined. */
+function readPort(exprs: readonly Expr[], i: number): [number | string | number[], number] | undefined {
+  const [c1, c2] = [exprs[i + 1], exprs[i + 2]]
+  if (c1?.type === "lookup" && !c1.invert && c1.anon) return [c1.anon.elements.map((k) => parseInt(k, 16)), 2]
+  if (c1?.type === "lookup" && !c1.invert) return [`@${c1.set}`, 2]
+  if (c1?.type === "cmp" && c1.op === "gte" && c2?.type === "cmp" && c2.op === "lte")
+    return [`${parseInt(c1.data, 16)}-${parseInt(c2.data, 16)}`, 3]
+  if (c1?.type === "cmp" && c1.op === "eq") return [parseInt(c1.data, 16), 2]
+  return undefined
+}
+
+const isTransportLoad = (e: Expr | undefined): e is Extract<Expr, { type: "payload" }> =>
+  e?.type === "payload" && e.base === "transport"
+
+const readL4: Reader = ({ exprs, match }, i) => {
+  const [e, cmp] = [exprs[i], exprs[i + 1]]
+  if (!isLoad(e, "l4proto") || cmp?.type !== "cmp") return 0
+  const n = fromHex(cmp.data)[0]!
+  const name = Object.keys(PROTO).find((k) => PROTO[k] === n)
+  if ((name !== "tcp" && name !== "udp") || !isTransportLoad(exprs[i + 2])) {
+    match.meta = { l4proto: name ?? n }
+    return 2
+  }
+  const ports: { sport?: number | string | number[]; dport?: number | string | number[] } = {}
+  let k = i + 2
+  for (let load = exprs[k]; isTransportLoad(load); load = exprs[k]) {
+    const port = readPort(exprs, k)
+    if (!port) return -1
+    ports[load.offset === 0 ? "sport" : "dport"] = port[0]
+    k += port[1]
+  }
+  match[name] = ports
+  return k - i
+}
+
+const readCounter: Reader = ({ exprs, rule }, i) => {
+  if (exprs[i]?.type !== "counter") return 0
+  rule.counter = true
+  return 1
+}
+
+/** the final verdict: accept, drop, return, continue, jump, goto, masquerade, reject */
+const readVerdict: Reader = ({ exprs, rule }, i) => {
+  const e = exprs[i]
+  if (i !== exprs.length - 1) return 0
+  if (e?.type === "masq") rule.verdict = "masquerade"
+  else if (e?.type === "reject") rule.verdict = "reject"
+  else if (e?.type !== "immediate" || e.dreg !== 0) return 0
+  else if (e.verdict === "jump" && e.chain) rule.verdict = { jump: e.chain }
+  else if (e.verdict === "goto" && e.chain) rule.verdict = { goto: e.chain }
+  else if (e.verdict === "accept" || e.verdict === "drop" || e.verdict === "return" || e.verdict === "continue")
+    rule.verdict = e.verdict
+  else return -1
+  return 1
+}
+
+/** NAT: immediate address [immediate port] nat, at the end */
+const readNat: Reader = ({ exprs, rule }, i) => {
+  const e = exprs[i]
+  if (e?.type !== "immediate" || e.dreg === 0 || e.data === undefined) return 0
+  const next = exprs[i + 1]
+  const port = next?.type === "immediate" ? next.data : undefined
+  const nat = exprs[i + (port !== undefined ? 2 : 1)]
+  if (nat?.type !== "nat" || i + (port !== undefined ? 3 : 2) !== exprs.length) return -1
+  const addr = addrText(fromHex(e.data), nat.family === "ip" ? 32 : 128, nat.family)
+  const target = port !== undefined ? `${nat.family === "ip6" ? `[${addr}]` : addr}:${parseInt(port, 16)}` : addr
+  rule.verdict = nat.nat === "snat" ? { snat: target } : { dnat: target }
+  return exprs.length - i
+}
+
+const READERS: readonly Reader[] = [
+  readCtState,
+  readIfname,
+  readGuard,
+  readAddress,
+  readL4,
+  readCounter,
+  readVerdict,
+  readNat,
+]
+
+/** The plain rule (no concatenation, no verdict map): each expression read by one reader. */
+function readPlain(exprs: readonly Expr[]): CommonRule | undefined {
+  const x: Reading = { exprs, rule: {}, match: {} }
+  for (let i = 0; i < exprs.length; ) {
+    let n = 0
+    for (const read of READERS) {
+      n = read(x, i)
+      if (n !== 0) break
+    }
+    if (n <= 0) return undefined
+    i += n
+  }
+  if (Object.keys(x.match).length) x.rule.match = x.match
+  return x.rule
+}
+
 /**
  * Decodes expressions to the common form when they are exactly what compileRule makes
  * for it (compared in normal form); otherwise undefined (the rule stays raw).
@@ -86,123 +242,19 @@ export function decodeRule(
   family: string,
   key: string = exprKey(exprs),
 ): CommonRule | undefined {
+  let r: CommonRule | undefined
   const concat = findConcat(exprs, family)
+  const tail = concat ? undefined : mapVerdictTail(exprs, family)
   if (concat) {
     const rest = decodeRule([...exprs.slice(0, concat.start), ...exprs.slice(concat.end)], family)
     if (!rest) return undefined
-    const r: CommonRule = { ...rest, match: { ...(rest.match ?? {}), concat: { keys: concat.keys, set: concat.set } } }
+    r = { ...rest, match: { ...(rest.match ?? {}), concat: { keys: concat.keys, set: concat.set } } }
     if (r.verdict === undefined) delete r.verdict
-    return exprKey(compileRule(r, family)) === key ? r : undefined
-  }
-  const tail = mapVerdictTail(exprs, family)
-  if (tail) {
+  } else if (tail) {
     const head = tail.start ? decodeRule(exprs.slice(0, tail.start), family) : {}
     if (!head || head.verdict) return undefined
-    const r: CommonRule = { ...head, verdict: tail.verdict }
-    return exprKey(compileRule(r, family)) === key ? r : undefined
-  }
-  const r: CommonRule = {}
-  const m: Match = {}
-  let i = 0
-  const at = (k: number) => exprs[k]
-  const isLoad = (e: Expr | undefined, key: string): boolean => e?.type === "meta" && e.key === key
-  while (i < exprs.length) {
-    const e = at(i)!
-    const next = at(i + 1)
-    if (e.type === "ct" && e.key === "state" && next?.type === "bitwise" && at(i + 2)?.type === "cmp") {
-      const bits = fromHex(next.mask).reduce((acc, b, k) => acc | (b << (8 * k)), 0)
-      m.ct = { state: Object.keys(CT_STATE_BITS).filter((s) => bits & CT_STATE_BITS[s]!) }
-      i += 3
-    } else if ((isLoad(e, "iifname") || isLoad(e, "oifname")) && next?.type === "cmp") {
-      const name = Buffer.from(next.data, "hex").toString().replace(/\0+$/, "")
-      if (e.type === "meta" && e.key === "iifname") m.iifname = name
-      else m.oifname = name
-      i += 2
-    } else if (isLoad(e, "nfproto") && next?.type === "cmp") {
-      i += 2 // a guard: re-created by compiling what follows
-    } else if (e.type === "payload" && e.base === "network" && next) {
-      const v4 = [12, 16].includes(e.offset) && e.len <= 4
-      const proto: "ip" | "ip6" = v4 ? "ip" : "ip6"
-      const field = e.offset === 12 || e.offset === 8 ? "saddr" : "daddr"
-      let addr: string
-      if (next.type === "lookup" && !next.invert && next.anon) {
-        const list = next.anon.elements.map((k) => addrText(fromHex(k), proto === "ip" ? 32 : 128, proto))
-        m[proto] = { ...(m[proto] ?? {}), [field]: list }
-        i += 2
-        continue
-      }
-      if (next.type === "lookup" && !next.invert) {
-        addr = `@${next.set}`
-        i += 2
-      } else if (next.type === "bitwise" && at(i + 2)?.type === "cmp") {
-        const mask = fromHex(next.mask)
-        const len = mask.reduce((acc, b) => acc + b.toString(2).replace(/0/g, "").length, 0)
-        addr = addrText(fromHex((at(i + 2) as { data: string }).data), len, proto)
-        i += 3
-      } else if (next.type === "cmp") {
-        addr = addrText(fromHex(next.data), e.len * 8, proto)
-        i += 2
-      } else return undefined
-      m[proto] = { ...(m[proto] ?? {}), [field]: addr }
-    } else if (isLoad(e, "l4proto") && next?.type === "cmp") {
-      const n = fromHex(next.data)[0]!
-      const name = Object.keys(PROTO).find((k) => PROTO[k] === n)
-      const after = at(i + 2)
-      if ((name === "tcp" || name === "udp") && after?.type === "payload" && after.base === "transport") {
-        const ports: { sport?: number | string | number[]; dport?: number | string | number[] } = {}
-        i += 2
-        while (at(i)?.type === "payload" && (at(i) as { base: string }).base === "transport") {
-          const load = at(i) as { offset: number }
-          const field = load.offset === 0 ? "sport" : "dport"
-          const c1 = at(i + 1)
-          const c2 = at(i + 2)
-          if (c1?.type === "lookup" && !c1.invert && c1.anon) {
-            ports[field] = c1.anon.elements.map((k) => parseInt(k, 16))
-            i += 2
-          } else if (c1?.type === "lookup" && !c1.invert) {
-            ports[field] = `@${c1.set}`
-            i += 2
-          } else if (c1?.type === "cmp" && c1.op === "gte" && c2?.type === "cmp" && c2.op === "lte") {
-            ports[field] = `${parseInt(c1.data, 16)}-${parseInt(c2.data, 16)}`
-            i += 3
-          } else if (c1?.type === "cmp" && c1.op === "eq") {
-            ports[field] = parseInt(c1.data, 16)
-            i += 2
-          } else return undefined
-        }
-        m[name] = ports
-      } else {
-        m.meta = { l4proto: name ?? n }
-        i += 2
-      }
-    } else if (e.type === "counter") {
-      r.counter = true
-      i++
-    } else if (e.type === "immediate" && e.dreg === 0 && i === exprs.length - 1) {
-      if (e.verdict === "jump" && e.chain) r.verdict = { jump: e.chain }
-      else if (e.verdict === "goto" && e.chain) r.verdict = { goto: e.chain }
-      else if (e.verdict === "accept" || e.verdict === "drop" || e.verdict === "return" || e.verdict === "continue")
-        r.verdict = e.verdict
-      else return undefined
-      i++
-    } else if (e.type === "immediate" && e.dreg !== 0 && e.data !== undefined) {
-      // NAT: immediate address [immediate port] nat, at the end
-      const port = at(i + 1)?.type === "immediate" ? (at(i + 1) as { data?: string }).data : undefined
-      const nat = at(i + (port !== undefined ? 2 : 1))
-      if (nat?.type !== "nat" || i + (port !== undefined ? 3 : 2) !== exprs.length) return undefined
-      const addr = addrText(fromHex(e.data), nat.family === "ip" ? 32 : 128, nat.family)
-      const target = port !== undefined ? `${nat.family === "ip6" ? `[${addr}]` : addr}:${parseInt(port, 16)}` : addr
-      r.verdict = nat.nat === "snat" ? { snat: target } : { dnat: target }
-      i = exprs.length
-    } else if (e.type === "masq" && i === exprs.length - 1) {
-      r.verdict = "masquerade"
-      i++
-    } else if (e.type === "reject" && i === exprs.length - 1) {
-      r.verdict = "reject"
-      i++
-    } else return undefined
-  }
-  if (Object.keys(m).length) r.match = m
+    r = { ...head, verdict: tail.verdict }
+  } else r = readPlain(exprs)
   // only when it compiles back to exactly these expressions
-  return exprKey(compileRule(r, family)) === key ? r : undefined
+  return r && exprKey(compileRule(r, family)) === key ? r : undefined
 }

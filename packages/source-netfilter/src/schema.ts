@@ -105,7 +105,7 @@ export const TableSpecSchema = v.pipe(
         if ("verdict" in r && r.verdict && typeof r.verdict === "object" && "key" in r.verdict) {
           const ref = "vmap" in r.verdict ? r.verdict.vmap : "dnat" in r.verdict ? r.verdict.dnat : r.verdict.snat
           const m = dataset.value.sets.find((x) => x.name === ref.slice(1))
-          if (!m || !m.map)
+          if (!m?.map)
             addIssue({ message: `chain ${c.name} uses ${ref}, which is not a map of table ${dataset.value.name}` })
           else if ("vmap" in r.verdict ? m.map !== "verdict" : m.map === "verdict" || m.map === "inet_service")
             addIssue({ message: `chain ${c.name} uses ${ref}, a map to ${m.map}, which does not fit this verdict` })

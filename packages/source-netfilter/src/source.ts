@@ -11,7 +11,7 @@ import {
 import { nl } from "@linx/netlink/wire"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { NFNLGRP_NFTABLES } from "./wire/constants.ts"
-import { diffRuleset } from "./diff.ts"
+import { createRulesetDiff } from "./diff.ts"
 import { createNftKernel, type NftKernel } from "./kernel.ts"
 import type { NftObserved } from "./model.ts"
 import { describeNftOp, type NftOp } from "./ops.ts"
@@ -64,6 +64,7 @@ const tableKey = (t: { family: string; name: string }) => `${t.family} ${t.name}
 export function createNftSource(options: NftSourceOptions = {}): NftSource {
   const kernel = options.kernel ?? createNftKernel(options.netns)
   const subscriptions = new SubscriptionSet()
+  const diff = createRulesetDiff()
   let closed = false
 
   const run = async (ops: readonly NftOp[], observed: NftObserved, check: boolean): Promise<ApplyReport<NftOp>> => {
@@ -91,7 +92,7 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
       if (want?.scope && look) o.scope = look
       return o
     },
-    diff: (desired, observed, ownership) => diffRuleset(desired, observed, ownership),
+    diff: (desired, observed, ownership) => diff(desired, observed, ownership),
     reconcile: (ops, observed) => run(ops, observed, false),
     check: (ops, observed) => run(ops, observed, true),
     subscribe(onHint) {

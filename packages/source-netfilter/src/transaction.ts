@@ -8,17 +8,20 @@
 import type { NetlinkSocket } from "@linx/netlink"
 import { NetlinkError } from "@linx/netlink"
 import { errno, fromHex, MessageWriter, nfnl, nl } from "@linx/netlink/wire"
-import { encodeExpr } from "./expr.ts"
+import { encodeExpr } from "./wire/expr.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import type { NftOp } from "./ops.ts"
 import { describeNftOp } from "./ops.ts"
-import { END_MARK, keyTypeInfo, SET_TYPES, setFlags, timeoutMs } from "./set.ts"
+import { END_MARK, keyTypeInfo, SET_TYPES } from "./elements.ts"
+import { setFlags, timeoutMs } from "./set.ts"
 import {
   CHAIN,
   ELEM_INTERVAL_END,
   HOOKS,
   NFPROTO,
   NFT_DATA_VERDICT,
+  NFT_SET_ANONYMOUS,
+  NFT_SET_CONSTANT,
   NFTNL_UDATA_RULE_COMMENT,
   RULE,
   SET,
@@ -160,7 +163,11 @@ function anonymousSet(b: Batch, op: Where, e: object, anon: { type: string; elem
   b.setIds.set(e, id)
   const t = SET_TYPES[anon.type as keyof typeof SET_TYPES]
   const o = setObject(op, "__set%d").setU32(SET.KEY_TYPE, t.id).setU32(SET.KEY_LEN, t.len)
-  b.add(o.setU32(SET.FLAGS, 0x3).setU32(SET.ID, id), nfnl.NFT_MSG_NEWSET, nl.NLM_F_CREATE)
+  b.add(
+    o.setU32(SET.FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT).setU32(SET.ID, id),
+    nfnl.NFT_MSG_NEWSET,
+    nl.NLM_F_CREATE,
+  )
   const el = setObject(op, "__set%d").setU32(SET.ID, id)
   for (const key of anon.elements) el.addElement(fromHex(key))
   b.addElements(el, nfnl.NFT_MSG_NEWSETELEM, nl.NLM_F_CREATE)

@@ -101,7 +101,10 @@ export function applyRtnlOps(kernel: RtnlKernel, ops: readonly RtnlOp[]): ApplyR
   let index: Map<string, number> | undefined
   const ctx: Context = {
     kernel,
-    indexOf: (name) => (index ??= new Map(kernel.links().map((l) => [l.name, l.index]))).get(name),
+    indexOf: (name) => {
+      index ??= new Map(kernel.links().map((l) => [l.name, l.index]))
+      return index.get(name)
+    },
   }
   /** ops that failed in any phase: they take no further step and are never "applied" */
   const failed = new Map<RtnlOp, Error>()

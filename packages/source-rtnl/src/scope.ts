@@ -64,7 +64,10 @@ export function splitScope(scope: ScopeEntries): ScopeParts {
         break
       case "route":
         if (e.event === undefined) parts.routesNeedDump = true
-        else (parts.routes ??= new Map()).set(e.key, e.event)
+        else {
+          parts.routes ??= new Map()
+          parts.routes.set(e.key, e.event)
+        }
         break
     }
   }

@@ -106,6 +106,72 @@ const RTNLGRP_LINK = 1
 const RTNLGRP_IPV4_NETCONF = 24
 const RTNLGRP_IPV6_NETCONF = 25
 
+/** The diff: desired values that differ, and originals to restore for keys no longer desired. */
+function diffSysctl(
+  desired: SysctlDesired,
+  observed: SysctlObserved,
+  ownership: SysctlOwnership | undefined,
+): SysctlOp[] {
+  const ops: SysctlOp[] = []
+  for (const [key, value] of desired) {
+    if (!isNamespaced(key) && !ownership?.allowGlobalKeys) {
+      ops.push({
+        kind: "conflict",
+        key,
+        reason: `${keyName(key)} is global to the machine, not per namespace: set ownership.allowGlobalKeys to write it`,
+      })
+      continue
+    }
+    if (observed.pending.has(key)) continue // its interface does not exist yet
+    const current = observed.values.get(key)
+    if (current === undefined) ops.push({ kind: "set", key, value })
+    else if (normaliseValue(current) !== value) ops.push({ kind: "set", key, value, from: current })
+  }
+  for (const [key, value] of observed.originals) {
+    if (desired.has(key)) continue
+    const current = observed.values.get(key)
+    if (current !== undefined && normaliseValue(current) === normaliseValue(value)) continue
+    if (observed.pending.has(key)) continue
+    ops.push({ kind: "restore", key, value })
+  }
+  return ops
+}
+
+/**
+ * One write with its read before (when not observed, or to remember the original for
+ * restoreOnRelease: `originals` given) and its read back (the kernel may normalise or
+ * silently clamp). "pending": its interface does not exist yet (applied when it appears).
+ */
+function writeOne(
+  io: SysctlIo,
+  op: Exclude<SysctlOp, { kind: "conflict" }>,
+  originals: Map<string, string> | undefined,
+): "applied" | "pending" | SysctlError {
+  if (op.kind === "set" && (op.from === undefined || (originals && !originals.has(op.key)))) {
+    const before = io.read(op.key)
+    if (isFailure(before) && before.code === "ENOENT" && interfaceOf(op.key)) return "pending"
+    if (!isFailure(before)) {
+      if (originals && !originals.has(op.key)) originals.set(op.key, before.trim())
+      // not observed (unreadable then, or no observation given): no write when it already matches
+      if (op.from === undefined && normaliseValue(before) === op.value) return "applied"
+    }
+  }
+  const f = io.write(op.key, op.value)
+  if (f) {
+    if (f.code !== "ENOENT" || !interfaceOf(op.key)) return explain(op.key, op.value, f)
+    const why = `interface ${interfaceOf(op.key)} does not exist (yet): ${keyName(op.key)} is pending`
+    return new SysctlError(op.key, f.code, why, false)
+  }
+  const back = io.read(op.key)
+  if (isFailure(back)) return explain(op.key, op.value, back)
+  if (normaliseValue(back) !== normaliseValue(op.value)) {
+    const why = `wrote ${keyName(op.key)}=${op.value} but it reads back as ${normaliseValue(back)}`
+    return new SysctlError(op.key, "EINVAL", why, true)
+  }
+  if (op.kind === "restore") originals?.delete(op.key)
+  return "applied"
+}
+
 export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSource {
   const kernel = options.kernel ?? createProcSysKernel(options.netns)
   /** restoreOnRelease: the values found before the first write (DESIGN §4 allows this one) */
@@ -138,85 +204,17 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
       return o
     },
 
-    diff(desired, observed, ownership) {
-      const ops: SysctlOp[] = []
-      for (const [key, value] of desired) {
-        if (!isNamespaced(key) && !ownership?.allowGlobalKeys) {
-          ops.push({
-            kind: "conflict",
-            key,
-            reason: `${keyName(key)} is global to the machine, not per namespace: set ownership.allowGlobalKeys to write it`,
-          })
-          continue
-        }
-        if (observed.pending.has(key)) continue // its interface does not exist yet
-        const current = observed.values.get(key)
-        if (current === undefined) ops.push({ kind: "set", key, value })
-        else if (normaliseValue(current) !== value) ops.push({ kind: "set", key, value, from: current })
-      }
-      for (const [key, value] of observed.originals) {
-        if (desired.has(key)) continue
-        const current = observed.values.get(key)
-        if (current !== undefined && normaliseValue(current) === normaliseValue(value)) continue
-        if (observed.pending.has(key)) continue
-        ops.push({ kind: "restore", key, value })
-      }
-      return ops
-    },
+    diff: diffSysctl,
 
     async reconcile(ops) {
       if (closed) throw new Error("sysctl source is closed")
       const report: ApplyReport<SysctlOp> = { applied: [], failed: [] }
-      const fail = (op: SysctlOp, error: SysctlError) => reportFailure(report, op, describeSysctlOp(op), error)
       kernel.batch((io) => {
         for (const op of ops) {
           if (op.kind === "conflict") continue
-          if (op.kind === "set" && (op.from === undefined || (options.restoreOnRelease && !originals.has(op.key)))) {
-            const before = io.read(op.key)
-            // its interface does not exist yet: pending, not an error (applied when it appears)
-            if (isFailure(before) && before.code === "ENOENT" && interfaceOf(op.key)) continue
-            if (!isFailure(before)) {
-              if (options.restoreOnRelease && !originals.has(op.key)) originals.set(op.key, before.trim())
-              // not observed (unreadable then, or no observation given): no write when it already matches
-              if (op.from === undefined && normaliseValue(before) === op.value) {
-                report.applied.push(op)
-                continue
-              }
-            }
-          }
-          const f = io.write(op.key, op.value)
-          if (f) {
-            if (f.code === "ENOENT" && interfaceOf(op.key)) {
-              fail(
-                op,
-                new SysctlError(
-                  op.key,
-                  f.code,
-                  `interface ${interfaceOf(op.key)} does not exist (yet): ${keyName(op.key)} is pending`,
-                  false,
-                ),
-              )
-            } else fail(op, explain(op.key, op.value, f))
-            continue
-          }
-          // read back: the kernel may normalise or silently clamp
-          const back = io.read(op.key)
-          if (isFailure(back)) {
-            fail(op, explain(op.key, op.value, back))
-          } else if (normaliseValue(back) !== normaliseValue(op.value)) {
-            fail(
-              op,
-              new SysctlError(
-                op.key,
-                "EINVAL",
-                `wrote ${keyName(op.key)}=${op.value} but it reads back as ${normaliseValue(back)}`,
-                true,
-              ),
-            )
-          } else {
-            if (op.kind === "restore") originals.delete(op.key)
-            report.applied.push(op)
-          }
+          const r = writeOne(io, op, options.restoreOnRelease ? originals : undefined)
+          if (r === "applied") report.applied.push(op)
+          else if (r !== "pending") reportFailure(report, op, describeSysctlOp(op), r)
         }
       })
       return report

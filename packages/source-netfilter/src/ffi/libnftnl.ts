@@ -237,7 +237,7 @@ export class NftObject {
       ) {
         const v: { data?: Uint8Array; verdict?: number; chain?: string } = {}
         const d = get(e, 4)
-        if (d && d.len) v.data = bytesAt(d.p, d.len)!
+        if (d?.len) v.data = bytesAt(d.p, d.len)!
         const vd = get(e, 2)
         if (vd && vd.len >= 4) v.verdict = read.i32(vd.p, 0)
         const c = get(e, 3)

@@ -2,7 +2,8 @@
 // every op succeeds; refuses a stale generation (ERESTART); ENOENT for what is missing.
 import { NetlinkError } from "@linx/netlink"
 import { exprKey } from "../expr.ts"
-import { setFlags, timeoutMs } from "../set.ts"
+import type { ChainSpec } from "../schema.ts"
+import { type SetSpec, setFlags, timeoutMs } from "../set.ts"
 import type { NftKernel } from "../kernel.ts"
 import type { Chain, NftObserved, Table } from "../model.ts"
 import type { NftHint } from "../monitor.ts"
@@ -80,107 +81,22 @@ export class FakeNftKernel implements NftKernel {
     this.transactions.push(ops.map((o) => `${o.kind} ${o.object}`))
     const failures = new Map<number, Error>()
     if (options.genId !== undefined && options.genId !== this.genId) {
-      ops.forEach((_, i) => failures.set(i, err(85, "the ruleset changed since it was observed; look again")))
+      for (let i = 0; i < ops.length; i++)
+        failures.set(i, err(85, "the ruleset changed since it was observed; look again"))
       return failures
     }
     const next = structuredClone(this.tables)
-    const find = (f: string, t: string) => next.find((x) => x.family === f && x.name === t)
-    ops.forEach((op, i) => {
-      if (op.kind === "conflict" || failures.size) return
-      const t = find(op.family, op.table)
-      switch (op.kind) {
-        case "create":
-          if (op.object === "table") {
-            if (!t)
-              next.push({
-                family: op.family,
-                name: op.table,
-                handle: this.#handle++,
-                flags: op.flags,
-                chains: [],
-                sets: [],
-              })
-          } else if (!t) failures.set(i, err(2, "No such file or directory"))
-          else if (op.object === "set") {
-            t.sets ??= []
-            if (!t.sets.some((x) => x.name === op.set.name))
-              t.sets.push({
-                name: op.set.name,
-                handle: this.#handle++,
-                type: op.set.type,
-                flags: setFlags(op.set),
-                ...(op.set.map ? { map: op.set.map } : {}),
-                ...(op.set.timeout ? { timeout: timeoutMs(op.set.timeout)! } : {}),
-                elements: [],
-              })
-          } else if (!t.chains!.some((c) => c.name === op.chain.name)) {
-            const c: Chain = { name: op.chain.name, handle: this.#handle++, rules: [] }
-            if (op.chain.hook)
-              Object.assign(c, {
-                type: op.chain.type,
-                hook: op.chain.hook,
-                priority: op.chain.priority ?? 0,
-                policy: op.chain.policy ?? "accept",
-              })
-            t.chains!.push(c)
-          }
-          return
-        case "update": {
-          if (op.object === "table") {
-            if (!t) return void failures.set(i, err(2, "No such file or directory"))
-            t.flags = op.flags
-            return
-          }
-          if (op.object === "elements") {
-            const set = t?.sets?.find((x) => x.name === op.set)
-            if (!set) return void failures.set(i, err(2, "No such file or directory"))
-            const drop = new Set(op.remove)
-            if (op.remove.some((k) => !set.elements.includes(k)))
-              return void failures.set(i, err(2, "No such file or directory"))
-            set.elements = [
-              ...set.elements.filter((k) => !drop.has(k)),
-              ...op.add.filter((k) => !set.elements.includes(k)),
-            ]
-            return
-          }
-          const c = t?.chains?.find((x) => x.name === op.chain.name)
-          if (!c) failures.set(i, err(2, "No such file or directory"))
-          else c.policy = op.chain.policy ?? "accept"
-          return
-        }
-        case "delete":
-          if (!t) return void failures.set(i, err(2, "No such file or directory"))
-          if (op.object === "table") next.splice(next.indexOf(t), 1)
-          else if (op.object === "set") t.sets = (t.sets ?? []).filter((x) => x.name !== op.name)
-          else t.chains = t.chains!.filter((c) => c.name !== op.name)
-          return
-        case "replace": {
-          const c = t?.chains?.find((x) => x.name === op.chain)
-          if (!c) return void failures.set(i, err(2, "No such file or directory"))
-          const jump = op.rules
-            .flatMap((r) => r.exprs)
-            .find((e) => e.type === "immediate" && e.chain && !t!.chains!.some((x) => x.name === e.chain))
-          if (jump) return void failures.set(i, err(2, "No such file or directory"))
-          // like nf_tables: new rules are appended; only a flush in the same transaction empties the chain
-          const kept = op.flush ? [] : c.rules
-          c.rules = [
-            ...kept,
-            ...op.rules.map((r) => {
-              const rule: { -readonly [K in keyof Chain["rules"][number]]: Chain["rules"][number][K] } = {
-                handle: this.#handle++,
-                exprs: r.exprs,
-                key: exprKey(r.exprs),
-              }
-              if (r.common) rule.common = r.common
-              if (r.comment !== undefined) rule.comment = r.comment
-              return rule
-            }),
-          ]
-        }
+    for (const [i, op] of ops.entries()) {
+      if (op.kind === "conflict") continue
+      const e = this.#applyOne(next, op)
+      if (e) {
+        failures.set(i, e)
+        break
       }
-    })
+    }
     if (failures.size) {
-      ops.forEach((_, i) => failures.has(i) || failures.set(i, new Error("not applied: the transaction was aborted")))
+      for (let i = 0; i < ops.length; i++)
+        if (!failures.has(i)) failures.set(i, new Error("not applied: the transaction was aborted"))
       return failures
     }
     if (!options.check) {
@@ -189,6 +105,101 @@ export class FakeNftKernel implements NftKernel {
       this.#changed(ops.flatMap((op) => (op.kind === "conflict" ? [] : [`${op.family} ${op.table}`])))
     }
     return failures
+  }
+
+  #applyOne(next: Table[], op: Exclude<NftOp, { kind: "conflict" }>): Error | undefined {
+    const t = next.find((x) => x.family === op.family && x.name === op.table)
+    if (op.kind === "create" && op.object === "table") {
+      if (!t)
+        next.push({ family: op.family, name: op.table, handle: this.#handle++, flags: op.flags, chains: [], sets: [] })
+      return undefined
+    }
+    if (!t) return err(2, "No such file or directory")
+    switch (op.kind) {
+      case "create":
+        return op.object === "set" ? this.#createSet(t, op.set) : this.#createChain(t, op.chain)
+      case "update":
+        return this.#update(t, op)
+      case "delete":
+        if (op.object === "table") next.splice(next.indexOf(t), 1)
+        else if (op.object === "set") t.sets = (t.sets ?? []).filter((x) => x.name !== op.name)
+        else t.chains = t.chains!.filter((c) => c.name !== op.name)
+        return undefined
+      case "replace":
+        return this.#replaceRules(t, op)
+    }
+  }
+
+  #createSet(t: Table, set: SetSpec): undefined {
+    t.sets ??= []
+    if (t.sets.some((x) => x.name === set.name)) return undefined
+    t.sets.push({
+      name: set.name,
+      handle: this.#handle++,
+      type: set.type,
+      flags: setFlags(set),
+      ...(set.map ? { map: set.map } : {}),
+      ...(set.timeout ? { timeout: timeoutMs(set.timeout)! } : {}),
+      elements: [],
+    })
+    return undefined
+  }
+
+  #createChain(t: Table, spec: ChainSpec): undefined {
+    if (t.chains!.some((c) => c.name === spec.name)) return undefined
+    const c: Chain = { name: spec.name, handle: this.#handle++, rules: [] }
+    if (spec.hook)
+      Object.assign(c, {
+        type: spec.type,
+        hook: spec.hook,
+        priority: spec.priority ?? 0,
+        policy: spec.policy ?? "accept",
+      })
+    t.chains!.push(c)
+    return undefined
+  }
+
+  #update(t: Table, op: Extract<NftOp, { kind: "update" }>): Error | undefined {
+    if (op.object === "table") {
+      t.flags = op.flags
+      return undefined
+    }
+    if (op.object === "elements") {
+      const set = t.sets?.find((x) => x.name === op.set)
+      if (!set || op.remove.some((k) => !set.elements.includes(k))) return err(2, "No such file or directory")
+      const drop = new Set(op.remove)
+      set.elements = [...set.elements.filter((k) => !drop.has(k)), ...op.add.filter((k) => !set.elements.includes(k))]
+      return undefined
+    }
+    const c = t.chains?.find((x) => x.name === op.chain.name)
+    if (!c) return err(2, "No such file or directory")
+    c.policy = op.chain.policy ?? "accept"
+    return undefined
+  }
+
+  #replaceRules(t: Table, op: Extract<NftOp, { kind: "replace" }>): Error | undefined {
+    const c = t.chains?.find((x) => x.name === op.chain)
+    if (!c) return err(2, "No such file or directory")
+    const jump = op.rules
+      .flatMap((r) => r.exprs)
+      .find((e) => e.type === "immediate" && e.chain && !t.chains!.some((x) => x.name === e.chain))
+    if (jump) return err(2, "No such file or directory")
+    // like nf_tables: new rules are appended; only a flush in the same transaction empties the chain
+    const kept = op.flush ? [] : c.rules
+    c.rules = [
+      ...kept,
+      ...op.rules.map((r) => {
+        const rule: { -readonly [K in keyof Chain["rules"][number]]: Chain["rules"][number][K] } = {
+          handle: this.#handle++,
+          exprs: r.exprs,
+          key: exprKey(r.exprs),
+        }
+        if (r.common) rule.common = r.common
+        if (r.comment !== undefined) rule.comment = r.comment
+        return rule
+      }),
+    ]
+    return undefined
   }
 
   close(): void {

@@ -77,6 +77,9 @@ export const CT_STATE_BITS: Record<string, number> = { invalid: 1, established: 
 
 // libnftnl attribute numbers
 export const TABLE = { NAME: 0, FAMILY: 1, FLAGS: 2, USE: 3, HANDLE: 4 } as const
+/** nft_table_flags */
+export const NFT_TABLE_F_DORMANT = 0x1
+export const NFT_TABLE_F_OWNER = 0x2
 export const CHAIN = {
   NAME: 0,
   FAMILY: 1,
@@ -130,6 +133,7 @@ export const VERDICT_NAMES: Readonly<Record<number, string>> = Object.fromEntrie
 )
 
 // sets (nf_tables.h nft_set_flags, NFT_SET_ELEM_INTERVAL_END; libnftnl/set.h attribute numbers)
+export const NFT_SET_ANONYMOUS = 0x1
 export const NFT_SET_CONSTANT = 0x2
 export const NFT_SET_INTERVAL = 0x4
 export const NFT_SET_TIMEOUT = 0x10

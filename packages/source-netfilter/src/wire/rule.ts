@@ -62,6 +62,7 @@ function dataHex(v: DataView, off: number, len: number): string {
   return out
 }
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: hand-tuned wire decoder on the observe hot path, one flat case per expression kind
 function decodeExprData(name: string, v: DataView, s: number, e: number): Expr | { type: "unknown"; name: string } {
   const a: number[] = []
   const at: [number, number][] = []

@@ -266,87 +266,10 @@ export class FakeRtnlKernel implements RtnlKernel {
 
   #link(req: LinkRequest): NetlinkError | undefined {
     switch (req.op) {
-      case "create": {
-        if (!req.name) return fail(EINVAL, "missing name")
-        if (this.linkByName(req.name)) return fail(EEXIST, "File exists")
-        if (!req.kind || this.#options.unsupportedKinds?.includes(req.kind))
-          return fail(EOPNOTSUPP, "Unknown device type")
-        if (req.peer && this.linkByName(req.peer.name)) return fail(EEXIST, "File exists")
-        if (
-          (req.kind === "vlan" || req.kind === "macvlan" || req.kind === "ipvlan") &&
-          !this.linkTable.get(req.linkIndex ?? 0)
-        )
-          return fail(ENODEV, "No such device")
-        const index = this.#nextIndex++
-        const link: Link = {
-          index,
-          name: req.name,
-          kind: req.kind,
-          up: !!req.up,
-          mtu: req.mtu ?? 1500,
-          mac: req.mac ? formatMac(req.mac) : this.#mac(),
-          masterIndex: req.masterIndex ?? 0,
-          group: req.group ?? 0,
-          linkIndex: req.linkIndex ?? 0,
-          operState: 0,
-        }
-        if (req.kind === "bridge") {
-          link.stp = req.bridge?.stp ?? false
-          link.vlanFiltering = req.bridge?.vlanFiltering ?? false
-        }
-        if (req.kind === "vlan" && req.vlan) {
-          link.vlanId = req.vlan.id
-          link.vlanProtocol = req.vlan.protocol === c.ETH_P_8021AD ? "802.1ad" : "802.1q"
-        }
-        if (req.kind === "macvlan")
-          link.mode = Object.keys(c.MACVLAN_MODE).find((k) => c.MACVLAN_MODE[k] === req.macvlanMode) ?? "vepa"
-        if (req.kind === "ipvlan")
-          link.mode = Object.keys(c.IPVLAN_MODE).find((k) => c.IPVLAN_MODE[k] === req.ipvlanMode) ?? "l3"
-        this.linkTable.set(index, link)
-        if (req.kind === "veth" && req.peer) {
-          if (req.peer.netnsFd !== undefined) {
-            link.linkNetnsId = 0
-          } else {
-            const pi = this.#nextIndex++
-            this.linkTable.set(pi, {
-              index: pi,
-              name: req.peer.name,
-              kind: "veth",
-              up: false,
-              mtu: req.peer.mtu ?? 1500,
-              mac: req.peer.mac ? formatMac(req.peer.mac) : this.#mac(),
-              masterIndex: 0,
-              group: req.group ?? 0,
-              linkIndex: index,
-              operState: 0,
-            })
-            link.linkIndex = pi
-          }
-        }
-        return undefined
-      }
-      case "set": {
-        const l = this.#find(req)
-        if (!l) return fail(ENODEV, "No such device")
-        if (req.masterIndex) {
-          const m = this.linkTable.get(req.masterIndex)
-          if (!m) return fail(ENODEV, "No such device")
-          if (m.kind !== "bridge") return fail(EOPNOTSUPP, "Device does not allow enslaving to a master")
-        }
-        if (req.mtu !== undefined) l.mtu = req.mtu
-        if (req.mac !== undefined) l.mac = formatMac(req.mac)
-        if (req.group !== undefined) l.group = req.group
-        if (req.alias !== undefined) l.alias = req.alias
-        if (req.masterIndex !== undefined) l.masterIndex = req.masterIndex
-        if (req.bridge?.stp !== undefined) l.stp = req.bridge.stp
-        if (req.bridge?.vlanFiltering !== undefined) l.vlanFiltering = req.bridge.vlanFiltering
-        if (req.up !== undefined) {
-          l.up = req.up
-          if (!req.up)
-            this.routeTable = this.routeTable.filter((r) => r.oif !== l.index || r.protocol === c.RTPROT_KERNEL)
-        }
-        return undefined
-      }
+      case "create":
+        return this.#createLink(req)
+      case "set":
+        return this.#setLink(req)
       case "delete": {
         const l = this.#find(req)
         if (!l) return fail(ENODEV, "Cannot find device")
@@ -360,6 +283,87 @@ export class FakeRtnlKernel implements RtnlKernel {
         return undefined
       }
     }
+  }
+
+  #createLink(req: LinkRequest): NetlinkError | undefined {
+    if (!req.name) return fail(EINVAL, "missing name")
+    if (this.linkByName(req.name)) return fail(EEXIST, "File exists")
+    if (!req.kind || this.#options.unsupportedKinds?.includes(req.kind)) return fail(EOPNOTSUPP, "Unknown device type")
+    if (req.peer && this.linkByName(req.peer.name)) return fail(EEXIST, "File exists")
+    if (
+      (req.kind === "vlan" || req.kind === "macvlan" || req.kind === "ipvlan") &&
+      !this.linkTable.get(req.linkIndex ?? 0)
+    )
+      return fail(ENODEV, "No such device")
+    const index = this.#nextIndex++
+    const link: Link = {
+      index,
+      name: req.name,
+      kind: req.kind,
+      up: !!req.up,
+      mtu: req.mtu ?? 1500,
+      mac: req.mac ? formatMac(req.mac) : this.#mac(),
+      masterIndex: req.masterIndex ?? 0,
+      group: req.group ?? 0,
+      linkIndex: req.linkIndex ?? 0,
+      operState: 0,
+    }
+    if (req.kind === "bridge") {
+      link.stp = req.bridge?.stp ?? false
+      link.vlanFiltering = req.bridge?.vlanFiltering ?? false
+    }
+    if (req.kind === "vlan" && req.vlan) {
+      link.vlanId = req.vlan.id
+      link.vlanProtocol = req.vlan.protocol === c.ETH_P_8021AD ? "802.1ad" : "802.1q"
+    }
+    if (req.kind === "macvlan")
+      link.mode = Object.keys(c.MACVLAN_MODE).find((k) => c.MACVLAN_MODE[k] === req.macvlanMode) ?? "vepa"
+    if (req.kind === "ipvlan")
+      link.mode = Object.keys(c.IPVLAN_MODE).find((k) => c.IPVLAN_MODE[k] === req.ipvlanMode) ?? "l3"
+    this.linkTable.set(index, link)
+    if (req.kind === "veth" && req.peer) {
+      if (req.peer.netnsFd !== undefined) {
+        link.linkNetnsId = 0
+      } else {
+        const pi = this.#nextIndex++
+        this.linkTable.set(pi, {
+          index: pi,
+          name: req.peer.name,
+          kind: "veth",
+          up: false,
+          mtu: req.peer.mtu ?? 1500,
+          mac: req.peer.mac ? formatMac(req.peer.mac) : this.#mac(),
+          masterIndex: 0,
+          group: req.group ?? 0,
+          linkIndex: index,
+          operState: 0,
+        })
+        link.linkIndex = pi
+      }
+    }
+    return undefined
+  }
+
+  #setLink(req: LinkRequest): NetlinkError | undefined {
+    const l = this.#find(req)
+    if (!l) return fail(ENODEV, "No such device")
+    if (req.masterIndex) {
+      const m = this.linkTable.get(req.masterIndex)
+      if (!m) return fail(ENODEV, "No such device")
+      if (m.kind !== "bridge") return fail(EOPNOTSUPP, "Device does not allow enslaving to a master")
+    }
+    if (req.mtu !== undefined) l.mtu = req.mtu
+    if (req.mac !== undefined) l.mac = formatMac(req.mac)
+    if (req.group !== undefined) l.group = req.group
+    if (req.alias !== undefined) l.alias = req.alias
+    if (req.masterIndex !== undefined) l.masterIndex = req.masterIndex
+    if (req.bridge?.stp !== undefined) l.stp = req.bridge.stp
+    if (req.bridge?.vlanFiltering !== undefined) l.vlanFiltering = req.bridge.vlanFiltering
+    if (req.up !== undefined) {
+      l.up = req.up
+      if (!req.up) this.routeTable = this.routeTable.filter((r) => r.oif !== l.index || r.protocol === c.RTPROT_KERNEL)
+    }
+    return undefined
   }
 
   #deleteLink(l: Link): void {

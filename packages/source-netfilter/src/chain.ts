@@ -1,0 +1,91 @@
+// Chains and their rules: a chain by name (a changed base — type, hook, priority,
+// device — means delete and create; a changed policy is updated in place), its rules
+// as an ordered list compared by their normal form (a changed list is flushed and
+// rewritten inside the one transaction; comments are never compared).
+import { type Expr, exprKey } from "./expr.ts"
+import type { Chain } from "./model.ts"
+import type { CompiledRule, NftOp } from "./ops.ts"
+import { compileRule } from "./rule-compile.ts"
+import type { CommonRule } from "./rule-schema.ts"
+import type { ChainSpec, RuleSpec } from "./schema.ts"
+import type { OpLists } from "./set-diff.ts"
+
+interface Where {
+  family: string
+  table: string
+}
+
+/** A rule spec compiled to expressions (per source: the cache belongs to the caller). */
+export function compileSpec(r: RuleSpec, family: string, cache: WeakMap<RuleSpec, CompiledRule>): CompiledRule {
+  const cached = cache.get(r)
+  if (cached) return cached
+  let c: CompiledRule
+  if ("expr" in r) c = { exprs: r.expr as Expr[] }
+  else {
+    const common: CommonRule = {}
+    if (r.match) common.match = r.match
+    if (r.counter) common.counter = r.counter
+    if (r.verdict) common.verdict = r.verdict
+    c = { exprs: compileRule(common, family), common }
+  }
+  if (r.comment !== undefined) c.comment = r.comment
+  cache.set(r, c)
+  return c
+}
+
+function baseDiffers(want: ChainSpec, have: Chain): boolean {
+  return (
+    (want.type ?? undefined) !== have.type ||
+    (want.hook ?? undefined) !== have.hook ||
+    (want.hook !== undefined && (want.priority ?? 0) !== have.priority) ||
+    (want.device ?? undefined) !== have.device
+  )
+}
+
+const looksUp = (rules: readonly CompiledRule[], sets: ReadonlySet<string>) =>
+  rules.some((r) => r.exprs.some((e) => e.type === "lookup" && e.set !== undefined && sets.has(e.set)))
+
+/** New chains (all created before any rule, so rules may jump to any of them), then their rules. */
+export function createChainOps(
+  chains: readonly ChainSpec[],
+  rulesOf: (c: ChainSpec) => CompiledRule[],
+  where: Where,
+): NftOp[] {
+  const ops: NftOp[] = chains.map((chain) => ({ kind: "create", object: "chain", chain, ...where }))
+  for (const c of chains)
+    if (c.rules.length)
+      ops.push({ kind: "replace", object: "rules", chain: c.name, rules: rulesOf(c), flush: false, ...where })
+  return ops
+}
+
+/** The chains of an owned table; chains that look up a recreated set are rewritten. */
+export function diffChains(
+  want: readonly ChainSpec[],
+  have: readonly Chain[],
+  rulesOf: (c: ChainSpec) => CompiledRule[],
+  recreatedSets: ReadonlySet<string>,
+  where: Where,
+  out: OpLists,
+): void {
+  const haveByName = new Map(have.map((c) => [c.name, c]))
+  for (const c of want) {
+    const hc = haveByName.get(c.name)
+    const rules = rulesOf(c)
+    if (!hc || baseDiffers(c, hc)) {
+      if (hc) out.deletes.push({ kind: "delete", object: "chain", name: c.name, ...where })
+      out.creates.push({ kind: "create", object: "chain", chain: c, ...where })
+      if (rules.length)
+        out.changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: false, ...where })
+      continue
+    }
+    if (c.hook && (c.policy ?? "accept") !== (hc.policy ?? "accept"))
+      out.changes.push({ kind: "update", object: "chain", chain: c, ...where })
+    const keys = rules.map((r) => exprKey(r.exprs))
+    const got = hc.rules.map((r) => r.key)
+    if (keys.length !== got.length || keys.some((k, i) => k !== got[i]) || looksUp(rules, recreatedSets))
+      out.changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: hc.rules.length > 0, ...where })
+  }
+  const wanted = new Set(want.map((c) => c.name))
+  for (const hc of have)
+    if (!wanted.has(hc.name)) out.deletes.push({ kind: "delete", object: "chain", name: hc.name, ...where })
+}
