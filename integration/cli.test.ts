@@ -38,7 +38,7 @@ describe("linx", () => {
     const plan = linx(t, "plan", f)
     expect(plan.code).toBe(2)
     expect(plan.stdout).toContain("ip link add br-lan group 77 type bridge; ip link set dev br-lan up")
-    expect(plan.stdout).toContain("ip route replace 10.20.0.0/16 via 10.10.0.254 proto 77")
+    expect(plan.stdout).toContain("ip route add 10.20.0.0/16 via 10.10.0.254 proto 77")
     const apply = linx(t, "apply", f)
     expect(apply.code).toBe(0)
     expect(apply.stdout).toContain("ok      ip addr add 10.10.0.1/24 dev br-lan proto 77")

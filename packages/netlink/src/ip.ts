@@ -11,18 +11,27 @@ export interface IpPrefix extends IpAddr {
   prefixLen: number
 }
 
+/** Dotted quad, strictly: four decimal octets 0–255, no leading zeros (hot: one char loop, no regex). */
 function parseIpv4(s: string): Uint8Array | undefined {
-  const parts = s.split(".")
-  if (parts.length !== 4) return undefined
+  if (s.length < 7 || s.length > 15) return undefined
   const out = new Uint8Array(4)
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!
-    if (!/^\d{1,3}$/.test(p) || (p.length > 1 && p[0] === "0")) return undefined
-    const n = Number(p)
-    if (n > 255) return undefined
-    out[i] = n
+  let part = 0
+  let n = 0
+  let digits = 0
+  for (let i = 0; i <= s.length; i++) {
+    const ch = i < s.length ? s.charCodeAt(i) : 46 /* "." ends the last octet */
+    if (ch === 46) {
+      if (digits === 0 || part > 3) return undefined
+      out[part++] = n
+      n = 0
+      digits = 0
+    } else if (ch >= 48 && ch <= 57) {
+      if (digits === 1 && n === 0) return undefined // leading zero
+      n = n * 10 + (ch - 48)
+      if (++digits > 3 || n > 255) return undefined
+    } else return undefined
   }
-  return out
+  return part === 4 ? out : undefined
 }
 
 function parseIpv6(s: string): Uint8Array | undefined {

@@ -73,7 +73,7 @@ export async function runPass<D, O, Op, Own>(p: PassInput<D, O, Op, Own>): Promi
         terminal = report.failed.every((f) => isTerminalError(f.error))
       }
     } else if (toApply.length) {
-      result.deferred.push(...toApply.map((op) => source.describe(op)))
+      for (const op of toApply) result.deferred.push(source.describe(op))
     }
     const drift = p.trigger !== "start" && p.trigger !== "desired"
     p.tracker.afterPass(new Set(result.ops), result.applied, drift, now)

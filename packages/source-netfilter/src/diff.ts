@@ -76,7 +76,7 @@ function diffRulesetWith(
       out.deletes.push({ kind: "delete", object: "table", family: t.family, table: t.name })
       have = undefined
     }
-    if (!have) out.creates.push(...createTableOps(t, rulesOf))
+    if (!have) for (const op of createTableOps(t, rulesOf)) out.creates.push(op)
     else if (!ours) conflicts.push(notOwned(key))
     else diffTable(t, have, rulesOf, out)
   }

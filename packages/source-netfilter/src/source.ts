@@ -35,7 +35,7 @@ export interface NftWant {
   scope?: readonly { readonly kind: string; readonly key?: string }[] | undefined
 }
 
-export interface NftSource {
+export interface NftSource extends AsyncDisposable {
   readonly kind: "netfilter"
   readonly schema: StandardSchemaV1<unknown, NftDesired>
   readonly ownershipSchema: StandardSchemaV1<unknown, NftOwnership>
@@ -119,6 +119,9 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
       closed = true
       await subscriptions.close()
       kernel.close()
+    },
+    [Symbol.asyncDispose]() {
+      return this.close()
     },
   }
 }

@@ -2,7 +2,7 @@
 // pipelined batch; names are resolved to ifindexes just before the phase that needs
 // them; a failure is reported for its op with the kernel's error as cause while the
 // other ops still apply. A delete that finds nothing has nothing left to do.
-import { type ApplyReport, isNotFound, type NetlinkError, reportFailure } from "@linx/netlink"
+import { type ApplyReport, isNotFound, NetlinkError, reportFailure } from "@linx/netlink"
 import { errno } from "@linx/netlink/wire"
 import type { RtnlKernel, RtnlRequest } from "./kernel.ts"
 import { describeRtnlOp, type RtnlOp } from "./ops.ts"
@@ -52,7 +52,7 @@ const PHASES: readonly Step[] = [
   }),
   phase({
     name: "deleteLinks",
-    takes: (op): op is r.LinkDelete => op.kind === "delete" && (op.object === "link" || op.object === "linkGroup"),
+    takes: (op): op is r.LinkDelete => op.kind === "delete" && op.object === "link",
     build: (op, l) => r.linkDelete(op, l),
     changesLinks: true,
   }),
@@ -91,6 +91,19 @@ const PHASES: readonly Step[] = [
     build: (op, l, x) => r.routeCreate(op, l, x.indexOf),
   }),
 ]
+
+/**
+ * A create of something observed absent finds it there: another agent made it between
+ * the look and the apply. Exclusive creates leave it alone; the error says so (the next
+ * pass sees it and reports a conflict unless it carries this loop's marker).
+ */
+function appearedMeanwhile(e: NetlinkError): NetlinkError {
+  return new NetlinkError(e.errno, {
+    context: "it appeared after the look (another agent made it) and was left alone",
+    extAck: e.extAck,
+    ...(e.request ? { request: e.request } : {}),
+  })
+}
 
 /** A delete that finds nothing (the object is already gone) has nothing left to do. */
 function isGone(op: RtnlOp, e: NetlinkError): boolean {
@@ -145,6 +158,7 @@ function runPhase<T extends RtnlOp>(
   if (!requests.length) return
   for (const [i, e] of kernel.send(requests)) {
     const op = owner[i]!
-    if (!isGone(op, e) && !failed.has(op)) failed.set(op, e)
+    if (isGone(op, e) || failed.has(op)) continue
+    failed.set(op, op.kind === "create" && e.errno === errno.EEXIST ? appearedMeanwhile(e) : e)
   }
 }

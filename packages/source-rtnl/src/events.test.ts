@@ -41,7 +41,7 @@ describe("rtnl events on the fake kernel", () => {
     const scoped = await source.observe({ desired: D, ownership: OWN, scope: hint.scope! })
     expect(kernel.dumps.routes).toBe(dumps)
     const ops = source.diff(D, scoped, OWN)
-    expect(ops.map((o) => source.describe(o))).toEqual(["ip route replace 10.2.0.0/16 via 10.1.0.254 proto 77"])
+    expect(ops.map((o) => source.describe(o))).toEqual(["ip route add 10.2.0.0/16 via 10.1.0.254 proto 77"])
     const echo = await hintAfter(source, () => void source.reconcile(ops, scoped))
     // our own write comes back as an event carrying the route: the next look, from the event alone, is clean
     const after = await source.observe({ desired: D, ownership: OWN, scope: echo.scope! })
@@ -77,7 +77,7 @@ describe("rtnl events on the fake kernel", () => {
     const ops = source.diff(D, scoped, OWN)
     expect(ops.map((o) => source.describe(o))).toEqual([
       "ip link set dev lan-a up",
-      "ip route replace 10.2.0.0/16 via 10.1.0.254 proto 77",
+      "ip route add 10.2.0.0/16 via 10.1.0.254 proto 77",
     ])
     await source.reconcile(ops, scoped)
     expect(source.diff(D, await source.observe({ desired: D, ownership: OWN }), OWN)).toEqual([])

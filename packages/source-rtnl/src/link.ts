@@ -1,5 +1,5 @@
 // Links: the observed type, and the diff of desired link specs against the kernel.
-import type { Owner } from "./ownership.ts"
+import { deletesLink, type Owner, ownsLink } from "./ownership.ts"
 import type { LinkSpec, VethSpec } from "./schema.ts"
 import type { ConflictOp } from "./conflict.ts"
 import type { Link } from "./wire/link.ts"
@@ -22,13 +22,15 @@ export interface LinkChanges {
 export type LinkOp =
   | { kind: "create"; object: "link"; spec: LinkSpec; group: number }
   | { kind: "update"; object: "link"; name: string; index: number; linkKind: string; changes: LinkChanges }
+  /** by the ifindex observed: exactly the link seen as ours, never one that took its name since */
   | { kind: "delete"; object: "link"; name: string; index: number; linkKind: string }
-  | { kind: "delete"; object: "linkGroup"; group: number; names: string[] }
 
 /** A veth's peer in this namespace, as a desired link of its own (it is created with its pair). */
 export interface PeerSpec {
   kind: "veth"
   name: string
+  /** the group it is created with: its primary's */
+  group?: number
   up?: boolean
   mtu?: number
   mac?: string
@@ -46,6 +48,7 @@ export function expandLinks(links: readonly LinkSpec[]): WantedLink[] {
     if (l.kind === "veth" && !l.peer.netns) {
       const p = l.peer
       const peer: PeerSpec = { kind: "veth", name: p.name, peerOf: l.name }
+      if (l.group !== undefined) peer.group = l.group
       const up = p.up ?? l.up
       if (up !== undefined) peer.up = up
       if (p.mtu !== undefined) peer.mtu = p.mtu
@@ -55,6 +58,12 @@ export function expandLinks(links: readonly LinkSpec[]): WantedLink[] {
     }
   }
   return out
+}
+
+function notOurs(o: Link, owner: Owner): string {
+  if (o.kind === "device")
+    return `device ${o.name} is not this loop's: list it in ownership.links to manage its settings`
+  return `link ${o.name} exists and is not this loop's (group ${o.group}, not ${owner.linkGroup}): list it in ownership.links, or set ownership.adopt to take it over`
 }
 
 function isPeer(w: WantedLink): w is PeerSpec {
@@ -157,33 +166,38 @@ export function diffLinks(
       }
       continue
     }
+    const wantGroup = w.group
+    if (!ownsLink(owner, o, { group: wantGroup })) {
+      conflicts.push({ kind: "conflict", object: "link", key: w.name, reason: notOurs(o, owner) })
+      continue
+    }
     const why = mismatch(w, o, byIndex)
     if (why) {
-      const primary = isPeer(w) ? undefined : w
-      if (primary && (owner.ownsLinkName(w.name) || owner.adopt)) {
+      if (!isPeer(w)) {
         deletes.push(o)
-        ops.push({ kind: "create", object: "link", spec: primary, group: primary.group ?? owner.linkGroup })
-      } else if (!isPeer(w)) {
-        conflicts.push({ kind: "conflict", object: "link", key: w.name, reason: `link ${w.name} exists but ${why}` })
+        ops.push({ kind: "create", object: "link", spec: w, group: w.group ?? owner.linkGroup })
       }
       continue
     }
     const changes = changesFor(w, o, byIndex)
+    // adopted: give it this loop's marker, so it is recognised as ours from now on
+    const group = wantGroup ?? owner.linkGroup
+    if (o.kind !== "device" && o.group !== group && !owner.ownsLinkName(o.name)) changes.group = group
     if (Object.keys(changes).length)
       ops.push({ kind: "update", object: "link", name: o.name, index: o.index, linkKind: o.kind, changes })
   }
 
-  if (owner.hasLinkGlobs) {
-    for (const o of observed) {
-      // a device (a NIC, no IFLA_INFO_KIND) is never deleted: only its settings are managed
-      if (!wantedNames.has(o.name) && owner.ownsLinkName(o.name) && o.kind !== "device") deletes.push(o)
-    }
-  }
-  ops.push(...deleteOps(deletes, observed, owner))
+  // a device (a NIC, no IFLA_INFO_KIND) is never deleted: only its settings are managed
+  for (const o of observed) if (!wantedNames.has(o.name) && deletesLink(owner, o)) deletes.push(o)
+  for (const d of deleteOps(deletes, observed)) ops.push(d)
   return { ops, conflicts }
 }
 
-function deleteOps(deletes: Link[], observed: readonly Link[], owner: Owner): LinkOp[] {
+/**
+ * One delete per link, by ifindex. (Not `ip link del group G`, which the kernel decides
+ * at delete time: a foreign link that joined G after the look would go too.)
+ */
+function deleteOps(deletes: Link[], observed: readonly Link[]): LinkOp[] {
   if (!deletes.length) return []
   // A veth pair goes with either end: delete one end only.
   const byIndex = new Map(observed.map((l) => [l.index, l]))
@@ -194,18 +208,6 @@ function deleteOps(deletes: Link[], observed: readonly Link[], owner: Owner): Li
     seen.add(d.index)
     if (d.kind === "veth" && d.linkNetnsId === undefined && byIndex.has(d.linkIndex)) seen.add(d.linkIndex)
     unique.push(d)
-  }
-  // ip link del group G, when G holds exactly the links to delete (70–110× faster than one by one).
-  const group = owner.linkGroup
-  const inGroup = observed.filter((l) => l.group === group)
-  const deleting = new Set(deletes.map((l) => l.index))
-  if (
-    unique.length >= 2 &&
-    inGroup.length > 0 &&
-    inGroup.every((l) => deleting.has(l.index)) &&
-    deletes.every((l) => l.group === group)
-  ) {
-    return [{ kind: "delete", object: "linkGroup", group, names: unique.map((l) => l.name).sort() }]
   }
   return unique.map((o) => ({ kind: "delete", object: "link", name: o.name, index: o.index, linkKind: o.kind }))
 }

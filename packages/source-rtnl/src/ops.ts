@@ -110,7 +110,7 @@ export function describeRtnlOp(op: RtnlOp): string {
           return parts.join(" ")
         }
         case "route":
-          return describeRoute("replace", op.route, op.protocol)
+          return describeRoute("add", op.route, op.protocol)
         default:
           return assertNever(op)
       }
@@ -127,8 +127,6 @@ export function describeRtnlOp(op: RtnlOp): string {
       switch (op.object) {
         case "link":
           return `ip link del dev ${op.name}`
-        case "linkGroup":
-          return `ip link del group ${op.group}  # ${op.names.join(", ")}`
         case "address":
           return `ip addr del ${op.address}${op.peer ? ` peer ${op.peer}` : ""} dev ${op.link}`
         case "route": {

@@ -11,8 +11,6 @@ function rank(op: RtnlOp): number {
       return op.kind === "delete" ? 0 : 6
     case "address":
       return op.kind === "delete" ? 1 : 5
-    case "linkGroup":
-      return 2
     case "link":
       return op.kind === "delete" ? 2 : op.kind === "create" ? 3 : 4
   }

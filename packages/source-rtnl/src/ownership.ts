@@ -52,12 +52,28 @@ export function resolveOwnership(o: RtnlOwnership | undefined, cache?: OwnerMemo
 }
 
 /**
- * May this loop touch the link? Links named by ownership (names or globs) and links
- * named in desired state; never `lo`, the kernel's loopback. The diff and `linx show`
+ * May this loop change (or replace) this existing link? Links named by ownership.links
+ * (names or globs); links carrying this loop's group marker (the links it created: the
+ * group it gives them, `desired.group` or ownership.linkGroup), never a device, whose
+ * group says nothing about who made it; with ownership.adopt, any desired link but a
+ * device. Never `lo`. Naming a link in desired state alone does not make it ours: an
+ * existing link that is not ours is a conflict, left alone. The diff and `linx show`
  * both ask this, so what `show` marks owned is what `plan` may touch.
  */
-export function ownsLink(owner: Owner, name: string, desiredNames: ReadonlySet<string>): boolean {
-  return name !== "lo" && (owner.ownsLinkName(name) || desiredNames.has(name))
+export function ownsLink(
+  owner: Owner,
+  link: { name: string; kind: string; group: number },
+  desired: { group?: number | undefined } | undefined,
+): boolean {
+  if (link.name === "lo") return false
+  if (owner.ownsLinkName(link.name)) return true
+  if (!desired || link.kind === "device") return false
+  return owner.adopt || link.group === (desired.group ?? owner.linkGroup)
+}
+
+/** May this loop delete this link when desired state no longer names it? Only by ownership.links, never a device. */
+export function deletesLink(owner: Owner, link: { name: string; kind: string }): boolean {
+  return link.name !== "lo" && link.kind !== "device" && owner.ownsLinkName(link.name)
 }
 
 /** An address carrying the owner's IFA_PROTO, or (with adopt) one desired state names. */

@@ -151,9 +151,8 @@ export function linkUpdate(op: LinkUpdate, label: string, indexOf: IndexOf): Rtn
   return [request]
 }
 
-/** Equivalent to: ip link del dev NAME, or ip link del group G. */
+/** Equivalent to: ip link del dev NAME, by the ifindex observed. */
 export function linkDelete(op: LinkDelete, label: string): RtnlRequest[] {
-  if (op.object === "linkGroup") return [{ object: "link", label, request: { op: "deleteGroup", group: op.group } }]
   return [{ object: "link", label, request: { op: "delete", index: op.index, name: op.name } }]
 }
 
@@ -196,12 +195,16 @@ export function addressDelete(op: AddressDelete, label: string): RtnlRequest[] {
   return [request]
 }
 
-/** Equivalent to: ip route replace DST via … dev … proto N (CREATE|REPLACE). */
+/**
+ * Equivalent to: ip route add DST via … dev … proto N (CREATE|EXCL: a route observed
+ * absent is never overwritten), or for an update ip route replace … (REPLACE only: the
+ * route observed as ours, ENOENT when it went away meanwhile).
+ */
 export function routeCreate(op: RouteCreate, label: string, indexOf: IndexOf): RtnlRequest[] | Error {
   const w = op.route
   const dst = parsePrefix(w.dst)!
   const req: RouteRequest = {
-    op: "create",
+    op: op.kind === "update" ? "replace" : "create",
     family: w.family,
     dst: dst.bytes,
     dstLen: dst.prefixLen,

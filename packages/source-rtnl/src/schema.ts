@@ -1,55 +1,11 @@
 // What users write: valibot schemas for links, addresses and routes, and the types
 // inferred from them. Every issue is reported as `path: message`.
 import * as v from "valibot"
-import {
-  canonicalIp,
-  canonicalMac,
-  familyOf,
-  formatPrefix,
-  isNetworkAddress,
-  networkOf,
-  parsePrefix,
-} from "@linx/netlink/ip"
+import { familyOf, formatPrefix, parsePrefix } from "@linx/netlink/ip"
+import { clip, isValidLinkName, issuePath, Ip, LinkName, Mac, Mtu, NetnsName, U32 } from "./schema-common.ts"
+import { NexthopSchema, RouteSpecSchema, RouteTable, routeFamilyOf } from "./schema-route.ts"
 
-/** dev_valid_name() in net/core/dev.c: 1–15 bytes, not "." or "..", no "/", ":" or whitespace. */
-export function isValidLinkName(s: string): boolean {
-  return s.length > 0 && Buffer.byteLength(s) <= 15 && s !== "." && s !== ".." && !/[/:\s]/.test(s)
-}
-
-const LinkName = v.pipe(
-  v.string("a link name must be a string"),
-  v.check(isValidLinkName, (i) => `"${i.input}" is not a valid link name (1–15 characters, no "/", ":" or spaces)`),
-)
-
-const Mac = v.pipe(
-  v.string(),
-  v.check(
-    (s) => canonicalMac(s) !== undefined,
-    (i) => `"${i.input}" is not a MAC address (aa:bb:cc:dd:ee:ff)`,
-  ),
-  v.transform((s) => canonicalMac(s)!),
-)
-
-const Mtu = v.pipe(
-  v.number("mtu must be a number"),
-  v.integer("mtu must be an integer"),
-  v.minValue(68, (i) => `mtu ${i.input} is below the minimum of 68`),
-  v.maxValue(65535, (i) => `mtu ${i.input} is above the maximum of 65535`),
-)
-
-const U32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff))
-
-const Ip = v.pipe(
-  v.string(),
-  v.check(
-    (s) => canonicalIp(s) !== undefined,
-    (i) => `"${i.input}" is not an IPv4 or IPv6 address`,
-  ),
-  v.transform((s) => canonicalIp(s)!),
-)
-
-/** A network namespace reference: a name under /run/netns or a path. */
-const NetnsName = v.pipe(v.string(), v.minLength(1, "a namespace name must not be empty"))
+export { clip, isValidLinkName, routeFamilyOf, RouteSpecSchema, NexthopSchema }
 
 const common = {
   name: LinkName,
@@ -159,76 +115,6 @@ export const AddressSpecSchema = v.pipe(
   ),
 )
 
-const RouteTable = v.union(
-  [v.literal("main"), v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(0xffffffff))],
-  'table must be "main" or a number 1–4294967295',
-)
-
-export const NexthopSchema = v.strictObject({
-  via: v.optional(Ip),
-  dev: v.optional(LinkName),
-  weight: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256, "weight must be 1–256")), 1),
-  onlink: v.optional(v.boolean()),
-})
-
-function routeFamilies(r: {
-  dst: string
-  via?: string | undefined
-  src?: string | undefined
-  nexthops?: { via?: string | undefined }[] | undefined
-}): Set<string> {
-  const fams = new Set<string>()
-  if (r.dst !== "default") fams.add(familyOf(r.dst) ?? "?")
-  for (const a of [r.via, r.src, ...(r.nexthops ?? []).map((n) => n.via)]) if (a) fams.add(familyOf(a) ?? "?")
-  return fams
-}
-
-export const RouteSpecSchema = v.pipe(
-  v.strictObject({
-    /** "default", "10.0.0.0/8", "fd00::/64"; host bits must be zero */
-    dst: v.pipe(
-      v.string(),
-      v.check(
-        (s) => s === "default" || parsePrefix(s) !== undefined,
-        (i) => `"${i.input}" is not "default" or a prefix (10.0.0.0/8)`,
-      ),
-      v.check(
-        (s) => s === "default" || isNetworkAddress(parsePrefix(s)!),
-        (i) => {
-          const p = parsePrefix(i.input)
-          return `${i.input} has host bits set; did you mean ${p ? formatPrefix(networkOf(p)) : "the network address"}?`
-        },
-      ),
-      v.transform((s) => (s === "default" ? s : formatPrefix(parsePrefix(s)!))),
-    ),
-    /** for "default" without via/src: which family (default inet) */
-    family: v.optional(v.picklist(["inet", "inet6"])),
-    via: v.optional(Ip),
-    dev: v.optional(LinkName),
-    src: v.optional(Ip),
-    table: v.optional(RouteTable),
-    metric: v.optional(U32),
-    scope: v.optional(v.picklist(["universe", "global", "site", "link", "host"])),
-    type: v.optional(v.picklist(["unicast", "blackhole", "unreachable", "prohibit"]), "unicast"),
-    mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535))),
-    onlink: v.optional(v.boolean()),
-    nexthops: v.optional(
-      v.pipe(v.array(NexthopSchema), v.minLength(2, "nexthops needs at least two entries (use via/dev for one)")),
-    ),
-  }),
-  v.check((r) => routeFamilies(r).size <= 1, "dst, via, src and nexthops must all be IPv4 or all IPv6"),
-  v.check(
-    (r) => r.type === "unicast" || (!r.via && !r.dev && !r.nexthops),
-    (i) => `a ${i.input.type} route takes no via, dev or nexthops`,
-  ),
-  v.check(
-    (r) => r.type !== "unicast" || !!(r.via || r.dev || r.nexthops),
-    "a unicast route needs via, dev or nexthops",
-  ),
-  v.check((r) => !(r.nexthops && (r.via || r.dev)), "use either nexthops or via/dev, not both"),
-  v.check((r) => !r.nexthops || r.nexthops.every((n) => n.via || n.dev), "each nexthop needs via or dev"),
-)
-
 export const RtnlDesiredSchema = v.pipe(
   v.strictObject({
     links: v.optional(v.array(LinkSpecSchema), []),
@@ -276,6 +162,20 @@ export const RtnlDesiredSchema = v.pipe(
         })
       }
       seen.add(key)
+    })
+    const routes = new Map<string, number>()
+    dataset.value.routes.forEach((r, i) => {
+      // the kernel's key of a route: family, table, destination, metric (tos is always 0 here)
+      const family = routeFamilyOf(r)
+      const metric = r.metric ?? (family === "inet6" ? 1024 : 0)
+      const key = `${family} ${r.table ?? "main"} ${r.dst} ${metric}`
+      const prev = routes.get(key)
+      if (prev === undefined) routes.set(key, i)
+      else
+        addIssue({
+          message: `routes.${prev} and routes.${i} are the same route to the kernel (${r.dst}, table ${r.table ?? "main"}, metric ${metric}): one would replace the other every pass`,
+          path: issuePath(dataset.value, ["routes", i, "dst"]),
+        })
     })
   }),
 )

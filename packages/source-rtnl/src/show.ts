@@ -2,7 +2,7 @@
 // owned exactly when the diff may touch it (the predicates of ownership.ts).
 import { expandLinks } from "./link.ts"
 import type { RtnlObserved } from "./observe.ts"
-import { ownsAddress, ownsLink, ownsRoute, resolveOwnership } from "./ownership.ts"
+import { deletesLink, ownsAddress, ownsLink, ownsRoute, resolveOwnership } from "./ownership.ts"
 import { observedRouteKey, wantedRoute } from "./route.ts"
 import type { RtnlDesired, RtnlOwnership } from "./schema.ts"
 import * as c from "./wire/constants.ts"
@@ -19,13 +19,13 @@ const isDefault = (dst: string) => dst === "0.0.0.0/0" || dst === "::/0"
 export function showRtnl(o: RtnlObserved, desired: RtnlDesired | undefined, ownership: RtnlOwnership | undefined) {
   const owner = resolveOwnership(ownership)
   const names = new Map(o.links.map((l) => [l.index, l.name]))
-  const desiredLinks = new Set(expandLinks(desired?.links ?? []).map((l) => l.name))
+  const desiredLinks = new Map(expandLinks(desired?.links ?? []).map((l) => [l.name, "group" in l ? l : {}]))
   const desiredAddresses = new Set((desired?.addresses ?? []).map((a) => `${a.link} ${a.address}`))
   const desiredRoutes = new Set((desired?.routes ?? []).map((r) => wantedRoute(r).key))
   const links = o.links.map((l) => ({
     ...l,
     master: l.masterIndex ? names.get(l.masterIndex) : undefined,
-    owned: ownsLink(owner, l.name, desiredLinks),
+    owned: desiredLinks.has(l.name) ? ownsLink(owner, l, desiredLinks.get(l.name)) : deletesLink(owner, l),
   }))
   const addresses = (o.addresses ?? []).map((a) => {
     const link = names.get(a.index)

@@ -44,8 +44,8 @@ describe("rtnl source on the fake kernel", () => {
       "ip link add lan-a group 77 type veth peer name lan-b; ip link set dev lan-a master br-lan up",
       "ip addr add 10.10.0.1/24 dev br-lan proto 77",
       "ip addr add fd10::1/64 dev br-lan proto 77",
-      "ip route replace 10.20.0.0/16 via 10.10.0.254 proto 77",
-      "ip route replace default via 10.10.0.254 table 100 metric 50 proto 77",
+      "ip route add 10.20.0.0/16 via 10.10.0.254 proto 77",
+      "ip route add default via 10.10.0.254 table 100 metric 50 proto 77",
     ])
     expect(report.failed).toEqual([])
     expect(report.applied.length).toBe(6)
@@ -80,7 +80,7 @@ describe("rtnl source on the fake kernel", () => {
     const ops = source.diff(d, await source.observe(), OWN)
     expect(ops.map((o) => source.describe(o))).toEqual([
       "ip route del 10.20.0.0/16 via 10.10.0.254 dev br-lan metric 0 proto 77",
-      "ip route replace 10.20.0.0/16 via 10.10.0.254 metric 10 proto 77",
+      "ip route add 10.20.0.0/16 via 10.10.0.254 metric 10 proto 77",
     ])
     await source.reconcile(ops)
     expect(kernel.routeTable.filter((r) => r.dst === "10.20.0.0/16").map((r) => r.priority)).toEqual([10])
@@ -149,7 +149,7 @@ describe("rtnl source on the fake kernel", () => {
     expect(kernel.routeTable.find((r) => r.dst === "10.20.0.0/16")?.protocol).toBe(77)
   })
 
-  test("owned links in the owner's group are deleted in one request", async () => {
+  test("owned links are deleted one by one, by the ifindex observed (a veth pair by one end)", async () => {
     const { source, kernel } = await setup({
       links: [
         { name: "lan-a", kind: "veth", peer: { name: "lan-b" } },
@@ -161,9 +161,13 @@ describe("rtnl source on the fake kernel", () => {
     } as never)
     const before = kernel.requests.length
     const ops = source.diff(parse({}), await source.observe(), OWN)
-    expect(ops.map((o) => source.describe(o))).toEqual(["ip link del group 77  # lan-a, lan-br, lan-c"])
+    expect(ops.map((o) => source.describe(o))).toEqual([
+      "ip link del dev lan-a",
+      "ip link del dev lan-c",
+      "ip link del dev lan-br",
+    ])
     await source.reconcile(ops)
-    expect(kernel.requests.length - before).toBe(1)
+    expect(kernel.requests.length - before).toBe(3)
     expect([...kernel.linkTable.values()].map((l) => l.name)).toEqual(["lo"])
   })
 
@@ -181,8 +185,8 @@ describe("rtnl source on the fake kernel", () => {
     const report = await source.reconcile(source.diff(d, await source.observe(), OWN))
     expect(report.failed.map((f) => [source.describe(f.op), f.error.message])).toEqual([
       [
-        "ip route replace 10.9.0.0/16 via 10.1.0.254 dev lan-a onlink proto 77",
-        'Nexthop device is not up (ENETDOWN in "ip route replace 10.9.0.0/16 via 10.1.0.254 dev lan-a onlink proto 77")',
+        "ip route add 10.9.0.0/16 via 10.1.0.254 dev lan-a onlink proto 77",
+        'Nexthop device is not up (ENETDOWN in "ip route add 10.9.0.0/16 via 10.1.0.254 dev lan-a onlink proto 77")',
       ],
     ])
     expect(report.applied.length).toBe(3)
@@ -212,29 +216,43 @@ describe("rtnl source on the fake kernel", () => {
     expect(await plan(source, d)).toEqual(["# conflict: device eth9 does not exist (Linx never creates devices)"])
   })
 
-  test("a link of the wrong kind is replaced when owned, a conflict when not", async () => {
+  test("a link of the wrong kind is replaced when ours (by name or by the group marker), a conflict when not", async () => {
     const kernel = new FakeRtnlKernel()
     const source = createRtnlSource({ kernel })
     await source.reconcile(
       source.diff(parse({ links: [{ name: "lan-x", kind: "bridge" }] }), await source.observe(), OWN),
     )
+    // another agent's bridge: no group marker, not named by ownership.links
+    kernel.send([{ object: "link", label: "foreign", request: { op: "create", name: "other-x", kind: "bridge" } }])
     const d = parse({ links: [{ name: "lan-x", kind: "veth", peer: { name: "lan-y" } }] })
-    expect(await plan(source, d)).toEqual([
-      "ip link del dev lan-x",
-      "ip link add lan-x group 77 type veth peer name lan-y",
+    const replaced = ["ip link del dev lan-x", "ip link add lan-x group 77 type veth peer name lan-y"]
+    expect(await plan(source, d)).toEqual(replaced)
+    // without link names, the group marker (77: this loop made it) still says it is ours
+    expect(await plan(source, d, { routeProtocol: 77 })).toEqual(replaced)
+    const foreign = parse({ links: [{ name: "other-x", kind: "veth", peer: { name: "other-y" } }] })
+    expect(await plan(source, foreign, { routeProtocol: 77 })).toEqual([
+      "# conflict: link other-x exists and is not this loop's (group 0, not 77): list it in ownership.links, or set ownership.adopt to take it over",
     ])
-    expect(await plan(source, d, { routeProtocol: 77 })).toEqual([
-      "# conflict: link lan-x exists but is a bridge, not a veth",
+    // a foreign link of the same kind: its settings are not touched either (a desired name is not ownership)
+    const sameKind = parse({ links: [{ name: "other-x", kind: "bridge", mtu: 1400, up: false }] })
+    expect((await plan(source, sameKind, { routeProtocol: 77 }))[0]).toStartWith("# conflict: link other-x exists")
+    // adopted: changed, and given the marker so it is recognised from now on
+    expect(await plan(source, sameKind, { routeProtocol: 77, adopt: true })).toEqual([
+      "ip link set dev other-x mtu 1400 group 77",
     ])
   })
 
-  test("a device's settings are managed, never its existence", async () => {
+  test("a device's settings are managed when ownership.links names it, never its existence", async () => {
     const kernel = new FakeRtnlKernel()
     kernel.addDevice("eth0")
     const source = createRtnlSource({ kernel })
-    expect(await plan(source, parse({ links: [{ name: "eth0", kind: "device", mtu: 1400 }] }))).toEqual([
-      "ip link set dev eth0 mtu 1400",
+    const d = parse({ links: [{ name: "eth0", kind: "device", mtu: 1400 }] })
+    expect(await plan(source, d, { links: ["eth0"] })).toEqual(["ip link set dev eth0 mtu 1400"])
+    expect(await plan(source, d)).toEqual([
+      "# conflict: device eth0 is not this loop's: list it in ownership.links to manage its settings",
     ])
+    // adopt does not reach devices: a NIC is managed only when named
+    expect((await plan(source, d, { adopt: true }))[0]).toStartWith("# conflict: device eth0")
     expect(await plan(source, parse({ links: [] }), { links: ["*"] })).toEqual([])
     // loopback is the kernel's: never changed, never deleted, whatever a glob says
     expect(await plan(source, parse({ links: [{ name: "lo", kind: "device", up: false }] }))).toEqual([
@@ -300,8 +318,8 @@ describe("rtnl source on the fake kernel", () => {
     expect(kernel.dumps.routes - routeDumpsBefore).toBe(1)
     expect(source.diff(d, scoped, OWN).map((o) => source.describe(o))).toEqual([
       "ip link set dev lan-a up",
-      "ip route replace 10.11.0.0/16 via 10.1.0.254 proto 77",
-      "ip route replace 10.12.0.0/16 dev lan-a proto 77",
+      "ip route add 10.11.0.0/16 via 10.1.0.254 proto 77",
+      "ip route add 10.12.0.0/16 dev lan-a proto 77",
     ])
     await source.reconcile(source.diff(d, scoped, OWN))
     expect(await plan(source, d)).toEqual([])

@@ -11,7 +11,7 @@ import { observeRtnl, type RtnlObserved } from "./observe.ts"
 import { describeRtnlOp, type RtnlOp } from "./ops.ts"
 import { orderOps } from "./order.ts"
 import { type OwnerMemo, resolveOwnership, tableNumber } from "./ownership.ts"
-import { diffRoutes, gatewayPrefixes, RouteMemo } from "./route.ts"
+import { diffRoutes, gatewayPrefixes, RouteDiffMemo } from "./route-diff.ts"
 import { type RtnlDesired, RtnlDesiredSchema, type RtnlOwnership, RtnlOwnershipSchema } from "./schema.ts"
 import type { RtnlHint, ScopeEntries } from "./scope.ts"
 
@@ -38,7 +38,7 @@ export interface RtnlWant {
   scope?: ScopeEntries | undefined
 }
 
-export interface RtnlSource {
+export interface RtnlSource extends AsyncDisposable {
   readonly kind: "rtnl"
   readonly schema: StandardSchemaV1<unknown, RtnlDesired>
   readonly ownershipSchema: StandardSchemaV1<unknown, RtnlOwnership>
@@ -55,7 +55,7 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
   const subscriptions = new SubscriptionSet()
   const tables = options.tables?.map(tableNumber)
   // caches of pure functions of the (immutable) desired state and ownership
-  const routeMemo = new RouteMemo()
+  const routeMemo = new RouteDiffMemo()
   const ownerMemo: OwnerMemo = new WeakMap()
   let closed = false
 
@@ -80,8 +80,9 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
       const ops: RtnlOp[] = []
       const conflicts: ConflictOp[] = []
       const add = (r: { ops: RtnlOp[]; conflicts: ConflictOp[] }) => {
-        ops.push(...r.ops)
-        conflicts.push(...r.conflicts)
+        // no spread: a million desired routes are a million arguments
+        for (const op of r.ops) ops.push(op)
+        for (const op of r.conflicts) conflicts.push(op)
       }
       add(diffLinks(desired.links, observed.links, owner))
       if (observed.addresses) add(diffAddresses(desired.addresses, observed.addresses, linkName, owner))
@@ -115,6 +116,9 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
       closed = true
       await subscriptions.close()
       kernel.close()
+    },
+    [Symbol.asyncDispose]() {
+      return this.close()
     },
   }
 }

@@ -53,7 +53,7 @@ export interface SysctlWant {
   scope?: unknown
 }
 
-export interface SysctlSource {
+export interface SysctlSource extends AsyncDisposable {
   readonly kind: "sysctl"
   readonly schema: StandardSchemaV1<unknown, SysctlDesired>
   readonly ownershipSchema: StandardSchemaV1<unknown, SysctlOwnership>
@@ -248,6 +248,9 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
         originals.clear()
       }
       kernel.close()
+    },
+    [Symbol.asyncDispose]() {
+      return this.close()
     },
   }
   return source

@@ -276,12 +276,6 @@ export class FakeRtnlKernel implements RtnlKernel {
         this.#deleteLink(l)
         return undefined
       }
-      case "deleteGroup": {
-        const victims = [...this.linkTable.values()].filter((l) => l.group === req.group)
-        if (!victims.length) return fail(ENODEV, "No such device")
-        for (const v of victims) if (this.linkTable.has(v.index)) this.#deleteLink(v)
-        return undefined
-      }
     }
   }
 
@@ -441,11 +435,15 @@ export class FakeRtnlKernel implements RtnlKernel {
       r.priority === req.priority &&
       (req.family === "inet6" || r.tos === req.tos)
     if (req.op === "delete") {
-      const i = this.routeTable.findIndex(same)
+      // like the kernel: a protocol in the request must match too
+      const i = this.routeTable.findIndex((r) => same(r) && (!req.protocol || r.protocol === req.protocol))
       if (i < 0) return fail(req.family === "inet" ? ESRCH : ENOENT, "No such process")
       this.routeTable.splice(i, 1)
       return undefined
     }
+    const existing = this.routeTable.findIndex(same)
+    if (req.op === "create" && existing >= 0) return fail(EEXIST, "File exists")
+    if (req.op === "replace" && existing < 0) return fail(ENOENT, "No such file or directory")
     const hops =
       req.multipath ??
       (req.oif || req.gateway ? [{ oif: req.oif ?? 0, gateway: req.gateway, weight: 1, flags: req.flags }] : [])
@@ -482,8 +480,7 @@ export class FakeRtnlKernel implements RtnlKernel {
         flags: h.flags,
         ...(h.gateway ? { gateway: formatIp(h.gateway) } : {}),
       }))
-    const i = this.routeTable.findIndex(same)
-    if (i >= 0) this.routeTable[i] = route
+    if (existing >= 0) this.routeTable[existing] = route
     else this.routeTable.push(route)
     return undefined
   }

@@ -33,7 +33,7 @@ export interface Link {
 
 /** A link request, in kernel terms (indexes, not names). */
 export interface LinkRequest {
-  op: "create" | "set" | "delete" | "deleteGroup"
+  op: "create" | "set" | "delete"
   index?: number
   name?: string
   /** IFLA_INFO_KIND for create */
@@ -69,12 +69,6 @@ export function encodeLinkRequest(w: MessageWriter, r: LinkRequest, label?: stri
       ifinfomsg(w, r.index ?? 0, 0, 0)
       if (!r.index && r.name) w.attrString(c.IFLA_IFNAME, r.name)
       w.end()
-      return
-    case "deleteGroup":
-      // ip link del group N
-      w.begin(c.RTM_DELLINK, 0, label)
-      ifinfomsg(w, 0, 0, 0)
-      w.attrU32(c.IFLA_GROUP, r.group ?? 0).end()
       return
     case "create":
     case "set": {

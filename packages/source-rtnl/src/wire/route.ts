@@ -37,8 +37,12 @@ export interface Route {
 }
 
 export interface RouteRequest {
-  /** create = CREATE|REPLACE (idempotent; never appends to an IPv6 multipath route) */
-  op: "create" | "delete"
+  /**
+   * create = CREATE|EXCL: fails with EEXIST when any route has the key (never overwrites,
+   * never appends to an IPv6 multipath route); replace = REPLACE only: changes the route
+   * observed as ours, fails with ENOENT when it is gone; delete matches the protocol too.
+   */
+  op: "create" | "replace" | "delete"
   family: Family
   dst: Uint8Array
   dstLen: number
@@ -59,8 +63,9 @@ export interface RouteRequest {
 
 /** Appends one route request (ip route replace|del) to `w`. */
 export function encodeRouteRequest(w: MessageWriter, r: RouteRequest, label?: string): void {
-  const create = r.op === "create"
-  w.begin(create ? c.RTM_NEWROUTE : c.RTM_DELROUTE, create ? nl.NLM_F_CREATE | nl.NLM_F_REPLACE : 0, label)
+  const create = r.op !== "delete"
+  const flags = r.op === "create" ? nl.NLM_F_CREATE | nl.NLM_F_EXCL : r.op === "replace" ? nl.NLM_F_REPLACE : 0
+  w.begin(create ? c.RTM_NEWROUTE : c.RTM_DELROUTE, flags, label)
   w.u8(familyNumber(r.family)).u8(r.dstLen).u8(0).u8(r.tos)
   w.u8(r.table > 255 ? c.RT_TABLE_COMPAT : r.table)
     .u8(r.protocol)
@@ -157,18 +162,11 @@ export function packRouteId(
   dstLen: number,
   dst: Uint8Array | undefined,
 ): string {
-  if (!dst || dstLen === 0)
-    return String.fromCharCode(familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen)
-  return packRouteIdAt(
-    familyNum,
-    table,
-    priority,
-    tos,
-    dstLen,
-    new DataView(dst.buffer, dst.byteOffset, dst.byteLength),
-    0,
-    dst.byteLength,
-  )
+  const head = [familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen]
+  if (!dst || dstLen === 0) return String.fromCharCode(...head)
+  // bytes read directly: touching `dst.buffer` makes the engine materialise a small array's buffer (slow)
+  for (let i = 0; i + 1 < dst.length; i += 2) head.push((dst[i]! << 8) | dst[i + 1]!)
+  return String.fromCharCode(...head)
 }
 
 function packRouteIdAt(

@@ -1,0 +1,104 @@
+// Desired routes: the route schema, and the family a route is in.
+import * as v from "valibot"
+import { familyOf, formatPrefix, isNetworkAddress, networkOf, parsePrefix } from "@linx/netlink/ip"
+import { clip, Ip, LinkName, U32 } from "./schema-common.ts"
+import { RT_TABLE_LOCAL } from "./wire/constants.ts"
+
+/** The family a desired route is in: its dst's, else its gateway's or source's, else `family`, else inet. */
+export function routeFamilyOf(s: {
+  dst: string
+  via?: string | undefined
+  src?: string | undefined
+  family?: "inet" | "inet6" | undefined
+  nexthops?: readonly { via?: string | undefined }[] | undefined
+}): "inet" | "inet6" {
+  const gateway = s.via ?? s.nexthops?.find((n) => n.via)?.via
+  // a validated dst is canonical: a colon means IPv6 (no parse needed on this hot path)
+  if (s.dst !== "default") return s.dst.includes(":") ? "inet6" : "inet"
+  return (gateway ? familyOf(gateway) : undefined) ?? (s.src ? familyOf(s.src) : undefined) ?? s.family ?? "inet"
+}
+
+export const RouteTable = v.union(
+  [
+    v.literal("main"),
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1, "table 0 is not a table (RT_TABLE_UNSPEC)"),
+      v.maxValue(0xffffffff),
+      v.check(
+        (n) => n !== RT_TABLE_LOCAL,
+        "table 255 is the kernel's local table (the local and broadcast routes of addresses): Linx never writes or owns it",
+      ),
+    ),
+  ],
+  'table must be "main" or a number 1–4294967295 other than 255 (local)',
+)
+
+export const NexthopSchema = v.strictObject({
+  via: v.optional(Ip),
+  dev: v.optional(LinkName),
+  weight: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256, "weight must be 1–256")), 1),
+  onlink: v.optional(v.boolean()),
+})
+
+function routeFamilies(r: {
+  dst: string
+  via?: string | undefined
+  src?: string | undefined
+  nexthops?: { via?: string | undefined }[] | undefined
+}): Set<string> {
+  const fams = new Set<string>()
+  if (r.dst !== "default") fams.add(familyOf(r.dst) ?? "?")
+  for (const a of [r.via, r.src, ...(r.nexthops ?? []).map((n) => n.via)]) if (a) fams.add(familyOf(a) ?? "?")
+  return fams
+}
+
+export const RouteSpecSchema = v.pipe(
+  v.strictObject({
+    /** "default", "10.0.0.0/8", "fd00::/64"; host bits must be zero */
+    dst: v.pipe(
+      v.string(),
+      v.check(
+        (s) => s === "default" || parsePrefix(s) !== undefined,
+        (i) => `${JSON.stringify(clip(i.input))} is not "default" or a prefix (10.0.0.0/8, fd00::/64)`,
+      ),
+      v.check(
+        (s) => {
+          const p = s === "default" ? undefined : parsePrefix(s)
+          return !p || isNetworkAddress(p)
+        },
+        (i) => {
+          const p = parsePrefix(i.input)
+          return `${i.input} has host bits set; did you mean ${p ? formatPrefix(networkOf(p)) : "the network address"}?`
+        },
+      ),
+      v.transform((s) => (s === "default" ? s : formatPrefix(parsePrefix(s)!))),
+    ),
+    /** for "default" without via/src: which family (default inet) */
+    family: v.optional(v.picklist(["inet", "inet6"])),
+    via: v.optional(Ip),
+    dev: v.optional(LinkName),
+    src: v.optional(Ip),
+    table: v.optional(RouteTable),
+    metric: v.optional(U32),
+    scope: v.optional(v.picklist(["universe", "global", "site", "link", "host"])),
+    type: v.optional(v.picklist(["unicast", "blackhole", "unreachable", "prohibit"]), "unicast"),
+    mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535))),
+    onlink: v.optional(v.boolean()),
+    nexthops: v.optional(
+      v.pipe(v.array(NexthopSchema), v.minLength(2, "nexthops needs at least two entries (use via/dev for one)")),
+    ),
+  }),
+  v.check((r) => routeFamilies(r).size <= 1, "dst, via, src and nexthops must all be IPv4 or all IPv6"),
+  v.check(
+    (r) => r.type === "unicast" || (!r.via && !r.dev && !r.nexthops),
+    (i) => `a ${i.input.type} route takes no via, dev or nexthops`,
+  ),
+  v.check(
+    (r) => r.type !== "unicast" || !!(r.via || r.dev || r.nexthops),
+    "a unicast route needs via, dev or nexthops",
+  ),
+  v.check((r) => !(r.nexthops && (r.via || r.dev)), "use either nexthops or via/dev, not both"),
+  v.check((r) => !r.nexthops || r.nexthops.every((n) => n.via || n.dev), "each nexthop needs via or dev"),
+)
