@@ -158,7 +158,7 @@ desired:
     expect(r.stderr).toContain("desired.routes.0.dst: 10.1.2.3/16 has host bits set; did you mean 10.1.0.0/16?")
     expect(t.ipJson<unknown[]>("link", "show").length).toBe(1)
     const multi = file("multi.yaml", "source: rtnl\ndesired: {}\n---\nsource: rtnl\ndesired: {}\n")
-    expect(linx(t, "plan", multi).stderr).toContain("holds several YAML documents")
+    expect(linx(t, "plan", multi).stderr).toContain("holds 2 YAML documents")
     expect(linx(t, "plan", file("x.yaml", "source: bogus\ndesired: {}\n")).stderr).toContain('unknown source "bogus"')
     expect(linx(t, "plan", "/nonexistent/file.yaml").stderr).toContain(
       "/nonexistent/file.yaml: cannot read: no such file",
@@ -296,5 +296,28 @@ desired:
     const shown = JSON.parse(linx(t, "show", "netfilter", "--json", "--file", f).stdout)
     expect(shown.tables.map((x: { name: string; owned: boolean }) => [x.name, x.owned])).toEqual([["edge", true]])
     expect(linx(t, "show", "netfilter", "--file", f).stdout).toContain("ct state established,related accept")
+  })
+
+  test("apply --json to a pipe carries the whole document (3000 ops, far past 64 KiB)", () => {
+    using t = freshNetns()
+    t.sh("ip", "link", "set", "lo", "up")
+    t.sh("ip", "link", "add", "up-x", "type", "bridge")
+    t.sh("ip", "link", "set", "up-x", "up")
+    const routes = Array.from({ length: 3000 }, (_, i) => `    - { dst: 10.${i >> 8}.${i & 255}.0/24, dev: up-x }`)
+    const f = file(
+      "many.yaml",
+      `source: rtnl\nownership: { links: ["lan-*"] }\ndesired:\n  routes:\n${routes.join("\n")}\n`,
+    )
+    // `| cat`: a pipe read slowly, the case that lost everything past 64 KiB
+    const p = t.ns.run(() =>
+      Bun.spawnSync(["sh", "-c", `bun ${MAIN} apply --json ${f} | (sleep 0.3; cat)`], {
+        stdout: "pipe",
+        stderr: "pipe",
+      }),
+    )
+    const out = p.stdout.toString()
+    expect(out.length).toBeGreaterThan(200_000)
+    const doc = JSON.parse(out) as { results: { result: string }[] }
+    expect(doc.results.filter((x) => x.result === "ok").length).toBe(3000)
   })
 })

@@ -1,6 +1,7 @@
 // Desired-state files: YAML or JSON with `source`, optional `netns`, `ownership`,
 // `desired`. Every problem names the file; schema issues come as `path: message`.
 import { readFileSync } from "node:fs"
+import { parseAllDocuments } from "yaml"
 import { DesiredStateError, validate } from "@linx/reconcile"
 import { sourceEntry, type SourceEntry } from "./sources.ts"
 
@@ -14,26 +15,51 @@ export interface DesiredFile {
   entry: SourceEntry
 }
 
+/** What one issue line may hold: a bad value is echoed, never a megabyte of it. */
+const MAX_ISSUE = 400
+const clipIssue = (s: string) =>
+  s.length > MAX_ISSUE ? `${s.slice(0, MAX_ISSUE)}… (${s.length - MAX_ISSUE} more characters)` : s
+
 /** A file that cannot be used: unreadable, unparsable, or invalid. Exit code 1. */
 export class FileError extends Error {
   override readonly name = "FileError"
+  /** each at most MAX_ISSUE characters */
+  readonly issues: string[]
   constructor(
     readonly path: string,
-    readonly issues: string[],
+    issues: string[],
   ) {
-    super(`${path}: ${issues.length === 1 ? issues[0] : `invalid:\n  ${issues.join("\n  ")}`}`)
+    const lines = issues.map(clipIssue)
+    super(`${path}: ${lines.length === 1 ? lines[0] : `invalid:\n  ${lines.join("\n  ")}`}`)
+    this.issues = lines
   }
 }
 
 const KEYS = new Set(["source", "netns", "ownership", "desired"])
 
-export function parseText(path: string, text: string): unknown {
+/** YAML with the traps closed: duplicate keys refused, alias expansion bounded, one document. */
+function parseYaml(path: string, text: string): unknown {
+  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true })
+  if (docs.length > 1)
+    throw new FileError(path, [`holds ${docs.length} YAML documents; put one desired state per file`])
+  const doc = docs[0]
+  if (!doc) return null
+  const error = doc.errors[0]
+  if (error) throw new FileError(path, [`cannot parse YAML: ${error.message}`])
   try {
-    if (path.endsWith(".json")) return JSON.parse(text)
-    const doc = Bun.YAML.parse(text)
-    return doc
+    // an alias repeated past this bound is a "billion laughs" document, not a network
+    return doc.toJS({ maxAliasCount: 50 })
   } catch (e) {
-    throw new FileError(path, [`cannot parse ${path.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message}`])
+    throw new FileError(path, [`cannot parse YAML: ${(e as Error).message}`])
+  }
+}
+
+export function parseText(path: string, text: string): unknown {
+  if (!path.endsWith(".json")) return parseYaml(path, text)
+  try {
+    return JSON.parse(text)
+  } catch (e) {
+    throw new FileError(path, [`cannot parse JSON: ${(e as Error).message}`])
   }
 }
 
@@ -50,10 +76,10 @@ export async function loadFile(path: string, text?: string): Promise<DesiredFile
     }
   }
   const doc = parseText(path, body)
-  if (Array.isArray(doc) && !path.endsWith(".json"))
-    throw new FileError(path, ["holds several YAML documents; put one desired state per file"])
   if (typeof doc !== "object" || doc === null || Array.isArray(doc))
-    throw new FileError(path, ["must be a mapping with source, ownership and desired"])
+    throw new FileError(path, [
+      `must be a mapping with source, ownership and desired (it is ${Array.isArray(doc) ? "a list" : doc === null ? "empty" : `a ${typeof doc}`})`,
+    ])
   const o = doc as Record<string, unknown>
   const issues: string[] = []
   for (const k of Object.keys(o))

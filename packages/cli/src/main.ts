@@ -103,4 +103,8 @@ try {
   if (c === "commander.helpDisplayed" || c === "commander.version" || c === "commander.help") code = 0
   else code = (e as { exitCode?: number }).exitCode ?? 1
 }
-process.exit(code)
+// No process.exit() straight away: it cuts a large write to a pipe (stdout flushes
+// asynchronously). The exit code is set and the process ends when its output is out;
+// a stray handle cannot keep it alive past the safety net.
+process.exitCode = code
+setTimeout(() => process.exit(code), 10_000).unref()
