@@ -12,7 +12,7 @@ import {
 import * as v from "valibot"
 import { openNetlinkSocket } from "@linx/netlink"
 import { type MessageWriter, nfnl, nl } from "@linx/netlink/wire"
-import { decodeRuleWithLibnftnl } from "../packages/source-netfilter/src/kernel.ts"
+import { decodeRuleWithLibnftnl } from "../packages/source-netfilter/src/testing/libnftnl-rule.ts"
 import { decodeRuleMessage } from "../packages/source-netfilter/src/wire/rule.ts"
 import { freshNetns, type TestNetns } from "./netns.ts"
 

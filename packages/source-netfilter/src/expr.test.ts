@@ -7,7 +7,7 @@ import { RULE } from "./wire/constants.ts"
 import { type Expr, exprKey } from "./expr.ts"
 import { encodeExpr } from "./wire/expr.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
-import { decodeRuleWithLibnftnl } from "./kernel.ts"
+import { decodeRuleWithLibnftnl } from "./testing/libnftnl-rule.ts"
 import { decodeRuleMessage } from "./wire/rule.ts"
 
 const ALL: Expr[] = [

@@ -9,8 +9,6 @@ import { createNftObserver } from "./observe.ts"
 import type { NftOp } from "./ops.ts"
 import { createNftTransaction } from "./transaction.ts"
 
-export { decodeRuleWithLibnftnl } from "./observe.ts"
-
 export interface NftKernel {
   /** a consistent look (generation before and after equal); chains and rules only for `tables` when given */
   observe(tables?: ReadonlySet<string>): NftObserved

@@ -1,7 +1,7 @@
 // nftables events → hints scoped to the tables they touch (NFNLGRP_NFTABLES). Every
 // object message names its table (NFTA_*_TABLE, or NFTA_TABLE_NAME, attribute 1) and its
 // family (nfgenmsg); NFT_MSG_NEWGEN, which ends each transaction, names none.
-import { forEachAttr, type Message, readString } from "@linx/netlink/wire"
+import { forEachAttr, type Message, readString, requireHeader } from "@linx/netlink/wire"
 import { NFPROTO } from "./wire/constants.ts"
 
 const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n)
@@ -29,6 +29,7 @@ export function hintFor(messages: readonly Message[]): NftHint | undefined {
     const msg = m.type & 0xff
     if (msg === 15 /* NFT_MSG_NEWGEN */) continue
     if (msg > 14) return {} // objects (flowtables, stateful objects) Linx does not model: look at everything
+    requireHeader(m, 4, "nfgenmsg")
     const family = familyName(m.view.getUint8(m.payload))
     let table: string | undefined
     forEachAttr(m.view, m.payload + 4, m.end, (t, o, l) => {

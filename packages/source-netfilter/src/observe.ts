@@ -1,9 +1,9 @@
 // A consistent look at nf_tables (one generation): tables, and for the tables of interest
-// their chains, rules (decoded in TypeScript, wire/rule.ts), sets and elements (libnftnl).
+// their chains, rules, sets and elements, all decoded in TypeScript (wire/): no byte from a
+// socket reaches libnftnl's parsers, which exit(1) or crash on malformed input.
 import type { NetlinkSocket } from "@linx/netlink"
-import { nfnl, toHex } from "@linx/netlink/wire"
+import { type Message, nfnl, toHex } from "@linx/netlink/wire"
 import {
-  CHAIN,
   ELEM_INTERVAL_END,
   HOOKS,
   NFPROTO,
@@ -12,19 +12,15 @@ import {
   NFT_DATA_VERDICT,
   NFT_SET_MAP,
   NFTNL_UDATA_RULE_COMMENT,
-  RULE,
-  SET,
   NFT_SET_ANONYMOUS,
-  TABLE,
   VERDICT_CODES,
   VERDICT_NAMES,
 } from "./wire/constants.ts"
 import { exprKey } from "./expr.ts"
-import { decodeExpr } from "./wire/expr.ts"
-import { NftObject } from "./ffi/libnftnl.ts"
 import type { Chain, NftObserved, NftSet, Rule, Table } from "./model.ts"
 import { decodeRule } from "./rule-decode.ts"
 import type { CommonRule } from "./rule-schema.ts"
+import { decodeChainMessage, decodeElementsMessage, decodeSetMessage, decodeTableMessage } from "./wire/objects.ts"
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
 import { END_MARK, keyTypeName } from "./elements.ts"
 
@@ -51,102 +47,70 @@ function dump<T>(
   sock: NetlinkSocket,
   msg: number,
   filter: { family?: number; table?: string; tableAttr?: number; set?: string },
-  decode: (m: Uint8Array) => T | undefined,
+  decode: (m: Message) => T | undefined,
 ): T[] {
-  return sock.dumpInto(
-    (w) => {
-      w.begin(nfnl.nftType(msg), 0)
-      nfnl.writeNfgenmsg(w, filter.family ?? 0)
-      if (filter.table !== undefined) w.attrString(filter.tableAttr ?? 1, filter.table)
-      if (filter.set !== undefined) w.attrString(2 /* NFTA_SET_ELEM_LIST_SET */, filter.set)
-      w.end()
-    },
-    (m) => decode(m.data),
-  )
+  return sock.dumpInto((w) => {
+    w.begin(nfnl.nftType(msg), 0)
+    nfnl.writeNfgenmsg(w, filter.family ?? 0)
+    if (filter.table !== undefined) w.attrString(filter.tableAttr ?? 1, filter.table)
+    if (filter.set !== undefined) w.attrString(2 /* NFTA_SET_ELEM_LIST_SET */, filter.set)
+    w.end()
+  }, decode)
 }
 
-function parseTable(data: Uint8Array): Table | undefined {
-  using t = new NftObject("table")
-  if (!t.parse(data)) return undefined
-  return {
-    family: familyName(t.u32(TABLE.FAMILY) ?? 0),
-    name: t.str(TABLE.NAME) ?? "",
-    handle: t.u64(TABLE.HANDLE) ?? 0,
-    flags: t.u32(TABLE.FLAGS) ?? 0,
-  }
+function parseTable(m: Message): Table {
+  const t = decodeTableMessage(m)
+  return { family: familyName(t.family), name: t.name, handle: t.handle, flags: t.flags }
 }
 
 type TableChain = Chain & { family: string; table: string }
 
-function parseChain(data: Uint8Array): TableChain | undefined {
-  using c = new NftObject("chain")
-  if (!c.parse(data)) return undefined
-  const family = familyName(c.u32(CHAIN.FAMILY) ?? 0)
-  const chain: TableChain = {
-    family,
-    table: c.str(CHAIN.TABLE) ?? "",
-    name: c.str(CHAIN.NAME) ?? "",
-    handle: c.u64(CHAIN.HANDLE) ?? 0,
-    rules: [],
-  }
-  const hook = c.u32(CHAIN.HOOKNUM)
-  if (hook !== undefined) {
-    const h = hookName(family, hook)
+function parseChain(m: Message): TableChain {
+  const c = decodeChainMessage(m)
+  const family = familyName(c.family)
+  const chain: TableChain = { family, table: c.table, name: c.name, handle: c.handle, rules: [] }
+  if (c.hook) {
+    const h = hookName(family, c.hook.num)
     if (h) chain.hook = h
-    chain.priority = (c.u32(CHAIN.PRIO) ?? 0) | 0
-    const type = c.str(CHAIN.TYPE)
-    if (type) chain.type = type
-    chain.policy = c.u32(CHAIN.POLICY) === VERDICT_CODES.drop ? "drop" : "accept"
-    const dev = c.str(CHAIN.DEV)
-    if (dev) chain.device = dev
+    chain.priority = c.hook.priority
+    if (c.type) chain.type = c.type
+    chain.policy = c.policy === VERDICT_CODES.drop ? "drop" : "accept"
+    if (c.hook.device) chain.device = c.hook.device
   }
   return chain
 }
 
-function parseSet(data: Uint8Array, family: string): NftSet | undefined {
-  using o = new NftObject("set")
-  if (!o.parse(data)) return undefined
-  if (familyName(o.u32(SET.FAMILY) ?? 0) !== family) return undefined
-  const flags = o.u32(SET.FLAGS) ?? 0
-  const set: NftSet = {
-    name: o.str(SET.NAME) ?? "",
-    handle: o.u64(SET.HANDLE) ?? 0,
-    type: keyTypeName(o.u32(SET.KEY_TYPE) ?? 0),
-    flags,
-    elements: [],
-  }
-  const timeout = o.u64(SET.TIMEOUT)
-  if (timeout) set.timeout = timeout
-  if (flags & NFT_SET_MAP) {
-    const dt = o.u32(SET.DATA_TYPE) ?? 0
-    set.map = dt === NFT_DATA_VERDICT ? "verdict" : keyTypeName(dt)
-  }
+function parseSet(m: Message, family: string): NftSet | undefined {
+  const s = decodeSetMessage(m)
+  if (familyName(s.family) !== family) return undefined
+  const set: NftSet = { name: s.name, handle: s.handle, type: keyTypeName(s.keyType), flags: s.flags, elements: [] }
+  if (s.timeout) set.timeout = s.timeout
+  if (s.flags & NFT_SET_MAP) set.map = s.dataType === NFT_DATA_VERDICT ? "verdict" : keyTypeName(s.dataType ?? 0)
   return set
 }
 
 /** A set's elements as diff keys: hex key (+ END_MARK for an interval end), and "=data" for maps. */
 function readElements(sock: NetlinkSocket, t: Table, set: NftSet): string[] {
-  using acc = new NftObject("set")
-  acc.setStr(SET.TABLE, t.name).setStr(SET.NAME, set.name)
   const filter = { family: NFPROTO[t.family]!, table: t.name, set: set.name }
-  dump(sock, nfnl.NFT_MSG_GETSETELEM, filter, (data) => acc.parseElements(data))
-  const flags = acc.elementFlags()
-  const values = set.map ? acc.elementValues() : []
-  return acc.elementKeys().map((k, i) => {
-    const key = toHex(k) + ((flags[i] ?? 0) & ELEM_INTERVAL_END ? END_MARK : "")
-    if (!set.map) return key
-    const v = values[i] ?? {}
-    if (v.verdict !== undefined)
-      return `${key}=v:${VERDICT_NAMES[v.verdict] ?? v.verdict}${v.chain ? `:${v.chain}` : ""}`
-    return `${key}=${v.data ? toHex(v.data) : ""}`
-  })
+  const messages = dump(sock, nfnl.NFT_MSG_GETSETELEM, filter, decodeElementsMessage)
+  const out: string[] = []
+  for (const elements of messages) {
+    for (const e of elements) {
+      const key = toHex(e.key) + (e.flags & ELEM_INTERVAL_END ? END_MARK : "")
+      if (!set.map) out.push(key)
+      else if (e.verdict !== undefined)
+        out.push(`${key}=v:${VERDICT_NAMES[e.verdict] ?? e.verdict}${e.chain ? `:${e.chain}` : ""}`)
+      else out.push(`${key}=${e.data ? toHex(e.data) : ""}`)
+    }
+  }
+  return out
 }
 
 /** Every set of the table with its elements, anonymous ones included (their rules read them). */
 function observeSets(sock: NetlinkSocket, t: Table): NftSet[] {
   // a set lookup needs the table's family
-  const sets = dump(sock, nfnl.NFT_MSG_GETSET, { family: NFPROTO[t.family]!, table: t.name }, (data) =>
-    parseSet(data, t.family),
+  const sets = dump(sock, nfnl.NFT_MSG_GETSET, { family: NFPROTO[t.family]!, table: t.name }, (m) =>
+    parseSet(m, t.family),
   )
   for (const set of sets) set.elements = readElements(sock, t, set)
   return sets
@@ -200,22 +164,6 @@ export function createNftObserver(sock: NetlinkSocket): (interest?: ReadonlySet<
     for (const t of tables) if (!interest || interest.has(`${t.family} ${t.name}`)) lookInto(sock, t)
     return { genId, tables }
   }
-}
-
-/** The same rule decoded by libnftnl (nftnl_rule_nlmsg_parse and its getters): tests check both agree. */
-export function decodeRuleWithLibnftnl(data: Uint8Array): RawRule | undefined {
-  using r = new NftObject("rule")
-  if (!r.parse(data)) return undefined
-  const raw: RawRule = {
-    family: r.u32(RULE.FAMILY) ?? 0,
-    table: r.str(RULE.TABLE) ?? "",
-    chain: r.str(RULE.CHAIN) ?? "",
-    handle: r.u64(RULE.HANDLE) ?? 0,
-    exprs: r.exprs().map(decodeExpr),
-  }
-  const ud = r.data(RULE.USERDATA)
-  if (ud) raw.userdata = ud
-  return raw
 }
 
 /** An observed rule; its common form is decoded on first use (diff compares keys only). */

@@ -107,3 +107,37 @@ export function readString(view: DataView, offset: number, length: number): stri
 export function readBytes(view: DataView, offset: number, length: number): Uint8Array {
   return new Uint8Array(view.buffer.slice(view.byteOffset + offset, view.byteOffset + offset + length))
 }
+
+/** A message's fixed family header (ifinfomsg, ifaddrmsg, rtmsg, nfgenmsg): whole, or DecodeError. */
+export function requireHeader(m: Message, length: number, name: string): void {
+  if (m.end - m.payload < length)
+    throw new DecodeError(m.offset, `message type ${m.type} holds ${m.end - m.payload} bytes, shorter than its ${name}`)
+}
+
+function requireLength(offset: number, length: number, need: number): void {
+  if (length < need) throw new DecodeError(offset, `attribute holds ${length} bytes where ${need} are needed`)
+}
+
+/** The host-order u32 of an attribute, which must hold 4 bytes. */
+export function readU32(view: DataView, offset: number, length: number): number {
+  requireLength(offset, length, 4)
+  return view.getUint32(offset, true)
+}
+
+/** The host-order i32 of an attribute, which must hold 4 bytes. */
+export function readI32(view: DataView, offset: number, length: number): number {
+  requireLength(offset, length, 4)
+  return view.getInt32(offset, true)
+}
+
+/** The u16 of an attribute (host order unless `bigEndian`), which must hold 2 bytes. */
+export function readU16(view: DataView, offset: number, length: number, bigEndian = false): number {
+  requireLength(offset, length, 2)
+  return view.getUint16(offset, !bigEndian)
+}
+
+/** The u8 of an attribute, which must hold a byte. */
+export function readU8(view: DataView, offset: number, length: number): number {
+  requireLength(offset, length, 1)
+  return view.getUint8(offset)
+}

@@ -1,7 +1,7 @@
 // libnftnl (libnftnl/{table,chain,rule,expr,common}.h): builds nf_tables messages
 // from objects and parses received messages into objects. A raw `struct nftnl_*`
 // pointer never leaves this file: callers get a NftObject that owns and frees it.
-import { CString, FFIType, ptr, read, toArrayBuffer, type Pointer } from "bun:ffi"
+import { CString, FFIType, ptr, toArrayBuffer, type Pointer } from "bun:ffi"
 import { lazyLibrary } from "@linx/netlink/ffi"
 import { toHex } from "@linx/netlink/wire"
 
@@ -33,15 +33,10 @@ const lib = lazyLibrary("libnftnl.so.11", "libnftnl11", {
   ...kindSymbols("rule"),
   ...kindSymbols("set"),
   nftnl_set_elems_nlmsg_build_payload: { args: [P, P], returns: FFIType.void },
-  nftnl_set_elems_nlmsg_parse: { args: [P, P], returns: FFIType.i32 },
   nftnl_set_elem_alloc: { args: [], returns: P },
   nftnl_set_elem_set: { args: [P, U16, P, U32], returns: FFIType.i32 },
   nftnl_set_elem_set_u32: { args: [P, U16, U32], returns: FFIType.void },
-  nftnl_set_elem_get: { args: [P, U16, P], returns: P },
   nftnl_set_elem_add: { args: [P, P], returns: FFIType.void },
-  nftnl_set_elems_iter_create: { args: [P], returns: P },
-  nftnl_set_elems_iter_next: { args: [P], returns: P },
-  nftnl_set_elems_iter_destroy: { args: [P], returns: FFIType.void },
   nftnl_nlmsg_build_hdr: { args: [P, U16, U16, U16, U32], returns: P },
   nftnl_rule_add_expr: { args: [P, P], returns: FFIType.void },
   nftnl_expr_alloc: { args: [FFIType.cstring], returns: P },
@@ -218,80 +213,6 @@ export class NftObject {
     L.nftnl_set_elem_add(this.#h, e)
     return this
   }
-  /** The elements' map values, in the order of elementKeys(): data bytes, or verdict and chain. */
-  elementValues(): { data?: Uint8Array; verdict?: number; chain?: string }[] {
-    const L = lib()
-    const it = L.nftnl_set_elems_iter_create(this.#h) as Pointer | null
-    if (it === null) return []
-    const out: { data?: Uint8Array; verdict?: number; chain?: string }[] = []
-    const get = (e: Pointer, attr: number) => {
-      lenBuf[0] = 0
-      const p = L.nftnl_set_elem_get(e, attr, ptr(lenBuf)) as Pointer | null
-      return p === null ? undefined : ({ p, len: lenBuf[0]! } as const)
-    }
-    try {
-      for (
-        let e = L.nftnl_set_elems_iter_next(it) as Pointer | null;
-        e !== null;
-        e = L.nftnl_set_elems_iter_next(it) as Pointer | null
-      ) {
-        const v: { data?: Uint8Array; verdict?: number; chain?: string } = {}
-        const d = get(e, 4)
-        if (d?.len) v.data = bytesAt(d.p, d.len)!
-        const vd = get(e, 2)
-        if (vd && vd.len >= 4) v.verdict = read.i32(vd.p, 0)
-        const c = get(e, 3)
-        if (c) v.chain = new CString(c.p).toString()
-        out.push(v)
-      }
-    } finally {
-      L.nftnl_set_elems_iter_destroy(it)
-    }
-    return out
-  }
-  /** The elements' flags, in the order of elementKeys() (sets, after parseElements). */
-  elementFlags(): number[] {
-    const L = lib()
-    const it = L.nftnl_set_elems_iter_create(this.#h) as Pointer | null
-    if (it === null) return []
-    const out: number[] = []
-    try {
-      for (
-        let e = L.nftnl_set_elems_iter_next(it) as Pointer | null;
-        e !== null;
-        e = L.nftnl_set_elems_iter_next(it) as Pointer | null
-      ) {
-        // not nftnl_set_elem_get_u32: it copies from NULL when the flags are unset
-        lenBuf[0] = 0
-        const p = L.nftnl_set_elem_get(e, 0 /* NFTNL_SET_ELEM_FLAGS */, ptr(lenBuf)) as Pointer | null
-        out.push(p !== null && lenBuf[0]! >= 4 ? read.u32(p, 0) : 0)
-      }
-    } finally {
-      L.nftnl_set_elems_iter_destroy(it)
-    }
-    return out
-  }
-  /** The elements' keys (sets, after parseElements). */
-  elementKeys(): Uint8Array[] {
-    const L = lib()
-    const it = L.nftnl_set_elems_iter_create(this.#h) as Pointer | null
-    if (it === null) return []
-    const out: Uint8Array[] = []
-    try {
-      for (
-        let e = L.nftnl_set_elems_iter_next(it) as Pointer | null;
-        e !== null;
-        e = L.nftnl_set_elems_iter_next(it) as Pointer | null
-      ) {
-        const p = L.nftnl_set_elem_get(e, 1, ptr(lenBuf)) as Pointer | null
-        const k = bytesAt(p, lenBuf[0]!)
-        if (k) out.push(k)
-      }
-    } finally {
-      L.nftnl_set_elems_iter_destroy(it)
-    }
-    return out
-  }
   /** NEWSETELEM/DELSETELEM for the elements added (sets only). */
   buildElements(type: number, family: number, flags: number, scratch: Uint8Array): Uint8Array {
     scratch.fill(0, 0, 64)
@@ -299,10 +220,6 @@ export class NftObject {
     lib().nftnl_set_elems_nlmsg_build_payload(nlh, this.#h)
     const len = new DataView(scratch.buffer, scratch.byteOffset).getUint32(0, true)
     return scratch.slice(0, len)
-  }
-  /** Adds the elements of one received NEWSETELEM message (sets only). */
-  parseElements(message: Uint8Array): boolean {
-    return (lib().nftnl_set_elems_nlmsg_parse(ptr(message), this.#h) as number) >= 0
   }
   /** Appends this object as one message (header by libnftnl, payload by libnftnl). */
   build(type: number, family: number, flags: number, scratch: Uint8Array): Uint8Array {

@@ -4,7 +4,7 @@
 // Attributes: linux/netfilter/nf_tables.h (nft_rule_attributes, nft_expr_attributes and
 // each expression's own); integers are big-endian.
 import { DecodeError } from "@linx/netlink"
-import { type Message, toHex } from "@linx/netlink/wire"
+import { type Message, requireHeader, toHex } from "@linx/netlink/wire"
 import {
   fibFlagNames,
   fibResultName,
@@ -45,6 +45,12 @@ function each(v: DataView, start: number, end: number, fn: (type: number, off: n
     fn(v.getUint16(p + 2, true) & 0x3fff, p + 4, len - 4)
     p += (len + 3) & ~3
   }
+}
+
+/** A big-endian u64 attribute, which must hold 8 bytes. */
+function u64(v: DataView, off: number, len: number): number {
+  if (len < 8) throw new DecodeError(off, `attribute holds ${len} bytes, not a 64-bit value`)
+  return Number(v.getBigUint64(off, false))
 }
 
 function str(v: DataView, off: number, len: number): string {
@@ -121,6 +127,7 @@ function decodeExprData(name: string, v: DataView, s: number, e: number): Expr |
           else if (t === 2) {
             each(v, o, o + l, (vt, vo, vl) => {
               if (vt === 1) {
+                if (vl < 4) throw new DecodeError(vo, `verdict code holds ${vl} bytes`)
                 const code = v.getInt32(vo, false)
                 const name = VERDICTS[code]
                 if (name) x.verdict = name
@@ -141,14 +148,18 @@ function decodeExprData(name: string, v: DataView, s: number, e: number): Expr |
       return x
     }
     case "limit": {
-      const rate = at[1] ? Number(v.getBigUint64(at[1][0], false)) : 0
-      const unit = at[2] ? Number(v.getBigUint64(at[2][0], false)) : 1
+      const rate = at[1] ? u64(v, at[1][0], at[1][1]) : 0
+      const unit = at[2] ? u64(v, at[2][0], at[2][1]) : 1
       const x: Expr = { type: "limit", rate, unit: UNITS[unit] ?? "second" }
       if (a[3]) x.burst = a[3]
       return x
     }
     case "reject":
-      return { type: "reject", kind: REJECT_KINDS[a[1] ?? 2] ?? "icmpx", code: at[2] ? v.getUint8(at[2][0]) : 0 }
+      return {
+        type: "reject",
+        kind: REJECT_KINDS[a[1] ?? 2] ?? "icmpx",
+        code: at[2] && at[2][1] > 0 ? v.getUint8(at[2][0]) : 0,
+      }
     case "masq":
       return { type: "masq" }
     case "fib":
@@ -167,6 +178,7 @@ function decodeExprData(name: string, v: DataView, s: number, e: number): Expr |
 
 /** Decodes an NFT_MSG_NEWRULE message. */
 export function decodeRuleMessage(m: Message): RawRule {
+  requireHeader(m, 4, "nfgenmsg")
   const v = m.view
   const r: RawRule = { family: v.getUint8(m.payload), table: "", chain: "", handle: 0, exprs: [] }
   each(v, m.payload + 4, m.end, (t, o, l) => {
@@ -178,7 +190,7 @@ export function decodeRuleMessage(m: Message): RawRule {
         r.chain = str(v, o, l)
         break
       case 3:
-        r.handle = Number(v.getBigUint64(o, false))
+        r.handle = u64(v, o, l)
         break
       case 4:
         // NFTA_LIST_ELEM { NFTA_EXPR_NAME, NFTA_EXPR_DATA }

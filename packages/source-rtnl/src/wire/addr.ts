@@ -3,7 +3,17 @@
 //                      u32 ifa_index; };                                (linux/if_addr.h)
 // IPv4: IFA_LOCAL is the address, IFA_ADDRESS the peer (or the same address).
 // IPv6: IFA_ADDRESS is the address, unless IFA_LOCAL is present (then IFA_ADDRESS is the peer).
-import { forEachAttr, type Message, type MessageWriter, nl, readString } from "@linx/netlink/wire"
+import { DecodeError } from "@linx/netlink"
+import {
+  forEachAttr,
+  type Message,
+  type MessageWriter,
+  nl,
+  readString,
+  readU8,
+  readU32,
+  requireHeader,
+} from "@linx/netlink/wire"
 import { type Family, formatIp } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
 
@@ -74,10 +84,12 @@ export function encodeAddressDump(w: MessageWriter, family: number = c.AF_UNSPEC
 }
 
 function ipAt(v: DataView, off: number, len: number): string {
+  if (len !== 4 && len !== 16) throw new DecodeError(off, `an address attribute holds ${len} bytes, not 4 or 16`)
   return formatIp(new Uint8Array(v.buffer, v.byteOffset + off, len))
 }
 
 export function decodeAddress(m: Message): Address {
+  requireHeader(m, c.IFADDRMSG_LEN, "ifaddrmsg")
   const v = m.view
   const p = m.payload
   const familyNum = v.getUint8(p)
@@ -102,10 +114,10 @@ export function decodeAddress(m: Message): Address {
         label = readString(v, off, len)
         break
       case c.IFA_FLAGS:
-        flags = v.getUint32(off, true)
+        flags = readU32(v, off, len)
         break
       case c.IFA_PROTO:
-        proto = v.getUint8(off)
+        proto = readU8(v, off, len)
         break
     }
   })
@@ -119,5 +131,6 @@ export function decodeAddress(m: Message): Address {
 
 /** ifa_family and ifa_index of an address message, without decoding the rest. */
 export function addressFamilyAndIndex(m: Message): { family: number; index: number } {
+  requireHeader(m, c.IFADDRMSG_LEN, "ifaddrmsg")
   return { family: m.view.getUint8(m.payload), index: m.view.getUint32(m.payload + 4, true) }
 }

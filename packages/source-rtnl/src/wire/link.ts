@@ -1,8 +1,15 @@
-// RTM_NEWLINK / RTM_DELLINK / RTM_GETLINK encode and decode.
-//   struct ifinfomsg { u8 ifi_family; u8 __pad; u16 ifi_type; s32 ifi_index;
-//                      u32 ifi_flags; u32 ifi_change; };              (linux/rtnetlink.h)
-// Attributes: IFLA_* (linux/if_link.h); kind data nested in IFLA_LINKINFO/IFLA_INFO_DATA.
-import { forEachAttr, type Message, type MessageWriter, nl, readString } from "@linx/netlink/wire"
+import {
+  forEachAttr,
+  type Message,
+  type MessageWriter,
+  nl,
+  readI32,
+  readString,
+  readU8,
+  readU16,
+  readU32,
+  requireHeader,
+} from "@linx/netlink/wire"
 import { formatMac } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
 
@@ -148,6 +155,7 @@ export function encodeLinkDump(w: MessageWriter): void {
 
 /** Decodes an RTM_NEWLINK message into a Link. */
 export function decodeLink(m: Message): Link {
+  requireHeader(m, c.IFINFOMSG_LEN, "ifinfomsg")
   const v = m.view
   const p = m.payload
   const link: Link = {
@@ -167,28 +175,28 @@ export function decodeLink(m: Message): Link {
         link.name = readString(v, off, len)
         break
       case c.IFLA_MTU:
-        link.mtu = v.getUint32(off, true)
+        link.mtu = readU32(v, off, len)
         break
       case c.IFLA_ADDRESS:
         if (len === 6) link.mac = formatMac(new Uint8Array(v.buffer, v.byteOffset + off, len))
         break
       case c.IFLA_MASTER:
-        link.masterIndex = v.getUint32(off, true)
+        link.masterIndex = readU32(v, off, len)
         break
       case c.IFLA_IFALIAS:
         link.alias = readString(v, off, len)
         break
       case c.IFLA_GROUP:
-        link.group = v.getUint32(off, true)
+        link.group = readU32(v, off, len)
         break
       case c.IFLA_LINK:
-        link.linkIndex = v.getInt32(off, true)
+        link.linkIndex = readI32(v, off, len)
         break
       case c.IFLA_LINK_NETNSID:
-        link.linkNetnsId = v.getInt32(off, true)
+        link.linkNetnsId = readI32(v, off, len)
         break
       case c.IFLA_OPERSTATE:
-        link.operState = v.getUint8(off)
+        link.operState = readU8(v, off, len)
         break
       case c.IFLA_LINKINFO:
         decodeLinkInfo(v, off, off + len, link)
@@ -213,23 +221,23 @@ function decodeLinkInfo(v: DataView, start: number, end: number, link: Link): vo
     }
   })
   if (dataOff < 0) return
-  forEachAttr(v, dataOff, dataEnd, (type, off) => {
+  forEachAttr(v, dataOff, dataEnd, (type, off, len) => {
     switch (link.kind) {
       case "bridge":
-        if (type === c.IFLA_BR_STP_STATE) link.stp = v.getUint32(off, true) !== 0
-        else if (type === c.IFLA_BR_VLAN_FILTERING) link.vlanFiltering = v.getUint8(off) !== 0
+        if (type === c.IFLA_BR_STP_STATE) link.stp = readU32(v, off, len) !== 0
+        else if (type === c.IFLA_BR_VLAN_FILTERING) link.vlanFiltering = readU8(v, off, len) !== 0
         break
       case "macvlan":
       case "macvtap":
-        if (type === c.IFLA_MACVLAN_MODE) link.mode = modeName(c.MACVLAN_MODE, v.getUint32(off, true))
+        if (type === c.IFLA_MACVLAN_MODE) link.mode = modeName(c.MACVLAN_MODE, readU32(v, off, len))
         break
       case "ipvlan":
-        if (type === c.IFLA_IPVLAN_MODE) link.mode = modeName(c.IPVLAN_MODE, v.getUint16(off, true))
+        if (type === c.IFLA_IPVLAN_MODE) link.mode = modeName(c.IPVLAN_MODE, readU16(v, off, len))
         break
       case "vlan":
-        if (type === c.IFLA_VLAN_ID) link.vlanId = v.getUint16(off, true)
+        if (type === c.IFLA_VLAN_ID) link.vlanId = readU16(v, off, len)
         else if (type === c.IFLA_VLAN_PROTOCOL)
-          link.vlanProtocol = v.getUint16(off, false) === c.ETH_P_8021AD ? "802.1ad" : "802.1q"
+          link.vlanProtocol = readU16(v, off, len, true) === c.ETH_P_8021AD ? "802.1ad" : "802.1q"
         break
     }
   })
@@ -237,5 +245,6 @@ function decodeLinkInfo(v: DataView, start: number, end: number, link: Link): vo
 
 /** ifi_change of a link notification: which IFF_* flags changed (~0 for a new link). */
 export function linkChangeMask(m: Message): number {
+  requireHeader(m, c.IFINFOMSG_LEN, "ifinfomsg")
   return m.view.getUint32(m.payload + 12, true)
 }

@@ -3,7 +3,7 @@
 //                  rtm_protocol, rtm_scope, rtm_type; u32 rtm_flags; };   (linux/rtnetlink.h)
 //   struct rtnexthop { u16 rtnh_len; u8 rtnh_flags; u8 rtnh_hops; s32 rtnh_ifindex; }
 import { DecodeError } from "@linx/netlink"
-import { forEachAttr, type Message, type MessageWriter, nl } from "@linx/netlink/wire"
+import { forEachAttr, type Message, type MessageWriter, nl, readU32, requireHeader } from "@linx/netlink/wire"
 import { type Family, formatIp } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
 import { familyNumber } from "./addr.ts"
@@ -144,6 +144,7 @@ export function encodeRouteGet(w: MessageWriter, family: Family, dst: Uint8Array
 }
 
 function ipAt(v: DataView, off: number, len: number): string {
+  if (len !== 4 && len !== 16) throw new DecodeError(off, `an address attribute holds ${len} bytes, not 4 or 16`)
   return formatIp(new Uint8Array(v.buffer, v.byteOffset + off, len))
 }
 
@@ -228,6 +229,7 @@ export function createRouteDecoder(): (m: Message) => Route {
 
 /** Decodes an RTM_NEWROUTE message (hot: 100k per dump, so no closures and one object shape). */
 export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
+  requireHeader(m, c.RTMSG_LEN, "rtmsg")
   const v = m.view
   const p = m.payload
   const familyNum = v.getUint8(p)
@@ -258,13 +260,13 @@ export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
         dstBytes = plen
         break
       case c.RTA_TABLE:
-        table = v.getUint32(off, true)
+        table = readU32(v, off, plen)
         break
       case c.RTA_PRIORITY:
-        priority = v.getUint32(off, true)
+        priority = readU32(v, off, plen)
         break
       case c.RTA_OIF:
-        oif = v.getUint32(off, true)
+        oif = readU32(v, off, plen)
         break
       case c.RTA_GATEWAY:
         gateway = plen === 4 ? (cache ? cache.at(v, off) : ipv4Fresh(v, off)) : ipAt(v, off, plen)
@@ -273,8 +275,8 @@ export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
         prefsrc = plen === 4 ? (cache ? cache.at(v, off) : ipv4Fresh(v, off)) : ipAt(v, off, plen)
         break
       case c.RTA_METRICS:
-        forEachAttr(v, off, off + plen, (mt, moff) => {
-          if (mt === c.RTAX_MTU) mtu = v.getUint32(moff, true)
+        forEachAttr(v, off, off + plen, (mt, moff, mlen) => {
+          if (mt === c.RTAX_MTU) mtu = readU32(v, moff, mlen)
         })
         break
       case c.RTA_MULTIPATH:
@@ -283,6 +285,8 @@ export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
     }
     a += (len + 3) & ~3
   }
+  if (dstLen > (family === "inet" ? 32 : 128))
+    throw new DecodeError(m.offset, `route prefix length ${dstLen} is longer than a ${family} address`)
   const dstText =
     dstOff < 0 ? (family === "inet" ? ZERO4 : ZERO6) : dstBytes === 4 ? ipv4Fresh(v, dstOff) : ipAt(v, dstOff, dstBytes)
   const r: Route = {

@@ -1,0 +1,183 @@
+// NFT_MSG_NEW{TABLE,CHAIN,SET,SETELEM} decoded in TypeScript (linux/netfilter/nf_tables.h;
+// integers big-endian). Bytes from a socket never reach libnftnl's parsers: on malformed
+// input they call exit(1) ("kernel ABI is broken") or crash. Here every length is checked
+// and anything malformed is a DecodeError, nothing else.
+import { DecodeError } from "@linx/netlink"
+import type { Message } from "@linx/netlink/wire"
+
+const td = new TextDecoder()
+
+/** The attributes of [start, end), first of each type, bounds-checked. */
+export class Attrs {
+  readonly #at = new Map<number, [number, number]>()
+  /** every attribute in order (for lists) */
+  readonly list: [type: number, offset: number, length: number][] = []
+
+  constructor(
+    readonly view: DataView,
+    start: number,
+    end: number,
+  ) {
+    if (start > end || end > view.byteLength) throw new DecodeError(start, "attributes run past the message")
+    let p = start
+    while (p + 4 <= end) {
+      const len = view.getUint16(p, true)
+      if (len < 4 || p + len > end) throw new DecodeError(p, `nf_tables attribute length ${len} is malformed`)
+      const type = view.getUint16(p + 2, true) & 0x3fff
+      if (!this.#at.has(type)) this.#at.set(type, [p + 4, len - 4])
+      this.list.push([type, p + 4, len - 4])
+      p += (len + 3) & ~3
+    }
+  }
+
+  /** Attributes of an object message: after the nlmsghdr and the 4-byte nfgenmsg. */
+  static ofMessage(m: Message): { family: number; attrs: Attrs } {
+    if (m.end - m.payload < 4) throw new DecodeError(m.offset, "message shorter than its nfgenmsg header")
+    return { family: m.view.getUint8(m.payload), attrs: new Attrs(m.view, m.payload + 4, m.end) }
+  }
+
+  has(type: number): boolean {
+    return this.#at.has(type)
+  }
+
+  str(type: number): string | undefined {
+    const a = this.#at.get(type)
+    if (!a) return undefined
+    let n = a[1]
+    while (n > 0 && this.view.getUint8(a[0] + n - 1) === 0) n--
+    return td.decode(new Uint8Array(this.view.buffer, this.view.byteOffset + a[0], n))
+  }
+
+  u32(type: number): number | undefined {
+    const a = this.#at.get(type)
+    if (!a) return undefined
+    if (a[1] < 4) throw new DecodeError(a[0], `attribute ${type} holds ${a[1]} bytes, not a 32-bit value`)
+    return this.view.getUint32(a[0], false)
+  }
+
+  u64(type: number): number | undefined {
+    const a = this.#at.get(type)
+    if (!a) return undefined
+    if (a[1] < 8) throw new DecodeError(a[0], `attribute ${type} holds ${a[1]} bytes, not a 64-bit value`)
+    return Number(this.view.getBigUint64(a[0], false))
+  }
+
+  bytes(type: number): Uint8Array | undefined {
+    const a = this.#at.get(type)
+    return a ? new Uint8Array(this.view.buffer, this.view.byteOffset + a[0], a[1]).slice() : undefined
+  }
+
+  nested(type: number): Attrs | undefined {
+    const a = this.#at.get(type)
+    return a ? new Attrs(this.view, a[0], a[0] + a[1]) : undefined
+  }
+}
+
+export interface TableMessage {
+  family: number
+  name: string
+  flags: number
+  handle: number
+}
+
+/** NFTA_TABLE_NAME 1, FLAGS 2, HANDLE 4 */
+export function decodeTableMessage(m: Message): TableMessage {
+  const { family, attrs } = Attrs.ofMessage(m)
+  return { family, name: attrs.str(1) ?? "", flags: attrs.u32(2) ?? 0, handle: attrs.u64(4) ?? 0 }
+}
+
+export interface ChainMessage {
+  family: number
+  table: string
+  name: string
+  handle: number
+  hook?: { num: number; priority: number; device?: string }
+  policy?: number
+  type?: string
+}
+
+/** NFTA_CHAIN_TABLE 1, HANDLE 2, NAME 3, HOOK 4 { HOOKNUM 1, PRIORITY 2, DEV 3 }, POLICY 5, TYPE 7 */
+export function decodeChainMessage(m: Message): ChainMessage {
+  const { family, attrs } = Attrs.ofMessage(m)
+  const c: ChainMessage = { family, table: attrs.str(1) ?? "", name: attrs.str(3) ?? "", handle: attrs.u64(2) ?? 0 }
+  const hook = attrs.nested(4)
+  const num = hook?.u32(1)
+  if (hook && num !== undefined) {
+    c.hook = { num, priority: (hook.u32(2) ?? 0) | 0 }
+    const dev = hook.str(3)
+    if (dev) c.hook.device = dev
+  }
+  const policy = attrs.u32(5)
+  if (policy !== undefined) c.policy = policy
+  const type = attrs.str(7)
+  if (type) c.type = type
+  return c
+}
+
+export interface SetMessage {
+  family: number
+  table: string
+  name: string
+  flags: number
+  keyType: number
+  keyLen: number
+  dataType?: number
+  /** milliseconds */
+  timeout?: number
+  handle: number
+}
+
+/** NFTA_SET_TABLE 1, NAME 2, FLAGS 3, KEY_TYPE 4, KEY_LEN 5, DATA_TYPE 6, TIMEOUT 11 (ms), HANDLE 16 */
+export function decodeSetMessage(m: Message): SetMessage {
+  const { family, attrs } = Attrs.ofMessage(m)
+  const s: SetMessage = {
+    family,
+    table: attrs.str(1) ?? "",
+    name: attrs.str(2) ?? "",
+    flags: attrs.u32(3) ?? 0,
+    keyType: attrs.u32(4) ?? 0,
+    keyLen: attrs.u32(5) ?? 0,
+    handle: attrs.u64(16) ?? 0,
+  }
+  const dataType = attrs.u32(6)
+  if (dataType !== undefined) s.dataType = dataType
+  const timeout = attrs.u64(11)
+  if (timeout !== undefined) s.timeout = timeout
+  return s
+}
+
+export interface ElementMessage {
+  key: Uint8Array
+  flags: number
+  data?: Uint8Array
+  verdict?: number
+  chain?: string
+}
+
+/**
+ * NFTA_SET_ELEM_LIST_ELEMENTS 3: NFTA_LIST_ELEM 1 { KEY 1 { VALUE 1 }, DATA 2 { VALUE 1 |
+ * VERDICT 2 { CODE 1, CHAIN 2 } }, FLAGS 3 }
+ */
+export function decodeElementsMessage(m: Message): ElementMessage[] {
+  const { attrs } = Attrs.ofMessage(m)
+  const list = attrs.nested(3)
+  if (!list) return []
+  const out: ElementMessage[] = []
+  for (const [type, offset, length] of list.list) {
+    if (type !== 1) continue
+    const el = new Attrs(list.view, offset, offset + length)
+    const e: ElementMessage = { key: el.nested(1)?.bytes(1) ?? new Uint8Array(0), flags: el.u32(3) ?? 0 }
+    const data = el.nested(2)
+    if (data) {
+      const value = data.bytes(1)
+      if (value) e.data = value
+      const verdict = data.nested(2)
+      const code = verdict?.u32(1)
+      if (code !== undefined) e.verdict = code | 0
+      const chain = verdict?.str(2)
+      if (chain) e.chain = chain
+    }
+    out.push(e)
+  }
+  return out
+}
