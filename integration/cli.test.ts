@@ -320,4 +320,60 @@ desired:
     const doc = JSON.parse(out) as { results: { result: string }[] }
     expect(doc.results.filter((x) => x.result === "ok").length).toBe(3000)
   })
+
+  test("run: a file naming a namespace that is not there is an unhealthy loop with the reason, healed when it appears; a reload to a bad namespace likewise", async () => {
+    using t = freshNetns()
+    t.sh("ip", "link", "set", "lo", "up")
+    const dir = mkdtempSync(join(tmpdir(), "linx-ns-"))
+    const nsPath = join(dir, "c1")
+    const text = (ns: string) => `source: sysctl\nnetns: ${ns}\ndesired:\n  net.ipv4.ip_forward: 1\n`
+    const f = file("c1.yaml", text(nsPath))
+    const port = 19480
+    const proc = t.ns.run(() =>
+      Bun.spawn(["bun", MAIN, "run", f, "--resync", "2s", "--status", `127.0.0.1:${port}`], {
+        stdout: "pipe",
+        stderr: "pipe",
+      }),
+    )
+    const fetchIn = (path: string) => {
+      const script = `const r = await fetch("http://127.0.0.1:${port}${path}"); console.log(r.status); console.log(await r.text())`
+      const out = t.ns
+        .run(() => Bun.spawnSync(["bun", "-e", script], { stdout: "pipe", stderr: "pipe" }))
+        .stdout.toString()
+      const nl = out.indexOf("\n")
+      return { status: Number(out.slice(0, nl)), body: out.slice(nl + 1) }
+    }
+    const until = async (path: string, status: number) => {
+      let r = { status: 0, body: "" }
+      for (let i = 0; i < 200 && r.status !== status; i++) {
+        await Bun.sleep(50)
+        r = fetchIn(path)
+      }
+      return r
+    }
+    let mounted = false
+    try {
+      const down = await until("/healthz", 503)
+      expect(down.status).toBe(503)
+      expect(down.body).toContain("cannot open network namespace")
+      expect(JSON.parse(fetchIn("/status").body).loops.c1.state).toBe("backoff")
+      // the namespace appears (as a container's would): the loop converges by itself
+      await Bun.write(nsPath, "")
+      Bun.spawnSync(["unshare", `--net=${nsPath}`, "true"])
+      mounted = true
+      expect((await until("/healthz", 200)).status).toBe(200)
+      // a valid reload naming a namespace that cannot be opened: unhealthy, not gone
+      writeFileSync(f, text(join(dir, "missing")))
+      const bad = await until("/healthz", 503)
+      expect(bad.body).toContain("missing")
+      expect(Object.keys(JSON.parse(fetchIn("/status").body).loops)).toEqual(["c1"])
+      // fixing the file brings it back
+      writeFileSync(f, text(nsPath))
+      expect((await until("/healthz", 200)).status).toBe(200)
+    } finally {
+      proc.kill("SIGTERM")
+      if (mounted) Bun.spawnSync(["umount", nsPath])
+    }
+    expect(await proc.exited).toBe(0)
+  }, 30_000)
 })

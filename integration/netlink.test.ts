@@ -207,4 +207,37 @@ describe("@linx/netlink on the kernel", () => {
     await Bun.sleep(20)
     expect(await openFds()).toBeLessThanOrEqual(before + 2)
   })
+
+  test("a consumer that throws on a chunk loses that chunk (an overrun), never the subscription", async () => {
+    const t = env()
+    let overruns = 0
+    const seen: string[] = []
+    let first = true
+    const sub = subscribe(nl.NETLINK_ROUTE, {
+      netns: t.ns,
+      groups: [RTNLGRP_LINK],
+      onMessages: (msgs) => {
+        if (first) {
+          first = false
+          throw new RangeError("the consumer could not read this")
+        }
+        for (const m of msgs) if (m.type === RTM_NEWLINK) seen.push("newlink")
+      },
+      onOverrun: () => overruns++,
+      onError: (e) => seen.push(`error: ${e.message}`),
+    })
+    try {
+      t.sh("ip", "link", "add", "thr0", "type", "veth", "peer", "name", "thr1")
+      const deadline = Date.now() + 3000
+      while (overruns === 0 && Date.now() < deadline) await Bun.sleep(5)
+      expect(overruns).toBe(1)
+      t.sh("ip", "link", "set", "thr0", "mtu", "1400")
+      while (!seen.includes("newlink") && Date.now() < deadline) await Bun.sleep(5)
+      expect(seen).toContain("newlink")
+      expect(seen.filter((x) => x.startsWith("error"))).toEqual([])
+      expect(sub.closed).toBe(false)
+    } finally {
+      await sub.close()
+    }
+  })
 })

@@ -6,6 +6,7 @@ import { basename, dirname } from "node:path"
 import { createReconciler, type PassResult, type Reconciler } from "@linx/reconcile"
 import { serveStatus } from "@linx/reconcile/status"
 import type { ExitCode, Output } from "./commands.ts"
+import { deferredSource } from "./deferred.ts"
 import { type DesiredFile, FileError, loadFile } from "./file.ts"
 
 export interface RunOptions {
@@ -59,7 +60,9 @@ class Runner {
     let name = basename(path).replace(/\.(ya?ml|json)$/, "")
     while (this.#names.has(name)) name += "'"
     this.#names.add(name)
-    const source = file.entry.create(file.netns)
+    // made on the first pass, and again until it can be: a namespace that does not exist
+    // (yet) is a failing, retried, unhealthy loop with the reason, never a missing one
+    const source = deferredSource(file.entry, () => file.entry.create(file.netns))
     const loop = createReconciler({
       source,
       desired: file.desired,

@@ -104,7 +104,14 @@ class EventStream implements Subscription {
             }
             throw e
           }
-          if (messages.length) this.#options.onMessages(messages)
+          if (!messages.length) continue
+          try {
+            this.#options.onMessages(messages)
+          } catch {
+            // the consumer could not read these events (a malformed message in a valid
+            // frame): they are lost to it, like an overrun; the stream itself is fine
+            this.#overrun()
+          }
         }
       } catch (e) {
         if (this.#closed) return

@@ -10,6 +10,7 @@ import type { BackoffOptions } from "./backoff.ts"
 import { type Clock, systemClock } from "./clock.ts"
 import { type ConflictReason, type ContestOptions, ConvergenceTracker } from "./convergence.ts"
 import { validate } from "./desired.ts"
+import { EventFeed } from "./events.ts"
 import { emptyPass, runPass } from "./pass.ts"
 import type { LoopStatus, PassResult } from "./result.ts"
 import { type Job, Scheduler } from "./schedule.ts"
@@ -101,7 +102,7 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
   #stopping = false
   #stopped: Promise<void> | undefined
   #state: LoopStatus["state"] = "idle"
-  #subscription: Disposable | undefined
+  readonly #events: EventFeed
   #passSeq = 0
   readonly #onAbort = () => void this.stop()
 
@@ -119,6 +120,18 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
       this.#log?.warn({ loop: this.name, msg: reason === "conflict" ? "conflict" : reason.replace("-", " "), op })
     })
     const tracker = this.#tracker
+    this.#events = new EventFeed({
+      subscribe: options.source.subscribe?.bind(options.source),
+      onHint: (h) => this.#onHint(h),
+      onLost: (reason) => {
+        this.#log?.warn({ loop: this.name, msg: "event stream lost; subscribing again", reason })
+        if (this.#started && !this.#stopping)
+          void this.#scheduler.request("overrun", undefined, true, this.#clock.now())
+      },
+      clock: this.#clock,
+      initialBackoffMs: options.backoff?.initialMs ?? 100,
+      maxBackoffMs: Math.min(options.backoff?.maxMs ?? this.#resyncMs, this.#resyncMs),
+    })
     this.#scheduler = new Scheduler({
       clock: this.#clock,
       random: options.random ?? Math.random,
@@ -224,7 +237,7 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
       signal?.addEventListener("abort", this.#onAbort, { once: true })
       this.#state = "running"
       // subscribe first, then observe: no change can fall between the two
-      this.#subscription = source.subscribe?.(this.#onHint)
+      this.#events.start()
       return this.#scheduler.request("start", undefined, true)
     })()
     return this.#started
@@ -281,6 +294,7 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
       resyncMs: this.#resyncMs,
       healLatenciesMs: [...stats.latencies],
       recentPasses: [...stats.recent],
+      events: this.#events.status(),
     }
     if (last) s.lastPass = last
     if (stats.lastSuccessAt !== undefined) s.lastSuccessAt = stats.lastSuccessAt
@@ -309,8 +323,7 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
   async #stop(): Promise<void> {
     this.#stopping = true
     this.#options.signal?.removeEventListener("abort", this.#onAbort)
-    this.#subscription?.[Symbol.dispose]()
-    this.#subscription = undefined
+    this.#events.stop()
     // the running pass finishes; it applies nothing more once stopping is set
     const waiting = await this.#scheduler.stop()
     const source = this.#source

@@ -1,5 +1,6 @@
 // What a pass and a loop report. The same shapes feed events, the logger, the status
 // endpoint and the CLI.
+import type { EventsStatus } from "./events.ts"
 
 export type Trigger = "start" | "timer" | "hint" | "overrun" | "desired" | "retry" | "manual"
 
@@ -54,6 +55,8 @@ export interface ContestedObject {
   lastHealAt: number
 }
 
+export type { EventsStatus }
+
 export interface LoopStatus {
   name: string
   source: string
@@ -77,4 +80,6 @@ export interface LoopStatus {
   /** recent heal latencies (ms from the hint to the end of the pass that healed) */
   healLatenciesMs: { at: number; ms: number }[]
   recentPasses: PassResult[]
+  /** the source's event subscription: up, or down with why (the resync timer still heals meanwhile) */
+  events: EventsStatus
 }

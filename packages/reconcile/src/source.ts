@@ -24,6 +24,8 @@ export type Scope = readonly ScopeEntry[]
 export interface Hint {
   scope?: Scope
   overrun?: true
+  /** the subscription ended (it delivers nothing more): the loop looks at everything and subscribes again */
+  ended?: Error
 }
 
 /** What observe needs: the desired state and ownership in force, and the hint's scope. */

@@ -15,6 +15,8 @@ export interface NftScopeEntry {
 export interface NftHint {
   scope?: readonly NftScopeEntry[]
   overrun?: true
+  /** the event subscription ended: the loop subscribes again */
+  ended?: Error
 }
 
 /** The hint for a chunk of events; undefined when it holds nothing but generation markers. */

@@ -109,7 +109,7 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
           if (h) onHint(h)
         },
         onOverrun: () => onHint({ overrun: true }),
-        onError: () => onHint({ overrun: true }),
+        onError: (ended) => onHint({ ended }),
       })
       return subscriptions.add(sub)
     },

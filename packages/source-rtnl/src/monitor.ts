@@ -23,7 +23,7 @@ export function startMonitor(netns: NetnsRef, onHint: (h: RtnlHint) => void): Su
     },
     onOverrun: () => onHint({ overrun: true }),
     // the subscription ended: a full look now; the loop's resync timer still heals drift
-    onError: () => onHint({ overrun: true }),
+    onError: (ended) => onHint({ ended }),
   })
 }
 

@@ -28,6 +28,8 @@ export type ScopeEntries = readonly { readonly kind: string; readonly key?: stri
 export interface RtnlHint {
   scope?: RtnlScope
   overrun?: true
+  /** the event subscription ended: the loop subscribes again */
+  ended?: Error
 }
 
 /** A scope, sorted by kind. Later route events for a key replace earlier ones. */

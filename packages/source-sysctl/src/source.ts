@@ -60,7 +60,7 @@ export interface SysctlSource extends AsyncDisposable {
   observe(want?: SysctlWant): Promise<SysctlObserved>
   diff(desired: SysctlDesired, observed: SysctlObserved, ownership?: SysctlOwnership): SysctlOp[]
   reconcile(ops: readonly SysctlOp[], observed?: SysctlObserved): Promise<ApplyReport<SysctlOp>>
-  subscribe(onHint: (hint: { overrun?: true }) => void): Disposable
+  subscribe(onHint: (hint: { overrun?: true; ended?: Error }) => void): Disposable
   describe(op: SysctlOp): string
   close(): Promise<void>
 }
@@ -230,7 +230,7 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
         receiveBufferBytes: 1 << 20,
         onMessages: () => onHint({}),
         onOverrun: () => onHint({ overrun: true }),
-        onError: () => onHint({ overrun: true }),
+        onError: (ended) => onHint({ ended }),
       })
       return subscriptions.add(sub)
     },

@@ -57,6 +57,12 @@ export function createMetrics(loops: () => Map<string, Reconciler<unknown, unkno
   counter("linx_overruns_total", "Event overruns (lost events, full resync)", ["loop"], (n, l, c) =>
     c.inc({ loop: n }, l.status().counters.overruns),
   )
+  counter(
+    "linx_event_stream_losses_total",
+    "Event subscriptions that ended or could not be made",
+    ["loop"],
+    (n, l, c) => c.inc({ loop: n }, l.status().events.losses),
+  )
   counter("linx_conflicts_total", "Conflicts and contested objects reported", ["loop"], (n, l, c) =>
     c.inc({ loop: n }, l.status().counters.conflicts),
   )
@@ -80,6 +86,10 @@ export function createMetrics(loops: () => Map<string, Reconciler<unknown, unkno
     return t === undefined ? undefined : t / 1000
   })
   gauge("linx_contested_objects", "Objects another agent keeps undoing", (l) => l.status().contested.length)
+  gauge("linx_events_up", "1 while the loop's event subscription delivers, 0 while it is being re-made", (l) => {
+    const e = l.status().events
+    return e.state === "none" ? undefined : e.state === "up" ? 1 : 0
+  })
   return {
     registry,
     watch(name, loop) {

@@ -112,8 +112,13 @@ export class FakeSource implements Source<KvDesired, Record<string, string>, KvO
     return report
   }
 
+  /** the next subscribe calls throw this (a namespace not there yet, a socket refused) */
+  subscribeFailures: Error[] = []
+
   subscribe(onHint: (h: Hint) => void): Disposable {
     this.calls.subscribe++
+    const failure = this.subscribeFailures.shift()
+    if (failure) throw failure
     this.subscribed = true
     this.#hint = onHint
     return {
