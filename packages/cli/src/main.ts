@@ -1,9 +1,9 @@
 #!/usr/bin/env bun
 // The `linx` command.
-import { Command, InvalidArgumentError } from "commander"
+import { Command, InvalidArgumentError, Option } from "commander"
 import { guard, planCommand, showCommand, stdio } from "./commands.ts"
 import { demoCommand } from "./demo.ts"
-import { runCommand } from "./run.ts"
+import { LOG_LEVELS, type LogLevel, runCommand } from "./run.ts"
 
 function duration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim())
@@ -66,6 +66,11 @@ program
   .argument("<files...>", "desired-state files")
   .option("--resync <duration>", "full pass at least this often", duration, 30_000)
   .option("--json", "structured logs, one JSON object per line")
+  .addOption(
+    new Option("--log-level <level>", "the least severe lines printed (no-op passes are debug)")
+      .choices(LOG_LEVELS)
+      .default("info"),
+  )
   .option(
     "--status <host:port>",
     "serve /status, /healthz, /readyz, /metrics and a page (e.g. 127.0.0.1:9477)",
@@ -78,11 +83,21 @@ program
   .action(
     async (
       files: string[],
-      opts: { resync: number; json?: boolean; status?: { hostname: string; port: number }; tokenFile?: string },
+      opts: {
+        resync: number
+        json?: boolean
+        logLevel: LogLevel
+        status?: { hostname: string; port: number }
+        tokenFile?: string
+      },
     ) => {
       code = await guard(stdio, "run", async () => {
         const token = opts.tokenFile ? (await Bun.file(opts.tokenFile).text()).trim() : process.env.LINX_STATUS_TOKEN
-        const run: Parameters<typeof runCommand>[1] = { resyncMs: opts.resync, json: !!opts.json }
+        const run: Parameters<typeof runCommand>[1] = {
+          resyncMs: opts.resync,
+          json: !!opts.json,
+          logLevel: opts.logLevel,
+        }
         if (opts.status) run.status = { ...opts.status, ...(token ? { token } : {}) }
         return runCommand(files, run, stdio)
       })

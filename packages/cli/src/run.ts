@@ -12,6 +12,8 @@ import { type DesiredFile, FileError, loadFile } from "./file.ts"
 export interface RunOptions {
   resyncMs: number
   json: boolean
+  /** the least severe level printed: debug, info (default), warn, error */
+  logLevel?: LogLevel
   /** serve the status endpoint at host:port */
   status?: { hostname: string; port: number; token?: string }
   /** how often files are checked for changes besides fs.watch. Default 2000 ms */
@@ -41,7 +43,9 @@ function describePass(name: string, p: PassResult): string {
   return line
 }
 
-type Log = (level: string, msg: string, fields?: Record<string, unknown>) => void
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+type Log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void
 
 /** The loops of one `linx run`, by file. */
 class Runner {
@@ -71,8 +75,10 @@ class Runner {
       name,
     })
     loop.on("pass", (p) => {
-      if (opts.json) log(p.converged ? "info" : "warn", "pass", { loop: name, ...p })
-      else log(p.converged ? "info" : "warn", describePass(name, p))
+      // a converged pass that did nothing (an echo, an event about what is not ours) is debug
+      const level = !p.converged ? "warn" : p.ops.length || p.error ? "info" : "debug"
+      if (opts.json) log(level, "pass", { loop: name, ...p })
+      else log(level, describePass(name, p))
     })
     loop.on("conflict", (e) => log("warn", `${name}: ${e.reason}: ${e.op}`, { loop: name, reason: e.reason, op: e.op }))
     const r: Running = { path, file, loop, text, name }
@@ -212,7 +218,9 @@ function stopRequested(signal: AbortSignal | undefined, log: Log): { stopped: Pr
 }
 
 export async function runCommand(paths: string[], opts: RunOptions, io: Output): Promise<ExitCode> {
+  const least = LOG_LEVELS.indexOf(opts.logLevel ?? "info")
   const log: Log = (level, msg, fields = {}) => {
+    if (LOG_LEVELS.indexOf(level as LogLevel) < least) return
     if (opts.json) io.out(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }))
     else io.err(`${new Date().toISOString()} ${level.padEnd(5)} ${msg}`)
   }

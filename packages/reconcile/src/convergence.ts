@@ -45,12 +45,25 @@ export class ConvergenceTracker {
 
   /** Why `op` must not be applied in this pass, or undefined. */
   holdBack(op: string, trigger: Trigger, now: number): "not-converging" | "contested" | undefined {
+    // Contested (another agent keeps undoing it): healed at most once per interval, and
+    // as soon as the interval is over, whatever asked for the pass. (It also looks like
+    // not converging; the contest's rate limit is the one that applies.)
+    const c = this.#contested.get(op)
+    if (c) return now - c.lastHealAt < this.minIntervalMs ? "contested" : undefined
     // Not converging: held back until a timer, manual or desired pass gives it another try.
     if (this.#notConverging.has(op) && trigger !== "timer" && trigger !== "desired" && trigger !== "manual")
       return "not-converging"
-    const c = this.#contested.get(op)
-    if (c && now - c.lastHealAt < this.minIntervalMs) return "contested"
     return undefined
+  }
+
+  /** When the earliest of these held-back ops may be healed again (contested ones only), or undefined. */
+  releaseAt(deferred: readonly string[]): number | undefined {
+    let at: number | undefined
+    for (const d of deferred) {
+      const c = this.#contested.get(d)
+      if (c && (at === undefined || c.lastHealAt + this.minIntervalMs < at)) at = c.lastHealAt + this.minIntervalMs
+    }
+    return at
   }
 
   /** The conflicts a pass found; new ones are reported once. */

@@ -190,6 +190,56 @@ describe("reconcile loop", () => {
     await loop.stop()
   })
 
+  test("when the fight ends, a contested op is healed once its interval is over, not at the next resync", async () => {
+    const { source, loop, clock } = setup({
+      resyncMs: 60_000,
+      contest: { threshold: 3, windowMs: 60_000, minIntervalMs: 1_000 },
+    })
+    source.echo = true
+    await loop.start()
+    for (let t = 0; t < 3000; t += 100) {
+      source.drift("own/a", "theirs")
+      await clock.advance(100)
+    }
+    expect(loop.status().contested.length).toBe(1)
+    // the other side's last undo, and an urgent pass (a manual resync, an overrun) right
+    // after a heal: the op is held back in it, and no event will come again
+    source.drift("own/a", "theirs")
+    loop.resync()
+    await clock.advance(10)
+    expect(loop.status().lastPass?.deferred).toEqual(["set own/a=1"])
+    expect(source.kernel.get("own/a")).toBe("theirs")
+    // about one contest interval (1 s) later, not at the resync (60 s)
+    await clock.advance(1_100)
+    expect(source.kernel.get("own/a")).toBe("1")
+    expect(loop.status().converged).toBe(true)
+    await loop.stop()
+  })
+
+  test("an event storm is coalesced: a burst runs at once, then at most one pass per 5 ms", async () => {
+    const { source, loop, clock, passes } = setup()
+    await loop.start()
+    const before = passes.length
+    // 1000 events, one per millisecond, each a hint on its own
+    for (let i = 0; i < 1000; i++) {
+      source.hint({ scope: [{ kind: "key", key: `k${i}` }] })
+      await clock.advance(1)
+    }
+    await clock.advance(20)
+    const stormPasses = passes.length - before
+    expect(stormPasses).toBeLessThanOrEqual(8 + 1000 / 5 + 2)
+    expect(stormPasses).toBeGreaterThan(150) // still steady: every 5 ms, not starved
+    // every hint was covered: the last pass saw the last key
+    expect(source.scopes.at(-1)?.some((e) => e.key === "k999")).toBe(true)
+    // and a single later hint runs at once again (the bucket refilled)
+    await clock.advance(100)
+    const n = passes.length
+    source.hint({ scope: [{ kind: "key", key: "late" }] })
+    await clock.settle()
+    expect(passes.length).toBe(n + 1)
+    await loop.stop()
+  })
+
   test("an op that does not converge is reported and not re-applied forever", async () => {
     const { source, loop, clock } = setup({ desired: { "own/a": "1", "own/s": "2" } })
     source.stubborn.add("own/s")

@@ -156,7 +156,12 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
       if (!this.#stopping) this.#state = "running"
     }
     if (full) this.#scheduler.armResync()
-    this.#log?.info({
+    // a contested op held back is tried again the moment its interval is over
+    const release = this.#tracker.releaseAt(result.deferred)
+    if (release !== undefined && !this.#stopping) this.#scheduler.wakeAt(release)
+    // a pass that found nothing to do is the common case (echoes of our own writes,
+    // events about what we do not own): debug, so a storm does not flood the log
+    const entry = {
       loop: this.name,
       msg: "pass",
       seq: result.seq,
@@ -166,7 +171,9 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
       failed: result.failed.length,
       converged: result.converged,
       ms: Math.round(result.timings.totalMs * 100) / 100,
-    })
+    }
+    if (result.ops.length || error) this.#log?.info(entry)
+    else this.#log?.debug?.(entry)
     this.#emit("pass", result)
     if (drift) this.#emit("drift", { ops: result.applied, pass: result })
     for (const w of job.waiters) w(result)

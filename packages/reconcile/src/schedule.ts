@@ -32,6 +32,13 @@ export interface SchedulerOptions {
   runPass(job: Job): Promise<void>
   /** ms to wait before a non-urgent pass (the contest throttle); 0 = now */
   throttleMs(): number
+  /**
+   * Hint passes run at once while a bucket of this many allows (default 8); in a storm
+   * they come at most one per `refillMs` (default 5), each covering every hint since the
+   * last: kube-proxy's bounded-frequency runner, sized for millisecond heals.
+   */
+  burst?: number
+  refillMs?: number
 }
 
 export class Scheduler {
@@ -43,10 +50,27 @@ export class Scheduler {
   #resyncTimer: unknown
   #retryTimer: unknown
   #wakeTimer: unknown
+  #contestTimer: unknown
   nextResyncAt: number | undefined
   nextRetryAt: number | undefined
 
-  constructor(private readonly o: SchedulerOptions) {}
+  #tokens: number
+  #tokensAt: number
+
+  constructor(private readonly o: SchedulerOptions) {
+    this.#tokens = o.burst ?? 8
+    this.#tokensAt = o.clock.now()
+  }
+
+  /** ms until the bucket allows a hint pass (0: now). */
+  #bucketWait(): number {
+    const burst = this.o.burst ?? 8
+    const refill = this.o.refillMs ?? 5
+    const now = this.o.clock.now()
+    this.#tokens = Math.min(burst, this.#tokens + (now - this.#tokensAt) / refill)
+    this.#tokensAt = now
+    return this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) * refill)
+  }
 
   get busy(): boolean {
     return this.#running !== undefined || this.#pending !== undefined
@@ -79,7 +103,7 @@ export class Scheduler {
     const urgent = job.trigger !== "hint" && job.trigger !== "retry"
     if (!urgent && this.#backingOff) return // the retry timer (or the resync) runs it
     if (!urgent) {
-      const wait = this.o.throttleMs()
+      const wait = Math.max(this.o.throttleMs(), job.trigger === "hint" ? this.#bucketWait() : 0)
       if (wait > 0) {
         this.#wakeTimer ??= this.o.clock.setTimeout(() => {
           this.#wakeTimer = undefined
@@ -89,10 +113,28 @@ export class Scheduler {
       }
     }
     this.#pending = undefined
+    if (job.trigger === "hint") this.#tokens -= 1
     this.#running = this.o.runPass(job).finally(() => {
       this.#running = undefined
       if (this.#pending) this.#kick()
     })
+  }
+
+  /**
+   * A pass at `at` (the moment a contested op may be healed again): when the other side
+   * has gone quiet, the op is healed then, not at the next resync.
+   */
+  wakeAt(at: number): void {
+    if (this.#stopping) return
+    const { clock } = this.o
+    if (this.#contestTimer !== undefined) clock.clearTimeout(this.#contestTimer)
+    this.#contestTimer = clock.setTimeout(
+      () => {
+        this.#contestTimer = undefined
+        void this.request("retry", undefined, true)
+      },
+      Math.max(0, at - clock.now()),
+    )
   }
 
   /** A full pass at least every resyncMs (±jitter), whatever the hints do. */
@@ -138,9 +180,9 @@ export class Scheduler {
   /** Stops every timer; waits for the running pass; returns the job that never ran. */
   async stop(): Promise<Job | undefined> {
     this.#stopping = true
-    for (const t of [this.#resyncTimer, this.#retryTimer, this.#wakeTimer])
+    for (const t of [this.#resyncTimer, this.#retryTimer, this.#wakeTimer, this.#contestTimer])
       if (t !== undefined) this.o.clock.clearTimeout(t)
-    this.#resyncTimer = this.#retryTimer = this.#wakeTimer = undefined
+    this.#resyncTimer = this.#retryTimer = this.#wakeTimer = this.#contestTimer = undefined
     this.nextResyncAt = this.nextRetryAt = undefined
     try {
       await this.#running

@@ -5,7 +5,7 @@ import { timingSafeEqual } from "node:crypto"
 import { Elysia } from "elysia"
 import { DesiredStateError } from "../desired.ts"
 import type { Reconciler } from "../loop.ts"
-import { healthOf } from "./health.ts"
+import { createAnswers } from "./answers.ts"
 import { createMetrics } from "./metrics.ts"
 import { STATUS_PAGE } from "./page.ts"
 
@@ -19,6 +19,11 @@ export interface StatusOptions {
   token?: string
   /** largest accepted request body. Default 1 MiB */
   maxBodyBytes?: number
+  /**
+   * How long a status, health or metrics answer is reused. Default 250 ms: a flood of
+   * readers costs one snapshot per period, never the loops' time.
+   */
+  snapshotMs?: number
   now?: () => number
 }
 
@@ -40,7 +45,6 @@ const json = (body: unknown, status = 200) =>
 /** The status endpoint as an Elysia plugin: mount it in your app, or use serveStatus(). */
 export function statusPlugin(loops: LoopSet, options: StatusOptions = {}) {
   const current = () => toMap(loops)
-  const now = options.now ?? Date.now
   const maxBody = options.maxBodyBytes ?? 1 << 20
   const metrics = createMetrics(current)
   const watched = new WeakMap<AnyLoop, () => void>()
@@ -48,6 +52,9 @@ export function statusPlugin(loops: LoopSet, options: StatusOptions = {}) {
     for (const [name, loop] of current()) if (!watched.has(loop)) watched.set(loop, metrics.watch(name, loop))
   }
   sync()
+  const answers = createAnswers(current, options, metrics)
+  const raw = (body: string, status = 200) =>
+    new Response(body, { status, headers: { "content-type": "application/json" } })
 
   const authorize = (request: Request): Response | undefined => {
     if (!options.token) return json({ error: "not found" }, 404)
@@ -60,27 +67,22 @@ export function statusPlugin(loops: LoopSet, options: StatusOptions = {}) {
   return new Elysia({ name: "linx-status" })
     .onRequest(() => sync())
     .get("/", () => new Response(STATUS_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }))
-    .get("/status", () => ({ loops: Object.fromEntries([...current()].map(([n, l]) => [n, l.status()])) }))
+    .get("/status", () => raw(answers.status()))
     .get("/status/:name", ({ params }) => {
-      const l = current().get(params.name)
-      return l ? json(l.status()) : json({ error: `no loop named "${params.name}"` }, 404)
+      const body = answers.loops().get(params.name)
+      return body ? raw(body) : json({ error: `no loop named "${params.name}"` }, 404)
     })
     .get("/healthz", () => {
-      const t = now()
-      const reasons = [...current().values()]
-        .map((l) => healthOf(l.status(), t))
-        .filter((h) => !h.ok)
-        .map((h) => h.reason)
-      return reasons.length ? json({ ok: false, reasons }, 503) : json({ ok: true })
+      const h = answers.health()
+      return raw(h.body, h.status)
     })
     .get("/readyz", () => {
-      const waiting = [...current()].filter(([, l]) => !l.status().ready).map(([n]) => n)
-      return waiting.length ? json({ ready: false, waiting }, 503) : json({ ready: true })
+      const r = answers.ready()
+      return raw(r.body, r.status)
     })
     .get(
       "/metrics",
-      async () =>
-        new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }),
+      async () => new Response(await answers.metrics(), { headers: { "content-type": metrics.registry.contentType } }),
     )
     .post("/loops/:name/resync", ({ params, request }) => {
       const denied = authorize(request)

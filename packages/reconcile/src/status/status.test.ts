@@ -36,7 +36,8 @@ const get = (app: { handle(r: Request): Promise<Response> }, path: string, init?
 describe("status endpoint", () => {
   test("/status, /status/:name, /readyz before and after the first pass", async () => {
     const { la, lb } = await loops()
-    const app = statusPlugin([la, lb])
+    // snapshotMs 0: every answer fresh (the fake clock moves faster than real time)
+    const app = statusPlugin([la, lb], { snapshotMs: 0 })
     expect((await get(app, "/readyz")).status).toBe(503)
     await la.start()
     await lb.start()
@@ -52,7 +53,7 @@ describe("status endpoint", () => {
     const { la, lb, clock, a } = await loops()
     await la.start()
     await lb.start() // b has a conflict: never converged, never... it succeeded (no error), so it is healthy for 2 resyncs
-    const app = statusPlugin({ a: la, b: lb }, { now: () => clock.now() })
+    const app = statusPlugin({ a: la, b: lb }, { now: () => clock.now(), snapshotMs: 0 })
     expect((await get(app, "/healthz")).status).toBe(200)
     a.failures = Array.from({ length: 50 }, () => new Error("kernel said no"))
     a.drift("own/x", "0")
@@ -124,5 +125,25 @@ describe("status endpoint", () => {
     } finally {
       await s.stop()
     }
+  })
+
+  test("a flood of readers costs one snapshot per period, not one per request", async () => {
+    const { la, lb } = await loops()
+    await la.start()
+    await lb.start()
+    let calls = 0
+    const status = la.status.bind(la)
+    la.status = () => {
+      calls++
+      return status()
+    }
+    const app = statusPlugin([la, lb], { snapshotMs: 60_000 })
+    const paths = ["/status", "/status/a", "/healthz", "/readyz", "/metrics"]
+    const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) => get(app, paths[i % paths.length]!)))
+    expect(answers.every((r) => r.status === 200)).toBe(true)
+    // /status, /status/:name, /healthz, /readyz and /metrics (its gauges and counters) each take a few looks
+    expect(calls).toBeLessThan(40)
+    const body = (await (await get(app, "/status")).json()) as { loops: Record<string, { converged: boolean }> }
+    expect(body.loops.a?.converged).toBe(true)
   })
 })
