@@ -2,7 +2,13 @@
 // causes, on the real kernel, each checked with `ip -j` (what the kernel holds), never
 // with the loop's own report alone.
 import { describe, expect, test } from "bun:test"
-import { createRtnlSource, type RtnlDesired, RtnlDesiredSchema, type RtnlOwnership } from "@linx/source-rtnl"
+import {
+  carryOwnership,
+  createRtnlSource,
+  type RtnlDesired,
+  RtnlDesiredSchema,
+  type RtnlOwnership,
+} from "@linx/source-rtnl"
 import * as v from "valibot"
 import { freshNetns } from "./netns.ts"
 
@@ -128,5 +134,41 @@ describe("ownership crossed (issue 12)", () => {
     const again = parse({ links: [{ name: "other1", kind: "bridge", mtu: 1300 }] })
     const o2 = await source.observe({ desired: again, ownership: noAdopt })
     expect(source.diff(again, o2, noAdopt).map((o) => source.describe(o))).toEqual(["ip link set dev other1 mtu 1300"])
+  })
+
+  test("a changed route protocol adopts what the old one marked (rewritten in place), never orphans it", async () => {
+    using t = setup()
+    await using source = createRtnlSource({ netns: t.ns })
+    const desired = parse({
+      addresses: [{ link: "up0", address: "10.1.0.2/24" }],
+      routes: [
+        { dst: "10.70.0.0/16", via: "10.1.0.254" },
+        { dst: "10.71.0.0/16", via: "10.1.0.254" },
+      ],
+    })
+    const before: RtnlOwnership = { routeProtocol: 77 }
+    const o1 = await source.observe({ desired, ownership: before })
+    await source.reconcile(source.diff(desired, o1, before), o1)
+    expect(t.ipJson<IpRoute[]>("route", "show", "proto", "77").length).toBe(2)
+    // the file now says protocol 78, and no longer wants 10.71.0.0/16
+    const { ownership, changed } = carryOwnership(before, { routeProtocol: 78 })
+    expect(changed).toEqual(["route protocol 77 → 78", "address protocol 77 → 78"])
+    const next = parse({
+      addresses: [{ link: "up0", address: "10.1.0.2/24" }],
+      routes: [{ dst: "10.70.0.0/16", via: "10.1.0.254" }],
+    })
+    const o2 = await source.observe({ desired: next, ownership })
+    const ops = source.diff(next, o2, ownership)
+    const report = await source.reconcile(ops, o2)
+    expect(report.failed).toEqual([])
+    expect(t.ipJson<IpRoute[]>("route", "show", "proto", "77")).toEqual([])
+    expect(t.ipJson<IpRoute[]>("route", "show", "proto", "78").map((r) => r.dst)).toEqual(["10.70.0.0/16"])
+    // (this iproute2 does not print IFA_PROTO: read back through a fresh source's look)
+    await using fresh = createRtnlSource({ netns: t.ns })
+    const seen = await fresh.observe({ desired: next, ownership })
+    expect(seen.addresses?.find((a) => a.address === "10.1.0.2/24")?.proto).toBe(78)
+    // converged under the new marker
+    const o3 = await source.observe({ desired: next, ownership })
+    expect(source.diff(next, o3, ownership)).toEqual([])
   })
 })

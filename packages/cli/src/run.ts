@@ -23,7 +23,10 @@ export interface RunOptions {
 
 interface Running {
   path: string
+  /** as written */
   file: DesiredFile
+  /** in force (as written, plus markers carried over from before a reload) */
+  ownership: unknown
   loop: Reconciler<unknown, unknown>
   text: string
   name: string
@@ -59,7 +62,7 @@ class Runner {
     private readonly log: Log,
   ) {}
 
-  async start(path: string, file: DesiredFile, text: string): Promise<Running> {
+  async start(path: string, file: DesiredFile, text: string, ownership = file.ownership): Promise<Running> {
     const { opts, log } = this
     let name = basename(path).replace(/\.(ya?ml|json)$/, "")
     while (this.#names.has(name)) name += "'"
@@ -70,7 +73,7 @@ class Runner {
     const loop = createReconciler({
       source,
       desired: file.desired,
-      ownership: file.ownership,
+      ownership,
       resyncMs: opts.resyncMs,
       name,
     })
@@ -81,19 +84,31 @@ class Runner {
       else log(level, describePass(name, p))
     })
     loop.on("conflict", (e) => log("warn", `${name}: ${e.reason}: ${e.op}`, { loop: name, reason: e.reason, op: e.op }))
-    const r: Running = { path, file, loop, text, name }
+    const r: Running = { path, file, ownership, loop, text, name }
     this.running.set(path, r)
     this.byName.set(name, loop)
     await loop.start()
     return r
   }
 
-  async #restart(r: Running, next: DesiredFile, text: string): Promise<void> {
+  async #restart(r: Running, next: DesiredFile, text: string, ownership?: unknown): Promise<void> {
     await r.loop.stop()
     this.#names.delete(r.name)
     this.byName.delete(r.name)
     this.running.delete(r.path)
-    await this.start(r.path, next, text)
+    await this.start(r.path, next, text, ownership)
+  }
+
+  /**
+   * The new loop's ownership when only ownership changed: kernel markers the old one
+   * used (a route protocol, a link group) stay its own and are rewritten, never orphaned.
+   */
+  #carried(r: Running, next: DesiredFile): unknown {
+    if (next.source !== r.file.source || next.netns !== r.file.netns || !next.entry.carryOwnership) return undefined
+    const { ownership, changed } = next.entry.carryOwnership(r.ownership, next.ownership)
+    if (changed.length)
+      this.log("info", `${r.path}: ${changed.join(", ")}: what carries the old marker is adopted, not orphaned`)
+    return ownership
   }
 
   /** Reads a changed file: a new desired state, a restarted loop, or the last good state kept. */
@@ -122,7 +137,7 @@ class Runner {
         JSON.stringify(next.ownership) !== JSON.stringify(r.file.ownership)
       ) {
         this.log("info", `${path}: source, namespace or ownership changed: restarting its loop`)
-        await this.#restart(r, next, text)
+        await this.#restart(r, next, text, this.#carried(r, next))
         return
       }
       r.file = next

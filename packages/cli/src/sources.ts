@@ -2,6 +2,7 @@
 import type { NetnsRef } from "@linx/netlink"
 import type { AnySource } from "@linx/reconcile"
 import {
+  carryOwnership,
   createRtnlSource,
   type RtnlDesired,
   RtnlDesiredSchema,
@@ -45,6 +46,11 @@ export interface SourceEntry {
   create(netns: NetnsRef): AnySource
   /** what `show` prints, and its JSON form: the source's own rows, owned exactly as its diff decides */
   show(observed: unknown, desired: unknown, ownership: unknown): { sections: ShowSection[]; json: unknown }
+  /**
+   * Ownership after a reload changed it: kernel markers the old one used stay this
+   * loop's (rewritten with the new ones), and `changed` says which moved.
+   */
+  carryOwnership?(before: unknown, next: unknown): { ownership: unknown; changed: string[] }
   /** for `show` without a file: what to list when no desired state says what to look at */
   showAll?(netns: NetnsRef): { sections: ShowSection[]; json: unknown }
 }
@@ -56,6 +62,8 @@ const ENTRIES: Record<string, SourceEntry> = {
     ownershipSchema: RtnlOwnershipSchema as StandardSchemaV1<unknown, unknown>,
     defaultOwnership: {},
     create: (netns) => createRtnlSource({ netns }),
+    carryOwnership: (before, next) =>
+      carryOwnership(before as RtnlOwnership | undefined, next as RtnlOwnership | undefined),
     show: (o, d, own) => showRtnl(o as RtnlObserved, d as RtnlDesired | undefined, own as RtnlOwnership | undefined),
   },
   netfilter: {

@@ -63,7 +63,7 @@ export function diffAddresses(
       continue
     }
     const owned = o.proto === proto
-    if (!owned && !owner.adopt) {
+    if (!owned && !owner.adopt && !owner.former.addressProtocols.has(o.proto)) {
       conflicts.push({
         kind: "conflict",
         object: "address",
@@ -78,7 +78,7 @@ export function diffAddresses(
     }
   }
   for (const o of observed) {
-    if (o.proto !== proto) continue
+    if (o.proto !== proto && !owner.former.addressProtocols.has(o.proto)) continue
     const link = linkName(o.index)
     if (link === undefined || wanted.has(`${link} ${o.address}`)) continue
     ops.push(deleteOp(o, link))

@@ -12,5 +12,6 @@ export {
   type RouteSpec,
 } from "./schema.ts"
 export { showRtnl } from "./show.ts"
+export { carryOwnership } from "./ownership.ts"
 export type { Link, Address, Route, RtnlOp } from "./ops.ts"
 export type { RtnlHint, RtnlScope, RtnlScopeEntry } from "./scope.ts"

@@ -15,6 +15,12 @@ export interface Owner {
   readonly tables: ReadonlySet<number> | undefined
   readonly linkGroup: number
   readonly adopt: boolean
+  /** markers this owner used before: what carries them is still its own */
+  readonly former: {
+    readonly routeProtocols: ReadonlySet<number>
+    readonly addressProtocols: ReadonlySet<number>
+    readonly linkGroups: ReadonlySet<number>
+  }
 }
 
 export function globToRegExp(glob: string): RegExp {
@@ -46,6 +52,11 @@ export function resolveOwnership(o: RtnlOwnership | undefined, cache?: OwnerMemo
     tables: o?.tables ? new Set(o.tables.map(tableNumber)) : undefined,
     linkGroup: o?.linkGroup ?? DEFAULT_LINK_GROUP,
     adopt: o?.adopt ?? false,
+    former: {
+      routeProtocols: new Set(o?.former?.routeProtocols),
+      addressProtocols: new Set(o?.former?.addressProtocols),
+      linkGroups: new Set(o?.former?.linkGroups),
+    },
   }
   if (o) cache?.set(o, owner)
   return owner
@@ -68,7 +79,7 @@ export function ownsLink(
   if (link.name === "lo") return false
   if (owner.ownsLinkName(link.name)) return true
   if (!desired || link.kind === "device") return false
-  return owner.adopt || link.group === (desired.group ?? owner.linkGroup)
+  return owner.adopt || link.group === (desired.group ?? owner.linkGroup) || owner.former.linkGroups.has(link.group)
 }
 
 /** May this loop delete this link when desired state no longer names it? Only by ownership.links, never a device. */
@@ -78,11 +89,44 @@ export function deletesLink(owner: Owner, link: { name: string; kind: string }):
 
 /** An address carrying the owner's IFA_PROTO, or (with adopt) one desired state names. */
 export function ownsAddress(owner: Owner, proto: number, desiredKey: boolean): boolean {
-  return proto === owner.addressProtocol || (owner.adopt && desiredKey)
+  return proto === owner.addressProtocol || owner.former.addressProtocols.has(proto) || (owner.adopt && desiredKey)
 }
 
 /** A route carrying the owner's protocol in an owned table, or (with adopt) one desired state names. */
 export function ownsRoute(owner: Owner, route: { protocol: number; table: number }, desired: boolean): boolean {
   if (owner.tables && !owner.tables.has(route.table)) return false
-  return route.protocol === owner.routeProtocol || (owner.adopt && desired)
+  return (
+    route.protocol === owner.routeProtocol ||
+    owner.former.routeProtocols.has(route.protocol) ||
+    (owner.adopt && desired)
+  )
+}
+
+/**
+ * The ownership to use when it changes from `before` to `next` (a reload): every marker
+ * `before` used that `next` does not is kept in `next.former`, so what carries it stays
+ * this owner's and is rewritten with the new marker, never orphaned. `changed` says
+ * which markers moved ("route protocol 77 → 78"), for the log.
+ */
+export function carryOwnership(
+  before: RtnlOwnership | undefined,
+  next: RtnlOwnership | undefined,
+): { ownership: RtnlOwnership; changed: string[] } {
+  const a = resolveOwnership(before)
+  const b = resolveOwnership(next)
+  const out: RtnlOwnership = { ...(next ?? {}) }
+  const changed: string[] = []
+  const carry = (what: string, key: "routeProtocols" | "addressProtocols" | "linkGroups", old: number, now: number) => {
+    const formerly = new Set([...(next?.former?.[key] ?? []), ...(before?.former?.[key] ?? [])])
+    if (old !== now) {
+      formerly.add(old)
+      changed.push(`${what} ${old} → ${now}`)
+    }
+    formerly.delete(now)
+    if (formerly.size) out.former = { ...out.former, [key]: [...formerly].sort((x, y) => x - y) }
+  }
+  carry("route protocol", "routeProtocols", a.routeProtocol, b.routeProtocol)
+  carry("address protocol", "addressProtocols", a.addressProtocol, b.addressProtocol)
+  carry("link group", "linkGroups", a.linkGroup, b.linkGroup)
+  return { ownership: out, changed }
 }

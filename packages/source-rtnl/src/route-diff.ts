@@ -165,7 +165,7 @@ export function diffRoutes(
       ops.push({ kind: "create", object: "route", route: w, protocol })
       return
     }
-    if (o.protocol !== protocol && !owner.adopt) {
+    if (o.protocol !== protocol && !owner.adopt && !owner.former.routeProtocols.has(o.protocol)) {
       conflicts.push({
         kind: "conflict",
         object: "route",
@@ -174,11 +174,11 @@ export function diffRoutes(
       })
       return
     }
-    const why = o.protocol !== protocol ? "adopt" : routeDiffers(w, o, linkName)
+    const why = o.protocol !== protocol ? "protocol" : routeDiffers(w, o, linkName)
     if (why) ops.push({ kind: "update", object: "route", route: w, protocol, reason: why })
   }
   const deleteIfOwned = (o: Route) => {
-    if (o.protocol !== protocol || !ownsRoute(owner, o, false)) return
+    if ((o.protocol !== protocol && !owner.former.routeProtocols.has(o.protocol)) || !ownsRoute(owner, o, false)) return
     const op: RouteOp = { kind: "delete", object: "route", route: o }
     const dev = linkName(o.oif)
     if (dev) op.dev = dev

@@ -199,6 +199,19 @@ export const RtnlOwnershipSchema = v.strictObject({
   linkGroup: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(0xffffffff))),
   /** take over a desired object that exists but was made by someone else (default false) */
   adopt: v.optional(v.boolean()),
+  /**
+   * Markers this owner used before (a changed routeProtocol, addressProtocol or
+   * linkGroup): objects carrying them are still this loop's. Desired ones are rewritten
+   * with the current marker in place; the others are deleted. `linx run` fills this in
+   * when a reload changes a marker, so nothing is orphaned.
+   */
+  former: v.optional(
+    v.strictObject({
+      routeProtocols: v.optional(v.array(v.pipe(v.number(), v.integer(), v.minValue(3), v.maxValue(255)))),
+      addressProtocols: v.optional(v.array(v.pipe(v.number(), v.integer(), v.minValue(4), v.maxValue(255)))),
+      linkGroups: v.optional(v.array(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(0xffffffff)))),
+    }),
+  ),
 })
 
 export type LinkSpec = v.InferOutput<typeof LinkSpecSchema>
