@@ -9,6 +9,7 @@ import { benchRtnlApply, benchRtnlObserveAndNoop } from "./rtnl.ts"
 import { benchSysctl } from "./sysctl.ts"
 import { benchManyLoops } from "./many.ts"
 import { benchNetfilter, benchNetfilterSet } from "./netfilter.ts"
+import { benchCrash, benchEcho, benchFight, benchStatusFlood, benchStorm } from "./reliability.ts"
 
 assertNotInitialNetns("bench")
 const only = process.argv[2]
@@ -25,6 +26,11 @@ const cases: [string, () => Promise<void>][] = [
   ["netfilter-10k", () => benchNetfilter(10_000)],
   ["netfilter-set-100k", () => benchNetfilterSet(100_000)],
   ["many-loops-1000", () => benchManyLoops(1000)],
+  ["reliability-echo", () => benchEcho(10_000)],
+  ["reliability-storm", () => benchStorm(100_000)],
+  ["reliability-fight", () => benchFight()],
+  ["reliability-flood", () => benchStatusFlood()],
+  ["reliability-crash", () => benchCrash(100_000)],
 ]
 for (const [name, run] of cases) {
   if (only && !name.startsWith(only)) continue

@@ -252,7 +252,7 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
       if (stopping) log("info", "stopped")
       return stopping ? 0 : code
     }
-    const status = opts.status ? serve(runner, opts.status, log) : undefined
+    const status = opts.status ? await serve(runner, opts.status, log) : undefined
     if (opts.status && !status) {
       await runner.stopAll()
       return 1
@@ -289,13 +289,14 @@ async function startAll(runner: Runner, paths: string[], log: Log, stopping: () 
   return 0
 }
 
-function serve(runner: Runner, at: NonNullable<RunOptions["status"]>, log: Log) {
+async function serve(runner: Runner, at: NonNullable<RunOptions["status"]>, log: Log) {
+  const status = serveStatus(runner.byName, {
+    hostname: at.hostname,
+    port: at.port,
+    ...(at.token ? { token: at.token } : {}),
+  })
   try {
-    const status = serveStatus(runner.byName, {
-      hostname: at.hostname,
-      port: at.port,
-      ...(at.token ? { token: at.token } : {}),
-    })
+    await status.listening
     log("info", `status endpoint at ${status.url}${at.token ? " (writes enabled with the bearer token)" : ""}`)
     return status
   } catch (e) {

@@ -48,7 +48,8 @@ export function createAnswers(
       ? { status: 503, body: JSON.stringify({ ready: false, waiting }) }
       : { status: 200, body: '{"ready":true}' }
   })
+  // metrics at most once a second however they are asked for (a registry walk is not free)
   const metricsText = snapshot(Math.max(every, 1000), () => metrics.registry.metrics())
 
-  return { status, loops, health, ready, metrics: metricsText }
+  return { status, loops, health, ready, metrics: metricsText, metricsType: metrics.registry.contentType }
 }

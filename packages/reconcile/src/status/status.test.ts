@@ -120,8 +120,37 @@ describe("status endpoint", () => {
     expect(await page.text()).toContain("heal latency")
     const s = serveStatus([la], { port: 0 })
     try {
+      await s.listening
       expect(s.url).toStartWith("http://127.0.0.1:")
       expect((await fetch(`${s.url}readyz`)).status).toBe(200)
+    } finally {
+      await s.stop()
+    }
+  })
+
+  test("serveStatus answers from its own thread: reads from snapshots, writes relayed to the loops", async () => {
+    const { la } = await loops()
+    await la.start()
+    const s = serveStatus([la], { port: 0, token: "s3cret", snapshotMs: 0 })
+    try {
+      await s.listening
+      const st = (await (await fetch(`${s.url}status/a`)).json()) as { name: string; converged: boolean }
+      expect([st.name, st.converged]).toEqual(["a", true])
+      expect((await fetch(`${s.url}status/nope`)).status).toBe(404)
+      expect(await (await fetch(`${s.url}metrics`)).text()).toContain('linx_converged{loop="a"} 1')
+      expect(await (await fetch(s.url)).text()).toContain("heal latency")
+      // a write goes to the loops' thread and its answer comes back whole
+      const put = await fetch(`${s.url}loops/a/desired`, {
+        method: "PUT",
+        headers: { authorization: "Bearer s3cret" },
+        body: JSON.stringify({ "own/x": "3" }),
+      })
+      expect(put.status).toBe(200)
+      expect(la.desired()).toEqual({ "own/x": "3" })
+      expect((await fetch(`${s.url}loops/a/resync`, { method: "POST" })).status).toBe(401)
+      // a port in use is an error the caller can catch
+      const again = serveStatus([la], { port: Number(new URL(s.url).port) })
+      await expect(again.listening).rejects.toThrow()
     } finally {
       await s.stop()
     }
