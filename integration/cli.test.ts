@@ -376,4 +376,22 @@ desired:
     }
     expect(await proc.exited).toBe(0)
   }, 30_000)
+
+  test("run: SIGTERM while the loops are starting stops them cleanly (exit 0)", async () => {
+    using t = freshNetns()
+    t.sh("ip", "link", "set", "lo", "up")
+    t.sh("ip", "link", "add", "up-x", "type", "bridge")
+    t.sh("ip", "link", "set", "up-x", "up")
+    // a first pass long enough to be interrupted: 50k routes
+    const routes = Array.from({ length: 50_000 }, (_, i) => `    - { dst: 10.${i >> 8}.${i & 255}.0/24, dev: up-x }`)
+    const f = file("slow.yaml", `source: rtnl\nownership: { links: ["lan-*"] }\ndesired:\n  routes:\n${routes.join("\n")}\n`)
+    const proc = t.ns.run(() => Bun.spawn(["bun", MAIN, "run", f], { stdout: "pipe", stderr: "pipe" }))
+    // kill once the process is past loading, before the first pass is done
+    await Bun.sleep(700)
+    proc.kill("SIGTERM")
+    expect(await proc.exited).toBe(0)
+    const err = await new Response(proc.stderr).text()
+    expect(err).toContain("SIGTERM: stopping")
+    expect(err).toContain("stopped")
+  }, 30_000)
 })
