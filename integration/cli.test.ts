@@ -384,7 +384,10 @@ desired:
     t.sh("ip", "link", "set", "up-x", "up")
     // a first pass long enough to be interrupted: 50k routes
     const routes = Array.from({ length: 50_000 }, (_, i) => `    - { dst: 10.${i >> 8}.${i & 255}.0/24, dev: up-x }`)
-    const f = file("slow.yaml", `source: rtnl\nownership: { links: ["lan-*"] }\ndesired:\n  routes:\n${routes.join("\n")}\n`)
+    const f = file(
+      "slow.yaml",
+      `source: rtnl\nownership: { links: ["lan-*"] }\ndesired:\n  routes:\n${routes.join("\n")}\n`,
+    )
     const proc = t.ns.run(() => Bun.spawn(["bun", MAIN, "run", f], { stdout: "pipe", stderr: "pipe" }))
     // kill once the process is past loading, before the first pass is done
     await Bun.sleep(700)

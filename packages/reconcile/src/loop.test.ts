@@ -497,4 +497,30 @@ describe("reconcile loop", () => {
     expect(loop.status().events.state).toBe("up")
     await loop.stop()
   })
+
+  test("a pass that found nothing to do logs at debug; one that did something at info", async () => {
+    const clock = new FakeClock()
+    const source = new FakeSource()
+    source.echo = false
+    const lines: [string, string][] = []
+    const loop = createReconciler({
+      source,
+      desired: { "own/a": "1" },
+      ownership: { prefix: "own/" },
+      clock,
+      logger: {
+        debug: (e) => void lines.push(["debug", String(e.msg)]),
+        info: (e) => void lines.push(["info", String(e.msg)]),
+        warn: (e) => void lines.push(["warn", String(e.msg)]),
+        error: (e) => void lines.push(["error", String(e.msg)]),
+      },
+    })
+    await loop.start()
+    source.hint({ scope: [{ kind: "key", key: "own/zzz" }] })
+    await clock.advance(1)
+    source.drift("own/a", "x")
+    await clock.advance(1)
+    expect(lines.filter(([, m]) => m === "pass").map(([l]) => l)).toEqual(["info", "debug", "info"])
+    await loop.stop()
+  })
 })
