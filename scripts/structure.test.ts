@@ -75,4 +75,25 @@ describe("code structure", () => {
       .map((x) => `${x.f}: ${x.n} lines`)
     expect(over).toEqual([])
   })
+
+  test("wire/ layers decode and encode bytes and never import the model (types of the wire form excepted)", () => {
+    const offenders: string[] = []
+    for (const f of files) {
+      const rel = relative(ROOT, f)
+      if (!/\/src\/wire\//.test(rel)) continue
+      const text = readFileSync(f, "utf8")
+      for (const m of text.matchAll(/^import\s+(type\s+)?[^"]*?from\s+"(\.{1,2}\/[^"]+)"/gm)) {
+        const target = relative(ROOT, resolve(dirname(f), m[2]!))
+        const inWire = target.includes("/src/wire/")
+        // netfilter's wire form of an expression is the typed Expr (a type), built by libnftnl (ffi/)
+        const allowed =
+          inWire ||
+          target.includes("/src/ffi/") ||
+          target === "packages/netlink/src/errors.ts" ||
+          (m[1] !== undefined && target.endsWith("/expr.ts"))
+        if (!allowed) offenders.push(`${rel} imports ${target}`)
+      }
+    }
+    expect(offenders).toEqual([])
+  })
 })

@@ -6,7 +6,10 @@ import { type ApplyReport, isNotFound, NetlinkError, reportFailure } from "@linx
 import { errno } from "@linx/netlink/wire"
 import type { RtnlKernel, RtnlRequest } from "./kernel.ts"
 import { describeRtnlOp, type RtnlOp } from "./ops.ts"
-import * as r from "./request.ts"
+import * as address from "./address/request.ts"
+import * as link from "./link/request.ts"
+import type { IndexOf } from "./request.ts"
+import * as route from "./route/request.ts"
 
 /** One step of the apply: which ops it takes, and the requests each op needs. */
 interface Phase<T extends RtnlOp> {
@@ -19,7 +22,7 @@ interface Phase<T extends RtnlOp> {
 
 interface Context {
   kernel: RtnlKernel
-  indexOf: r.IndexOf
+  indexOf: IndexOf
 }
 
 /** A phase with its op type closed over: runs on whatever ops it takes. */
@@ -38,57 +41,57 @@ function phase<T extends RtnlOp>(p: Phase<T>): Step {
   }
 }
 
-const isLinkCreate = (op: RtnlOp): op is r.LinkCreate => op.kind === "create" && op.object === "link"
+const isLinkCreate = (op: RtnlOp): op is link.LinkCreate => op.kind === "create" && op.object === "link"
 const PHASES: readonly Step[] = [
   phase({
     name: "deleteRoutes",
-    takes: (op): op is r.RouteDelete => op.kind === "delete" && op.object === "route",
-    build: (op, l) => r.routeDelete(op, l),
+    takes: (op): op is route.RouteDelete => op.kind === "delete" && op.object === "route",
+    build: (op, l) => route.routeDelete(op, l),
   }),
   phase({
     name: "deleteAddresses",
-    takes: (op): op is r.AddressDelete => op.kind === "delete" && op.object === "address",
-    build: (op, l) => r.addressDelete(op, l),
+    takes: (op): op is address.AddressDelete => op.kind === "delete" && op.object === "address",
+    build: (op, l) => address.addressDelete(op, l),
   }),
   phase({
     name: "deleteLinks",
-    takes: (op): op is r.LinkDelete => op.kind === "delete" && op.object === "link",
-    build: (op, l) => r.linkDelete(op, l),
+    takes: (op): op is link.LinkDelete => op.kind === "delete" && op.object === "link",
+    build: (op, l) => link.linkDelete(op, l),
     changesLinks: true,
   }),
   // links without a parent first: a vlan/macvlan may sit on a link created just before
   phase({
     name: "createLinks",
-    takes: (op): op is r.LinkCreate => isLinkCreate(op) && !r.hasParent(op.spec),
-    build: (op, l, x) => r.linkCreate(x.kernel, op, l, x.indexOf),
+    takes: (op): op is link.LinkCreate => isLinkCreate(op) && !link.hasParent(op.spec),
+    build: (op, l, x) => link.linkCreate(x.kernel, op, l, x.indexOf),
     changesLinks: true,
   }),
   phase({
     name: "createChildLinks",
-    takes: (op): op is r.LinkCreate => isLinkCreate(op) && r.hasParent(op.spec),
-    build: (op, l, x) => r.linkCreate(x.kernel, op, l, x.indexOf),
+    takes: (op): op is link.LinkCreate => isLinkCreate(op) && link.hasParent(op.spec),
+    build: (op, l, x) => link.linkCreate(x.kernel, op, l, x.indexOf),
     changesLinks: true,
   }),
   // then what creation cannot set: master, alias, up (and the peer's)
   phase({
     name: "settleLinks",
-    takes: (op): op is r.LinkCreate => isLinkCreate(op) && r.needsSettling(op.spec),
-    build: (op, l, x) => r.linkSettle(op, l, x.indexOf),
+    takes: (op): op is link.LinkCreate => isLinkCreate(op) && link.needsSettling(op.spec),
+    build: (op, l, x) => link.linkSettle(op, l, x.indexOf),
   }),
   phase({
     name: "updateLinks",
-    takes: (op): op is r.LinkUpdate => op.kind === "update" && op.object === "link",
-    build: (op, l, x) => r.linkUpdate(op, l, x.indexOf),
+    takes: (op): op is link.LinkUpdate => op.kind === "update" && op.object === "link",
+    build: (op, l, x) => link.linkUpdate(op, l, x.indexOf),
   }),
   phase({
     name: "createAddresses",
-    takes: (op): op is r.AddressCreate => op.kind === "create" && op.object === "address",
-    build: (op, l, x) => r.addressCreate(op, l, x.indexOf),
+    takes: (op): op is address.AddressCreate => op.kind === "create" && op.object === "address",
+    build: (op, l, x) => address.addressCreate(op, l, x.indexOf),
   }),
   phase({
     name: "createRoutes",
-    takes: (op): op is r.RouteCreate => (op.kind === "create" || op.kind === "update") && op.object === "route",
-    build: (op, l, x) => r.routeCreate(op, l, x.indexOf),
+    takes: (op): op is route.RouteCreate => (op.kind === "create" || op.kind === "update") && op.object === "route",
+    build: (op, l, x) => route.routeCreate(op, l, x.indexOf),
   }),
 ]
 

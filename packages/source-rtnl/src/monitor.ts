@@ -6,7 +6,7 @@
 import { subscribe, type Subscription } from "@linx/netlink"
 import type { NetnsRef } from "@linx/netlink"
 import { type Message, nl } from "@linx/netlink/wire"
-import { isComparableRoute, observedRouteKey } from "./route.ts"
+import { isComparableRoute, observedRouteKey } from "./route/model.ts"
 import { RTNL_SCOPE, type RtnlHint, type RtnlScopeEntry } from "./scope.ts"
 import * as c from "./wire/constants.ts"
 import { decodeLink, linkChangeMask } from "./wire/link.ts"

@@ -3,7 +3,7 @@
 // name map); addresses when links or addresses changed; routes by the events' content
 // (no dump), or through the kernel's output-interface filter after a link event.
 import type { RtnlKernel } from "./kernel.ts"
-import { isComparableRoute, type Route, type RouteScope } from "./route.ts"
+import { isComparableRoute, type Route, type RouteScope } from "./route/model.ts"
 import { type ScopeEntries, splitScope } from "./scope.ts"
 import type { Address } from "./wire/addr.ts"
 import * as c from "./wire/constants.ts"

@@ -1,119 +1,24 @@
-// What users write: valibot schemas for links, addresses and routes, and the types
-// inferred from them. Every issue is reported as `path: message`.
+// What users write: the desired state (links, addresses, routes: each kind's schema is
+// with the kind) and ownership, checked as a whole (names used twice, routes with the
+// same kernel key). Every issue is reported as `path: message`.
 import * as v from "valibot"
-import { familyOf, formatPrefix, parsePrefix } from "@linx/netlink/ip"
-import { clip, isValidLinkName, issuePath, Ip, LinkName, Mac, Mtu, NetnsName, U32 } from "./schema-common.ts"
-import { NexthopSchema, RouteSpecSchema, RouteTable, routeFamilyOf } from "./schema-route.ts"
+import { clip, isValidLinkName, issuePath } from "./schema-common.ts"
+import { NexthopSchema, RouteSpecSchema, RouteTable, routeFamilyOf } from "./route/schema.ts"
 
-export { clip, isValidLinkName, routeFamilyOf, RouteSpecSchema, NexthopSchema }
+import { type AddressSpec, AddressSpecSchema } from "./address/schema.ts"
+import {
+  type BridgeSpec,
+  type IpvlanSpec,
+  type LinkKind,
+  type LinkSpec,
+  LinkSpecSchema,
+  type MacvlanSpec,
+  type VethSpec,
+  type VlanSpec,
+} from "./link/schema.ts"
 
-const common = {
-  name: LinkName,
-  /** ip link set dev NAME up|down */
-  up: v.optional(v.boolean()),
-  mtu: v.optional(Mtu),
-  mac: v.optional(Mac),
-  /** the bridge this link is a port of; null to detach */
-  master: v.optional(v.nullable(LinkName)),
-  alias: v.optional(v.pipe(v.string(), v.maxLength(255, "alias is longer than 255 bytes"))),
-  group: v.optional(U32),
-}
-
-const Parent = {
-  /** the lower device, by name */
-  parent: LinkName,
-  /** namespace of the parent when it is not this one (read only: never changed) */
-  parentNetns: v.optional(NetnsName),
-}
-
-export const BridgeSpecSchema = v.strictObject({
-  kind: v.literal("bridge"),
-  ...common,
-  stp: v.optional(v.boolean()),
-  vlanFiltering: v.optional(v.boolean()),
-})
-
-export const VethPeerSchema = v.strictObject({
-  name: LinkName,
-  /** put the peer in another namespace (name or path) */
-  netns: v.optional(NetnsName),
-  up: v.optional(v.boolean()),
-  mtu: v.optional(Mtu),
-  mac: v.optional(Mac),
-  master: v.optional(v.nullable(LinkName)),
-})
-
-export const VethSpecSchema = v.strictObject({ kind: v.literal("veth"), ...common, peer: VethPeerSchema })
-
-export const MacvlanSpecSchema = v.strictObject({
-  kind: v.literal("macvlan"),
-  ...common,
-  ...Parent,
-  mode: v.optional(v.picklist(["private", "vepa", "bridge", "passthru", "source"]), "bridge"),
-})
-
-export const IpvlanSpecSchema = v.strictObject({
-  kind: v.literal("ipvlan"),
-  ...common,
-  ...Parent,
-  mode: v.optional(v.picklist(["l2", "l3", "l3s"]), "l3"),
-})
-
-export const VlanSpecSchema = v.strictObject({
-  kind: v.literal("vlan"),
-  ...common,
-  ...Parent,
-  vlanId: v.pipe(
-    v.number("vlanId must be a number"),
-    v.integer(),
-    v.minValue(0),
-    v.maxValue(4094, "vlanId must be 0–4094"),
-  ),
-  protocol: v.optional(v.picklist(["802.1q", "802.1ad"]), "802.1q"),
-})
-
-export const DummySpecSchema = v.strictObject({ kind: v.literal("dummy"), ...common })
-
-/** An existing NIC: only its settings are managed; it is never created or deleted. */
-export const DeviceSpecSchema = v.strictObject({ kind: v.literal("device"), ...common })
-
-export const LinkSpecSchema = v.variant(
-  "kind",
-  [
-    BridgeSpecSchema,
-    VethSpecSchema,
-    MacvlanSpecSchema,
-    IpvlanSpecSchema,
-    VlanSpecSchema,
-    DummySpecSchema,
-    DeviceSpecSchema,
-  ],
-  (i) => `unknown link kind ${JSON.stringify(i.input)}: use bridge, veth, macvlan, ipvlan, vlan, dummy or device`,
-)
-
-export const AddressSpecSchema = v.pipe(
-  v.strictObject({
-    link: LinkName,
-    /** "10.0.0.1/24", "fd00::1/64"; a bare address means /32 or /128 */
-    address: v.pipe(
-      v.string(),
-      v.check(
-        (s) => parsePrefix(s) !== undefined,
-        (i) => `"${i.input}" is not an address with prefix (10.0.0.1/24, fd00::1/64)`,
-      ),
-      v.transform((s) => formatPrefix(parsePrefix(s)!)),
-    ),
-    peer: v.optional(Ip),
-    label: v.optional(v.pipe(v.string(), v.maxLength(15, "label is longer than 15 characters"))),
-    noPrefixRoute: v.optional(v.boolean()),
-    nodad: v.optional(v.boolean()),
-  }),
-  v.check((a) => !a.peer || familyOf(a.peer) === familyOf(a.address), "peer and address must be the same family"),
-  v.check(
-    (a) => !a.label || a.label === a.link || a.label.startsWith(`${a.link}:`),
-    'label must be the link name or start with "<link>:" (the kernel\'s rule)',
-  ),
-)
+export { clip, isValidLinkName, routeFamilyOf, RouteSpecSchema, NexthopSchema, LinkSpecSchema, AddressSpecSchema }
+export type { AddressSpec, BridgeSpec, IpvlanSpec, LinkKind, LinkSpec, MacvlanSpec, VethSpec, VlanSpec }
 
 export const RtnlDesiredSchema = v.pipe(
   v.strictObject({
@@ -214,14 +119,6 @@ export const RtnlOwnershipSchema = v.strictObject({
   ),
 })
 
-export type LinkSpec = v.InferOutput<typeof LinkSpecSchema>
-export type LinkKind = LinkSpec["kind"]
-export type BridgeSpec = v.InferOutput<typeof BridgeSpecSchema>
-export type VethSpec = v.InferOutput<typeof VethSpecSchema>
-export type MacvlanSpec = v.InferOutput<typeof MacvlanSpecSchema>
-export type IpvlanSpec = v.InferOutput<typeof IpvlanSpecSchema>
-export type VlanSpec = v.InferOutput<typeof VlanSpecSchema>
-export type AddressSpec = v.InferOutput<typeof AddressSpecSchema>
 export type RouteSpec = v.InferOutput<typeof RouteSpecSchema>
 export type NexthopSpec = v.InferOutput<typeof NexthopSchema>
 export type RtnlDesired = v.InferOutput<typeof RtnlDesiredSchema>

@@ -1,9 +1,9 @@
 // What `linx show` prints for rtnl: every link, address and route observed, each marked
 // owned exactly when the diff may touch it (the predicates of ownership.ts).
-import { expandLinks } from "./link.ts"
+import { expandLinks } from "./link/diff.ts"
 import type { RtnlObserved } from "./observe.ts"
 import { deletesLink, ownsAddress, ownsLink, ownsRoute, resolveOwnership } from "./ownership.ts"
-import { observedRouteKey, wantedRoute } from "./route.ts"
+import { observedRouteKey, wantedRoute } from "./route/model.ts"
 import type { RtnlDesired, RtnlOwnership } from "./schema.ts"
 import * as c from "./wire/constants.ts"
 

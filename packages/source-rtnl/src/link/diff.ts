@@ -1,8 +1,8 @@
 // Links: the observed type, and the diff of desired link specs against the kernel.
-import { deletesLink, type Owner, ownsLink } from "./ownership.ts"
-import type { LinkSpec, VethSpec } from "./schema.ts"
-import type { ConflictOp } from "./conflict.ts"
-import type { Link } from "./wire/link.ts"
+import { deletesLink, type Owner, ownsLink } from "../ownership.ts"
+import type { LinkSpec, VethSpec } from "../schema.ts"
+import type { ConflictOp } from "../conflict.ts"
+import type { Link } from "../wire/link.ts"
 
 export type { Link }
 

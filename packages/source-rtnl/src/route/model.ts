@@ -2,11 +2,11 @@
 // Identity is the kernel's route key: (family, table, dst/len, tos, priority); IPv6 has
 // no tos. Owned routes carry rtm_protocol = the owner's protocol.
 import { type Family, parsePrefix } from "@linx/netlink/ip"
-import { tableNumber } from "./ownership.ts"
-import type { RouteSpec } from "./schema.ts"
-import { routeFamilyOf } from "./schema-route.ts"
-import * as c from "./wire/constants.ts"
-import { type Nexthop, packRouteId, type Route } from "./wire/route.ts"
+import { tableNumber } from "../ownership.ts"
+import type { RouteSpec } from "../schema.ts"
+import { routeFamilyOf } from "./schema.ts"
+import * as c from "../wire/constants.ts"
+import { type Nexthop, packRouteId, type Route } from "../wire/route.ts"
 
 export type { Nexthop, Route }
 

@@ -3,11 +3,11 @@
 // Kernel-made addresses (IPv6 link-local, loopback) are never desired and never owned,
 // so they never produce ops.
 import { type Family, familyOf } from "@linx/netlink/ip"
-import type { ConflictOp } from "./conflict.ts"
-import type { Address } from "./wire/addr.ts"
-import type { Owner } from "./ownership.ts"
-import type { AddressSpec } from "./schema.ts"
-import { IFA_F_NODAD, IFA_F_NOPREFIXROUTE } from "./wire/constants.ts"
+import type { ConflictOp } from "../conflict.ts"
+import type { Address } from "../wire/addr.ts"
+import type { Owner } from "../ownership.ts"
+import type { AddressSpec } from "../schema.ts"
+import { IFA_F_NODAD, IFA_F_NOPREFIXROUTE } from "../wire/constants.ts"
 
 export type { Address }
 

@@ -2,8 +2,8 @@
 // route once against an index of the desired ones; a scoped diff (after events) looks
 // only at the routes the events name, and those through the links they name.
 import { formatPrefix, networkOf, parseIp, parsePrefix } from "@linx/netlink/ip"
-import type { ConflictOp } from "./conflict.ts"
-import { type Owner, ownsRoute } from "./ownership.ts"
+import type { ConflictOp } from "../conflict.ts"
+import { type Owner, ownsRoute } from "../ownership.ts"
 import {
   isComparableRoute,
   observedRouteKey,
@@ -14,8 +14,8 @@ import {
   routeDiffers,
   type WantedRoute,
   wantedRoute,
-} from "./route.ts"
-import type { RouteSpec } from "./schema.ts"
+} from "./model.ts"
+import type { RouteSpec } from "../schema.ts"
 
 /** The route memo plus the index of each desired route list (one per source). */
 export class RouteDiffMemo extends RouteMemo {

@@ -1,8 +1,8 @@
 // Desired routes: the route schema, and the family a route is in.
 import * as v from "valibot"
 import { familyOf, formatPrefix, isNetworkAddress, networkOf, parsePrefix } from "@linx/netlink/ip"
-import { clip, Ip, LinkName, U32 } from "./schema-common.ts"
-import { RT_TABLE_LOCAL } from "./wire/constants.ts"
+import { clip, Ip, LinkName, U32 } from "../schema-common.ts"
+import { RT_TABLE_LOCAL } from "../wire/constants.ts"
 
 /** The family a desired route is in: its dst's, else its gateway's or source's, else `family`, else inet. */
 export function routeFamilyOf(s: {

@@ -1,0 +1,16 @@
+// The `ip addr` text of address ops.
+import type { AddressOp } from "./diff.ts"
+
+/** The `ip addr` command equivalent to an address op. */
+export function describeAddressOp(op: AddressOp): string {
+  if (op.kind === "delete") return `ip addr del ${op.address}${op.peer ? ` peer ${op.peer}` : ""} dev ${op.link}`
+  const a = op.spec
+  const parts = [`ip addr add ${a.address}`]
+  if (a.peer) parts.push(`peer ${a.peer}`)
+  parts.push(`dev ${a.link}`)
+  if (a.label) parts.push(`label ${a.label}`)
+  if (a.noPrefixRoute) parts.push("noprefixroute")
+  if (a.nodad) parts.push("nodad")
+  parts.push(`proto ${op.proto}`)
+  return parts.join(" ")
+}

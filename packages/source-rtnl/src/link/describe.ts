@@ -1,0 +1,71 @@
+// The `ip link` text of link ops.
+import { assertNever } from "../conflict.ts"
+import type { LinkChanges, LinkOp } from "./diff.ts"
+
+const quote = (s: string) => (/^[\w.:@/-]+$/.test(s) ? s : JSON.stringify(s))
+
+export function describeChanges(name: string, ch: LinkChanges): string {
+  const parts = [`ip link set dev ${name}`]
+  if (ch.mtu !== undefined) parts.push(`mtu ${ch.mtu}`)
+  if (ch.mac !== undefined) parts.push(`address ${ch.mac}`)
+  if (ch.group !== undefined) parts.push(`group ${ch.group}`)
+  if (ch.alias !== undefined) parts.push(`alias ${quote(ch.alias)}`)
+  if (ch.master !== undefined) parts.push(ch.master === null ? "nomaster" : `master ${ch.master}`)
+  if (ch.up !== undefined) parts.push(ch.up ? "up" : "down")
+  if (ch.stp !== undefined || ch.vlanFiltering !== undefined) {
+    parts.push("type bridge")
+    if (ch.stp !== undefined) parts.push(`stp_state ${ch.stp ? 1 : 0}`)
+    if (ch.vlanFiltering !== undefined) parts.push(`vlan_filtering ${ch.vlanFiltering ? 1 : 0}`)
+  }
+  return parts.join(" ")
+}
+
+export function describeLinkCreate(op: Extract<LinkOp, { kind: "create" }>): string {
+  const s = op.spec
+  const parts = ["ip link add"]
+  if (s.kind === "vlan" || s.kind === "macvlan" || s.kind === "ipvlan")
+    parts.push(`link ${s.parent}${s.parentNetns ? ` (in ${s.parentNetns})` : ""}`)
+  parts.push(s.name)
+  if (s.mtu !== undefined) parts.push(`mtu ${s.mtu}`)
+  if (s.mac !== undefined) parts.push(`address ${s.mac}`)
+  parts.push(`group ${op.group}`, `type ${s.kind}`)
+  switch (s.kind) {
+    case "bridge":
+      if (s.stp !== undefined) parts.push(`stp_state ${s.stp ? 1 : 0}`)
+      if (s.vlanFiltering !== undefined) parts.push(`vlan_filtering ${s.vlanFiltering ? 1 : 0}`)
+      break
+    case "veth":
+      parts.push(`peer name ${s.peer.name}`)
+      if (s.peer.netns) parts.push(`netns ${s.peer.netns}`)
+      break
+    case "macvlan":
+    case "ipvlan":
+      parts.push(`mode ${s.mode}`)
+      break
+    case "vlan":
+      parts.push(`protocol ${s.protocol} id ${s.vlanId}`)
+      break
+    case "dummy":
+    case "device":
+      break
+    default:
+      assertNever(s)
+  }
+  const then: string[] = []
+  if (s.alias !== undefined) then.push(`alias ${quote(s.alias)}`)
+  if (s.master) then.push(`master ${s.master}`)
+  if (s.up !== undefined) then.push(s.up ? "up" : "down")
+  return then.length ? `${parts.join(" ")}; ip link set dev ${s.name} ${then.join(" ")}` : parts.join(" ")
+}
+
+/** The `ip link` command equivalent to a link op. */
+export function describeLinkOp(op: LinkOp): string {
+  switch (op.kind) {
+    case "create":
+      return describeLinkCreate(op)
+    case "update":
+      return describeChanges(op.name, op.changes)
+    case "delete":
+      return `ip link del dev ${op.name}`
+  }
+}

@@ -1,0 +1,137 @@
+// Link ops → kernel requests (ip link add / set / del), names resolved just before.
+import { macBytes } from "@linx/netlink/ip"
+import type { RtnlKernel, RtnlRequest } from "../kernel.ts"
+import { type IndexOf, missing } from "../request.ts"
+import type { LinkSpec } from "../schema.ts"
+import * as c from "../wire/constants.ts"
+import type { LinkOp } from "./diff.ts"
+
+export type LinkCreate = Extract<LinkOp, { kind: "create" }>
+export type LinkUpdate = Extract<LinkOp, { kind: "update" }>
+export type LinkDelete = Extract<LinkOp, { kind: "delete" }>
+type LinkRequestOf = RtnlRequest & { object: "link" }
+
+export const hasParent = (s: LinkSpec): boolean => s.kind === "vlan" || s.kind === "macvlan" || s.kind === "ipvlan"
+
+/** Equivalent to: ip link add NAME group G type KIND … (the settings creation can carry). */
+export function linkCreate(kernel: RtnlKernel, op: LinkCreate, label: string, indexOf: IndexOf): RtnlRequest[] | Error {
+  const s = op.spec
+  const request: LinkRequestOf = {
+    object: "link",
+    label,
+    request: { op: "create", name: s.name, kind: s.kind, group: op.group },
+  }
+  const r = request.request
+  if (s.mtu !== undefined) r.mtu = s.mtu
+  if (s.mac !== undefined) r.mac = macBytes(s.mac)
+  try {
+    switch (s.kind) {
+      case "bridge":
+        if (s.stp !== undefined || s.vlanFiltering !== undefined) r.bridge = bridgeSettings(s)
+        break
+      case "veth":
+        r.peer = { name: s.peer.name }
+        if (s.peer.netns) r.peer.netnsFd = kernel.netnsFd(s.peer.netns)
+        else r.peer.group = op.group
+        if (s.peer.mtu !== undefined) r.peer.mtu = s.peer.mtu
+        else if (s.mtu !== undefined) r.peer.mtu = s.mtu
+        if (s.peer.mac !== undefined) r.peer.mac = macBytes(s.peer.mac)
+        break
+      case "macvlan":
+      case "ipvlan":
+      case "vlan": {
+        const parent = s.parentNetns ? kernel.linkIndexIn(s.parentNetns, s.parent) : indexOf(s.parent)
+        if (parent === undefined)
+          return missing(s.parent, s.parentNetns ? `parent (in ${s.parentNetns})` : "parent", label)
+        r.linkIndex = parent
+        if (s.parentNetns) {
+          request.via = s.parentNetns
+          r.netnsFd = kernel.ownNetnsFd()
+        }
+        if (s.kind === "macvlan") r.macvlanMode = c.MACVLAN_MODE[s.mode]!
+        if (s.kind === "ipvlan") r.ipvlanMode = c.IPVLAN_MODE[s.mode]!
+        if (s.kind === "vlan")
+          r.vlan = { id: s.vlanId, protocol: s.protocol === "802.1ad" ? c.ETH_P_8021AD : c.ETH_P_8021Q }
+        break
+      }
+      case "dummy":
+        break
+      case "device":
+        return missing(s.name, "device", label)
+    }
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e))
+  }
+  return [request]
+}
+
+function bridgeSettings(s: { stp?: boolean | undefined; vlanFiltering?: boolean | undefined }): {
+  stp?: boolean
+  vlanFiltering?: boolean
+} {
+  const b: { stp?: boolean; vlanFiltering?: boolean } = {}
+  if (s.stp !== undefined) b.stp = s.stp
+  if (s.vlanFiltering !== undefined) b.vlanFiltering = s.vlanFiltering
+  return b
+}
+
+/** True when a created link needs settings creation cannot carry (master, alias, up). */
+export function needsSettling(s: LinkSpec): boolean {
+  const peer = s.kind === "veth" && !s.peer.netns && ((s.peer.up ?? s.up) !== undefined || !!s.peer.master)
+  return peer || s.up !== undefined || !!s.master || s.alias !== undefined
+}
+
+/** Equivalent to: ip link set dev NAME master M alias A up (and the same-namespace peer's). */
+export function linkSettle(op: LinkCreate, label: string, indexOf: IndexOf): RtnlRequest[] | Error {
+  const s = op.spec
+  const out: RtnlRequest[] = []
+  const set = (
+    name: string,
+    up: boolean | undefined,
+    master: string | null | undefined,
+    alias?: string,
+  ): Error | undefined => {
+    if (up === undefined && !master && alias === undefined) return undefined
+    const req: LinkRequestOf = { object: "link", label, request: { op: "set", name } }
+    if (up !== undefined) req.request.up = up
+    if (master) {
+      const m = indexOf(master)
+      if (m === undefined) return missing(master, "master", label)
+      req.request.masterIndex = m
+    }
+    if (alias !== undefined) req.request.alias = alias
+    out.push(req)
+    return undefined
+  }
+  // the peer first: a veth end only gets carrier once both ends are up
+  const peerError = s.kind === "veth" && !s.peer.netns ? set(s.peer.name, s.peer.up ?? s.up, s.peer.master) : undefined
+  return peerError ?? set(s.name, s.up, s.master, s.alias) ?? out
+}
+
+/** Equivalent to: ip link set dev NAME mtu … address … master … up|down. */
+export function linkUpdate(op: LinkUpdate, label: string, indexOf: IndexOf): RtnlRequest[] | Error {
+  const ch = op.changes
+  const request: LinkRequestOf = { object: "link", label, request: { op: "set", index: op.index } }
+  const r = request.request
+  if (ch.up !== undefined) r.up = ch.up
+  if (ch.mtu !== undefined) r.mtu = ch.mtu
+  if (ch.mac !== undefined) r.mac = macBytes(ch.mac)
+  if (ch.group !== undefined) r.group = ch.group
+  if (ch.alias !== undefined) r.alias = ch.alias
+  if (ch.master === null) r.masterIndex = 0
+  else if (ch.master !== undefined) {
+    const m = indexOf(ch.master)
+    if (m === undefined) return missing(ch.master, "master", label)
+    r.masterIndex = m
+  }
+  if (ch.stp !== undefined || ch.vlanFiltering !== undefined) {
+    r.kind = "bridge"
+    r.bridge = bridgeSettings(ch)
+  }
+  return [request]
+}
+
+/** Equivalent to: ip link del dev NAME, by the ifindex observed. */
+export function linkDelete(op: LinkDelete, label: string): RtnlRequest[] {
+  return [{ object: "link", label, request: { op: "delete", index: op.index, name: op.name } }]
+}
