@@ -397,4 +397,31 @@ desired:
     expect(err).toContain("SIGTERM: stopping")
     expect(err).toContain("stopped")
   }, 30_000)
+
+  test("run --pid: the loops stop when the workload exits, and linx exits 0", async () => {
+    using t = freshNetns()
+    t.sh("ip", "link", "set", "lo", "up")
+    const work = t.ns.run(() => Bun.spawn(["unshare", "-n", "sleep", "600"], { stdout: "ignore", stderr: "ignore" }))
+    for (
+      let i = 0;
+      i < 200 && t.try("readlink", `/proc/${work.pid}/ns/net`).stdout === t.try("readlink", "/proc/self/ns/net").stdout;
+      i++
+    )
+      await Bun.sleep(5)
+    const f = file(
+      "c1.yaml",
+      `source: rtnl\nnetns: /proc/${work.pid}/ns/net\nownership: { links: ["eth0"], routeProtocol: 78 }\ndesired:\n  links:\n    - { name: eth0, kind: veth, peer: { name: c1-host, netns: ${t.ns.path} }, up: true }\n`,
+    )
+    const proc = t.ns.run(() =>
+      Bun.spawn(["bun", MAIN, "run", "--pid", String(work.pid), f], { stdout: "pipe", stderr: "pipe" }),
+    )
+    for (let i = 0; i < 400 && !t.ipJson<{ ifname: string }[]>("link", "show").some((l) => l.ifname === "c1-host"); i++)
+      await Bun.sleep(10)
+    expect(t.ipJson<{ ifname: string }[]>("link", "show").map((l) => l.ifname)).toContain("c1-host")
+    work.kill("SIGKILL")
+    expect(await proc.exited).toBe(0)
+    const err = await new Response(proc.stderr).text()
+    expect(err).toContain("exited")
+    expect(err).toContain("every loop has stopped")
+  }, 30_000)
 })

@@ -9,6 +9,8 @@ export interface DesiredFile {
   path: string
   source: string
   netns?: string
+  /** the loop stops when this process exits */
+  lifetime?: { pid: number }
   ownership: unknown
   /** desired state as written */
   desired: unknown
@@ -35,7 +37,7 @@ export class FileError extends Error {
   }
 }
 
-const KEYS = new Set(["source", "netns", "ownership", "desired"])
+const KEYS = new Set(["source", "netns", "lifetime", "ownership", "desired"])
 
 /** YAML with the traps closed: duplicate keys refused, alias expansion bounded, one document. */
 function parseYaml(path: string, text: string): unknown {
@@ -83,11 +85,21 @@ export async function loadFile(path: string, text?: string): Promise<DesiredFile
   const o = doc as Record<string, unknown>
   const issues: string[] = []
   for (const k of Object.keys(o))
-    if (!KEYS.has(k)) issues.push(`${k}: unknown key (expected source, netns, ownership, desired)`)
+    if (!KEYS.has(k)) issues.push(`${k}: unknown key (expected source, netns, lifetime, ownership, desired)`)
   if (typeof o.source !== "string") issues.push('source: required: "rtnl", "netfilter" or "sysctl"')
   if (o.netns !== undefined && (typeof o.netns !== "string" || !o.netns))
     issues.push("netns: must be a namespace name or path")
   if (o.desired === undefined) issues.push("desired: required")
+  const pid = (o.lifetime as { pid?: unknown } | undefined)?.pid
+  if (
+    o.lifetime !== undefined &&
+    (typeof o.lifetime !== "object" ||
+      o.lifetime === null ||
+      Object.keys(o.lifetime).some((k) => k !== "pid") ||
+      !Number.isInteger(pid) ||
+      (pid as number) <= 0)
+  )
+    issues.push("lifetime: must be { pid: N }: the loop stops when that process exits")
   if (issues.length) throw new FileError(path, issues)
   const entry = sourceEntry(o.source as string)
   if (!entry) throw new FileError(path, [`source: unknown source "${o.source}": use rtnl, netfilter or sysctl`])
@@ -121,5 +133,6 @@ export async function loadFile(path: string, text?: string): Promise<DesiredFile
     entry,
   }
   if (typeof o.netns === "string") f.netns = o.netns
+  if (o.lifetime !== undefined) f.lifetime = { pid: pid as number }
   return f
 }

@@ -76,6 +76,11 @@ program
     "serve /status, /healthz, /readyz, /metrics and a page (e.g. 127.0.0.1:9477)",
     hostPort,
   )
+  .option("--pid <pid>", "bind every loop to this process: they stop when it exits (a file's lifetime wins)", (t) => {
+    const n = Number(t)
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${t}" is not a process id`)
+    return n
+  })
   .option(
     "--token-file <file>",
     "bearer token enabling POST /loops/:name/resync and PUT /loops/:name/desired (or $LINX_STATUS_TOKEN)",
@@ -87,6 +92,7 @@ program
         resync: number
         json?: boolean
         logLevel: LogLevel
+        pid?: number
         status?: { hostname: string; port: number }
         tokenFile?: string
       },
@@ -97,6 +103,7 @@ program
           resyncMs: opts.resync,
           json: !!opts.json,
           logLevel: opts.logLevel,
+          ...(opts.pid !== undefined ? { pid: opts.pid } : {}),
         }
         if (opts.status) run.status = { ...opts.status, ...(token ? { token } : {}) }
         return runCommand(files, run, stdio)

@@ -12,6 +12,8 @@ import { type DesiredFile, FileError, loadFile } from "./file.ts"
 export interface RunOptions {
   resyncMs: number
   json: boolean
+  /** bind every loop to this process (a file's own `lifetime` wins): they stop when it exits */
+  pid?: number
   /** the least severe level printed: debug, info (default), warn, error */
   logLevel?: LogLevel
   /** serve the status endpoint at host:port */
@@ -56,6 +58,8 @@ class Runner {
   /** loops by name, for the status endpoint (read at every request) */
   readonly byName = new Map<string, Reconciler<unknown, unknown>>()
   readonly #names = new Set<string>()
+  /** called when every loop has stopped by itself */
+  onEmpty: (() => void) | undefined
 
   constructor(
     private readonly opts: RunOptions,
@@ -70,12 +74,23 @@ class Runner {
     // made on the first pass, and again until it can be: a namespace that does not exist
     // (yet) is a failing, retried, unhealthy loop with the reason, never a missing one
     const source = deferredSource(file.entry, () => file.entry.create(file.netns))
+    const lifetime = file.lifetime ?? (opts.pid !== undefined ? { pid: opts.pid } : undefined)
     const loop = createReconciler({
       source,
       desired: file.desired,
       ownership,
       resyncMs: opts.resyncMs,
       name,
+      ...(lifetime ? { lifetime } : {}),
+    })
+    loop.on("stopped", ({ reason }) => {
+      if (reason === undefined || this.running.get(path)?.loop !== loop) return
+      // stopped by itself (its workload exited, its namespace is gone): it is done
+      log("info", `${name}: stopped: ${reason}`)
+      this.#names.delete(name)
+      this.byName.delete(name)
+      this.running.delete(path)
+      if (!this.running.size) this.onEmpty?.()
     })
     loop.on("pass", (p) => {
       // a converged pass that did nothing (an echo, an event about what is not ours) is debug
@@ -207,7 +222,10 @@ function watchFiles(paths: string[], pollMs: number, onChange: (path: string) =>
 }
 
 /** Resolves at SIGTERM, SIGINT or abort. Installed first: a signal during startup stops cleanly too. */
-function stopRequested(signal: AbortSignal | undefined, log: Log): { stopped: Promise<void>; dispose(): void } {
+function stopRequested(
+  signal: AbortSignal | undefined,
+  log: Log,
+): { stopped: Promise<void>; stop(why: string): void; dispose(): void } {
   let resolve = () => {}
   const stopped = new Promise<void>((r) => {
     resolve = r
@@ -229,7 +247,7 @@ function stopRequested(signal: AbortSignal | undefined, log: Log): { stopped: Pr
   process.once("SIGINT", onInt)
   if (signal?.aborted) stop("abort")
   else signal?.addEventListener("abort", onAbort, { once: true })
-  return { stopped, dispose }
+  return { stopped, stop, dispose }
 }
 
 export async function runCommand(paths: string[], opts: RunOptions, io: Output): Promise<ExitCode> {
@@ -245,6 +263,8 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
     stopping = true
   })
   const runner = new Runner(opts, log)
+  // every loop bound to a workload that has exited: nothing is left to do
+  runner.onEmpty = () => stop.stop("every loop has stopped")
   try {
     const code = await startAll(runner, paths, log, () => stopping)
     if (code !== 0 || stopping) {

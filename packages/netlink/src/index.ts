@@ -3,7 +3,14 @@
 // helpers under "@linx/netlink/ip"; recorded transports under "@linx/netlink/testing".
 export { openNetlinkSocket, NetlinkSocket, type SocketOptions, type BatchResult } from "./socket.ts"
 export { subscribe, SubscriptionSet, type Subscription, type SubscribeOptions } from "./subscription.ts"
-export { Netns, NetnsError, assertNotInitialNetns, type NetnsRef } from "./netns.ts"
+export {
+  Netns,
+  NetnsError,
+  NetnsGoneError,
+  assertNetnsThere,
+  assertNotInitialNetns,
+  type NetnsRef,
+} from "./netns.ts"
 export { NetlinkError, DecodeError, DumpInterruptedError, isNotFound, isExists, isTerminal } from "./errors.ts"
 export { LibraryError } from "./ffi/index.ts"
 export { ApplyError, reportFailure, type ApplyReport } from "./report.ts"

@@ -14,13 +14,32 @@ export type NetnsRef = string | { name: string } | { path: string } | { pid: num
 
 /** A namespace that does not exist or cannot be opened. */
 export class NetnsError extends Error {
-  override readonly name = "NetnsError"
+  override readonly name: string = "NetnsError"
   constructor(
     message: string,
     readonly code: string,
   ) {
     super(message)
   }
+}
+
+/**
+ * The namespace a source was opened for cannot be reached any more by its reference (a
+ * named namespace deleted, its process gone): the loop over that source stops.
+ */
+export class NetnsGoneError extends NetnsError {
+  override readonly name = "NetnsGoneError"
+  readonly namespaceGone = true
+  readonly terminal = true
+  constructor(message: string) {
+    super(message, "ENOENT")
+  }
+}
+
+/** Throws NetnsGoneError when `ns` is gone (see Netns.gone()). */
+export function assertNetnsThere(ns: Netns): void {
+  const why = ns.gone()
+  if (why) throw new NetnsGoneError(why)
 }
 
 const THREAD_NS = "/proc/thread-self/ns/net"
@@ -42,6 +61,8 @@ function describeRef(ref: Exclude<NetnsRef, undefined | Netns>): string {
 export class Netns {
   readonly #fd: number
   #closed = false
+  /** made by create(): it has no path anyone else could remove */
+  #created = false
   /** where the namespace was opened from (for messages), or "current" */
   readonly path: string
   /** true when this is the caller's own namespace (run() does not switch) */
@@ -109,7 +130,9 @@ export class Netns {
     } finally {
       closeSync(home)
     }
-    return new Netns(fd, `/proc/${process.pid}/fd/${fd}`, false)
+    const ns = new Netns(fd, `/proc/${process.pid}/fd/${fd}`, false)
+    ns.#created = true
+    return ns
   }
 
   /** The descriptor, for setns by other code (e.g. IFLA_NET_NS_FD); -1 for the current namespace. */
@@ -121,7 +144,31 @@ export class Netns {
   dup(): Netns {
     if (this.isCurrent) return new Netns(-1, "current", true)
     this.#check()
-    return new Netns(openSync(`/proc/self/fd/${this.#fd}`, "r"), this.path, false)
+    const copy = new Netns(openSync(`/proc/self/fd/${this.#fd}`, "r"), this.path, false)
+    copy.#created = this.#created
+    return copy
+  }
+
+  /**
+   * Why the namespace is no longer reachable by the reference it was opened from (a
+   * named namespace deleted, a path unmounted, the process of `{ pid }` gone), or
+   * undefined while it is. A namespace only this descriptor keeps alive is dead to
+   * everyone else: a loop holding it should let it go. Created and current namespaces
+   * are never gone.
+   */
+  gone(): string | undefined {
+    if (this.isCurrent || this.#created || this.#closed) return undefined
+    let now: { ino: number; dev: number }
+    try {
+      now = statSync(this.path)
+    } catch {
+      return `network namespace ${this.path} no longer exists (deleted, or its process exited): only this loop kept it alive`
+    }
+    const held = fstatSync(this.#fd)
+    if (now.ino === held.ino && now.dev === held.dev) return undefined
+    return now.dev === held.dev
+      ? `${this.path} is now another network namespace: the one this loop held is gone`
+      : `network namespace ${this.path} no longer exists (unmounted, as by ip netns del): only this loop kept it alive`
   }
 
   /** Inode of the namespace (equal inodes = same namespace). */

@@ -28,6 +28,12 @@ export interface ReconcilerOptions<D, O, Op, Own> {
   contest?: ContestOptions
   /** aborting it stops the loop */
   signal?: AbortSignal
+  /**
+   * Bound to a workload: the loop stops by itself when process `pid` exits (event-driven,
+   * a pidfd; within milliseconds), with `status().stopReason` and a `stopped` event. A
+   * loop whose namespace is gone any other way stops at its next pass.
+   */
+  lifetime?: { pid: number }
   /** close the source on stop (its sockets and namespace). Default true */
   closeSource?: boolean
   logger?: Logger
@@ -41,7 +47,8 @@ export type LoopEvents = {
   drift: { ops: string[]; pass: PassResult }
   conflict: { op: string; reason: ConflictReason }
   error: { error: Error; pass?: PassResult }
-  stopped: undefined
+  /** why it stopped: undefined when stop() was called */
+  stopped: { reason?: string }
 }
 
 export interface Reconciler<D, Op> extends AsyncDisposable {

@@ -10,10 +10,11 @@ import { type Clock, systemClock } from "./clock.ts"
 import { ConvergenceTracker } from "./convergence.ts"
 import { validate } from "./desired.ts"
 import { EventFeed } from "./events.ts"
+import { watchProcessExit } from "./lifetime/exit.ts"
 import { emptyPass, runPass } from "./pass.ts"
 import type { LoopStatus, PassResult } from "./result.ts"
 import { type Job, Scheduler } from "./schedule.ts"
-import type { Hint, Source } from "./source.ts"
+import { type Hint, isNamespaceGone, type Source } from "./source.ts"
 import { isDrift, LoopStatistics } from "./stats.ts"
 
 export type { ContestOptions } from "./convergence.ts"
@@ -49,6 +50,8 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
   #state: LoopStatus["state"] = "idle"
   readonly #events: EventFeed
   #passSeq = 0
+  #stopReason: string | undefined
+  #lifetime: Disposable | undefined
   readonly #onAbort = () => void this.stop()
 
   constructor(options: ReconcilerOptions<D, O, Op, Own>) {
@@ -150,6 +153,8 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
         failed: result.failed,
       })
       this.#scheduler.failed(this.#stats.consecutiveFailures, terminal)
+      // the namespace is gone and only this loop kept it alive: let it go
+      if (isNamespaceGone(error)) void this.#stopFor(error.message)
       if (!this.#stopping) this.#state = "backoff"
     } else {
       this.#scheduler.succeeded()
@@ -187,6 +192,9 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
       this.#ownership = await this.#validOwnership()
       if (signal?.aborted) throw new Error(`loop ${this.name}: signal already aborted`)
       signal?.addEventListener("abort", this.#onAbort, { once: true })
+      const pid = this.#options.lifetime?.pid
+      if (pid !== undefined)
+        this.#lifetime = watchProcessExit(pid, () => void this.#stopFor(`its workload (pid ${pid}) exited`))
       this.#state = "running"
       // subscribe first, then observe: no change can fall between the two
       this.#events.start()
@@ -248,6 +256,7 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
       recentPasses: [...stats.recent],
       events: this.#events.status(),
     }
+    if (this.#stopReason !== undefined) s.stopReason = this.#stopReason
     if (last) s.lastPass = last
     if (stats.lastSuccessAt !== undefined) s.lastSuccessAt = stats.lastSuccessAt
     if (stats.lastFullPassAt !== undefined) s.lastFullPassAt = stats.lastFullPassAt
@@ -272,10 +281,21 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
     return this.#stopped
   }
 
+  /** Stops by itself, saying why (a workload exited, a namespace gone). */
+  #stopFor(reason: string): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopReason = reason
+      this.#log?.warn({ loop: this.name, msg: "stopping", reason })
+    }
+    return this.stop()
+  }
+
   async #stop(): Promise<void> {
     this.#stopping = true
     this.#options.signal?.removeEventListener("abort", this.#onAbort)
     this.#events.stop()
+    this.#lifetime?.[Symbol.dispose]()
+    this.#lifetime = undefined
     // the running pass finishes; it applies nothing more once stopping is set
     const waiting = await this.#scheduler.stop()
     const source = this.#source
@@ -292,7 +312,7 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
       r.error = "the loop stopped before this pass ran"
       for (const w of waiting.waiters) w(r)
     }
-    this.#emit("stopped")
+    this.#emit("stopped", this.#stopReason === undefined ? {} : { reason: this.#stopReason })
     this.#log?.info({ loop: this.name, msg: "stopped" })
   }
 

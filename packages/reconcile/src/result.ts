@@ -80,6 +80,8 @@ export interface LoopStatus {
   /** recent heal latencies (ms from the hint to the end of the pass that healed) */
   healLatenciesMs: { at: number; ms: number }[]
   recentPasses: PassResult[]
+  /** why the loop stopped by itself (its workload exited, its namespace is gone), when it did */
+  stopReason?: string
   /** the source's event subscription: up, or down with why (the resync timer still heals meanwhile) */
   events: EventsStatus
 }

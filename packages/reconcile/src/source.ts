@@ -80,6 +80,18 @@ export function isConflictOp(op: unknown): boolean {
  * `terminal: true`. Sources mark their errors so (NetlinkError for EPERM/EACCES/EINVAL/
  * EOPNOTSUPP, SysctlError, DesiredStateError); the loop retries those at resync pace.
  */
+/**
+ * The source's namespace is gone (deleted, its process exited) and only the source kept
+ * it alive: `namespaceGone: true` anywhere in the cause chain. The loop stops.
+ */
+export function isNamespaceGone(e: unknown): boolean {
+  for (let x = e, depth = 0; typeof x === "object" && x !== null && depth < 8; depth++) {
+    if ((x as { namespaceGone?: unknown }).namespaceGone === true) return true
+    x = (x as { cause?: unknown }).cause
+  }
+  return false
+}
+
 export function isTerminalError(e: unknown): boolean {
   for (let x = e, depth = 0; typeof x === "object" && x !== null && depth < 8; depth++) {
     if ((x as { terminal?: unknown }).terminal === true) return true

@@ -1,7 +1,7 @@
 // The seam to nf_tables: a consistent look (observe.ts) and one transaction per apply
 // (transaction.ts) over one @linx/netlink socket. The fake in testing/ keeps a ruleset
 // in memory with the same rules.
-import { type NetlinkSocket, type NetnsRef, openNetlinkSocket } from "@linx/netlink"
+import { assertNetnsThere, type NetlinkSocket, Netns, type NetnsRef, openNetlinkSocket } from "@linx/netlink"
 import { nfnl, nl } from "@linx/netlink/wire"
 import type { NftObserved } from "./model.ts"
 import type { NftHint } from "./monitor.ts"
@@ -16,6 +16,8 @@ export interface NftKernel {
   apply(ops: readonly NftOp[], options: { genId?: number; check?: boolean }): Map<number, Error>
   /** a fake's own change events (the real kernel's come from the nftables multicast group) */
   subscribe?(onHint: (h: NftHint) => void): Disposable & { close(): Promise<void> }
+  /** throws NetnsGoneError when the namespace is gone (the fake kernel never is) */
+  assertThere?(): void
   close(): void
 }
 
@@ -23,12 +25,19 @@ export interface NftKernel {
 const LOOKS = 6
 
 export function createNftKernel(netns: NetnsRef): NftKernel {
-  const sock: NetlinkSocket = openNetlinkSocket(nl.NETLINK_NETFILTER, {
-    netns,
-    strict: false,
-    sendBufferBytes: 64 << 20,
-    receiveBufferBytes: 32 << 20,
-  })
+  const ns = Netns.open(netns)
+  let sock: NetlinkSocket
+  try {
+    sock = openNetlinkSocket(nl.NETLINK_NETFILTER, {
+      netns: ns,
+      strict: false,
+      sendBufferBytes: 64 << 20,
+      receiveBufferBytes: 32 << 20,
+    })
+  } catch (e) {
+    ns.close()
+    throw e
+  }
   const look = createNftObserver(sock)
   const transaction = createNftTransaction(sock)
   return {
@@ -41,8 +50,10 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
       }
     },
     apply: (ops, options) => transaction.apply(ops, options),
+    assertThere: () => assertNetnsThere(ns),
     close() {
       sock.close()
+      ns.close()
     },
   }
 }

@@ -87,6 +87,7 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
     ownershipSchema: NftOwnershipSchema,
     async observe(want) {
       if (closed) throw new Error("netfilter source is closed")
+      kernel.assertThere?.() // a namespace only this source keeps alive: the loop lets it go
       const look = tablesOfInterest(want)
       const o = kernel.observe(look)
       if (want?.scope && look) o.scope = look

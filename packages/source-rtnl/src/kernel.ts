@@ -1,7 +1,14 @@
 // The seam between the source and the kernel: typed dumps and typed request batches.
 // `createNetlinkKernel` is the real one (rtnetlink over @linx/netlink);
 // `@linx/source-rtnl/testing` has an in-memory fake with the kernel's rules.
-import { type NetlinkError, type NetlinkSocket, Netns, type NetnsRef, openNetlinkSocket } from "@linx/netlink"
+import {
+  assertNetnsThere,
+  type NetlinkError,
+  type NetlinkSocket,
+  Netns,
+  type NetnsRef,
+  openNetlinkSocket,
+} from "@linx/netlink"
 import { MessageWriter, nl } from "@linx/netlink/wire"
 import type { Family } from "@linx/netlink/ip"
 import { startMonitor } from "./monitor.ts"
@@ -45,6 +52,8 @@ export interface RtnlKernel {
   ownNetnsFd(): number
   /** change hints from the kernel's multicast groups (the fake sends its own) */
   subscribe(onHint: (h: RtnlHint) => void): Disposable & { close(): Promise<void> }
+  /** throws NetnsGoneError when the namespace is gone (the fake kernel never is) */
+  assertThere?(): void
   close(): void
 }
 
@@ -138,6 +147,7 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
     },
     netnsFd: (name) => other(name).ns.fd,
     subscribe: (onHint) => startMonitor(netns, onHint),
+    assertThere: () => assertNetnsThere(ns),
     ownNetnsFd() {
       if (!ns.isCurrent) return ns.fd
       ownFd ??= Netns.open({ path: "/proc/thread-self/ns/net" })

@@ -70,6 +70,7 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
 
     async observe(want) {
       check()
+      kernel.assertThere?.() // a namespace only this source keeps alive: the loop lets it go
       return observeRtnl(kernel, tables, want?.scope)
     },
 

@@ -2,7 +2,7 @@
 // synchronously while the JS thread is switched into the namespace (a /proc/sys/net
 // file resolves against the opening thread's namespace); the fake keeps a map.
 import { closeSync, constants, openSync, readSync, writeSync } from "node:fs"
-import { Netns, type NetnsRef } from "@linx/netlink"
+import { assertNetnsThere, Netns, type NetnsRef } from "@linx/netlink"
 
 /** A failed read or write: the errno code ("ENOENT", "EACCES", ...) and its text. */
 export interface KeyFailure {
@@ -20,6 +20,8 @@ export interface SysctlIo {
 export interface SysctlKernel {
   /** runs `fn` with reads and writes in the namespace (one switch for the whole batch) */
   batch<T>(fn: (io: SysctlIo) => T): T
+  /** throws NetnsGoneError when the namespace is gone (the fake kernel never is) */
+  assertThere?(): void
   close(): void
 }
 
@@ -78,6 +80,7 @@ export function createProcSysKernel(netns: NetnsRef): SysctlKernel {
   const io = createProcSysIo()
   return {
     batch: (fn) => ns.run(() => fn(io)),
+    assertThere: () => assertNetnsThere(ns),
     close() {
       ns.close()
     },

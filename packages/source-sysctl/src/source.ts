@@ -192,6 +192,7 @@ export function createSysctlSource(options: SysctlSourceOptions = {}): SysctlSou
     ownershipSchema: SysctlOwnershipSchema as StandardSchemaV1<unknown, SysctlOwnership>,
     async observe(want) {
       if (closed) throw new Error("sysctl source is closed")
+      kernel.assertThere?.() // a namespace only this source keeps alive: the loop lets it go
       const o: SysctlObserved = {
         values: new Map(),
         pending: new Set(),

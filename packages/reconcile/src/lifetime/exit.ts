@@ -1,0 +1,119 @@
+// Watching a workload's process exit, event-driven: pidfd_open(2) per pid, one thread per
+// process polling them all (poll-worker.ts). The thread runs only while something is
+// watched, so it never keeps a process alive.
+import { dlopen, FFIType, type Pointer, ptr, toArrayBuffer } from "bun:ffi"
+
+const SYS_pidfd_open = 434
+const EFD_CLOEXEC = 0o2000000
+const EFD_NONBLOCK = 0o4000
+const ESRCH = 3
+
+let symbols:
+  | {
+      syscall: (n: number, a: number, b: number) => number | bigint
+      eventfd: (init: number, flags: number) => number
+      write: (fd: number, buf: number, n: number) => number | bigint
+      close: (fd: number) => number
+      __errno_location: () => Pointer
+    }
+  | undefined
+
+function libc() {
+  symbols ??= dlopen("libc.so.6", {
+    syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64 },
+    eventfd: { args: [FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+    write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
+    __errno_location: { args: [], returns: FFIType.ptr },
+  }).symbols as never
+  return symbols!
+}
+
+function errno(): number {
+  return new Int32Array(toArrayBuffer(libc().__errno_location(), 0, 4))[0]!
+}
+
+/** A descriptor that becomes readable when `pid` exits; undefined when it is not running. */
+export function pidfdOpen(pid: number): number | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`${pid} is not a process id`)
+  const fd = Number(libc().syscall(SYS_pidfd_open, pid, 0))
+  if (fd >= 0) return fd
+  const e = errno()
+  if (e === ESRCH) return undefined
+  throw new Error(`pidfd_open(${pid}) failed: errno ${e}`)
+}
+
+class ExitWatcher {
+  #worker: Worker | undefined
+  #wake = -1
+  readonly #watching = new Map<number, () => void>()
+
+  watch(pid: number, onExit: () => void): Disposable {
+    const fd = pidfdOpen(pid)
+    if (fd === undefined) {
+      queueMicrotask(onExit)
+      return { [Symbol.dispose]() {} }
+    }
+    this.#watching.set(fd, onExit)
+    this.#start()
+    this.#worker!.postMessage({ add: fd })
+    this.#poke()
+    return {
+      [Symbol.dispose]: () => {
+        if (!this.#watching.delete(fd)) return
+        this.#worker?.postMessage({ remove: fd })
+        this.#poke()
+        libc().close(fd)
+        if (!this.#watching.size) this.#stop()
+      },
+    }
+  }
+
+  #start(): void {
+    if (this.#worker) return
+    this.#wake = libc().eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
+    const w = new Worker(new URL("./poll-worker.ts", import.meta.url).href)
+    w.onmessage = (e: MessageEvent<{ exited?: number }>) => {
+      const fd = e.data.exited
+      if (fd === undefined) return
+      const onExit = this.#watching.get(fd)
+      if (!onExit) return
+      this.#watching.delete(fd)
+      libc().close(fd)
+      if (!this.#watching.size) this.#stop()
+      onExit()
+    }
+    w.postMessage({ wake: this.#wake })
+    this.#worker = w
+  }
+
+  /** Wakes the thread from poll() so that it picks up a changed set. */
+  #poke(): void {
+    const one = new BigUint64Array([1n])
+    libc().write(this.#wake, ptr(one), 8)
+  }
+
+  #stop(): void {
+    const w = this.#worker
+    const wake = this.#wake
+    if (!w) return
+    this.#worker = undefined
+    this.#wake = -1
+    w.postMessage({ stop: true })
+    const one = new BigUint64Array([1n])
+    libc().write(wake, ptr(one), 8)
+    // the thread leaves poll() at once (woken), then ends; terminate is the backstop
+    setTimeout(() => {
+      w.terminate()
+      libc().close(wake)
+    }, 50)
+  }
+}
+
+/** One per process on purpose: one thread waits for every workload of every loop. */
+const watcher = new ExitWatcher()
+
+/** Calls `onExit` once when process `pid` exits (at once, asynchronously, if it is not running). */
+export function watchProcessExit(pid: number, onExit: () => void): Disposable {
+  return watcher.watch(pid, onExit)
+}
