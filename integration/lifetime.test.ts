@@ -105,4 +105,112 @@ describe("loops bound to their workload (issue 11)", () => {
     }
     void host
   })
+
+  test("a container loop owns both ends of its veth: the far end is up on the host bridge, healed from either side; a colliding host link is a conflict, untouched", async () => {
+    using host = freshNetns()
+    host.sh("ip", "link", "set", "lo", "up")
+    host.sh("ip", "link", "add", "br0", "type", "bridge")
+    host.sh("ip", "link", "set", "br0", "up")
+    // another agent's link on the host, with the name a second container wants for its far end
+    host.sh("ip", "link", "add", "c2-host", "type", "bridge")
+    const c1 = container(host)
+    const c2 = container(host)
+    const inOwnNs = (p: { pid: number }) =>
+      host.try("readlink", `/proc/${p.pid}/ns/net`).stdout !== host.try("readlink", "/proc/self/ns/net").stdout
+    await until(() => inOwnNs(c1) && inOwnNs(c2))
+    const loopOf = (proc: { pid: number }, n: number) =>
+      createReconciler({
+        source: createRtnlSource({ netns: { pid: proc.pid } }),
+        desired: {
+          links: [
+            { name: "eth0", kind: "veth", peer: { name: `c${n}-host`, netns: host.ns.path, master: "br0" }, up: true },
+          ],
+          addresses: [{ link: "eth0", address: `10.88.0.${n + 1}/16` }],
+          routes: [{ dst: "default", via: "10.88.0.1" }],
+        },
+        ownership: { links: ["eth0"], routeProtocol: 78 },
+        lifetime: { pid: proc.pid },
+        resyncMs: 60_000,
+      })
+    const l1 = loopOf(c1, 1)
+    const l2 = loopOf(c2, 2)
+    try {
+      expect((await l1.start()).converged).toBe(true)
+      const far = () =>
+        host.ipJson<{ ifname: string; operstate: string; flags: string[]; master?: string }[]>(
+          "link",
+          "show",
+          "c1-host",
+        )[0]!
+      expect(far().flags).toContain("UP")
+      expect(far().master).toBe("br0")
+      // broken from the host side: healed by the container's loop (events from the host namespace)
+      host.sh("ip", "link", "set", "c1-host", "nomaster")
+      expect(await until(() => far().master === "br0")).toBe(true)
+      host.sh("ip", "link", "set", "c1-host", "down")
+      expect(await until(() => far().flags.includes("UP"))).toBe(true)
+      // deleted from the host side (the pair goes): recreated whole
+      host.sh("ip", "link", "del", "c1-host")
+      expect(await until(() => host.try("ip", "link", "show", "c1-host").code === 0 && far().master === "br0")).toBe(
+        true,
+      )
+      // the second container's far-end name is taken by another agent's link: never touched
+      const second = await l2.start()
+      expect(second.converged).toBe(false)
+      expect(second.applied.filter((op) => op.startsWith("ip link add"))).toEqual([])
+      expect(second.conflicts).toContainEqual(expect.stringContaining("c2-host already exists"))
+      const foreign = host.ipJson<
+        { ifname: string; flags: string[]; master?: string; linkinfo?: { info_kind: string } }[]
+      >("-d", "link", "show", "c2-host")[0]!
+      expect(foreign.flags).not.toContain("UP")
+      expect(foreign.master).toBeUndefined()
+      expect(foreign.linkinfo?.info_kind).toBe("bridge")
+    } finally {
+      await l1.stop()
+      await l2.stop()
+      c1.kill("SIGKILL")
+      c2.kill("SIGKILL")
+    }
+  }, 30_000)
+
+  test("a container loop builds its macvlan on a host link (read by name, never changed) and heals it", async () => {
+    using host = freshNetns()
+    host.sh("ip", "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1")
+    host.sh("ip", "link", "set", "uplink0", "up")
+    const c = container(host)
+    await until(
+      () => host.try("readlink", `/proc/${c.pid}/ns/net`).stdout !== host.try("readlink", "/proc/self/ns/net").stdout,
+    )
+    const source = createRtnlSource({ netns: { pid: c.pid } })
+    const loop = createReconciler({
+      source,
+      desired: {
+        links: [
+          { name: "mv0", kind: "macvlan", parent: "uplink0", parentNetns: host.ns.path, mode: "bridge", up: true },
+        ],
+        addresses: [{ link: "mv0", address: "192.168.50.2/24" }],
+      },
+      ownership: { links: ["mv0"], routeProtocol: 78 },
+      lifetime: { pid: c.pid },
+      resyncMs: 60_000,
+    })
+    try {
+      expect((await loop.start()).converged).toBe(true)
+      const inside = () =>
+        Bun.spawnSync(["nsenter", "-t", String(c.pid), "-n", "ip", "-j", "-d", "link", "show", "mv0"], {
+          stdout: "pipe",
+        })
+      const mv = JSON.parse(inside().stdout.toString() || "[]")[0]
+      expect(mv?.linkinfo?.info_kind).toBe("macvlan")
+      // deleted inside the container: recreated on the host link
+      Bun.spawnSync(["nsenter", "-t", String(c.pid), "-n", "ip", "link", "del", "mv0"])
+      expect(await until(() => inside().exitCode === 0 && loop.status().converged)).toBe(true)
+      // the host link is read, never changed
+      const up = host.ipJson<{ ifname: string; flags: string[]; mtu: number }[]>("link", "show", "uplink0")[0]!
+      expect(up.mtu).toBe(1500)
+    } finally {
+      await loop.stop()
+      c.kill("SIGKILL")
+    }
+  }, 30_000)
 })

@@ -76,12 +76,12 @@ const PHASES: readonly Step[] = [
   phase({
     name: "settleLinks",
     takes: (op): op is link.LinkCreate => isLinkCreate(op) && link.needsSettling(op.spec),
-    build: (op, l, x) => link.linkSettle(op, l, x.indexOf),
+    build: (op, l, x) => link.linkSettle(op, l, x.indexOf, x.kernel),
   }),
   phase({
     name: "updateLinks",
     takes: (op): op is link.LinkUpdate => op.kind === "update" && op.object === "link",
-    build: (op, l, x) => link.linkUpdate(op, l, x.indexOf),
+    build: (op, l, x) => link.linkUpdate(op, l, x.indexOf, x.kernel),
   }),
   phase({
     name: "createAddresses",

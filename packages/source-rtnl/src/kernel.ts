@@ -3,6 +3,8 @@
 // `@linx/source-rtnl/testing` has an in-memory fake with the kernel's rules.
 import {
   assertNetnsThere,
+  isNotFound,
+  subscribe,
   type NetlinkError,
   type NetlinkSocket,
   Netns,
@@ -22,7 +24,14 @@ import {
   encodeAddressRequest,
 } from "./wire/addr.ts"
 import * as c from "./wire/constants.ts"
-import { decodeLink, encodeLinkDump, encodeLinkRequest, type Link, type LinkRequest } from "./wire/link.ts"
+import {
+  decodeLink,
+  encodeLinkDump,
+  encodeLinkGet,
+  encodeLinkRequest,
+  type Link,
+  type LinkRequest,
+} from "./wire/link.ts"
 import { createRouteDecoder, encodeRouteDump, encodeRouteRequest, type Route, type RouteRequest } from "./wire/route.ts"
 
 export type RtnlRequest =
@@ -46,6 +55,10 @@ export interface RtnlKernel {
   send(requests: readonly RtnlRequest[]): Map<number, NetlinkError>
   /** ifindex of a link in another namespace (a macvlan/vlan parent), or undefined */
   linkIndexIn(netns: string, name: string): number | undefined
+  /** one link of another namespace (a veth's far end, its master), or undefined */
+  linkIn(netns: string, which: { index: number } | { name: string }): Link | undefined
+  /** link events of another namespace (where a veth's far end is) */
+  subscribeIn?(netns: string, onMessages: (links: Link[]) => void): Disposable & { close(): Promise<void> }
   /** a descriptor of another namespace, for IFLA_NET_NS_FD (kept open until close) */
   netnsFd(netns: string): number
   /** a descriptor of the source's own namespace */
@@ -145,6 +158,24 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
       const msgs = s.dump(encodeLinkDump)
       return msgs.map(decodeLink).find((l) => l.name === name)?.index
     },
+    linkIn(netnsName, which) {
+      const w = new MessageWriter(128)
+      encodeLinkGet(w, which)
+      try {
+        return otherSocket(netnsName).request(w).map(decodeLink)[0]
+      } catch (e) {
+        if (isNotFound(e)) return undefined
+        throw e
+      }
+    },
+    subscribeIn: (netnsName, onLinks) =>
+      subscribe(nl.NETLINK_ROUTE, {
+        netns: other(netnsName).ns,
+        groups: [c.RTNLGRP_LINK],
+        onMessages: (ms) =>
+          onLinks(ms.filter((m) => m.type === c.RTM_NEWLINK || m.type === c.RTM_DELLINK).map(decodeLink)),
+        onOverrun: () => onLinks([]),
+      }),
     netnsFd: (name) => other(name).ns.fd,
     subscribe: (onHint) => startMonitor(netns, onHint),
     assertThere: () => assertNetnsThere(ns),

@@ -3,6 +3,7 @@
 // name map); addresses when links or addresses changed; routes by the events' content
 // (no dump), or through the kernel's output-interface filter after a link event.
 import type { RtnlKernel } from "./kernel.ts"
+import type { LinkSpec } from "./schema.ts"
 import { isComparableRoute, type Route, type RouteScope } from "./route/model.ts"
 import { type ScopeEntries, splitScope } from "./scope.ts"
 import type { Address } from "./wire/addr.ts"
@@ -18,6 +19,35 @@ export interface RtnlObserved {
   routes?: Route[]
   /** when set, `routes` holds only what this scope covers (a scoped look) */
   routeScope?: RouteScope
+  /** the far ends of desired veths whose peer is in another namespace, as found there */
+  far?: FarEnd[]
+}
+
+/** A veth's far end in another namespace: the link of that name there (if any) and its master's name. */
+export interface FarEnd {
+  netns: string
+  name: string
+  link?: Link
+  master?: string
+}
+
+/** Looks up the far end of every desired veth whose peer lives in another namespace. */
+export function observeFarEnds(kernel: RtnlKernel, desired: readonly LinkSpec[] | undefined): FarEnd[] | undefined {
+  let out: FarEnd[] | undefined
+  for (const l of desired ?? []) {
+    if (l.kind !== "veth" || !l.peer.netns) continue
+    const netns = l.peer.netns
+    const link = kernel.linkIn(netns, { name: l.peer.name })
+    const far: FarEnd = { netns, name: l.peer.name }
+    if (link) {
+      far.link = link
+      const master = link.masterIndex ? kernel.linkIn(netns, { index: link.masterIndex }) : undefined
+      if (master) far.master = master.name
+    }
+    out ??= []
+    out.push(far)
+  }
+  return out
 }
 
 /** More scoped route keys than this and a full dump is cheaper than bookkeeping. */

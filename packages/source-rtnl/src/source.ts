@@ -7,12 +7,19 @@ import { applyRtnlOps } from "./apply.ts"
 import type { ConflictOp } from "./conflict.ts"
 import { createNetlinkKernel, type RtnlKernel } from "./kernel.ts"
 import { diffLinks } from "./link/diff.ts"
-import { observeRtnl, type RtnlObserved } from "./observe.ts"
+import { diffFarEnds } from "./link/far.ts"
+import { observeFarEnds, observeRtnl, type RtnlObserved } from "./observe.ts"
 import { describeRtnlOp, type RtnlOp } from "./ops.ts"
 import { orderOps } from "./order.ts"
 import { type OwnerMemo, resolveOwnership, tableNumber } from "./ownership.ts"
 import { diffRoutes, gatewayPrefixes, RouteDiffMemo } from "./route/diff.ts"
-import { type RtnlDesired, RtnlDesiredSchema, type RtnlOwnership, RtnlOwnershipSchema } from "./schema.ts"
+import {
+  type LinkSpec,
+  type RtnlDesired,
+  RtnlDesiredSchema,
+  type RtnlOwnership,
+  RtnlOwnershipSchema,
+} from "./schema.ts"
 import type { RtnlHint, ScopeEntries } from "./scope.ts"
 
 export interface RtnlSourceOptions {
@@ -63,6 +70,34 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
     if (closed) throw new Error("rtnl source is closed")
   }
 
+  // Events of the namespaces where desired veths' far ends live: a far end changed by
+  // someone there hints its pair (made when a look first finds such a veth).
+  let hint: ((h: RtnlHint) => void) | undefined
+  const farWatches = new Map<string, Map<string, string>>()
+  const watchFarEnds = (links: readonly LinkSpec[]) => {
+    if (!hint || !kernel.subscribeIn) return
+    for (const l of links) {
+      if (l.kind !== "veth" || !l.peer.netns) continue
+      let names = farWatches.get(l.peer.netns)
+      if (!names) {
+        const byName = new Map<string, string>()
+        names = byName
+        const onHint = hint
+        const sub = kernel.subscribeIn(l.peer.netns, (changed) => {
+          if (!changed.length) return onHint({ overrun: true })
+          const ours = changed.flatMap((c) => {
+            const pair = byName.get(c.name)
+            return pair ? [{ kind: "link" as const, key: pair }] : []
+          })
+          if (ours.length) onHint({ scope: ours })
+        })
+        subscriptions.add(sub)
+        farWatches.set(l.peer.netns, names)
+      }
+      names.set(l.peer.name, l.name)
+    }
+  }
+
   return {
     kind: "rtnl",
     schema: RtnlDesiredSchema,
@@ -71,7 +106,13 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
     async observe(want) {
       check()
       kernel.assertThere?.() // a namespace only this source keeps alive: the loop lets it go
-      return observeRtnl(kernel, tables, want?.scope)
+      const observed = observeRtnl(kernel, tables, want?.scope)
+      const far = observeFarEnds(kernel, want?.desired?.links)
+      if (far) {
+        observed.far = far
+        watchFarEnds(want?.desired?.links ?? [])
+      }
+      return observed
     },
 
     diff(desired, observed, ownership) {
@@ -85,7 +126,12 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
         for (const op of r.ops) ops.push(op)
         for (const op of r.conflicts) conflicts.push(op)
       }
-      add(diffLinks(desired.links, observed.links, owner))
+      const links = diffLinks(desired.links, observed.links, owner)
+      const far = diffFarEnds(desired.links, observed.links, observed.far)
+      if (far.blocked.size)
+        links.ops = links.ops.filter((op) => !(op.kind === "create" && far.blocked.has(op.spec.name)))
+      add(links)
+      add(far)
       if (observed.addresses) add(diffAddresses(desired.addresses, observed.addresses, linkName, owner))
       if (observed.routes) {
         let scope = observed.routeScope
@@ -107,6 +153,7 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
 
     subscribe(onHint) {
       check()
+      hint = onHint
       return subscriptions.add(kernel.subscribe(onHint))
     },
 

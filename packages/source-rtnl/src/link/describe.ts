@@ -64,7 +64,9 @@ export function describeLinkOp(op: LinkOp): string {
     case "create":
       return describeLinkCreate(op)
     case "update":
-      return describeChanges(op.name, op.changes)
+      return op.netns
+        ? `${describeChanges(op.name, op.changes)}  # in ${op.netns}`
+        : describeChanges(op.name, op.changes)
     case "delete":
       return `ip link del dev ${op.name}`
   }

@@ -21,7 +21,16 @@ export interface LinkChanges {
 
 export type LinkOp =
   | { kind: "create"; object: "link"; spec: LinkSpec; group: number }
-  | { kind: "update"; object: "link"; name: string; index: number; linkKind: string; changes: LinkChanges }
+  | {
+      kind: "update"
+      object: "link"
+      name: string
+      index: number
+      linkKind: string
+      changes: LinkChanges
+      /** the far end of a veth, in this namespace (changed through a socket there) */
+      netns?: string
+    }
   /** by the ifindex observed: exactly the link seen as ours, never one that took its name since */
   | { kind: "delete"; object: "link"; name: string; index: number; linkKind: string }
 

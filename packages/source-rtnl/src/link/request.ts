@@ -77,12 +77,16 @@ function bridgeSettings(s: { stp?: boolean | undefined; vlanFiltering?: boolean 
 
 /** True when a created link needs settings creation cannot carry (master, alias, up). */
 export function needsSettling(s: LinkSpec): boolean {
-  const peer = s.kind === "veth" && !s.peer.netns && ((s.peer.up ?? s.up) !== undefined || !!s.peer.master)
+  // (the far end of a veth in another namespace too: it is set from a socket there)
+  const peer = s.kind === "veth" && ((s.peer.up ?? s.up) !== undefined || !!s.peer.master)
   return peer || s.up !== undefined || !!s.master || s.alias !== undefined
 }
 
-/** Equivalent to: ip link set dev NAME master M alias A up (and the same-namespace peer's). */
-export function linkSettle(op: LinkCreate, label: string, indexOf: IndexOf): RtnlRequest[] | Error {
+/**
+ * Equivalent to: ip link set dev NAME master M alias A up, and the peer's (in this
+ * namespace, or from a socket in the far end's: `ip -n NS link set dev PEER master BR up`).
+ */
+export function linkSettle(op: LinkCreate, label: string, indexOf: IndexOf, kernel: RtnlKernel): RtnlRequest[] | Error {
   const s = op.spec
   const out: RtnlRequest[] = []
   const set = (
@@ -90,28 +94,43 @@ export function linkSettle(op: LinkCreate, label: string, indexOf: IndexOf): Rtn
     up: boolean | undefined,
     master: string | null | undefined,
     alias?: string,
+    netns?: string,
   ): Error | undefined => {
     if (up === undefined && !master && alias === undefined) return undefined
     const req: LinkRequestOf = { object: "link", label, request: { op: "set", name } }
     if (up !== undefined) req.request.up = up
     if (master) {
-      const m = indexOf(master)
-      if (m === undefined) return missing(master, "master", label)
+      const m = netns ? kernel.linkIndexIn(netns, master) : indexOf(master)
+      if (m === undefined) return missing(master, netns ? `master (in ${netns})` : "master", label)
       req.request.masterIndex = m
     }
     if (alias !== undefined) req.request.alias = alias
+    if (netns) {
+      // by ifindex there: a name is only resolved in the socket's own namespace
+      const index = kernel.linkIndexIn(netns, name)
+      if (index === undefined) return missing(name, `peer (in ${netns})`, label)
+      req.request = { ...req.request, index }
+      req.via = netns
+    }
     out.push(req)
     return undefined
   }
   // the peer first: a veth end only gets carrier once both ends are up
-  const peerError = s.kind === "veth" && !s.peer.netns ? set(s.peer.name, s.peer.up ?? s.up, s.peer.master) : undefined
+  const peerError =
+    s.kind === "veth" ? set(s.peer.name, s.peer.up ?? s.up, s.peer.master, undefined, s.peer.netns) : undefined
   return peerError ?? set(s.name, s.up, s.master, s.alias) ?? out
 }
 
 /** Equivalent to: ip link set dev NAME mtu … address … master … up|down. */
-export function linkUpdate(op: LinkUpdate, label: string, indexOf: IndexOf): RtnlRequest[] | Error {
+export function linkUpdate(op: LinkUpdate, label: string, indexOf: IndexOf, kernel: RtnlKernel): RtnlRequest[] | Error {
   const ch = op.changes
   const request: LinkRequestOf = { object: "link", label, request: { op: "set", index: op.index } }
+  // a veth's far end: sent from a socket in its namespace, its master looked up there
+  const far = op.netns
+  if (far) {
+    request.via = far
+    indexOf = (name) => kernel.linkIndexIn(far, name)
+  }
   const r = request.request
   if (ch.up !== undefined) r.up = ch.up
   if (ch.mtu !== undefined) r.mtu = ch.mtu

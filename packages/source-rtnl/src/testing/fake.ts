@@ -103,6 +103,11 @@ export class FakeRtnlKernel implements RtnlKernel {
     })
     return out
   }
+  /** other namespaces are not modelled: their links are never found */
+  linkIn(_netns: string, _which: { index: number } | { name: string }): Link | undefined {
+    return undefined
+  }
+
   linkIndexIn(): number | undefined {
     return undefined
   }

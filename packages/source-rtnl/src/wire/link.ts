@@ -153,6 +153,15 @@ export function encodeLinkDump(w: MessageWriter): void {
   w.end()
 }
 
+/** RTM_GETLINK for one link, by ifindex or by name (ip link show dev NAME). */
+export function encodeLinkGet(w: MessageWriter, which: { index: number } | { name: string }): void {
+  w.begin(c.RTM_GETLINK, 0, "ip link show")
+  ifinfomsg(w, "index" in which ? which.index : 0, 0, 0)
+  if ("name" in which) w.attrString(c.IFLA_IFNAME, which.name)
+  w.attrU32(c.IFLA_EXT_MASK, c.RTEXT_FILTER_SKIP_STATS)
+  w.end()
+}
+
 /** Decodes an RTM_NEWLINK message into a Link. */
 export function decodeLink(m: Message): Link {
   requireHeader(m, c.IFINFOMSG_LEN, "ifinfomsg")
