@@ -86,6 +86,41 @@ function encode(w: MessageWriter, r: RtnlRequest): void {
 
 const HEADER_SIZE = { link: c.IFINFOMSG_LEN, address: c.IFADDRMSG_LEN, route: c.RTMSG_LEN } as const
 
+/**
+ * Sends requests as pipelined batches from this namespace's socket; the ones that must
+ * come from another namespace's socket (`via`) go one by one, in order.
+ */
+function sendRequests(
+  sock: NetlinkSocket,
+  otherSocket: (netns: string) => NetlinkSocket,
+  requests: readonly RtnlRequest[],
+): Map<number, NetlinkError> {
+  const failures = new Map<number, NetlinkError>()
+  // Requests that must come from another namespace's socket go one by one, in order.
+  let i = 0
+  while (i < requests.length) {
+    const r = requests[i]!
+    if (r.object === "link" && r.via) {
+      const w = new MessageWriter(512)
+      encode(w, r)
+      const res = otherSocket(r.via).batch(w, { headerSize: HEADER_SIZE.link })
+      for (const f of res.failed) failures.set(i, f.error)
+      i++
+      continue
+    }
+    let j = i
+    const w = new MessageWriter(64 * 1024)
+    while (j < requests.length && !(requests[j]!.object === "link" && (requests[j] as { via?: string }).via)) {
+      encode(w, requests[j]!)
+      j++
+    }
+    const res = sock.batch(w, { headerSize: HEADER_SIZE[r.object] })
+    for (const f of res.failed) failures.set(i + f.index, f.error)
+    i = j
+  }
+  return failures
+}
+
 /** The real kernel: one request socket in the namespace, plus sockets in parents' namespaces on demand. */
 export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
   const ns = Netns.open(netns)
@@ -127,32 +162,7 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
         if (f.oif !== undefined) filter.oif = f.oif
         encodeRouteDump(w, filter)
       }, decodeRouteCached),
-    send(requests) {
-      const failures = new Map<number, NetlinkError>()
-      // Requests that must come from another namespace's socket go one by one, in order.
-      let i = 0
-      while (i < requests.length) {
-        const r = requests[i]!
-        if (r.object === "link" && r.via) {
-          const w = new MessageWriter(512)
-          encode(w, r)
-          const res = otherSocket(r.via).batch(w, { headerSize: HEADER_SIZE.link })
-          for (const f of res.failed) failures.set(i, f.error)
-          i++
-          continue
-        }
-        let j = i
-        const w = new MessageWriter(64 * 1024)
-        while (j < requests.length && !(requests[j]!.object === "link" && (requests[j] as { via?: string }).via)) {
-          encode(w, requests[j]!)
-          j++
-        }
-        const res = sock.batch(w, { headerSize: HEADER_SIZE[r.object] })
-        for (const f of res.failed) failures.set(i + f.index, f.error)
-        i = j
-      }
-      return failures
-    },
+    send: (requests) => sendRequests(sock, otherSocket, requests),
     linkIndexIn(netnsName, name) {
       const s = otherSocket(netnsName)
       const msgs = s.dump(encodeLinkDump)
