@@ -22,6 +22,14 @@ export interface Job {
 /** Which trigger names a merged job: the most significant one wins. */
 const PRIORITY: Trigger[] = ["overrun", "desired", "start", "manual", "timer", "retry", "hint"]
 
+/**
+ * Hint passes: this many at once, then one per REFILL_MS (≤ 1000 passes/s in a storm).
+ * Sized so that healing stays sub-millisecond while drift comes every millisecond or two,
+ * and a storm of 100k events costs about a thousand passes, not 100k.
+ */
+const BURST = 32
+const REFILL_MS = 1
+
 export interface SchedulerOptions {
   clock: Clock
   random: () => number
@@ -33,8 +41,8 @@ export interface SchedulerOptions {
   /** ms to wait before a non-urgent pass (the contest throttle); 0 = now */
   throttleMs(): number
   /**
-   * Hint passes run at once while a bucket of this many allows (default 8); in a storm
-   * they come at most one per `refillMs` (default 5), each covering every hint since the
+   * Hint passes run at once while a bucket of this many allows (default 32); in a storm
+   * they come at most one per `refillMs` (default 1), each covering every hint since the
    * last: kube-proxy's bounded-frequency runner, sized for millisecond heals.
    */
   burst?: number
@@ -58,14 +66,14 @@ export class Scheduler {
   #tokensAt: number
 
   constructor(private readonly o: SchedulerOptions) {
-    this.#tokens = o.burst ?? 8
+    this.#tokens = o.burst ?? BURST
     this.#tokensAt = o.clock.now()
   }
 
   /** ms until the bucket allows a hint pass (0: now). */
   #bucketWait(): number {
-    const burst = this.o.burst ?? 8
-    const refill = this.o.refillMs ?? 5
+    const burst = this.o.burst ?? BURST
+    const refill = this.o.refillMs ?? REFILL_MS
     const now = this.o.clock.now()
     this.#tokens = Math.min(burst, this.#tokens + (now - this.#tokensAt) / refill)
     this.#tokensAt = now
