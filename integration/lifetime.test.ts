@@ -213,4 +213,109 @@ describe("loops bound to their workload (issue 11)", () => {
       c.kill("SIGKILL")
     }
   }, 30_000)
+
+  test("restart without churn: a loop restarted over a namespace a holder keeps alive adopts what is there (zero ops); owner tables and restoreOnRelease die with the loop", async () => {
+    using host = freshNetns()
+    host.sh("ip", "link", "set", "lo", "up")
+    host.sh("ip", "link", "add", "br0", "type", "bridge")
+    // the holder: the container's own process pins its namespace across loop restarts
+    const holder = container(host)
+    await until(
+      () =>
+        host.try("readlink", `/proc/${holder.pid}/ns/net`).stdout !== host.try("readlink", "/proc/self/ns/net").stdout,
+    )
+    const netns = { pid: holder.pid }
+    const rtnl = {
+      links: [{ name: "eth0", kind: "veth", peer: { name: "h-host", netns: host.ns.path, master: "br0" }, up: true }],
+      addresses: [{ link: "eth0", address: "10.88.0.9/16" }],
+      routes: [{ dst: "default", via: "10.88.0.1" }],
+    }
+    const nft = (flags: string[]) => ({
+      tables: [
+        {
+          family: "inet",
+          name: "c",
+          flags,
+          chains: [
+            {
+              name: "in",
+              type: "filter",
+              hook: "input",
+              priority: 0,
+              policy: "accept",
+              rules: [{ match: { tcp: { dport: 22 } }, verdict: "accept" }],
+            },
+          ],
+        },
+      ],
+    })
+    const { createNftSource } = await import("@linx/source-netfilter")
+    const { createSysctlSource } = await import("@linx/source-sysctl")
+    const loops = (restore: boolean, owner: boolean) => [
+      createReconciler({
+        source: createRtnlSource({ netns }),
+        desired: rtnl,
+        ownership: { links: ["eth0"], routeProtocol: 78 },
+        resyncMs: 60_000,
+      }),
+      createReconciler({
+        source: createNftSource({ netns }),
+        desired: nft(owner ? ["owner"] : []),
+        ownership: { tables: [{ family: "inet", name: "c" }] },
+        resyncMs: 60_000,
+      }),
+      createReconciler({
+        source: createSysctlSource({ netns, restoreOnRelease: restore }),
+        desired: { "net.ipv4.ip_forward": 1 },
+        ownership: {},
+        resyncMs: 60_000,
+      }),
+    ]
+    try {
+      // first life: everything created
+      const first = loops(false, false)
+      const r1 = await Promise.all(first.map((l) => l.start()))
+      expect(r1.every((r) => r.converged && r.applied.length > 0)).toBe(true)
+      for (const l of first) await l.stop()
+      // second life over the same namespace: nothing to do
+      const second = loops(false, false)
+      const r2 = await Promise.all(second.map((l) => l.start()))
+      expect(r2.map((r) => r.ops)).toEqual([[], [], []])
+      for (const l of second) await l.stop()
+      // the lifetime choices: an owner table and restoreOnRelease go with the loop that made them
+      const inside = (...argv: string[]) =>
+        Bun.spawnSync(["nsenter", "-t", String(holder.pid), "-n", ...argv], { stdout: "pipe" }).stdout.toString()
+      inside("sysctl", "-w", "net.ipv4.ip_forward=0") // the value a restoring loop finds first
+      await Bun.sleep(50) // (the nft table of the second life is deleted and recreated with the owner flag)
+      const third = loops(true, true)
+      const r3 = await Promise.all(third.map((l) => l.start()))
+      expect(r3.every((r) => r.converged)).toBe(true)
+      for (const l of third) await l.stop()
+      expect(inside("nft", "list", "tables")).not.toContain("inet c")
+      expect(inside("sysctl", "-n", "net.ipv4.ip_forward").trim()).toBe("0")
+      // and so a restart with them recreates that state (churn by choice)
+      const fourth = loops(true, true)
+      const r4 = await Promise.all(fourth.map((l) => l.start()))
+      expect(r4[0]!.ops).toEqual([])
+      expect(r4[1]!.applied.length).toBeGreaterThan(0)
+      expect(r4[2]!.applied.length).toBe(1)
+      for (const l of fourth) await l.stop()
+    } finally {
+      holder.kill("SIGKILL")
+    }
+  }, 30_000)
+
+  test("examples/orchestrator.ts runs: containers converge, a far end is healed, the kills stop every loop and empty the bridge", () => {
+    const p = Bun.spawnSync(["bun", join(import.meta.dir, "../examples/orchestrator.ts"), "5"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    })
+    const out = p.stdout.toString()
+    expect(p.exitCode).toBe(0)
+    expect(out).toContain("5 containers: 5 converged")
+    expect(out).toContain("on the node's bridge: 5 ports")
+    expect(out).toContain("master br0")
+    expect(out).toContain("all 5 loops stopped")
+    expect(out).toContain("ports left on br0: 0")
+  }, 30_000)
 })
