@@ -204,7 +204,8 @@ describe("loops bound to their workload (issue 11)", () => {
       expect(mv?.linkinfo?.info_kind).toBe("macvlan")
       // deleted inside the container: recreated on the host link
       Bun.spawnSync(["nsenter", "-t", String(c.pid), "-n", "ip", "link", "del", "mv0"])
-      expect(await until(() => inside().exitCode === 0 && loop.status().converged)).toBe(true)
+      const healed = await until(() => inside().exitCode === 0 && loop.status().converged)
+      expect(healed).toBe(true)
       // the host link is read, never changed
       const up = host.ipJson<{ ifname: string; flags: string[]; mtu: number }[]>("link", "show", "uplink0")[0]!
       expect(up.mtu).toBe(1500)

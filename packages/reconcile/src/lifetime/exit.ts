@@ -46,7 +46,9 @@ export function pidfdOpen(pid: number): number | undefined {
 class ExitWatcher {
   #worker: Worker | undefined
   #wake = -1
-  readonly #watching = new Map<number, () => void>()
+  #nextId = 1
+  /** watch id → its pidfd and what to call; a descriptor is closed only once the thread let go of it */
+  readonly #watching = new Map<number, { fd: number; onExit: () => void }>()
 
   watch(pid: number, onExit: () => void): Disposable {
     const fd = pidfdOpen(pid)
@@ -54,59 +56,80 @@ class ExitWatcher {
       queueMicrotask(onExit)
       return { [Symbol.dispose]() {} }
     }
-    this.#watching.set(fd, onExit)
-    this.#start()
-    this.#worker!.postMessage({ add: fd })
+    const id = this.#nextId++
+    this.#watching.set(id, { fd, onExit })
+    const w = this.#start()
+    w.postMessage({ add: [id, fd] })
     this.#poke()
     return {
       [Symbol.dispose]: () => {
-        if (!this.#watching.delete(fd)) return
-        this.#worker?.postMessage({ remove: fd })
-        this.#poke()
-        libc().close(fd)
+        const entry = this.#watching.get(id)
+        if (!entry) return
+        this.#watching.delete(id)
+        if (this.#worker === w) {
+          w.postMessage({ remove: id }) // closed when the thread acknowledges
+          this.#poke()
+        }
         if (!this.#watching.size) this.#stop()
       },
     }
   }
 
-  #start(): void {
-    if (this.#worker) return
+  #start(): Worker {
+    if (this.#worker) return this.#worker
     this.#wake = libc().eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
     const w = new Worker(new URL("./poll-worker.ts", import.meta.url).href)
-    w.onmessage = (e: MessageEvent<{ exited?: number }>) => {
-      const fd = e.data.exited
-      if (fd === undefined) return
-      const onExit = this.#watching.get(fd)
-      if (!onExit) return
-      this.#watching.delete(fd)
-      libc().close(fd)
-      if (!this.#watching.size) this.#stop()
-      onExit()
+    const fds = new Map<number, number>() // this thread's descriptors, by watch id
+    const wake = this.#wake
+    w.onmessage = (e: MessageEvent<{ exited?: number; removed?: number; stopped?: number[] }>) => {
+      const m = e.data
+      const release = (id: number) => {
+        const fd = fds.get(id)
+        if (fd !== undefined) libc().close(fd)
+        fds.delete(id)
+      }
+      if (m.removed !== undefined) release(m.removed)
+      if (m.exited !== undefined) {
+        release(m.exited)
+        const entry = this.#watching.get(m.exited)
+        if (entry) {
+          this.#watching.delete(m.exited)
+          if (!this.#watching.size) this.#stop()
+          entry.onExit()
+        }
+      }
+      if (m.stopped) {
+        for (const id of [...fds.keys()]) release(id)
+        w.terminate()
+        libc().close(wake)
+      }
     }
+    const post = w.postMessage.bind(w)
+    w.postMessage = ((m: { add?: [number, number] }) => {
+      if (m.add) fds.set(m.add[0], m.add[1])
+      post(m)
+    }) as typeof w.postMessage
     w.postMessage({ wake: this.#wake })
     this.#worker = w
+    return w
   }
 
   /** Wakes the thread from poll() so that it picks up a changed set. */
   #poke(): void {
+    if (this.#wake < 0) return
     const one = new BigUint64Array([1n])
     libc().write(this.#wake, ptr(one), 8)
   }
 
   #stop(): void {
     const w = this.#worker
-    const wake = this.#wake
     if (!w) return
+    // the thread leaves poll() at once (woken), closes nothing itself, and says so;
+    // its descriptors are closed here on that message, then it is terminated
+    w.postMessage({ stop: true })
+    this.#poke()
     this.#worker = undefined
     this.#wake = -1
-    w.postMessage({ stop: true })
-    const one = new BigUint64Array([1n])
-    libc().write(wake, ptr(one), 8)
-    // the thread leaves poll() at once (woken), then ends; terminate is the backstop
-    setTimeout(() => {
-      w.terminate()
-      libc().close(wake)
-    }, 50)
   }
 }
 

@@ -14,12 +14,17 @@ const libc = dlopen("libc.so.6", {
 const POLLIN = 1
 let wake = -1
 let running = true
-const pidfds = new Set<number>()
+/** watch id → pidfd; ids, not descriptors, name a watch (a closed descriptor's number is reused) */
+const pidfds = new Map<number, number>()
 
-self.onmessage = (e: MessageEvent<{ wake?: number; add?: number; remove?: number; stop?: true }>) => {
+self.onmessage = (e: MessageEvent<{ wake?: number; add?: [number, number]; remove?: number; stop?: true }>) => {
   const m = e.data
-  if (m.add !== undefined) pidfds.add(m.add)
-  if (m.remove !== undefined) pidfds.delete(m.remove)
+  if (m.add) pidfds.set(m.add[0], m.add[1])
+  if (m.remove !== undefined) {
+    // acknowledged: the loops' thread closes the descriptor only once it is out of poll()
+    pidfds.delete(m.remove)
+    self.postMessage({ removed: m.remove })
+  }
   if (m.stop) running = false
   if (m.wake !== undefined && wake < 0) {
     wake = m.wake
@@ -30,7 +35,8 @@ self.onmessage = (e: MessageEvent<{ wake?: number; add?: number; remove?: number
 async function run(): Promise<void> {
   const scratch = new Uint8Array(8)
   while (running) {
-    const list = [wake, ...pidfds]
+    const ids = [...pidfds.keys()]
+    const list = [wake, ...ids.map((id) => pidfds.get(id)!)]
     const fds = new Uint8Array(list.length * 8) // struct pollfd { int fd; short events; short revents; }
     const v = new DataView(fds.buffer)
     list.forEach((fd, i) => {
@@ -42,12 +48,13 @@ async function run(): Promise<void> {
       if (v.getInt16(i * 8 + 6, true) === 0) continue
       if (i === 0) libc.read(wake, ptr(scratch), 8)
       else {
-        pidfds.delete(list[i]!)
-        self.postMessage({ exited: list[i] })
+        const id = ids[i - 1]!
+        if (!pidfds.delete(id)) continue
+        self.postMessage({ exited: id })
       }
     }
     // let the loops' thread's messages in (new pidfds, removals, stop)
     await new Promise((r) => setTimeout(r, 0))
   }
-  self.postMessage({ stopped: true })
+  self.postMessage({ stopped: [...pidfds.keys()] })
 }
