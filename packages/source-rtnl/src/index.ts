@@ -13,5 +13,6 @@ export {
 } from "./schema.ts"
 export { showRtnl } from "./show.ts"
 export { carryOwnership } from "./ownership.ts"
+export { FarLinkEvents } from "./far-events.ts"
 export type { Link, Address, Route, RtnlOp } from "./ops.ts"
 export type { RtnlHint, RtnlScope, RtnlScopeEntry } from "./scope.ts"

@@ -4,7 +4,6 @@
 import {
   assertNetnsThere,
   isNotFound,
-  subscribe,
   type NetlinkError,
   type NetlinkSocket,
   Netns,
@@ -57,8 +56,6 @@ export interface RtnlKernel {
   linkIndexIn(netns: string, name: string): number | undefined
   /** one link of another namespace (a veth's far end, its master), or undefined */
   linkIn(netns: string, which: { index: number } | { name: string }): Link | undefined
-  /** link events of another namespace (where a veth's far end is) */
-  subscribeIn?(netns: string, onMessages: (links: Link[]) => void): Disposable & { close(): Promise<void> }
   /** a descriptor of another namespace, for IFLA_NET_NS_FD (kept open until close) */
   netnsFd(netns: string): number
   /** a descriptor of the source's own namespace */
@@ -121,6 +118,18 @@ function sendRequests(
   return failures
 }
 
+/** One link of a socket's namespace, by name or index, or undefined when there is none. */
+function linkGet(sock: NetlinkSocket, which: { index: number } | { name: string }): Link | undefined {
+  const w = new MessageWriter(128)
+  encodeLinkGet(w, which)
+  try {
+    return sock.request(w).map(decodeLink)[0]
+  } catch (e) {
+    if (isNotFound(e)) return undefined
+    throw e
+  }
+}
+
 /** The real kernel: one request socket in the namespace, plus sockets in parents' namespaces on demand. */
 export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
   const ns = Netns.open(netns)
@@ -163,29 +172,10 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
         encodeRouteDump(w, filter)
       }, decodeRouteCached),
     send: (requests) => sendRequests(sock, otherSocket, requests),
-    linkIndexIn(netnsName, name) {
-      const s = otherSocket(netnsName)
-      const msgs = s.dump(encodeLinkDump)
-      return msgs.map(decodeLink).find((l) => l.name === name)?.index
-    },
-    linkIn(netnsName, which) {
-      const w = new MessageWriter(128)
-      encodeLinkGet(w, which)
-      try {
-        return otherSocket(netnsName).request(w).map(decodeLink)[0]
-      } catch (e) {
-        if (isNotFound(e)) return undefined
-        throw e
-      }
-    },
-    subscribeIn: (netnsName, onLinks) =>
-      subscribe(nl.NETLINK_ROUTE, {
-        netns: other(netnsName).ns,
-        groups: [c.RTNLGRP_LINK],
-        onMessages: (ms) =>
-          onLinks(ms.filter((m) => m.type === c.RTM_NEWLINK || m.type === c.RTM_DELLINK).map(decodeLink)),
-        onOverrun: () => onLinks([]),
-      }),
+    // one link by name or index (RTM_GETLINK, no dump): a node namespace may hold a
+    // thousand container far ends, and every pass of every container loop asks
+    linkIndexIn: (netnsName, name) => linkGet(otherSocket(netnsName), { name })?.index,
+    linkIn: (netnsName, which) => linkGet(otherSocket(netnsName), which),
     netnsFd: (name) => other(name).ns.fd,
     subscribe: (onHint) => startMonitor(netns, onHint),
     assertThere: () => assertNetnsThere(ns),

@@ -8,6 +8,7 @@ import type { ConflictOp } from "./conflict.ts"
 import { createNetlinkKernel, type RtnlKernel } from "./kernel.ts"
 import { diffLinks } from "./link/diff.ts"
 import { diffFarEnds } from "./link/far.ts"
+import { type FarLinkEvents, sharedFarLinkEvents } from "./far-events.ts"
 import { observeFarEnds, observeRtnl, type RtnlObserved } from "./observe.ts"
 import { describeRtnlOp, type RtnlOp } from "./ops.ts"
 import { orderOps } from "./order.ts"
@@ -32,6 +33,8 @@ export interface RtnlSourceOptions {
    * list, route dumps ask the kernel for those tables only (strict dump filtering).
    */
   tables?: readonly (number | "main")[]
+  /** where far-end link events come from (default: one subscription per namespace for the whole process) */
+  farLinkEvents?: FarLinkEvents
 }
 
 /**
@@ -70,31 +73,26 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
     if (closed) throw new Error("rtnl source is closed")
   }
 
-  // Events of the namespaces where desired veths' far ends live: a far end changed by
-  // someone there hints its pair (made when a look first finds such a veth).
+  // Events of the namespaces where desired veths' far ends live (shared by every source
+  // of the process): a far end changed there hints its pair. Registered when a look
+  // first finds such a veth.
   let hint: ((h: RtnlHint) => void) | undefined
-  const farWatches = new Map<string, Map<string, string>>()
+  const farEvents = options.farLinkEvents ?? (options.kernel ? undefined : sharedFarLinkEvents)
+  const farWatches = new Map<string, Disposable>()
   const watchFarEnds = (links: readonly LinkSpec[]) => {
-    if (!hint || !kernel.subscribeIn) return
+    const onHint = hint
+    if (!onHint || !farEvents || closed) return
     for (const l of links) {
       if (l.kind !== "veth" || !l.peer.netns) continue
-      let names = farWatches.get(l.peer.netns)
-      if (!names) {
-        const byName = new Map<string, string>()
-        names = byName
-        const onHint = hint
-        const sub = kernel.subscribeIn(l.peer.netns, (changed) => {
-          if (!changed.length) return onHint({ overrun: true })
-          const ours = changed.flatMap((c) => {
-            const pair = byName.get(c.name)
-            return pair ? [{ kind: "link" as const, key: pair }] : []
-          })
-          if (ours.length) onHint({ scope: ours })
-        })
-        subscriptions.add(sub)
-        farWatches.set(l.peer.netns, names)
-      }
-      names.set(l.peer.name, l.name)
+      const key = `${l.peer.netns}\0${l.peer.name}\0${l.name}`
+      if (farWatches.has(key)) continue
+      const pair = l.name
+      farWatches.set(
+        key,
+        farEvents.watch(l.peer.netns, l.peer.name, (overrun) =>
+          onHint(overrun ? { overrun: true } : { scope: [{ kind: "link", key: pair }] }),
+        ),
+      )
     }
   }
 
@@ -162,6 +160,8 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
     async close() {
       if (closed) return
       closed = true
+      for (const w of farWatches.values()) w[Symbol.dispose]()
+      farWatches.clear()
       await subscriptions.close()
       kernel.close()
     },
