@@ -10,6 +10,10 @@ export interface Row {
   ratio: string
   goal: string
   ok: boolean | undefined
+  /** the measurements behind a ratio row (ms), for the JSON results */
+  oursTiming?: Timing
+  baseTiming?: Timing
+  ratioValue?: number
 }
 
 export const rows: Row[] = []
@@ -18,8 +22,26 @@ export function fmtMs(ms: number): string {
   return ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(ms < 10 ? 2 : 1)} ms`
 }
 
-/** Median wall time of `fn` over `runs` runs (after one warm-up when `warmup`). */
-export function timeMedian(fn: () => void, runs = 5, warmup = true): number {
+/** Repeated measurements of one thing, in ms. */
+export interface Timing {
+  median: number
+  min: number
+  max: number
+  runs: number[]
+}
+
+function timingOf(samples: number[]): Timing {
+  const runs = [...samples].sort((a, b) => a - b)
+  return { median: runs[Math.floor(runs.length / 2)]!, min: runs[0]!, max: runs.at(-1)!, runs }
+}
+
+/** "median (min–max)" */
+export function fmtTiming(t: Timing): string {
+  return `${fmtMs(t.median)} (${fmtMs(t.min)}–${fmtMs(t.max)})`
+}
+
+/** Wall time of `fn` over `runs` runs (after one warm-up when `warmup`). */
+export function timeMedian(fn: () => void, runs = 5, warmup = true): Timing {
   if (warmup) fn()
   const t: number[] = []
   for (let i = 0; i < runs; i++) {
@@ -27,16 +49,15 @@ export function timeMedian(fn: () => void, runs = 5, warmup = true): number {
     fn()
     t.push(performance.now() - s)
   }
-  t.sort((a, b) => a - b)
-  return t[Math.floor(t.length / 2)]!
+  return timingOf(t)
 }
 
-/** Median wall time of an async `fn` over `runs` runs; `before` runs untimed before each. */
+/** Wall time of an async `fn` over `runs` runs; `before` runs untimed before each. */
 export async function timeMedianAsync(
   fn: () => Promise<void>,
   runs = 5,
   before?: () => void | Promise<void>,
-): Promise<number> {
+): Promise<Timing> {
   const t: number[] = []
   for (let i = 0; i < runs; i++) {
     await before?.()
@@ -44,23 +65,25 @@ export async function timeMedianAsync(
     await fn()
     t.push(performance.now() - s)
   }
-  t.sort((a, b) => a - b)
-  return t[Math.floor(t.length / 2)]!
+  return timingOf(t)
 }
 
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
-export function addRatio(name: string, oursMs: number, baseMs: number, baseName: string, goal: number): void {
-  const ratio = oursMs / baseMs
+export function addRatio(name: string, ours: Timing, base: Timing, baseName: string, goal: number): void {
+  const ratio = ours.median / base.median
   rows.push({
     name,
-    ours: fmtMs(oursMs),
-    baseline: `${fmtMs(baseMs)} (${baseName})`,
+    ours: fmtTiming(ours),
+    baseline: `${fmtTiming(base)} (${baseName})`,
     ratio: `${ratio.toFixed(2)}×`,
     goal: `≤ ${goal}×`,
     ok: ratio <= goal,
+    oursTiming: ours,
+    baseTiming: base,
+    ratioValue: ratio,
   })
 }
 
@@ -68,7 +91,15 @@ export function addAbsolute(name: string, ours: string, goal: string, ok: boolea
   rows.push({ name, ours, baseline, ratio: "—", goal, ok })
 }
 
+/** The machine a run was made on: the figures mean nothing without it. */
+export function machine(): { cores: number; kernel: string; bun: string; date: string } {
+  const os = require("node:os") as typeof import("node:os")
+  return { cores: os.cpus().length, kernel: os.release(), bun: Bun.version, date: new Date().toISOString() }
+}
+
 export function printTable(): void {
+  const m = machine()
+  console.log(`${m.date}: ${m.cores} cores, Linux ${m.kernel}, Bun ${m.bun}; medians of ≥ 5 runs (min–max)\n`)
   const head = ["case", "ours", "baseline", "ratio", "goal", "met"]
   const body = rows.map((r) => [
     r.name,
@@ -85,6 +116,28 @@ export function printTable(): void {
   for (const b of body) console.log(line(b))
 }
 
+/** Writes the run as JSON (machine and rows) to `file`. */
+export async function writeResults(file: string): Promise<void> {
+  await Bun.write(file, `${JSON.stringify({ machine: machine(), rows }, null, 2)}\n`)
+  console.log(`\nresults written to ${file}`)
+}
+
+/** Prints each ratio next to the same case's in an earlier results file. */
+export async function compareWith(file: string): Promise<void> {
+  const before = (await Bun.file(file).json()) as { machine: { date: string }; rows: Row[] }
+  const old = new Map(before.rows.map((r) => [r.name, r]))
+  console.log(`\ncompared with ${file} (${before.machine.date}):`)
+  for (const r of rows) {
+    const o = old.get(r.name)
+    if (!o) continue
+    const change =
+      r.ratioValue !== undefined && o.ratioValue !== undefined
+        ? `${o.ratioValue.toFixed(2)}× → ${r.ratioValue.toFixed(2)}× (${(((r.ratioValue - o.ratioValue) / o.ratioValue) * 100).toFixed(0)}%)`
+        : `${o.ours} → ${r.ours}`
+    console.log(`  ${r.name}: ${change}`)
+  }
+}
+
 /** A fresh namespace for one bench case. */
 export function benchNetns(): TestNetns & Disposable {
   assertNotInitialNetns("bench")
@@ -94,7 +147,7 @@ export function benchNetns(): TestNetns & Disposable {
 }
 
 /** Times a command run inside the namespace (spawn included, as a user would see it). */
-export function timeCommand(t: TestNetns, argv: string[], runs = 3): number {
+export function timeCommand(t: TestNetns, argv: string[], runs = 5): Timing {
   return timeMedian(() => {
     t.sh(...argv)
   }, runs)

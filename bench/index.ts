@@ -2,7 +2,7 @@
 // Runs inside a private namespace (scripts/sandbox.sh); each case makes its own.
 // `bun run bench rtnl` runs only the cases whose name starts with "rtnl".
 import { assertNotInitialNetns } from "@linx/netlink"
-import { printTable } from "./harness.ts"
+import { argValue, compareWith, printTable, writeResults } from "./harness.ts"
 import { benchNetlinkDump } from "./netlink-dump.ts"
 import { benchHeal, benchIdle } from "./loop.ts"
 import { benchRtnlApply, benchRtnlObserveAndNoop } from "./rtnl.ts"
@@ -13,7 +13,7 @@ import { benchNetfilter, benchNetfilterSet } from "./netfilter.ts"
 import { benchCrash, benchEcho, benchFight, benchStatusFlood, benchStorm } from "./reliability.ts"
 
 assertNotInitialNetns("bench")
-const only = process.argv[2]
+const only = process.argv[2]?.startsWith("--") ? undefined : process.argv[2]
 const cases: [string, () => Promise<void>][] = [
   ["netlink-dump", () => benchNetlinkDump(100_000)],
   ["rtnl-apply-10k", () => benchRtnlApply(10_000)],
@@ -40,3 +40,6 @@ for (const [name, run] of cases) {
   await run()
 }
 printTable()
+await writeResults(argValue("json") ?? `bench/results/${new Date().toISOString().slice(0, 19).replace(/:/g, "-")}.json`)
+const previous = argValue("compare")
+if (previous) await compareWith(previous)

@@ -36,7 +36,7 @@ export async function benchNetfilter(count = 10_000): Promise<void> {
   lines.push("  }", "}")
   const file = `/tmp/linx-bench-nft-${process.pid}.nft`
   await Bun.write(file, `${lines.join("\n")}\n`)
-  const nft = await timeMedianAsync(async () => void t.sh("nft", "-f", file), 3, flush)
+  const nft = await timeMedianAsync(async () => void t.sh("nft", "-f", file), 5, flush)
   addRatio(`netfilter: apply a ${count / 1000}k-rule ruleset`, ours, nft, "nft -f", 1.0)
 
   // observe: the ruleset as nft -f left it
@@ -45,7 +45,7 @@ export async function benchNetfilter(count = 10_000): Promise<void> {
     const n = o.tables[0]?.chains?.[0]?.rules.length ?? 0
     if (n !== count) throw new Error(`observed ${n} rules, expected ${count}`)
   })
-  const list = await timeMedianAsync(async () => void t.sh("nft", "list", "ruleset"), 3)
+  const list = await timeMedianAsync(async () => void t.sh("nft", "list", "ruleset"), 5)
   addRatio(`netfilter: observe ${count / 1000}k rules`, observe, list, "nft list ruleset", 0.5)
   await source.close()
 }

@@ -39,7 +39,7 @@ export async function benchRtnlApply(count: number): Promise<void> {
   const source = createRtnlSource({ netns: t.ns })
   const desired = routesDesired(count)
   const flush = () => void t.sh("ip", "route", "flush", "proto", "77")
-  const runs = count >= 100_000 ? 3 : 5
+  const runs = 5
   const ours = await timeMedianAsync(
     async () => {
       const rep = await source.reconcile(source.diff(desired, await source.observe(), OWN))
@@ -67,7 +67,7 @@ export async function benchRtnlObserveAndNoop(count: number): Promise<void> {
     const o = await source.observe()
     if (o.routes!.length < count) throw new Error(`observed ${o.routes!.length} routes, expected ${count}`)
   })
-  const ipShow = await timeMedianAsync(async () => void t.sh("ip", "-j", "route", "show"), 3)
+  const ipShow = await timeMedianAsync(async () => void t.sh("ip", "-j", "route", "show"), 5)
   addRatio(`rtnl: observe ${count / 1000}k routes (dump + decode)`, observe, ipShow, "ip -j route show", 1.0)
 
   const noop = await timeMedianAsync(async () => {
@@ -77,7 +77,7 @@ export async function benchRtnlObserveAndNoop(count: number): Promise<void> {
   const file = await batchFile(
     routeSpecs(count).map((r) => `route replace ${r.dst} via ${r.via} dev ${r.dev} proto 77`),
   )
-  const replace = await timeMedianAsync(async () => void t.sh("ip", "-batch", file), 3)
+  const replace = await timeMedianAsync(async () => void t.sh("ip", "-batch", file), 5)
   addRatio(`rtnl: no-op pass over ${count / 1000}k owned routes`, noop, replace, "ip -batch route replace", 0.15)
   await source.close()
 }
