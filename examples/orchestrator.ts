@@ -3,7 +3,7 @@
 // each with one loop bound to its pid that owns its veth pair whole. Then it kills the
 // containers and shows their loops stop and their namespaces go.
 //
-//   sudo unshare -n bun examples/orchestrator.ts [N]      (default 3; never in the machine's namespace)
+//   unshare -n bun examples/orchestrator.ts [N]   (as root; default 3; never in the machine's namespace)
 import { assertNotInitialNetns, Netns } from "@linx/netlink"
 import { createReconciler, type Reconciler } from "@linx/reconcile"
 import { createRtnlSource } from "@linx/source-rtnl"

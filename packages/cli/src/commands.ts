@@ -104,6 +104,14 @@ export async function planCommand(
       observed,
     )
     const failed = new Map(report.failed.map((x) => [x.op, x.error]))
+    const denied = (e: Error) => ["EPERM", "EACCES"].includes(String((e as { code?: unknown }).code))
+    if (report.failed.length && !report.applied.length && report.failed.every((f) => denied(f.error))) {
+      // not one op allowed: say so once, not once per op
+      io.err(
+        `linx apply: changing the network needs root (CAP_NET_ADMIN${f.netns ? ", CAP_SYS_ADMIN for namespaces" : ""}): run it as root; nothing was applied`,
+      )
+      return 1
+    }
     const results = ops.map((op, i) => {
       const d = described[i]!
       if (d.startsWith("# conflict")) return { op: d, result: "conflict" as const }

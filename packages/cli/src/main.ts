@@ -5,12 +5,20 @@ import { guard, planCommand, showCommand, stdio } from "./commands.ts"
 import { demoCommand } from "./demo.ts"
 import { LOG_LEVELS, type LogLevel, runCommand } from "./run.ts"
 
-function duration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim())
-  if (!m) throw new InvalidArgumentError(`"${text}" is not a duration (e.g. 500ms, 30s, 5m)`)
-  const n = Number(m[1])
-  const unit = m[2] ?? "s"
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!)
+const VERSION: string = (await Bun.file(new URL("../package.json", import.meta.url)).json()).version
+
+/** "500ms", "30s", "5m", "1h"; a bare number is refused (is 30000 seconds or milliseconds?). */
+export function duration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim())
+  if (!m)
+    throw new InvalidArgumentError(
+      /^\d+(\.\d+)?$/.test(text.trim())
+        ? `"${text}" needs a unit: ${text}ms or ${text}s?`
+        : `"${text}" is not a duration (e.g. 500ms, 30s, 5m)`,
+    )
+  const ms = Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "s"])
+  if (ms < 1) throw new InvalidArgumentError(`"${text}" is too short`)
+  return ms
 }
 
 function hostPort(text: string): { hostname: string; port: number } {
@@ -24,6 +32,7 @@ const program = new Command()
   .description(
     "Keep links, addresses, routes, nftables and sysctls in a network namespace converged on a desired state.",
   )
+  .version(VERSION, "-V, --version", "the version of linx")
   .showHelpAfterError()
   .exitOverride()
 
@@ -64,7 +73,9 @@ program
   .command("run")
   .description("one loop per file; reloads a file when it changes; stops on SIGTERM/SIGINT")
   .argument("<files...>", "desired-state files")
-  .option("--resync <duration>", "full pass at least this often", duration, 30_000)
+  .addOption(
+    new Option("--resync <duration>", "full pass at least this often").argParser(duration).default(30_000, "30s"),
+  )
   .option("--json", "structured logs, one JSON object per line")
   .addOption(
     new Option("--log-level <level>", "the least severe lines printed (no-op passes are debug)")

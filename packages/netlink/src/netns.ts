@@ -192,7 +192,16 @@ export class Netns {
     this.#check()
     const home = openSync(THREAD_NS, "r")
     try {
-      setns(this.#fd, CLONE_NEWNET)
+      try {
+        setns(this.#fd, CLONE_NEWNET)
+      } catch (e) {
+        if (e instanceof SyscallError && (e.errno === 1 || e.errno === 13))
+          throw new NetnsError(
+            `entering network namespace ${this.path} needs root (CAP_SYS_ADMIN): run as root`,
+            "EPERM",
+          )
+        throw e
+      }
       try {
         const result = fn()
         if (result instanceof Promise) {
