@@ -335,6 +335,11 @@ desired:
         stderr: "pipe",
       }),
     )
+    // drain its log as it comes (a full pipe would stall it), and keep it for a failure's message
+    let log = ""
+    void (async () => {
+      for await (const chunk of proc.stderr) log += new TextDecoder().decode(chunk)
+    })()
     const fetchIn = (path: string) => {
       const script = `const r = await fetch("http://127.0.0.1:${port}${path}"); console.log(r.status); console.log(await r.text())`
       const out = t.ns
@@ -361,7 +366,9 @@ desired:
       await Bun.write(nsPath, "")
       Bun.spawnSync(["unshare", `--net=${nsPath}`, "true"])
       mounted = true
-      expect((await until("/healthz", 200)).status).toBe(200)
+      const up = await until("/healthz", 200)
+      if (up.status !== 200) console.error(`linx exited: ${proc.exitCode}; its log:\n${log.slice(-3000)}`)
+      expect(up.status).toBe(200)
       // a valid reload naming a namespace that cannot be opened: unhealthy, not gone
       writeFileSync(f, text(join(dir, "missing")))
       const bad = await until("/healthz", 503)

@@ -240,4 +240,14 @@ describe("@linx/netlink on the kernel", () => {
       await sub.close()
     }
   })
+
+  test("an ordinary file where a namespace was expected (a bind mount not made yet) is refused, not taken for one", async () => {
+    const { mkdtempSync } = await import("node:fs")
+    const { tmpdir } = await import("node:os")
+    const path = `${mkdtempSync(`${tmpdir()}/linx-nsfile-`)}/ns`
+    await Bun.write(path, "")
+    expect(() => Netns.open(path)).toThrow("is not a network namespace file")
+    await Bun.write(path, "not empty")
+    expect(() => Netns.open(path)).toThrow("is not a network namespace file")
+  })
 })

@@ -94,11 +94,13 @@ export class Netns {
             : ""
       throw new NetnsError(`cannot open network namespace ${describeRef(ref)} (${path})${hint}`, code)
     }
-    // A namespace file is an nsfs inode; a regular file here is a mistake.
+    // A namespace file is an nsfs inode (the device every namespace file shares); an
+    // ordinary file here (say, the empty file a bind mount will cover, not mounted yet)
+    // is not a namespace.
     const st = fstatSync(fd)
-    if (st.isDirectory() || (st.isFile() && st.size > 0)) {
+    if (st.dev !== statSync(THREAD_NS).dev) {
       closeSync(fd)
-      throw new NetnsError(`${path} is not a network namespace file`, "EINVAL")
+      throw new NetnsError(`${path} is not a network namespace file (not mounted yet?)`, "EINVAL")
     }
     return new Netns(fd, path, false)
   }
