@@ -319,4 +319,83 @@ describe("loops bound to their workload (issue 11)", () => {
     expect(out).toContain("all 5 loops stopped")
     expect(out).toContain("ports left on br0: 0")
   }, 30_000)
+
+  test.skipIf(!Bun.which("strace"))(
+    "the node's host loop never sends a request about a container's far end (its netlink writes, traced by strace)",
+    async () => {
+      using host = freshNetns()
+      host.sh("ip", "link", "set", "lo", "up")
+      const dir = mkdtempSync(join(tmpdir(), "linx-trace-"))
+      const hostFile = join(dir, "host.yaml")
+      await Bun.write(
+        hostFile,
+        `source: rtnl\nownership: { links: ["br0", "c*"], routeProtocol: 77 }\ndesired:\n  links:\n    - { name: br0, kind: bridge, up: true }\n  addresses:\n    - { link: br0, address: 10.88.0.1/16 }\n`,
+      )
+      const trace = join(dir, "trace")
+      const keeper = Bun.spawn(["sleep", "600"]) // the host loop is bound to it, so it ends cleanly
+      const main = join(import.meta.dir, "../packages/cli/src/main.ts")
+      const linx = host.ns.run(() =>
+        Bun.spawn(
+          [
+            "strace",
+            "-f",
+            "-qq",
+            "-s",
+            "256",
+            "-e",
+            "trace=sendto,sendmsg",
+            "-o",
+            trace,
+            "bun",
+            main,
+            "run",
+            "--resync",
+            "1s",
+            "--pid",
+            String(keeper.pid),
+            hostFile,
+          ],
+          { stdout: "ignore", stderr: "ignore" },
+        ),
+      )
+      const c = container(host)
+      try {
+        expect(await until(() => host.try("ip", "link", "show", "br0").code === 0, 10_000)).toBe(true)
+        await until(
+          () =>
+            host.try("readlink", `/proc/${c.pid}/ns/net`).stdout !== host.try("readlink", "/proc/self/ns/net").stdout,
+        )
+        const loop = createReconciler({
+          source: createRtnlSource({ netns: { pid: c.pid } }),
+          desired: {
+            links: [
+              { name: "eth0", kind: "veth", peer: { name: "c1-host", netns: host.ns.path, master: "br0" }, up: true },
+            ],
+          },
+          ownership: { links: ["eth0"], routeProtocol: 78 },
+          lifetime: { pid: c.pid },
+          resyncMs: 60_000,
+        })
+        expect((await loop.start()).converged).toBe(true)
+        // the host loop's ownership even globs "c*": a far end is still not its own (not made by it, no marker)
+        for (let i = 0; i < 3; i++) {
+          host.sh("ip", "link", "set", "c1-host", "nomaster")
+          await until(() => host.ipJson<{ master?: string }[]>("link", "show", "c1-host")[0]?.master === "br0")
+        }
+        await Bun.sleep(2500) // a few resyncs of the host loop with the far end present
+        await loop.stop()
+      } finally {
+        keeper.kill("SIGKILL")
+        c.kill("SIGKILL")
+      }
+      await linx.exited
+      const text = await Bun.file(trace).text()
+      // the trace shows the host loop's own writes (it made br0) ...
+      expect(text).toContain('"br0"')
+      // ... and none naming the container's far end
+      const offenders = text.split("\n").filter((l) => l.includes("c1-host") && /RTM_(NEW|DEL|SET)LINK/.test(l))
+      expect(offenders).toEqual([])
+    },
+    30_000,
+  )
 })

@@ -71,20 +71,32 @@ export function resolveOwnership(o: RtnlOwnership | undefined, cache?: OwnerMemo
  * existing link that is not ours is a conflict, left alone. The diff and `linx show`
  * both ask this, so what `show` marks owned is what `plan` may touch.
  */
+/**
+ * The near end of a veth whose pair lives in another namespace, made from there (it does
+ * not carry this owner's group): it belongs to the loop on the other side (a container's
+ * loop owns its pair whole), whatever names or globs this owner was handed.
+ */
+function othersPair(owner: Owner, link: { kind: string; group: number; linkNetnsId?: number | undefined }): boolean {
+  return link.kind === "veth" && link.linkNetnsId !== undefined && link.group !== owner.linkGroup
+}
+
 export function ownsLink(
   owner: Owner,
-  link: { name: string; kind: string; group: number },
+  link: { name: string; kind: string; group: number; linkNetnsId?: number | undefined },
   desired: { group?: number | undefined } | undefined,
 ): boolean {
-  if (link.name === "lo") return false
+  if (link.name === "lo" || othersPair(owner, link)) return false
   if (owner.ownsLinkName(link.name)) return true
   if (!desired || link.kind === "device") return false
   return owner.adopt || link.group === (desired.group ?? owner.linkGroup) || owner.former.linkGroups.has(link.group)
 }
 
 /** May this loop delete this link when desired state no longer names it? Only by ownership.links, never a device. */
-export function deletesLink(owner: Owner, link: { name: string; kind: string }): boolean {
-  return link.name !== "lo" && link.kind !== "device" && owner.ownsLinkName(link.name)
+export function deletesLink(
+  owner: Owner,
+  link: { name: string; kind: string; group: number; linkNetnsId?: number | undefined },
+): boolean {
+  return link.name !== "lo" && link.kind !== "device" && !othersPair(owner, link) && owner.ownsLinkName(link.name)
 }
 
 /** An address carrying the owner's IFA_PROTO, or (with adopt) one desired state names. */
