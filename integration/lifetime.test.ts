@@ -154,6 +154,20 @@ describe("loops bound to their workload (issue 11)", () => {
       expect(await until(() => host.try("ip", "link", "show", "c1-host").code === 0 && far().master === "br0")).toBe(
         true,
       )
+      // deleted from inside the container: recreated whole, far end back on the bridge
+      Bun.spawnSync(["nsenter", "-t", String(c1.pid), "-n", "ip", "link", "del", "eth0"])
+      expect(await until(() => host.try("ip", "link", "show", "c1-host").code === 0 && far().master === "br0")).toBe(
+        true,
+      )
+      // downed from inside: brought back up
+      Bun.spawnSync(["nsenter", "-t", String(c1.pid), "-n", "ip", "link", "set", "eth0", "down"])
+      const eth0Up = () =>
+        JSON.parse(
+          Bun.spawnSync(["nsenter", "-t", String(c1.pid), "-n", "ip", "-j", "link", "show", "eth0"], {
+            stdout: "pipe",
+          }).stdout.toString() || "[]",
+        )[0]?.flags?.includes("UP")
+      expect(await until(() => eth0Up() === true)).toBe(true)
       // the second container's far-end name is taken by another agent's link: never touched
       const second = await l2.start()
       expect(second.converged).toBe(false)
