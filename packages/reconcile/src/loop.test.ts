@@ -525,3 +525,34 @@ describe("reconcile loop", () => {
     await loop.stop()
   })
 })
+
+describe("validation messages in words", () => {
+  test("an unknown key suggests the closest known one, a missing one says it is required", async () => {
+    const v = await import("valibot")
+    const schema = v.strictObject({
+      links: v.optional(
+        v.array(
+          v.variant("kind", [
+            v.strictObject({ kind: v.literal("bridge"), name: v.string(), mtu: v.optional(v.number()) }),
+            v.strictObject({ kind: v.literal("veth"), name: v.string(), peer: v.strictObject({ name: v.string() }) }),
+          ]),
+        ),
+      ),
+      routes: v.optional(v.array(v.string())),
+    })
+    const { validate } = await import("./desired.ts")
+    const issues = await validate(schema, {
+      routs: [],
+      links: [
+        { kind: "bridge", name: "b", mtuu: 1 },
+        { kind: "veth", name: "v", peer: { nmae: "p" } },
+      ],
+    }).catch((e: { issues: string[] }) => e.issues)
+    expect(issues).toEqual([
+      'links.0.mtuu: unknown key "mtuu": did you mean "mtu"?',
+      'links.1.peer.name: "name" is required',
+      'links.1.peer.nmae: unknown key "nmae": did you mean "name"?',
+      'routs: unknown key "routs": did you mean "routes"?',
+    ])
+  })
+})
