@@ -431,4 +431,18 @@ desired:
     expect(err).toContain("exited")
     expect(err).toContain("every loop has stopped")
   }, 30_000)
+
+  test("plan shows what waits (a sysctl key whose interface does not exist yet) instead of 'nothing to do'", () => {
+    using t = freshNetns()
+    const f = file("wait.yaml", "source: sysctl\ndesired:\n  net.ipv4.conf.br9.rp_filter: 2\n")
+    const r = linx(t, "plan", f)
+    expect(r.code).toBe(2)
+    expect(r.stdout).toContain("# waiting: net.ipv4.conf.br9.rp_filter: interface br9 does not exist yet")
+    const j = JSON.parse(linx(t, "plan", "--json", f).stdout)
+    expect([j.pending, j.waiting.length, j.ops.length]).toEqual([true, 1, 0])
+    t.sh("ip", "link", "add", "br9", "type", "bridge")
+    const after = JSON.parse(linx(t, "plan", "--json", f).stdout)
+    expect(after.waiting).toEqual([])
+    expect(after.details).toEqual([{ kind: "set", op: expect.stringContaining("net.ipv4.conf.br9.rp_filter=2") }])
+  })
 })

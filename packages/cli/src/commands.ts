@@ -87,17 +87,34 @@ export async function planCommand(
     const ops = source.diff(desired, observed, ownership)
     const described = ops.map((op) => source.describe(op))
     const conflicts = described.filter((d) => d.startsWith("# conflict"))
+    // what cannot be done yet (a sysctl key whose interface does not exist): not "nothing to do"
+    const waiting = f.entry.waiting?.(observed) ?? []
     if (!opts.apply) {
-      if (opts.json)
-        io.out(JSON.stringify({ file: path, source: f.source, ops: described, pending: ops.length > 0 }, null, 2))
-      else if (!ops.length) io.out(`${path}: nothing to do, the kernel matches the desired state`)
+      if (opts.json) {
+        const details = ops.map((op, i) => ({ ...kindOf(op), op: described[i] }))
+        io.out(
+          JSON.stringify(
+            {
+              file: path,
+              source: f.source,
+              ops: described,
+              details,
+              waiting,
+              pending: ops.length > 0 || waiting.length > 0,
+            },
+            null,
+            2,
+          ),
+        )
+      } else if (!ops.length && !waiting.length) io.out(`${path}: nothing to do, the kernel matches the desired state`)
       else {
         io.out(
-          `${path}: ${ops.length - conflicts.length} change(s) pending${conflicts.length ? `, ${conflicts.length} conflict(s)` : ""}`,
+          `${path}: ${ops.length - conflicts.length} change(s) pending${conflicts.length ? `, ${conflicts.length} conflict(s)` : ""}${waiting.length ? `, ${waiting.length} waiting` : ""}`,
         )
         for (const d of described) io.out(`  ${d}`)
+        for (const w of waiting) io.out(`  # waiting: ${w}`)
       }
-      return ops.length ? 2 : 0
+      return ops.length || waiting.length ? 2 : 0
     }
     const report = await source.reconcile(
       ops.filter((op) => !isConflictOp(op)),
@@ -136,6 +153,15 @@ export async function planCommand(
   } finally {
     await source.close()
   }
+}
+
+/** What kind of op it is, for `plan --json` (every source's ops have a kind; most an object). */
+function kindOf(op: unknown): { kind?: string; object?: string } {
+  const o = op as { kind?: unknown; object?: unknown }
+  const out: { kind?: string; object?: string } = {}
+  if (typeof o.kind === "string") out.kind = o.kind
+  if (typeof o.object === "string") out.object = o.object
+  return out
 }
 
 /** Ownership as the source's schema normalises it (what the loop hands its verbs). */

@@ -25,6 +25,7 @@ import {
 } from "@linx/source-netfilter"
 import {
   createSysctlSource,
+  interfaceOf,
   keyName,
   keyPath,
   SysctlDesiredSchema,
@@ -51,6 +52,8 @@ export interface SourceEntry {
    * loop's (rewritten with the new ones), and `changed` says which moved.
    */
   carryOwnership?(before: unknown, next: unknown): { ownership: unknown; changed: string[] }
+  /** what cannot be applied yet and is waited for (shown by `plan`) */
+  waiting?(observed: unknown): string[]
   /** for `show` without a file: what to list when no desired state says what to look at */
   showAll?(netns: NetnsRef): { sections: ShowSection[]; json: unknown }
 }
@@ -80,6 +83,10 @@ const ENTRIES: Record<string, SourceEntry> = {
     ownershipSchema: SysctlOwnershipSchema as StandardSchemaV1<unknown, unknown>,
     defaultOwnership: {},
     create: (netns) => createSysctlSource({ netns }),
+    waiting: (o) =>
+      [...(o as SysctlObserved).pending].map(
+        (k) => `${keyName(k)}: interface ${interfaceOf(k) ?? "?"} does not exist yet (applied when it appears)`,
+      ),
     show(o) {
       const obs = o as SysctlObserved
       const rows = [...obs.values].map(([k, v]) => ({
