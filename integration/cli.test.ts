@@ -50,6 +50,8 @@ describe("linx", () => {
       file: f,
       source: "rtnl",
       ops: [],
+      details: [],
+      waiting: [],
       pending: false,
     })
   })
