@@ -171,4 +171,21 @@ describe("ownership crossed (issue 12)", () => {
     const o3 = await source.observe({ desired: next, ownership })
     expect(source.diff(next, o3, ownership)).toEqual([])
   })
+
+  test("a bridge with a smaller mtu than its ports converges in one pass (a port joining does not reset it)", async () => {
+    using t = setup()
+    await using source = createRtnlSource({ netns: t.ns })
+    const desired = parse({
+      links: [
+        { name: "lan-br", kind: "bridge", mtu: 1400, up: true },
+        { name: "lan-a", kind: "veth", peer: { name: "lan-b" }, master: "lan-br", up: true },
+      ],
+    })
+    const o1 = await source.observe({ desired, ownership: OWN })
+    const report = await source.reconcile(source.diff(desired, o1, OWN), o1)
+    expect(report.failed).toEqual([])
+    expect(t.ipJson<IpLink[]>("link", "show", "lan-br")[0]!.mtu).toBe(1400)
+    const o2 = await source.observe({ desired, ownership: OWN })
+    expect(source.diff(desired, o2, OWN).map((o) => source.describe(o))).toEqual([])
+  })
 })

@@ -40,7 +40,7 @@ describe("rtnl source on the fake kernel", () => {
   test("applies a desired state in dependency order and converges in one pass", async () => {
     const { source, d, ops, report, kernel } = await setup()
     expect(ops.map((o) => source.describe(o))).toEqual([
-      "ip link add br-lan mtu 1500 group 77 type bridge; ip link set dev br-lan up",
+      "ip link add br-lan group 77 type bridge; ip link set dev br-lan mtu 1500 up",
       "ip link add lan-a group 77 type veth peer name lan-b; ip link set dev lan-a master br-lan up",
       "ip addr add 10.10.0.1/24 dev br-lan proto 77",
       "ip addr add fd10::1/64 dev br-lan proto 77",

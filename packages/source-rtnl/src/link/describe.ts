@@ -26,7 +26,7 @@ export function describeLinkCreate(op: Extract<LinkOp, { kind: "create" }>): str
   if (s.kind === "vlan" || s.kind === "macvlan" || s.kind === "ipvlan")
     parts.push(`link ${s.parent}${s.parentNetns ? ` (in ${s.parentNetns})` : ""}`)
   parts.push(s.name)
-  if (s.mtu !== undefined) parts.push(`mtu ${s.mtu}`)
+  if (s.mtu !== undefined && s.kind !== "bridge") parts.push(`mtu ${s.mtu}`)
   if (s.mac !== undefined) parts.push(`address ${s.mac}`)
   parts.push(`group ${op.group}`, `type ${s.kind}`)
   switch (s.kind) {
@@ -52,6 +52,8 @@ export function describeLinkCreate(op: Extract<LinkOp, { kind: "create" }>): str
       assertNever(s)
   }
   const then: string[] = []
+  // (a bridge's mtu after creation: see linkCreate)
+  if (s.kind === "bridge" && s.mtu !== undefined) then.push(`mtu ${s.mtu}`)
   if (s.alias !== undefined) then.push(`alias ${quote(s.alias)}`)
   if (s.master) then.push(`master ${s.master}`)
   if (s.up !== undefined) then.push(s.up ? "up" : "down")

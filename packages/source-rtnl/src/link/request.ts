@@ -22,7 +22,9 @@ export function linkCreate(kernel: RtnlKernel, op: LinkCreate, label: string, in
     request: { op: "create", name: s.name, kind: s.kind, group: op.group },
   }
   const r = request.request
-  if (s.mtu !== undefined) r.mtu = s.mtu
+  // a bridge's mtu is set after creation: set at creation it is not "set by the user" to
+  // the kernel, and the first port to join resets it (two passes to converge)
+  if (s.mtu !== undefined && s.kind !== "bridge") r.mtu = s.mtu
   if (s.mac !== undefined) r.mac = macBytes(s.mac)
   try {
     switch (s.kind) {
@@ -79,7 +81,8 @@ function bridgeSettings(s: { stp?: boolean | undefined; vlanFiltering?: boolean 
 export function needsSettling(s: LinkSpec): boolean {
   // (the far end of a veth in another namespace too: it is set from a socket there)
   const peer = s.kind === "veth" && ((s.peer.up ?? s.up) !== undefined || !!s.peer.master)
-  return peer || s.up !== undefined || !!s.master || s.alias !== undefined
+  const bridgeMtu = s.kind === "bridge" && s.mtu !== undefined
+  return peer || bridgeMtu || s.up !== undefined || !!s.master || s.alias !== undefined
 }
 
 /**
@@ -95,10 +98,12 @@ export function linkSettle(op: LinkCreate, label: string, indexOf: IndexOf, kern
     master: string | null | undefined,
     alias?: string,
     netns?: string,
+    mtu?: number,
   ): Error | undefined => {
-    if (up === undefined && !master && alias === undefined) return undefined
+    if (up === undefined && !master && alias === undefined && mtu === undefined) return undefined
     const req: LinkRequestOf = { object: "link", label, request: { op: "set", name } }
     if (up !== undefined) req.request.up = up
+    if (mtu !== undefined) req.request.mtu = mtu
     if (master) {
       const m = netns ? kernel.linkIndexIn(netns, master) : indexOf(master)
       if (m === undefined) return missing(master, netns ? `master (in ${netns})` : "master", label)
@@ -118,7 +123,8 @@ export function linkSettle(op: LinkCreate, label: string, indexOf: IndexOf, kern
   // the peer first: a veth end only gets carrier once both ends are up
   const peerError =
     s.kind === "veth" ? set(s.peer.name, s.peer.up ?? s.up, s.peer.master, undefined, s.peer.netns) : undefined
-  return peerError ?? set(s.name, s.up, s.master, s.alias) ?? out
+  const mtu = s.kind === "bridge" ? s.mtu : undefined
+  return peerError ?? set(s.name, s.up, s.master, s.alias, undefined, mtu) ?? out
 }
 
 /** Equivalent to: ip link set dev NAME mtu … address … master … up|down. */
