@@ -618,4 +618,28 @@ describe("netfilter source on the kernel", () => {
       expect(s.diff(mk([22, 443]), await s.observe(), own)).toEqual([])
     }),
   )
+
+  test(
+    "a bare reject is nft's: port unreachable in each family (nft lists it as plain `reject`), and converges",
+    withNs(async (t, s) => {
+      const tables = (["inet", "ip", "ip6"] as const).map((family) => ({
+        family,
+        name: `r${family}`,
+        chains: [
+          { name: "in", type: "filter", hook: "input", priority: 0, policy: "accept", rules: [{ verdict: "reject" }] },
+        ],
+      }))
+      const own = { tables: tables.map((x) => ({ family: x.family, name: x.name })) }
+      const d = parse({ tables })
+      const r = await pass(s, d, own)
+      expect(r.failed).toEqual([])
+      for (const x of tables) {
+        const listed = t.sh("nft", "list", "chain", x.family, x.name, "in")
+        expect(listed).toMatch(/\breject\b/)
+        expect(listed).not.toContain("reject with") // nft prints the default (port unreachable) bare
+      }
+      const seen = await s.observe({ desired: d, ownership: own })
+      expect(s.diff(d, seen, own)).toEqual([])
+    }),
+  )
 })

@@ -157,6 +157,17 @@ export function concatExprs(keys: readonly (typeof MAP_KEYS)[number][], set: str
 }
 
 /** Compiles the common form for a table of `family` ("inet", "ip", "ip6", ...). */
+/**
+ * nft's bare `reject`: port unreachable, as the family speaks it — ICMP type 3 code 3 in
+ * ip, ICMPv6 code 4 (port unreachable) in ip6, icmpx port-unreachable (1) elsewhere.
+ * (icmpx code 0 would tell clients "network unreachable" instead of "connection refused".)
+ */
+function bareReject(family: string): Expr {
+  if (family === "ip") return { type: "reject", kind: "icmp", code: 3 }
+  if (family === "ip6") return { type: "reject", kind: "icmp", code: 4 }
+  return { type: "reject", kind: "icmpx", code: 1 }
+}
+
 export function compileRule(r: CommonRule, family: string): Expr[] {
   const out: Expr[] = []
   const m = r.match ?? {}
@@ -197,7 +208,7 @@ export function compileRule(r: CommonRule, family: string): Expr[] {
   if (r.counter) out.push({ type: "counter" })
   const verdict = r.verdict
   if (verdict === "masquerade") out.push({ type: "masq" })
-  else if (verdict === "reject") out.push({ type: "reject", kind: "icmpx", code: 0 })
+  else if (verdict === "reject") out.push(bareReject(family))
   else if (typeof verdict === "string") out.push({ type: "immediate", dreg: 0, verdict })
   else if (verdict && "vmap" in verdict) {
     out.push(...keyLoad(verdict.key, family), { type: "lookup", sreg: REG, set: verdict.vmap.slice(1), dreg: 0 })
