@@ -642,4 +642,43 @@ describe("netfilter source on the kernel", () => {
       expect(s.diff(d, seen, own)).toEqual([])
     }),
   )
+
+  test(
+    "in bridge and netdev tables an ip match is guarded by the ether type (meta protocol), as nft writes it",
+    withNs(async (t, s) => {
+      const d = parse({
+        tables: [
+          {
+            family: "bridge",
+            name: "br",
+            chains: [
+              {
+                name: "fw",
+                type: "filter",
+                hook: "forward",
+                priority: 0,
+                policy: "accept",
+                rules: [
+                  { match: { ip: { saddr: "10.0.0.0/8" } }, verdict: "accept" },
+                  { match: { ip6: { daddr: ["fd00::1", "fd00::2"] } }, verdict: "drop" },
+                ],
+              },
+            ],
+          },
+        ],
+      })
+      const own = { tables: [{ family: "bridge" as const, name: "br" }] }
+      expect((await pass(s, d, own)).failed).toEqual([])
+      // nft writes the same bytes for the same text: its listing reads as written, no nfproto guard
+      const listed = t.sh("nft", "list", "chain", "bridge", "br", "fw")
+      expect(listed).toContain("ip saddr 10.0.0.0/8 accept")
+      expect(listed).toContain("ip6 daddr { fd00::1, fd00::2 } drop")
+      expect(listed).not.toContain("nfproto")
+      // and a rule nft adds from text decodes to the same common form
+      t.sh("nft", "add", "rule", "bridge", "br", "fw", "ip", "saddr", "10.0.0.0/8", "accept")
+      const seen = await s.observe({ desired: d, ownership: own })
+      const rules = seen.tables.find((x) => x.name === "br")!.chains!.find((c) => c.name === "fw")!.rules
+      expect(rules[2]!.key).toBe(rules[0]!.key)
+    }),
+  )
 })

@@ -17,9 +17,18 @@ function ifname(name: string): string {
   return h(b)
 }
 
-/** In tables of several protocols (inet, bridge, netdev) nft first checks the packet's protocol. */
+/**
+ * In tables of several protocols nft first checks the packet's protocol: `meta nfproto`
+ * in inet; in bridge and netdev `meta protocol`, the ether type (nfproto is BRIDGE or
+ * NETDEV there, so an nfproto guard would never match; PLATFORM 15).
+ */
 function nfprotoGuard(family: string, proto: "ip" | "ip6"): Expr[] {
-  if (family !== "inet" && family !== "bridge" && family !== "netdev") return []
+  if (family === "bridge" || family === "netdev")
+    return [
+      { type: "meta", key: "protocol", dreg: REG },
+      { type: "cmp", sreg: REG, op: "eq", data: proto === "ip" ? "0800" : "86dd" },
+    ]
+  if (family !== "inet") return []
   return [
     { type: "meta", key: "nfproto", dreg: REG },
     { type: "cmp", sreg: REG, op: "eq", data: h([proto === "ip" ? NFPROTO_IPV4 : NFPROTO_IPV6]) },

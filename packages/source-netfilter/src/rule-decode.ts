@@ -110,7 +110,8 @@ const readIfname: Reader = ({ exprs, match }, i) => {
 }
 
 /** a family guard: re-created by compiling what follows */
-const readGuard: Reader = ({ exprs }, i) => (isLoad(exprs[i], "nfproto") && exprs[i + 1]?.type === "cmp" ? 2 : 0)
+const readGuard: Reader = ({ exprs }, i) =>
+  (isLoad(exprs[i], "nfproto") || isLoad(exprs[i], "protocol")) && exprs[i + 1]?.type === "cmp" ? 2 : 0
 
 const readAddress: Reader = ({ exprs, match }, i) => {
   const [e, next, after] = [exprs[i], exprs[i + 1], exprs[i + 2]]
