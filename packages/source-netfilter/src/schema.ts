@@ -2,7 +2,7 @@
 // common form ({ match, counter, verdict, comment }) or raw ({ expr: [...] }).
 import * as v from "valibot"
 import { ExprSchema } from "./expr.ts"
-import { MatchSchema, VerdictSchema } from "./rule-schema.ts"
+import { MatchSchema, parseNatTarget, VerdictSchema } from "./rule-schema.ts"
 import { SetSpecSchema } from "./set.ts"
 
 const Name = v.pipe(
@@ -76,6 +76,34 @@ export const TableSpecSchema = v.pipe(
       const t = sets.get(ref.slice(1))
       if (!t) addIssue({ message: `${where} uses ${ref}, which is not a set of table ${dataset.value.name}` })
       else if (t !== type) addIssue({ message: `${where} uses ${ref}, a set of ${t}, where ${type} is needed` })
+    }
+    const family = dataset.value.family
+    for (const c of dataset.value.chains) {
+      c.rules.forEach((r, i) => {
+        if ("expr" in r) return
+        const where = `chain ${c.name} rule ${i}`
+        const m = r.match ?? {}
+        // what nft refuses: a match of the other IP version than the table's, which could never match
+        if (family === "ip" && m.ip6)
+          addIssue({ message: `${where}: an ip6 match in an ip table never matches (use an inet or ip6 table)` })
+        if (family === "ip6" && m.ip)
+          addIssue({ message: `${where}: an ip match in an ip6 table never matches (use an inet or ip table)` })
+        // a NAT target with a port needs the transport protocol fixed first (nft: "transport protocol mapping is only valid after transport protocol match")
+        const v = "verdict" in r ? r.verdict : undefined
+        const nat =
+          v && typeof v === "object" && !("key" in v)
+            ? "dnat" in v
+              ? v.dnat
+              : "snat" in v
+                ? v.snat
+                : undefined
+            : undefined
+        const l4 = m.tcp || m.udp || (m.meta?.l4proto !== undefined && m.meta.l4proto !== "icmp")
+        if (typeof nat === "string" && parseNatTarget(nat)?.port !== undefined && !l4)
+          addIssue({
+            message: `${where}: ${nat} names a port, so the rule needs a tcp or udp match (nft refuses it otherwise)`,
+          })
+      })
     }
     for (const c of dataset.value.chains) {
       for (const r of c.rules) {

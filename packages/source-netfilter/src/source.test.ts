@@ -174,3 +174,47 @@ describe("netfilter source on a fake nf_tables", () => {
     expect(source.diff(d, scoped, OWN).map((o) => o.kind)).toEqual(["replace"])
   })
 })
+
+describe("what nft refuses is refused here too (issue 13)", () => {
+  const issuesOf = (tables: unknown) => {
+    const r = v.safeParse(NftDesiredSchema, { tables })
+    return r.success ? [] : r.issues.map((i) => i.message)
+  }
+  const chain = (rules: unknown[]) => [
+    { name: "c", type: "nat", hook: "prerouting", priority: -100, policy: "accept", rules },
+  ]
+
+  test("an ip6 match in an ip table, an ip match in an ip6 table", () => {
+    expect(
+      issuesOf([
+        { family: "ip", name: "t", chains: chain([{ match: { ip6: { saddr: "fd00::/8" } }, verdict: "accept" }]) },
+      ]),
+    ).toEqual(["chain c rule 0: an ip6 match in an ip table never matches (use an inet or ip6 table)"])
+    expect(
+      issuesOf([
+        { family: "ip6", name: "t", chains: chain([{ match: { ip: { saddr: "10.0.0.0/8" } }, verdict: "accept" }]) },
+      ]),
+    ).toEqual(["chain c rule 0: an ip match in an ip6 table never matches (use an inet or ip table)"])
+    expect(
+      issuesOf([
+        { family: "inet", name: "t", chains: chain([{ match: { ip6: { saddr: "fd00::/8" } }, verdict: "accept" }]) },
+      ]),
+    ).toEqual([])
+  })
+
+  test("a dnat to address:port needs a tcp or udp match", () => {
+    expect(issuesOf([{ family: "ip", name: "t", chains: chain([{ verdict: { dnat: "10.0.0.2:8080" } }]) }])).toEqual([
+      "chain c rule 0: 10.0.0.2:8080 names a port, so the rule needs a tcp or udp match (nft refuses it otherwise)",
+    ])
+    expect(
+      issuesOf([
+        {
+          family: "ip",
+          name: "t",
+          chains: chain([{ match: { tcp: { dport: 80 } }, verdict: { dnat: "10.0.0.2:8080" } }]),
+        },
+      ]),
+    ).toEqual([])
+    expect(issuesOf([{ family: "ip", name: "t", chains: chain([{ verdict: { dnat: "10.0.0.2" } }]) }])).toEqual([])
+  })
+})
