@@ -681,4 +681,35 @@ describe("netfilter source on the kernel", () => {
       expect(rules[2]!.key).toBe(rules[0]!.key)
     }),
   )
+
+  test(
+    "a raw log with a group or a level converges (both were decoded without them and rewritten every pass)",
+    withNs(async (t, s) => {
+      const d = parse({
+        tables: [
+          {
+            family: "inet",
+            name: "lg",
+            chains: [
+              {
+                name: "c",
+                type: "filter",
+                hook: "input",
+                priority: 0,
+                policy: "accept",
+                rules: [{ expr: [{ type: "log", group: 2 }] }, { expr: [{ type: "log", prefix: "x ", level: 6 }] }],
+              },
+            ],
+          },
+        ],
+      })
+      const own = { tables: [{ family: "inet" as const, name: "lg" }] }
+      expect((await pass(s, d, own)).failed).toEqual([])
+      const listed = t.sh("nft", "list", "chain", "inet", "lg", "c")
+      expect(listed).toContain("log group 2")
+      expect(listed).toContain('log prefix "x " level info')
+      const seen = await s.observe({ desired: d, ownership: own })
+      expect(s.diff(d, seen, own)).toEqual([])
+    }),
+  )
 })

@@ -21,6 +21,8 @@ const ALL: Expr[] = [
   { type: "ct", key: "state", dreg: 3 },
   { type: "counter" },
   { type: "log", prefix: "linx " },
+  { type: "log", prefix: "grp", group: 3 },
+  { type: "log", level: 4 },
   { type: "limit", rate: 10, unit: "minute", burst: 7 },
   { type: "immediate", dreg: 1, data: "0a000002" },
   { type: "immediate", dreg: 2, data: "1f90" },

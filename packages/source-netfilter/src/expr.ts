@@ -41,9 +41,11 @@ export const ExprSchema = v.variant("type", [
   v.strictObject({ type: v.literal("ct"), key: v.picklist(NFT_CT_KEYS), dreg: Reg }),
   v.strictObject({
     type: v.literal("log"),
-    prefix: v.optional(v.string()),
-    group: v.optional(v.number()),
-    level: v.optional(v.number()),
+    prefix: v.optional(v.pipe(v.string(), v.maxLength(127, "a log prefix is at most 127 bytes"))),
+    /** nflog group (log to userspace); not with level */
+    group: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535))),
+    /** syslog level 0–7 (8: audit); not with group */
+    level: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8))),
   }),
   v.strictObject({
     type: v.literal("limit"),

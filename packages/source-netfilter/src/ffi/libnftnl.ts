@@ -258,6 +258,10 @@ export class NftExpr {
     lib().nftnl_expr_set_u8(this.#h, attr, v)
     return this
   }
+  u16(attr: number, v: number): this {
+    lib().nftnl_expr_set_u16(this.#h, attr, v & 0xffff)
+    return this
+  }
   u32(attr: number, v: number): this {
     lib().nftnl_expr_set_u32(this.#h, attr, v >>> 0)
     return this
@@ -301,6 +305,9 @@ export class ExprView {
   }
   u8(attr: number): number | undefined {
     return this.has(attr) ? (lib().nftnl_expr_get_u8(this.#p, attr) as number) : undefined
+  }
+  u16(attr: number): number | undefined {
+    return this.has(attr) ? (lib().nftnl_expr_get_u16(this.#p, attr) as number) : undefined
   }
   u32(attr: number): number | undefined {
     return this.has(attr) ? (lib().nftnl_expr_get_u32(this.#p, attr) as number) : undefined

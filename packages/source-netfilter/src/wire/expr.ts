@@ -82,7 +82,7 @@ export function encodeExpr(e: Expr, setIds?: WeakMap<object, number>): NftExpr {
     case "log": {
       const x = new NftExpr("log")
       if (e.prefix !== undefined) x.str(EXPR.log.PREFIX, e.prefix)
-      if (e.group !== undefined) x.u32(EXPR.log.GROUP, e.group)
+      if (e.group !== undefined) x.u16(EXPR.log.GROUP, e.group) // NFTA_LOG_GROUP is 16 bits
       if (e.level !== undefined) x.u32(EXPR.log.LEVEL, e.level)
       return x
     }
@@ -187,6 +187,10 @@ export function decodeExpr(x: ExprView): Expr | { type: "unknown"; name: string 
       const e: Expr = { type: "log" }
       const prefix = x.str(EXPR.log.PREFIX)
       if (prefix !== undefined) e.prefix = prefix
+      const group = x.u16(EXPR.log.GROUP)
+      if (group !== undefined) e.group = group
+      const level = x.u32(EXPR.log.LEVEL)
+      if (level !== undefined) e.level = level
       return e
     }
     case "limit": {

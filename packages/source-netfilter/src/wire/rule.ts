@@ -143,8 +143,11 @@ function decodeExprData(name: string, v: DataView, s: number, e: number): Expr |
     case "ct":
       return { type: "ct", key: NFT_CT_KEYS[a[2] ?? 0] ?? "state", dreg: a[1] ?? 0 }
     case "log": {
+      // NFTA_LOG_GROUP 1 (u16), PREFIX 2, LEVEL 5 (u32): a group or level left out would never converge
       const x: Expr = { type: "log" }
       if (at[2]) x.prefix = str(v, at[2][0], at[2][1])
+      if (a[1] !== undefined) x.group = a[1]
+      if (a[5] !== undefined) x.level = a[5]
       return x
     }
     case "limit": {
