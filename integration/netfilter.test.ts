@@ -712,4 +712,28 @@ describe("netfilter source on the kernel", () => {
       expect(s.diff(d, seen, own)).toEqual([])
     }),
   )
+
+  test(
+    "a rule nft made with an anonymous set of a type Linx has no name for (ct state { … }) can be written back as observed",
+    withNs(async (t, s) => {
+      const base = {
+        family: "inet",
+        name: "cts",
+        chains: [{ name: "c", type: "filter", hook: "input", priority: 0, policy: "accept", rules: [] as unknown[] }],
+      }
+      const own = { tables: [{ family: "inet" as const, name: "cts" }] }
+      expect((await pass(s, parse({ tables: [base] }), own)).failed).toEqual([])
+      t.sh("nft", "add", "rule", "inet", "cts", "c", "ct", "state", "{", "established,", "related", "}", "accept")
+      const seen = await s.observe({ desired: parse({ tables: [base] }), ownership: own })
+      const rule = seen.tables.find((x) => x.name === "cts")!.chains![0]!.rules[0]!
+      // the user copies the observed rule into desired state, as raw expressions
+      const d = parse({ tables: [{ ...base, chains: [{ ...base.chains[0]!, rules: [{ expr: rule.exprs }] }] }] })
+      t.sh("nft", "flush", "chain", "inet", "cts", "c")
+      const r = await pass(s, d, own)
+      expect(r.failed).toEqual([])
+      expect(t.sh("nft", "list", "chain", "inet", "cts", "c")).toContain("ct state { established, related } accept")
+      const again = await s.observe({ desired: d, ownership: own })
+      expect(s.diff(d, again, own)).toEqual([])
+    }),
+  )
 })

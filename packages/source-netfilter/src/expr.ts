@@ -2,6 +2,7 @@
 // form for comparing rules: registers renumbered in order of use, counter values
 // dropped. Their libnftnl encoding and decoding is wire/expr.ts.
 import * as v from "valibot"
+import { SET_TYPES } from "./elements.ts"
 import { NFT_CMP_OPS, NFT_CT_KEYS, NFT_META_KEYS, NFT_PAYLOAD_BASES, NFT_RANGE_OPS } from "./wire/constants.ts"
 
 const Hex = v.pipe(v.string(), v.regex(/^([0-9a-f]{2})*$/, "data is hex bytes, e.g. 0a000001"))
@@ -28,7 +29,19 @@ export const ExprSchema = v.variant("type", [
     dreg: v.optional(Reg),
     invert: v.optional(v.boolean()),
     /** an anonymous set ("{ 80, 443 }"): its key type and element keys (hex); the kernel names it */
-    anon: v.optional(v.strictObject({ type: v.string(), elements: v.array(v.string()) })),
+    anon: v.optional(
+      v.strictObject({
+        type: v.pipe(
+          v.string(),
+          v.check(
+            (t) => t in SET_TYPES || /^\d+\/\d+$/.test(t),
+            (i) =>
+              `anonymous set type ${JSON.stringify(i.input)}: a datatype (${Object.keys(SET_TYPES).join(", ")}) or "id/len"`,
+          ),
+        ),
+        elements: v.array(Hex),
+      }),
+    ),
   }),
   v.strictObject({
     type: v.literal("immediate"),

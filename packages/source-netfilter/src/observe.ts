@@ -83,7 +83,11 @@ function parseChain(m: Message): TableChain {
 function parseSet(m: Message, family: string): NftSet | undefined {
   const s = decodeSetMessage(m)
   if (familyName(s.family) !== family) return undefined
-  const set: NftSet = { name: s.name, handle: s.handle, type: keyTypeName(s.keyType), flags: s.flags, elements: [] }
+  let type = keyTypeName(s.keyType)
+  // a datatype Linx has no name for (say ct_state, in `ct state { … }`): "id/len", so that
+  // an anonymous set of it can be written back as it was
+  if (/^\d+$/.test(type)) type = `${s.keyType}/${s.keyLen}`
+  const set: NftSet = { name: s.name, handle: s.handle, type, flags: s.flags, elements: [] }
   if (s.timeout) set.timeout = s.timeout
   if (s.flags & NFT_SET_MAP) set.map = s.dataType === NFT_DATA_VERDICT ? "verdict" : keyTypeName(s.dataType ?? 0)
   return set

@@ -157,11 +157,20 @@ function createChainsAndSets(b: Batch, op: NftOp): void {
   }
 }
 
+/** An anonymous set's key type: a datatype by name, or "id/len" for one Linx has no name for. */
+function anonKeyType(type: string): { id: number; len: number } {
+  const known = SET_TYPES[type as keyof typeof SET_TYPES]
+  if (known) return known
+  const m = /^(\d+)\/(\d+)$/.exec(type)
+  if (m) return { id: Number(m[1]), len: Number(m[2]) }
+  throw new Error(`an anonymous set of type "${type}" cannot be written: use a datatype name or "id/len"`)
+}
+
 /** A rule's anonymous set ("{ 80, 443 }"): named by the kernel, bound to the rule by id. */
 function anonymousSet(b: Batch, op: Where, e: object, anon: { type: string; elements: readonly string[] }): void {
   const id = b.setId()
   b.setIds.set(e, id)
-  const t = SET_TYPES[anon.type as keyof typeof SET_TYPES]
+  const t = anonKeyType(anon.type)
   const o = setObject(op, "__set%d").setU32(SET.KEY_TYPE, t.id).setU32(SET.KEY_LEN, t.len)
   b.add(
     o.setU32(SET.FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT).setU32(SET.ID, id),
