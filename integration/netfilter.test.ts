@@ -736,4 +736,26 @@ describe("netfilter source on the kernel", () => {
       expect(s.diff(d, again, own)).toEqual([])
     }),
   )
+
+  test(
+    "plan's element lines are nft's own: running the described line adds exactly the intervals the loop would",
+    withNs(async (t, s) => {
+      const table = (elements: string[]) => ({
+        family: "inet",
+        name: "iv",
+        sets: [{ name: "blocked", type: "ipv4_addr", flags: ["interval"], elements }],
+        chains: [],
+      })
+      const own = { tables: [{ family: "inet" as const, name: "iv" }] }
+      expect((await pass(s, parse({ tables: [table([])] }), own)).failed).toEqual([])
+      const d = parse({ tables: [table(["10.0.0.0/8", "192.0.2.1", "198.51.100.10-198.51.100.20"])] })
+      const ops = s.diff(d, await s.observe({ desired: d, ownership: own }), own)
+      const line = s.describe(ops[0]!)
+      expect(line).toBe(
+        "nft add element inet iv blocked { 10.0.0.0-10.255.255.255, 192.0.2.1, 198.51.100.10-198.51.100.20 }",
+      )
+      t.sh("sh", "-c", line)
+      expect(s.diff(d, await s.observe({ desired: d, ownership: own }), own)).toEqual([])
+    }),
+  )
 })

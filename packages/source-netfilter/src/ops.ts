@@ -96,6 +96,41 @@ export function chainText(c: ChainSpec): string {
   return ` { ${parts.join(" ")} }`
 }
 
+/** One less, as big-endian bytes (an interval's end key is one past its last element). */
+function minusOne(b: Uint8Array): Uint8Array {
+  const out = b.slice()
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i]! > 0) {
+      out[i]! -= 1
+      break
+    }
+    out[i] = 255
+  }
+  return out
+}
+
+/**
+ * Element keys as nft writes them: an interval's start and end keys become "a-b" (or
+ * just "a" for a one-element interval), so the line is one nft accepts.
+ */
+function elementsText(keys: readonly string[], type: KeyType, mapType: string | undefined): string[] {
+  const out: string[] = []
+  for (let i = 0; i < keys.length; i++) {
+    const [k, value] = keys[i]!.split("=") as [string, string | undefined]
+    const next = keys[i + 1]?.split("=")[0]
+    let text: string
+    if (!k.endsWith(END_MARK) && next?.endsWith(END_MARK)) {
+      const first = elementText(type, fromHex(k))
+      const last = elementText(type, minusOne(fromHex(next.slice(0, -END_MARK.length))))
+      text = first === last ? String(first) : `${first}-${last}`
+      i++
+    } else if (k.endsWith(END_MARK)) text = `${elementText(type, fromHex(k.slice(0, -END_MARK.length)))} (interval end)`
+    else text = String(elementText(type, fromHex(k)))
+    out.push(value === undefined ? text : `${text} : ${mapDataText(mapType ?? "", value)}`)
+  }
+  return out
+}
+
 export function describeNftOp(op: NftOp): string {
   switch (op.kind) {
     case "conflict":
@@ -113,15 +148,9 @@ export function describeNftOp(op: NftOp): string {
       if (op.object === "chain")
         return `nft add chain ${op.family} ${op.table} ${op.chain.name}${chainText(op.chain)}  # policy`
       const list = (keys: string[]) => {
-        const one = (entry: string) => {
-          const [k, value] = entry.split("=") as [string, string | undefined]
-          const key = k.endsWith(END_MARK)
-            ? `${elementText(op.type, fromHex(k.slice(0, -END_MARK.length)))} (interval end)`
-            : String(elementText(op.type, fromHex(k)))
-          return value === undefined ? key : `${key} : ${mapDataText(op.mapType ?? "", value)}`
-        }
-        const shown = keys.slice(0, 5).map(one)
-        return `{ ${shown.join(", ")}${keys.length > 5 ? `, … (${keys.length} in all)` : ""} }`
+        const shown = elementsText(keys, op.type, op.mapType).slice(0, 5)
+        const all = elementsText(keys, op.type, op.mapType).length
+        return `{ ${shown.join(", ")}${all > 5 ? `, … (${all} in all)` : ""} }`
       }
       const parts: string[] = []
       if (op.add.length) parts.push(`nft add element ${op.family} ${op.table} ${op.set} ${list(op.add)}`)
