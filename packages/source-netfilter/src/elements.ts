@@ -164,6 +164,9 @@ export function elementText(type: SetType | string, b: Uint8Array): string | num
       return Buffer.from(b).toString().replace(/\0+$/, "")
     case "ether_addr":
       return [...b].map((x) => toHex([x])).join(":")
+    default:
+      // a datatype Linx has no name for ("id/len"): the bytes
+      return `0x${toHex(b)}`
   }
 }
 

@@ -109,11 +109,21 @@ function minusOne(b: Uint8Array): Uint8Array {
   return out
 }
 
+/** Interval keys in key order, an end before a start at the same key (as the kernel dumps them in any order). */
+export function sortedKeys(keys: readonly string[]): string[] {
+  const k = (e: string) => e.split("=")[0]!
+  const base = (e: string) => (k(e).endsWith(END_MARK) ? k(e).slice(0, -END_MARK.length) : k(e))
+  return [...keys].sort((a, b) => {
+    const d = base(a) < base(b) ? -1 : base(a) > base(b) ? 1 : 0
+    return d || (k(a).endsWith(END_MARK) ? -1 : 0) - (k(b).endsWith(END_MARK) ? -1 : 0)
+  })
+}
+
 /**
  * Element keys as nft writes them: an interval's start and end keys become "a-b" (or
  * just "a" for a one-element interval), so the line is one nft accepts.
  */
-function elementsText(keys: readonly string[], type: KeyType, mapType: string | undefined): string[] {
+export function elementsText(keys: readonly string[], type: KeyType | string, mapType: string | undefined): string[] {
   const out: string[] = []
   for (let i = 0; i < keys.length; i++) {
     const [k, value] = keys[i]!.split("=") as [string, string | undefined]
@@ -124,8 +134,11 @@ function elementsText(keys: readonly string[], type: KeyType, mapType: string | 
       const last = elementText(type, minusOne(fromHex(next.slice(0, -END_MARK.length))))
       text = first === last ? String(first) : `${first}-${last}`
       i++
-    } else if (k.endsWith(END_MARK)) text = `${elementText(type, fromHex(k.slice(0, -END_MARK.length)))} (interval end)`
-    else text = String(elementText(type, fromHex(k)))
+    } else if (k.endsWith(END_MARK)) {
+      // the kernel keeps an interval end at 0 before the first interval: not an element
+      if (/^0+$/.test(k.slice(0, -END_MARK.length))) continue
+      text = `${elementText(type, fromHex(k.slice(0, -END_MARK.length)))} (interval end)`
+    } else text = String(elementText(type, fromHex(k)))
     out.push(value === undefined ? text : `${text} : ${mapDataText(mapType ?? "", value)}`)
   }
   return out

@@ -1,7 +1,19 @@
 // What `linx show` prints for netfilter: every table observed, each marked owned exactly
 // when the diff may touch it (ownsTable), with its chains and rules.
 import type { NftObserved } from "./model.ts"
-import { commonText } from "./ops.ts"
+import { commonText, elementsText, sortedKeys } from "./ops.ts"
+import { NFT_SET_CONSTANT, NFT_SET_INTERVAL, NFT_SET_TIMEOUT } from "./wire/constants.ts"
+
+function setFlagNames(flags: number): string[] {
+  const out: string[] = []
+  if (flags & NFT_SET_CONSTANT) out.push("constant")
+  if (flags & NFT_SET_INTERVAL) out.push("interval")
+  if (flags & NFT_SET_TIMEOUT) out.push("timeout")
+  return out
+}
+
+const shortList = (xs: string[]) =>
+  `{ ${xs.slice(0, 8).join(", ")}${xs.length > 8 ? `, … (${xs.length} in all)` : ""} }`
 import { ownsTable } from "./ownership.ts"
 import type { NftDesired, NftOwnership } from "./schema.ts"
 
@@ -21,6 +33,15 @@ export function showNft(
   for (const t of obs.tables) {
     const own = owned(t)
     rows.push({ owned: own, cells: [`${t.family} ${t.name}`, "", "", ""] })
+    for (const set of t.sets ?? []) {
+      const elements = elementsText(sortedKeys(set.elements), set.type, set.map)
+      const kind = set.map ? `map ${set.type} : ${set.map}` : `set ${set.type}`
+      const flags = setFlagNames(set.flags)
+      rows.push({
+        owned: own,
+        cells: ["", `@${set.name}`, `${kind}${flags.length ? ` (${flags.join(", ")})` : ""}`, shortList(elements)],
+      })
+    }
     for (const c of t.chains ?? []) {
       rows.push({
         owned: own,
@@ -36,6 +57,16 @@ export function showNft(
   }
   return {
     sections: [{ title: `nftables (generation ${obs.genId})`, columns: ["table", "chain", "", "rules"], rows }],
-    json: { genId: obs.genId, tables: obs.tables.map((t) => ({ ...t, owned: owned(t) })) },
+    json: {
+      genId: obs.genId,
+      tables: obs.tables.map((t) => ({
+        ...t,
+        // elements as a person writes them (ranges "a-b", maps "k : v"), not key bytes
+        ...(t.sets
+          ? { sets: t.sets.map((s) => ({ ...s, elements: elementsText(sortedKeys(s.elements), s.type, s.map) })) }
+          : {}),
+        owned: owned(t),
+      })),
+    },
   }
 }
