@@ -1,6 +1,6 @@
 // The `linx` command run as a user would: spawned, in fresh namespaces.
 import { describe, expect, test } from "bun:test"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { freshNetns, type TestNetns } from "./netns.ts"
@@ -452,4 +452,40 @@ desired:
     expect(after.waiting).toEqual([])
     expect(after.details).toEqual([{ kind: "set", op: expect.stringContaining("net.ipv4.conf.br9.rp_filter=2") }])
   })
+
+  test("run DIR: a file added to the directory starts its loop, a removed one stops it (what it made stays)", async () => {
+    using t = freshNetns()
+    t.sh("ip", "link", "set", "lo", "up")
+    const dir = mkdtempSync(join(tmpdir(), "linx-dir-"))
+    writeFileSync(join(dir, "sysctl.yaml"), "source: sysctl\ndesired:\n  net.ipv4.ip_forward: 1\n")
+    const proc = t.ns.run(() =>
+      Bun.spawn(["bun", MAIN, "run", dir], { stdout: "pipe", stderr: "pipe", env: { ...process.env } }),
+    )
+    let log = ""
+    void (async () => {
+      for await (const chunk of proc.stderr) log += new TextDecoder().decode(chunk)
+    })()
+    const until = async (check: () => boolean) => {
+      for (let i = 0; i < 300 && !check(); i++) await Bun.sleep(20)
+      return check()
+    }
+    try {
+      expect(await until(() => t.sh("sysctl", "-n", "net.ipv4.ip_forward").trim() === "1")).toBe(true)
+      writeFileSync(
+        join(dir, "host.yaml"),
+        'source: rtnl\nownership: { links: ["dir-br"] }\ndesired:\n  links:\n    - { name: dir-br, kind: bridge, up: true }\n',
+      )
+      expect(await until(() => t.try("ip", "link", "show", "dir-br").code === 0)).toBe(true)
+      expect(log).toContain("host.yaml: new file, starting its loop")
+      rmSync(join(dir, "host.yaml"))
+      expect(await until(() => log.includes("host.yaml: removed, stopping its loop"))).toBe(true)
+      // the bridge stays: removing a file stops a loop, it does not undo its work
+      t.sh("ip", "link", "set", "dir-br", "down")
+      await Bun.sleep(300)
+      expect(t.ipJson<{ flags: string[] }[]>("link", "show", "dir-br")[0]!.flags).not.toContain("UP")
+    } finally {
+      proc.kill("SIGTERM")
+    }
+    expect(await proc.exited).toBe(0)
+  }, 30_000)
 })

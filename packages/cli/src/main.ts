@@ -72,7 +72,10 @@ program
 program
   .command("run")
   .description("one loop per file; reloads a file when it changes; stops on SIGTERM/SIGINT")
-  .argument("<files...>", "desired-state files")
+  .argument(
+    "<files...>",
+    "desired-state files, or directories (every *.yaml, *.yml, *.json in them, added and removed as files come and go)",
+  )
   .addOption(
     new Option("--resync <duration>", "full pass at least this often").argParser(duration).default(30_000, "30s"),
   )

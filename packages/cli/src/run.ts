@@ -1,8 +1,8 @@
 // `linx run FILE...`: one loop per file in this process, a log line per pass, reload of
 // a file when it changes (the last good desired state stays when the new one is
 // invalid), a clean stop on SIGTERM/SIGINT.
-import { readFileSync, statSync, watch, type FSWatcher } from "node:fs"
-import { basename, dirname } from "node:path"
+import { type FSWatcher, readdirSync, readFileSync, statSync, watch } from "node:fs"
+import { basename, dirname, join } from "node:path"
 import { createReconciler, type PassResult, type Reconciler } from "@linx/reconcile"
 import { serveStatus } from "@linx/reconcile/status"
 import type { ExitCode, Output } from "./commands.ts"
@@ -163,6 +163,33 @@ class Runner {
     }
   }
 
+  /** A new file in a watched directory: its loop starts (an invalid one is retried when it changes). */
+  async add(path: string): Promise<void> {
+    if (this.running.has(path)) return
+    try {
+      const text = readFileSync(path, "utf8")
+      const file = await loadFile(path, text)
+      this.log("info", `${path}: new file, starting its loop`)
+      await this.start(path, file, text)
+    } catch (e) {
+      this.log(
+        "error",
+        `${e instanceof FileError ? e.message : `${path}: ${(e as Error).message}`}\n  not started; fix the file`,
+      )
+    }
+  }
+
+  /** A file gone from a watched directory: its loop stops (what it made stays as it is). */
+  async remove(path: string): Promise<void> {
+    const r = this.running.get(path)
+    if (!r) return
+    this.log("info", `${path}: removed, stopping its loop`)
+    this.running.delete(path)
+    this.byName.delete(r.name)
+    this.#names.delete(r.name)
+    await r.loop.stop()
+  }
+
   async stopAll(): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => r.loop.stop()))
   }
@@ -175,12 +202,30 @@ class Runner {
   }
 }
 
+/** The desired-state files of a directory (YAML or JSON), sorted. */
+export function filesIn(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((n) => /\.(ya?ml|json)$/.test(n) && !n.startsWith("."))
+    .sort()
+    .map((n) => join(dir, n))
+}
+
+interface WatchHandlers {
+  changed(path: string): void
+  /** a new file in a watched directory */
+  added(path: string): void
+  /** a file gone from a watched directory */
+  removed(path: string): void
+}
+
 /**
- * Watches the files: fs.watch on their directories catches editors' renames and
- * ConfigMap symlink swaps; a poll catches what watch misses. Events are debounced so a
- * file is read once its writer is done, not half-written. Returns the stop.
+ * Watches the files, and the directories given: fs.watch on their directories catches
+ * editors' renames and ConfigMap symlink swaps; a poll catches what watch misses. Events
+ * are debounced so a file is read once its writer is done, not half-written. In a watched
+ * directory, a new file starts a loop and a removed one stops its loop. Returns the stop.
  */
-function watchFiles(paths: string[], pollMs: number, onChange: (path: string) => void): () => void {
+function watchFiles(files: string[], dirs: string[], pollMs: number, on: WatchHandlers): () => void {
+  const known = new Set(files)
   const pending = new Map<string, ReturnType<typeof setTimeout>>()
   const schedule = (p: string) => {
     clearTimeout(pending.get(p))
@@ -188,32 +233,59 @@ function watchFiles(paths: string[], pollMs: number, onChange: (path: string) =>
       p,
       setTimeout(() => {
         pending.delete(p)
-        onChange(p)
+        on.changed(p)
       }, 50),
     )
   }
-  const watchers: FSWatcher[] = []
-  for (const dir of new Set(paths.map((p) => dirname(p)))) {
+  const rescan = (dir: string) => {
+    let now: string[]
     try {
-      watchers.push(watch(dir, () => paths.filter((p) => dirname(p) === dir).forEach(schedule)))
+      now = filesIn(dir)
+    } catch {
+      return // the directory is being replaced
+    }
+    for (const p of now)
+      if (!known.has(p)) {
+        known.add(p)
+        on.added(p)
+      }
+    for (const p of [...known])
+      if (dirname(p) === dir && !now.includes(p) && dirs.includes(dir)) {
+        known.delete(p)
+        on.removed(p)
+      }
+  }
+  const watchers: FSWatcher[] = []
+  for (const dir of new Set([...files.map((p) => dirname(p)), ...dirs])) {
+    try {
+      watchers.push(
+        watch(dir, () => {
+          if (dirs.includes(dir)) rescan(dir)
+          for (const p of known) if (dirname(p) === dir) schedule(p)
+        }),
+      )
     } catch {
       // no inotify: the poll still works
     }
   }
-  const mtimes = new Map(paths.map((p) => [p, statSync(p).mtimeMs]))
+  const mtimes = new Map<string, number>()
   const poll = setInterval(() => {
-    for (const p of paths) {
+    for (const d of dirs) rescan(d)
+    for (const p of known) {
       try {
         const m = statSync(p).mtimeMs
-        if (m !== mtimes.get(p)) {
-          mtimes.set(p, m)
-          schedule(p)
-        }
+        if (mtimes.has(p) && m !== mtimes.get(p)) schedule(p)
+        mtimes.set(p, m)
       } catch {
         // missing for a moment
       }
     }
   }, pollMs)
+  for (const p of known) {
+    try {
+      mtimes.set(p, statSync(p).mtimeMs)
+    } catch {}
+  }
   return () => {
     clearInterval(poll)
     for (const t of pending.values()) clearTimeout(t)
@@ -266,7 +338,10 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
   // every loop bound to a workload that has exited: nothing is left to do
   runner.onEmpty = () => stop.stop("every loop has stopped")
   try {
-    const code = await startAll(runner, paths, log, () => stopping)
+    // a directory stands for every desired-state file in it, now and later
+    const dirs = paths.filter((p) => statSync(p, { throwIfNoEntry: false })?.isDirectory())
+    const files = [...paths.filter((p) => !dirs.includes(p)), ...dirs.flatMap(filesIn)]
+    const code = await startAll(runner, files, log, () => stopping)
     if (code !== 0 || stopping) {
       await runner.stopAll()
       if (stopping) log("info", "stopped")
@@ -278,7 +353,11 @@ export async function runCommand(paths: string[], opts: RunOptions, io: Output):
       return 1
     }
     log("info", runner.describe())
-    const unwatch = watchFiles(paths, opts.pollMs ?? 2000, (p) => void runner.reload(p))
+    const unwatch = watchFiles(files, dirs, opts.pollMs ?? 2000, {
+      changed: (p) => void (runner.running.has(p) ? runner.reload(p) : runner.add(p)),
+      added: (p) => void runner.add(p),
+      removed: (p) => void runner.remove(p),
+    })
     await stop.stopped
     unwatch()
     await status?.stop()
