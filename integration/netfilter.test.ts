@@ -379,7 +379,12 @@ describe("netfilter source on the kernel", () => {
           (m) => [decodeRuleMessage(m), decodeRuleWithLibnftnl(m.data)] as const,
         )
         expect(both.length).toBe(15)
-        for (const [ours, theirs] of both) expect(ours).toEqual(theirs!)
+        for (const [ours, theirs] of both) {
+          // the expression bytes are kept as well (a rule's byte key); libnftnl has no such field
+          expect(ours.bytes?.length).toBeGreaterThan(0)
+          const { bytes: _b, ...decoded } = ours
+          expect(decoded).toEqual(theirs!)
+        }
       } finally {
         sock.close()
       }

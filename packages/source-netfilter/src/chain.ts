@@ -3,11 +3,12 @@
 // as an ordered list compared by their normal form (a changed list is flushed and
 // rewritten inside the one transaction; comments are never compared).
 import { type Expr, exprKey } from "./expr.ts"
-import type { Chain } from "./model.ts"
+import type { Chain, Rule } from "./model.ts"
 import type { CompiledRule, NftOp } from "./ops.ts"
 import { compileRule } from "./rule-compile.ts"
 import type { CommonRule } from "./rule-schema.ts"
 import type { ChainSpec, RuleSpec } from "./schema.ts"
+import { TextRule } from "./text.ts"
 import type { OpLists } from "./set-diff.ts"
 
 interface Where {
@@ -20,7 +21,8 @@ export function compileSpec(r: RuleSpec, family: string, cache: WeakMap<RuleSpec
   const cached = cache.get(r)
   if (cached) return cached
   let c: CompiledRule
-  if ("expr" in r) c = { exprs: r.expr as Expr[] }
+  if (r instanceof TextRule) c = { exprs: r.exprs, text: r.text, wire: r.bytes, key: r.key }
+  else if ("expr" in r) c = { exprs: r.expr as Expr[] }
   else {
     const common: CommonRule = {}
     if (r.match) common.match = r.match
@@ -28,7 +30,7 @@ export function compileSpec(r: RuleSpec, family: string, cache: WeakMap<RuleSpec
     if (r.verdict) common.verdict = r.verdict
     c = { exprs: compileRule(common, family), common }
   }
-  if (r.comment !== undefined) c.comment = r.comment
+  if (!(r instanceof TextRule) && r.comment !== undefined) c.comment = r.comment
   cache.set(r, c)
   return c
 }
@@ -44,6 +46,12 @@ function baseDiffers(want: ChainSpec, have: Chain): boolean {
 
 const looksUp = (rules: readonly CompiledRule[], sets: ReadonlySet<string>) =>
   rules.some((r) => r.exprs.some((e) => e.type === "lookup" && e.set !== undefined && sets.has(e.set)))
+
+/** A text rule compares by the kernel's bytes, the others by their normal form. */
+function sameRules(want: readonly CompiledRule[], have: readonly Rule[]): boolean {
+  if (want.length !== have.length) return false
+  return want.every((r, i) => (r.key !== undefined ? have[i]!.bytesKey === r.key : exprKey(r.exprs) === have[i]!.key))
+}
 
 /** New chains (all created before any rule, so rules may jump to any of them), then their rules. */
 export function createChainOps(
@@ -80,9 +88,7 @@ export function diffChains(
     }
     if (c.hook && (c.policy ?? "accept") !== (hc.policy ?? "accept"))
       out.changes.push({ kind: "update", object: "chain", chain: c, ...where })
-    const keys = rules.map((r) => exprKey(r.exprs))
-    const got = hc.rules.map((r) => r.key)
-    if (keys.length !== got.length || keys.some((k, i) => k !== got[i]) || looksUp(rules, recreatedSets))
+    if (!sameRules(rules, hc.rules) || looksUp(rules, recreatedSets))
       out.changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: hc.rules.length > 0, ...where })
   }
   const wanted = new Set(want.map((c) => c.name))

@@ -10,6 +10,8 @@ export interface Rule {
   comment?: string
   /** normal form of the expressions, for comparison (comments and counters excluded) */
   key: string
+  /** the kernel's bytes as a key (counters and anonymous set names excluded): how a rule written as nft text compares */
+  readonly bytesKey?: string
 }
 
 export interface Chain {

@@ -22,6 +22,7 @@ import { decodeRule } from "./rule-decode.ts"
 import type { CommonRule } from "./rule-schema.ts"
 import { decodeChainMessage, decodeElementsMessage, decodeSetMessage, decodeTableMessage } from "./wire/objects.ts"
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
+import { bytesKey } from "./wire/raw.ts"
 import { END_MARK, keyTypeName } from "./elements.ts"
 
 const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n) ?? String(n)
@@ -43,7 +44,7 @@ export function commentOf(udata: Uint8Array | undefined): string | undefined {
 }
 
 /** One dump request for an nf_tables object kind, optionally filtered by table (and set). */
-function dump<T>(
+export function dumpObjects<T>(
   sock: NetlinkSocket,
   msg: number,
   filter: { family?: number; table?: string; tableAttr?: number; set?: string },
@@ -96,7 +97,7 @@ function parseSet(m: Message, family: string): NftSet | undefined {
 /** A set's elements as diff keys: hex key (+ END_MARK for an interval end), and "=data" for maps. */
 function readElements(sock: NetlinkSocket, t: Table, set: NftSet): string[] {
   const filter = { family: NFPROTO[t.family]!, table: t.name, set: set.name }
-  const messages = dump(sock, nfnl.NFT_MSG_GETSETELEM, filter, decodeElementsMessage)
+  const messages = dumpObjects(sock, nfnl.NFT_MSG_GETSETELEM, filter, decodeElementsMessage)
   const out: string[] = []
   for (const elements of messages) {
     for (const e of elements) {
@@ -110,10 +111,15 @@ function readElements(sock: NetlinkSocket, t: Table, set: NftSet): string[] {
   return out
 }
 
+/** An anonymous set by its contents: how a rule's byte key names it (never by the kernel's name). */
+export function anonKey(set: NftSet): string {
+  return `{${set.type}|${set.flags}|${set.map ?? ""}|${[...set.elements].sort().join(",")}}`
+}
+
 /** Every set of the table with its elements, anonymous ones included (their rules read them). */
-function observeSets(sock: NetlinkSocket, t: Table): NftSet[] {
+export function observeSets(sock: NetlinkSocket, t: Table): NftSet[] {
   // a set lookup needs the table's family
-  const sets = dump(sock, nfnl.NFT_MSG_GETSET, { family: NFPROTO[t.family]!, table: t.name }, (m) =>
+  const sets = dumpObjects(sock, nfnl.NFT_MSG_GETSET, { family: NFPROTO[t.family]!, table: t.name }, (m) =>
     parseSet(m, t.family),
   )
   for (const set of sets) set.elements = readElements(sock, t, set)
@@ -140,7 +146,7 @@ function observeRules(sock: NetlinkSocket, t: Table, anon: ReadonlyMap<string, N
       },
       (m) => {
         const raw = withAnon(decodeRuleMessage(m))
-        return new ObservedRule(raw, familyName(raw.family))
+        return new ObservedRule(raw, familyName(raw.family), anon)
       },
     )
     .filter((r) => r.family === t.family && r.table === t.name)
@@ -149,9 +155,12 @@ function observeRules(sock: NetlinkSocket, t: Table, anon: ReadonlyMap<string, N
 /** Fills in a table's chains (with their rules) and named sets. */
 function lookInto(sock: NetlinkSocket, t: Table): void {
   // a chain dump ignores NFTA_CHAIN_TABLE and returns every table's chains: filter here (PLATFORM 14)
-  const chains = dump(sock, nfnl.NFT_MSG_GETCHAIN, { table: t.name, tableAttr: NFTA_CHAIN_TABLE }, parseChain).filter(
-    (c) => c.family === t.family && c.table === t.name,
-  )
+  const chains = dumpObjects(
+    sock,
+    nfnl.NFT_MSG_GETCHAIN,
+    { table: t.name, tableAttr: NFTA_CHAIN_TABLE },
+    parseChain,
+  ).filter((c) => c.family === t.family && c.table === t.name)
   const allSets = observeSets(sock, t)
   const anon = new Map(allSets.filter((x) => x.flags & NFT_SET_ANONYMOUS).map((x) => [x.name, x]))
   const byName = new Map(chains.map((c) => [c.name, c]))
@@ -164,7 +173,7 @@ function lookInto(sock: NetlinkSocket, t: Table): void {
 export function createNftObserver(sock: NetlinkSocket): (interest?: ReadonlySet<string>) => NftObserved {
   return (interest) => {
     const genId = nfnl.getGeneration(sock)
-    const tables = dump(sock, nfnl.NFT_MSG_GETTABLE, {}, parseTable)
+    const tables = dumpObjects(sock, nfnl.NFT_MSG_GETTABLE, {}, parseTable)
     for (const t of tables) if (!interest || interest.has(`${t.family} ${t.name}`)) lookInto(sock, t)
     return { genId, tables }
   }
@@ -180,8 +189,13 @@ class ObservedRule implements Rule {
   readonly key: string
   comment?: string
   #common: CommonRule | undefined | null = null
-  constructor(raw: RawRule, family: string) {
+  readonly #bytes: Uint8Array | undefined
+  readonly #anon: ReadonlyMap<string, NftSet>
+  #bytesKey: string | undefined
+  constructor(raw: RawRule, family: string, anon: ReadonlyMap<string, NftSet>) {
     this.family = family
+    this.#bytes = raw.bytes
+    this.#anon = anon
     this.table = raw.table
     this.chain = raw.chain
     this.handle = raw.handle
@@ -189,6 +203,19 @@ class ObservedRule implements Rule {
     this.key = exprKey(raw.exprs)
     const comment = commentOf(raw.userdata)
     if (comment !== undefined) this.comment = comment
+  }
+  /** the byte key (wire/raw.ts) a rule written as nft text is compared by; computed on first use */
+  get bytesKey(): string {
+    if (this.#bytesKey === undefined) {
+      const anon = this.#anon
+      this.#bytesKey = this.#bytes
+        ? bytesKey(this.#bytes, (name) => {
+            const a = anon.get(name)
+            return a ? anonKey(a) : undefined
+          })
+        : ""
+    }
+    return this.#bytesKey
   }
   get common(): CommonRule | undefined {
     if (this.#common === null)

@@ -5,12 +5,17 @@ import type { CommonRule, Verdict } from "./rule-schema.ts"
 import type { ChainSpec } from "./schema.ts"
 import { END_MARK, elementText, type KeyType, mapDataText } from "./elements.ts"
 import type { SetSpec } from "./set.ts"
+import type { RuleBytes } from "./wire/raw.ts"
 
 /** A rule ready to add: its expressions, and how to print it. */
 export interface CompiledRule {
   exprs: Expr[]
   common?: CommonRule
   comment?: string
+  /** a rule written as nft text: the text, its bytes as nft made them, and their key (wire/raw.ts) */
+  text?: string
+  wire?: RuleBytes
+  key?: string
 }
 
 interface Where {
@@ -78,6 +83,7 @@ export function commonText(r: CommonRule): string {
 }
 
 export function ruleText(r: CompiledRule): string {
+  if (r.text !== undefined) return r.text
   const body = r.common ? commonText(r.common) : `# raw: ${r.exprs.map((e) => e.type).join(" ")}`
   return r.comment !== undefined ? `${body} comment ${q(r.comment)}` : body
 }

@@ -4,6 +4,7 @@ import * as v from "valibot"
 import { ExprSchema } from "./expr.ts"
 import { MatchSchema, parseNatTarget, VerdictSchema } from "./rule-schema.ts"
 import { SetSpecSchema } from "./set.ts"
+import { compileTextRules, TextRule, textRuleProblem } from "./text.ts"
 
 const Name = v.pipe(
   v.string(),
@@ -26,9 +27,26 @@ export const RawRuleSchema = v.strictObject({
   comment: v.optional(v.pipe(v.string(), v.maxLength(128))),
 })
 
-/** `{ expr: [...] }` is the raw form; anything else is the common form (so issues name the right fields). */
+/** A rule in nft's own syntax, one rule per string ("ip saddr 10.0.0.0/8 tcp dport { 22, 80 } accept"). */
+export const TextRuleSchema = v.pipe(
+  v.string(),
+  v.minLength(1, "a rule text is not empty"),
+  v.maxLength(4096, "a rule text is at most 4096 characters"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    const problem = dataset.typed ? textRuleProblem(dataset.value) : undefined
+    if (problem) addIssue({ message: problem })
+  }),
+)
+
+/** A string is nft text, `{ expr: [...] }` the raw form, anything else the common form (so issues name the right fields). */
 export const RuleSpecSchema = v.lazy((input) =>
-  typeof input === "object" && input !== null && "expr" in input ? RawRuleSchema : CommonRuleSchema,
+  input instanceof TextRule
+    ? v.instance(TextRule) // validated output validated again: already compiled
+    : typeof input === "string"
+      ? TextRuleSchema
+      : typeof input === "object" && input !== null && "expr" in input
+        ? RawRuleSchema
+        : CommonRuleSchema,
 )
 
 export const ChainSpecSchema = v.pipe(
@@ -49,7 +67,7 @@ export const ChainSpecSchema = v.pipe(
   v.check((c) => c.hook !== undefined || c.policy === undefined, "only a base chain (with a hook) has a policy"),
 )
 
-export const TableSpecSchema = v.pipe(
+const TableShapeSchema = v.pipe(
   v.strictObject({
     family: Family,
     name: Name,
@@ -80,7 +98,7 @@ export const TableSpecSchema = v.pipe(
     const family = dataset.value.family
     for (const c of dataset.value.chains) {
       c.rules.forEach((r, i) => {
-        if ("expr" in r) return
+        if (typeof r === "string" || r instanceof TextRule || "expr" in r) return
         const where = `chain ${c.name} rule ${i}`
         const m = r.match ?? {}
         // what nft refuses: a match of the other IP version than the table's, which could never match
@@ -107,7 +125,7 @@ export const TableSpecSchema = v.pipe(
     }
     for (const c of dataset.value.chains) {
       for (const r of c.rules) {
-        if (!("expr" in r) && r.match) {
+        if (typeof r !== "string" && !(r instanceof TextRule) && !("expr" in r) && r.match) {
           const m = r.match
           needs(m.ip?.saddr, "ipv4_addr", `chain ${c.name}`)
           needs(m.ip?.daddr, "ipv4_addr", `chain ${c.name}`)
@@ -122,6 +140,7 @@ export const TableSpecSchema = v.pipe(
     }
     for (const c of dataset.value.chains) {
       for (const r of c.rules) {
+        if (typeof r === "string" || r instanceof TextRule) continue
         const target =
           "verdict" in r && r.verdict && typeof r.verdict === "object"
             ? "jump" in r.verdict
@@ -147,6 +166,46 @@ export const TableSpecSchema = v.pipe(
   }),
 )
 
+/** Path items from a table to one of its chains (and rule), for issues of the compile step. */
+function rulePath(table: TableShape, chain?: number, rule?: number) {
+  const chains = table.chains
+  const items: [v.IssuePathItem, ...v.IssuePathItem[]] = [
+    { type: "object", origin: "value", input: table, key: "chains", value: chains },
+  ]
+  if (chain === undefined) return items
+  const c = chains[chain]!
+  items.push({ type: "array", origin: "value", input: chains, key: chain, value: c })
+  if (rule === undefined) return items
+  items.push({ type: "object", origin: "value", input: c, key: "rules", value: c.rules })
+  items.push({ type: "array", origin: "value", input: c.rules, key: rule, value: c.rules[rule] })
+  return items
+}
+
+type TableShape = v.InferOutput<typeof TableShapeSchema>
+
+/** A table with its rule texts compiled by nft (once per validation: desired state changed). */
+export const TableSpecSchema = v.pipe(
+  TableShapeSchema,
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const t = dataset.value
+    let compiled: ReturnType<typeof compileTextRules>
+    try {
+      compiled = compileTextRules(t)
+    } catch (e) {
+      addIssue({ message: (e as Error).message, path: rulePath(t) })
+      return NEVER
+    }
+    for (const i of compiled.issues) addIssue({ message: i.message, path: rulePath(t, i.chain, i.rule) })
+    if (compiled.issues.length) return NEVER
+    if (!compiled.rules.size) return t as TableSpec
+    const chains = t.chains.map((c, ci) => ({
+      ...c,
+      rules: c.rules.map((r, ri) => (typeof r === "string" ? compiled.rules.get(`${ci}:${ri}`)! : r)),
+    }))
+    return { ...t, chains } as TableSpec
+  }),
+)
+
 export const NftDesiredSchema = v.pipe(
   v.strictObject({ tables: v.optional(v.array(TableSpecSchema), []) }),
   v.rawCheck(({ dataset, addIssue }) => {
@@ -168,7 +227,9 @@ export const NftOwnershipSchema = v.strictObject({
 })
 
 export type NftDesired = v.InferOutput<typeof NftDesiredSchema>
-export type TableSpec = v.InferOutput<typeof TableSpecSchema>
-export type ChainSpec = v.InferOutput<typeof ChainSpecSchema>
-export type RuleSpec = v.InferOutput<typeof RuleSpecSchema>
+/** a chain after validation: its rule texts compiled */
+export type ChainSpec = Omit<v.InferOutput<typeof ChainSpecSchema>, "rules"> & { rules: RuleSpec[] }
+export type TableSpec = Omit<TableShape, "chains"> & { chains: ChainSpec[] }
+/** a rule after validation: common, raw, or nft text compiled */
+export type RuleSpec = Exclude<v.InferOutput<typeof RuleSpecSchema>, string> | TextRule
 export type NftOwnership = v.InferOutput<typeof NftOwnershipSchema>

@@ -9,6 +9,7 @@ import type { NetlinkSocket } from "@linx/netlink"
 import { NetlinkError } from "@linx/netlink"
 import { errno, fromHex, MessageWriter, nfnl, nl } from "@linx/netlink/wire"
 import { encodeExpr } from "./wire/expr.ts"
+import { type RuleBytes, writeAnonSet, writeRule } from "./wire/raw.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import type { NftOp } from "./ops.ts"
 import { describeNftOp } from "./ops.ts"
@@ -56,6 +57,8 @@ class Batch {
   readonly owner: number[] = []
   /** anonymous set expression → the set id it was given in this transaction */
   readonly setIds = new WeakMap<object, number>()
+  /** a text rule's anonymous sets (by the name they had where compiled) → their ids in this transaction */
+  readonly anonIds = new WeakMap<RuleBytes, Map<string, number>>()
   op = -1
   label = ""
   family = 0
@@ -153,8 +156,23 @@ function createChainsAndSets(b: Batch, op: NftOp): void {
     else if (s.map) o.setU32(SET.DATA_TYPE, SET_TYPES[s.map].id).setU32(SET.DATA_LEN, SET_TYPES[s.map].len)
     b.add(o, nfnl.NFT_MSG_NEWSET, nl.NLM_F_CREATE)
   } else if (op.kind === "replace") {
-    for (const r of op.rules) for (const e of r.exprs) if (e.type === "lookup" && e.anon) anonymousSet(b, op, e, e.anon)
+    for (const r of op.rules) {
+      if (r.wire) textAnonSets(b, op, r.wire)
+      else for (const e of r.exprs) if (e.type === "lookup" && e.anon) anonymousSet(b, op, e, e.anon)
+    }
   }
+}
+
+/** A text rule's anonymous sets, as nft made them, each bound to the rule by a fresh id. */
+function textAnonSets(b: Batch, op: Where, rule: RuleBytes): void {
+  const ids = new Map<string, number>()
+  for (const a of rule.anon) {
+    const id = b.setId()
+    ids.set(a.name, id)
+    const n = writeAnonSet(b.writer, { family: b.family, table: op.table, label: b.label }, a, id, nl.NLM_F_CREATE)
+    for (let k = 0; k < n; k++) b.owner.push(b.op)
+  }
+  b.anonIds.set(rule, ids)
 }
 
 /** An anonymous set's key type: a datatype by name, or "id/len" for one Linx has no name for. */
@@ -214,6 +232,12 @@ function changeElements(b: Batch, op: NftOp): void {
 function addRules(b: Batch, op: NftOp): void {
   if (op.kind !== "replace") return
   for (const r of op.rules) {
+    if (r.wire) {
+      const where = { family: b.family, table: op.table, chain: op.chain, label: b.label }
+      writeRule(b.writer, where, r.wire, b.anonIds.get(r.wire) ?? new Map(), nl.NLM_F_CREATE | nl.NLM_F_APPEND)
+      b.owner.push(b.op)
+      continue
+    }
     const o = new NftObject("rule").setStr(RULE.TABLE, op.table).setStr(RULE.CHAIN, op.chain)
     o.setU32(RULE.FAMILY, NFPROTO[op.family]!)
     for (const e of r.exprs) o.addExpr(encodeExpr(e, b.setIds))

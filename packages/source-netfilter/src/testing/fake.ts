@@ -196,6 +196,8 @@ export class FakeNftKernel implements NftKernel {
         }
         if (r.common) rule.common = r.common
         if (r.comment !== undefined) rule.comment = r.comment
+        // a rule written as nft text: the kernel would hold exactly the bytes nft made
+        if (r.key !== undefined) rule.bytesKey = r.key
         return rule
       }),
     ]

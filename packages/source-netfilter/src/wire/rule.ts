@@ -25,6 +25,8 @@ export interface RawRule {
   chain: string
   handle: number
   exprs: (Expr | { type: "unknown"; name: string })[]
+  /** the NFTA_RULE_EXPRESSIONS payload as the kernel sent it (a rule's byte key, wire/raw.ts) */
+  bytes?: Uint8Array
   userdata?: Uint8Array
 }
 
@@ -196,6 +198,7 @@ export function decodeRuleMessage(m: Message): RawRule {
         r.handle = u64(v, o, l)
         break
       case 4:
+        r.bytes = new Uint8Array(v.buffer, v.byteOffset + o, l).slice()
         // NFTA_LIST_ELEM { NFTA_EXPR_NAME, NFTA_EXPR_DATA }
         each(v, o, o + l, (_lt, lo, ll) => {
           let name = ""

@@ -1,0 +1,258 @@
+// Rules written in nft's own syntax, compiled exactly as nft compiles them: nft itself
+// (libnftables) adds them to a copy of their table in a private scratch namespace, and
+// the kernel's bytes for each rule are read back. Those bytes are what the transaction
+// writes and what a rule in the real namespace is compared with (wire/raw.ts). A table's
+// text rules compile in one nft run, when the desired state changes, never on a pass.
+import { closeSync, openSync, rmSync, writeSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type NetlinkSocket, Netns, openNetlinkSocket } from "@linx/netlink"
+import { type Message, nl, nfnl } from "@linx/netlink/wire"
+import type { Expr } from "./expr.ts"
+import { NftContext } from "./ffi/libnftables.ts"
+import type { NftSet } from "./model.ts"
+import { anonKey, dumpObjects, observeSets } from "./observe.ts"
+import type { NftOp } from "./ops.ts"
+import type { SetSpec } from "./set.ts"
+import { createNftTransaction, type NftTransaction } from "./transaction.ts"
+import { NFPROTO, NFT_SET_ANONYMOUS, NFTA_RULE_TABLE } from "./wire/constants.ts"
+import { decodeSetMessage } from "./wire/objects.ts"
+import { type AnonSetBytes, bytesKey, eachAttr, type RuleBytes, setsReferenced } from "./wire/raw.ts"
+import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
+
+/** A rule given as nft text, compiled: shown and serialised as its text. */
+export class TextRule {
+  constructor(
+    readonly text: string,
+    /** the expressions decoded (for lookups of named sets, and for show) */
+    readonly exprs: Expr[],
+    readonly bytes: RuleBytes,
+    /** the byte key an observed rule's `bytesKey` must equal */
+    readonly key: string,
+  ) {}
+  toJSON(): string {
+    return this.text
+  }
+}
+
+/** What compiling needs of a table: its sets and chains, its text rules by position. */
+export interface TextTable {
+  family: string
+  name: string
+  sets: readonly SetSpec[]
+  chains: readonly {
+    name: string
+    type?: "filter" | "nat" | "route" | undefined
+    hook?: string | undefined
+    priority?: number | undefined
+    device?: string | undefined
+    rules: readonly unknown[]
+  }[]
+}
+
+export interface TextIssue {
+  /** chain and rule index of the rule nft refused; undefined when it is the table's */
+  chain?: number
+  rule?: number
+  message: string
+}
+
+/** The scratch namespace with its nft context and socket: one per process, made on first use. */
+class Scratch {
+  readonly ns = Netns.create()
+  readonly sock: NetlinkSocket
+  readonly nft: NftContext
+  readonly tx: NftTransaction
+  files = 0
+  constructor() {
+    this.sock = openNetlinkSocket(nl.NETLINK_NETFILTER, { netns: this.ns, strict: false, receiveBufferBytes: 32 << 20 })
+    this.nft = new NftContext(this.ns)
+    this.tx = createNftTransaction(this.sock)
+  }
+}
+let scratch: Scratch | undefined
+
+function getScratch(): Scratch {
+  if (scratch) return scratch
+  try {
+    scratch = new Scratch()
+  } catch (e) {
+    throw new Error(
+      `rules written as nft text are compiled by nft in a private network namespace, which could not be made: ${(e as Error).message}`,
+    )
+  }
+  return scratch
+}
+
+/** "tcp dport 22; flush ruleset" would be two commands: one rule per string (a ';' inside quotes is text). */
+export function textRuleProblem(text: string): string | undefined {
+  if ([...text].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127))
+    return "a rule text is one line without control characters"
+  let quoted = false
+  for (const c of text) {
+    if (c === '"') quoted = !quoted
+    else if (c === ";" && !quoted) return "a rule text holds one rule: ';' would start another nft command"
+  }
+  if (quoted) return "a rule text has an unclosed quote"
+  return undefined
+}
+
+/**
+ * The scratch copy of the table: the table, its sets (no elements), its chains (no rules)
+ * by their names (what rules jump to), and for each chain with rule texts a stand-in with
+ * its type and hook under a name nft can parse ("fwd" or "flow", say, are nft keywords:
+ * nft cannot add a rule to a chain so named, and a rule's bytes never hold its own chain
+ * or table name). The table, too, is a stand-in.
+ */
+function setupOps(t: TextTable, withText: ReadonlySet<number>): NftOp[] {
+  const where = { family: t.family, table: SCRATCH_TABLE }
+  const ops: NftOp[] = [{ kind: "create", object: "table", flags: 0, ...where }]
+  for (const set of t.sets) ops.push({ kind: "create", object: "set", set: { ...set, elements: [] }, ...where })
+  const names = new Set(t.chains.map((c) => c.name))
+  t.chains.forEach((c, ci) => {
+    ops.push({ kind: "create", object: "chain", chain: { name: c.name, rules: [] }, ...where })
+    if (!withText.has(ci) || names.has(standIn(ci))) return
+    // a netdev chain's device does not exist in the scratch namespace: its rules compile in a regular chain
+    const base = c.hook && !c.device ? { type: c.type, hook: c.hook, priority: c.priority } : {}
+    ops.push({ kind: "create", object: "chain", chain: { name: standIn(ci), rules: [], ...base } as never, ...where })
+  })
+  return ops
+}
+
+const SCRATCH_TABLE = "linx_scratch"
+const standIn = (chain: number) => `linx_chain_${chain}`
+
+interface Line {
+  chain: number
+  rule: number
+  text: string
+  prefix: number
+}
+
+/** nft's errors ("FILE:3:10-12: Error: msg", the line, the caret) mapped to the rules they name. */
+function mapErrors(err: string, file: string, lines: readonly Line[]): TextIssue[] {
+  const out: TextIssue[] = []
+  const rows = err.split("\n")
+  for (let i = 0; i < rows.length; i++) {
+    const m = /^(.*?):(\d+):\d+(?:-\d+)?: (.*)$/.exec(rows[i]!)
+    if (!m || m[1] !== file) continue
+    const line = lines[Number(m[2]) - 1]
+    const caret = rows[i + 2]?.trimEnd() ?? ""
+    if (!line) {
+      out.push({ message: `nft: ${m[3]}` })
+      continue
+    }
+    const mark =
+      /^\s*\^/.test(caret) && caret.length > line.prefix ? `\n  ${line.text}\n  ${caret.slice(line.prefix)}` : ""
+    out.push({ chain: line.chain, rule: line.rule, message: `nft: ${m[3]!.replace(/^Error: /, "")}${mark}` })
+  }
+  if (!out.length) out.push({ message: `nft: ${err.trim()}` })
+  return out
+}
+
+/** Runs nft commands from a private file (so that its errors name lines): the error text and the file's name. */
+function runLines(s: Scratch, commands: readonly string[]): { err: string; path: string } {
+  const path = join(tmpdir(), `linx-nft-${process.pid}-${++s.files}.nft`)
+  const fd = openSync(path, "wx", 0o600)
+  try {
+    writeSync(fd, `${commands.join("\n")}\n`)
+  } finally {
+    closeSync(fd)
+  }
+  try {
+    return { err: s.nft.runFile(path), path }
+  } finally {
+    rmSync(path, { force: true })
+  }
+}
+
+/** The anonymous sets of the scratch table, as bytes, with their elements. */
+function anonSets(s: Scratch, family: number, table: string): Map<string, AnonSetBytes> {
+  const out = new Map<string, AnonSetBytes>()
+  const payload = (m: Message) =>
+    new Uint8Array(m.view.buffer, m.view.byteOffset + m.payload + 4, m.end - m.payload - 4)
+  for (const m of dumpObjects(s.sock, nfnl.NFT_MSG_GETSET, { family, table }, (m) => m)) {
+    const set = decodeSetMessage(m)
+    if (set.flags & NFT_SET_ANONYMOUS) out.set(set.name, { name: set.name, attrs: payload(m).slice(), elements: [] })
+  }
+  for (const a of out.values()) {
+    for (const m of dumpObjects(s.sock, nfnl.NFT_MSG_GETSETELEM, { family, table, set: a.name }, (m) => m)) {
+      const p = payload(m)
+      eachAttr(p, (t, st, e) => {
+        if (t === 3) a.elements.push(p.slice(st, e))
+      })
+    }
+  }
+  return out
+}
+
+function textRule(line: Line, raw: RawRule, anon: Map<string, AnonSetBytes>, typed: Map<string, NftSet>): TextRule {
+  const bytes: RuleBytes = { exprs: raw.bytes ?? new Uint8Array(), anon: [] }
+  if (raw.userdata) bytes.userdata = raw.userdata
+  for (const name of new Set(setsReferenced(bytes.exprs))) {
+    const a = anon.get(name)
+    if (a) bytes.anon.push(a)
+  }
+  const keyOf = (name: string) => {
+    const t = typed.get(name)
+    return t ? anonKey(t) : undefined
+  }
+  const exprs = raw.exprs.map((e) => {
+    const t = e.type === "lookup" ? typed.get(e.set) : undefined
+    return t ? { ...e, anon: { type: t.type, elements: [...t.elements].sort() } } : e
+  }) as Expr[]
+  return new TextRule(line.text, exprs, bytes, bytesKey(bytes.exprs, keyOf))
+}
+
+/**
+ * Compiles the text rules of a table (strings among its chains' rules) in one nft run.
+ * Returns them by "chain:rule" position, or nft's complaints by position.
+ */
+export function compileTextRules(t: TextTable): { rules: Map<string, TextRule>; issues: TextIssue[] } {
+  const rules = new Map<string, TextRule>()
+  const lines: Line[] = []
+  t.chains.forEach((c, ci) => {
+    c.rules.forEach((r, ri) => {
+      if (typeof r === "string") lines.push({ chain: ci, rule: ri, text: r, prefix: 0 })
+    })
+  })
+  if (!lines.length) return { rules, issues: [] }
+  const s = getScratch()
+  const reset = s.nft.run("flush ruleset")
+  if (reset) throw new Error(`nft could not reset its scratch namespace: ${reset}`)
+  const failed = s.tx.apply(setupOps(t, new Set(lines.map((l) => l.chain))), {})
+  if (failed.size) return { rules, issues: [{ message: `nft: ${[...failed.values()][0]!.message}` }] }
+  const commands = lines.map((l) => {
+    const head = `add rule ${t.family} ${SCRATCH_TABLE} ${standIn(l.chain)} `
+    l.prefix = head.length
+    return head + l.text
+  })
+  const { err, path } = runLines(s, commands)
+  if (err) return { rules, issues: mapErrors(err, path, lines) }
+  const family = NFPROTO[t.family]!
+  const anon = anonSets(s, family, SCRATCH_TABLE)
+  const typed = new Map(
+    observeSets(s.sock, { family: t.family, name: SCRATCH_TABLE, handle: 0, flags: 0 })
+      .filter((x) => x.flags & NFT_SET_ANONYMOUS)
+      .map((x) => [x.name, x]),
+  )
+  const byChain = new Map<string, RawRule[]>()
+  const filter = { family, table: SCRATCH_TABLE, tableAttr: NFTA_RULE_TABLE }
+  for (const raw of dumpObjects(s.sock, nfnl.NFT_MSG_GETRULE, filter, decodeRuleMessage)) {
+    if (raw.table !== SCRATCH_TABLE || raw.family !== family) continue
+    byChain.set(raw.chain, [...(byChain.get(raw.chain) ?? []), raw])
+  }
+  const issues: TextIssue[] = []
+  t.chains.forEach((_c, ci) => {
+    const mine = lines.filter((l) => l.chain === ci)
+    const got = byChain.get(standIn(ci)) ?? []
+    if (got.length !== mine.length) {
+      issues.push({ chain: ci, message: `nft made ${got.length} rules of this chain's ${mine.length} rule texts` })
+      return
+    }
+    mine.forEach((l, k) => {
+      rules.set(`${ci}:${l.rule}`, textRule(l, got[k]!, anon, typed))
+    })
+  })
+  return { rules, issues }
+}
