@@ -172,14 +172,16 @@ function writeExprs(w: MessageWriter, exprs: Uint8Array, ids: ReadonlyMap<string
     eachAttr(
       exprs,
       (t, _as, ae, aat) => {
-        if (t === a[0] || t === a[1]) return
-        w.bytes(exprs.subarray(aat, ae))
-        padTo4(w, ae - aat)
+        // the set's name where it stood, its id beside it; every other attribute as it was
+        if (t === a[0]) w.attrString(a[0], "__set%d").attrU32be(a[1], id)
+        else if (t !== a[1]) {
+          w.bytes(exprs.subarray(aat, ae))
+          padTo4(w, ae - aat)
+        }
       },
       ds,
       de,
     )
-    w.attrString(a[0], "__set%d").attrU32be(a[1], id)
     w.nestEnd(data).nestEnd(elem)
   })
 }
