@@ -20,7 +20,13 @@ import { exprKey } from "./expr.ts"
 import type { Chain, NftObserved, NftSet, Rule, Table } from "./model.ts"
 import { decodeRule } from "./rule-decode.ts"
 import type { CommonRule } from "./rule-schema.ts"
-import { decodeChainMessage, decodeElementsMessage, decodeSetMessage, decodeTableMessage } from "./wire/objects.ts"
+import {
+  decodeChainMessage,
+  decodeElementsMessage,
+  decodeSetMessage,
+  decodeTableMessage,
+  type ElementMessage,
+} from "./wire/objects.ts"
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
 import { bytesKey } from "./wire/raw.ts"
 import { END_MARK, keyTypeName } from "./elements.ts"
@@ -81,7 +87,7 @@ function parseChain(m: Message): TableChain {
   return chain
 }
 
-function parseSet(m: Message, family: string): NftSet | undefined {
+export function parseSet(m: Message, family: string): NftSet | undefined {
   const s = decodeSetMessage(m)
   if (familyName(s.family) !== family) return undefined
   let type = keyTypeName(s.keyType)
@@ -95,9 +101,7 @@ function parseSet(m: Message, family: string): NftSet | undefined {
 }
 
 /** A set's elements as diff keys: hex key (+ END_MARK for an interval end), and "=data" for maps. */
-function readElements(sock: NetlinkSocket, t: Table, set: NftSet): string[] {
-  const filter = { family: NFPROTO[t.family]!, table: t.name, set: set.name }
-  const messages = dumpObjects(sock, nfnl.NFT_MSG_GETSETELEM, filter, decodeElementsMessage)
+export function elementKeys(set: NftSet, messages: readonly ElementMessage[][]): string[] {
   const out: string[] = []
   for (const elements of messages) {
     for (const e of elements) {
@@ -109,6 +113,11 @@ function readElements(sock: NetlinkSocket, t: Table, set: NftSet): string[] {
     }
   }
   return out
+}
+
+function readElements(sock: NetlinkSocket, t: Table, set: NftSet): string[] {
+  const filter = { family: NFPROTO[t.family]!, table: t.name, set: set.name }
+  return elementKeys(set, dumpObjects(sock, nfnl.NFT_MSG_GETSETELEM, filter, decodeElementsMessage))
 }
 
 /** An anonymous set by its contents: how a rule's byte key names it (never by the kernel's name). */

@@ -11,12 +11,12 @@ import { type Message, nl, nfnl } from "@linx/netlink/wire"
 import type { Expr } from "./expr.ts"
 import { NftContext } from "./ffi/libnftables.ts"
 import type { NftSet } from "./model.ts"
-import { anonKey, dumpObjects, observeSets } from "./observe.ts"
+import { anonKey, dumpObjects, elementKeys, parseSet } from "./observe.ts"
 import type { NftOp } from "./ops.ts"
 import type { SetSpec } from "./set.ts"
 import { createNftTransaction, type NftTransaction } from "./transaction.ts"
 import { NFPROTO, NFT_SET_ANONYMOUS, NFTA_RULE_TABLE } from "./wire/constants.ts"
-import { decodeSetMessage } from "./wire/objects.ts"
+import { decodeElementsMessage, type ElementMessage } from "./wire/objects.ts"
 import { type AnonSetBytes, bytesKey, eachAttr, type RuleBytes, setsReferenced } from "./wire/raw.ts"
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
 
@@ -166,24 +166,37 @@ function runLines(s: Scratch, commands: readonly string[]): { err: string; path:
   }
 }
 
-/** The anonymous sets of the scratch table, as bytes, with their elements. */
-function anonSets(s: Scratch, family: number, table: string): Map<string, AnonSetBytes> {
-  const out = new Map<string, AnonSetBytes>()
+/** The anonymous sets of the scratch table: as bytes (to write them) and decoded (to name them by contents). */
+function anonSets(
+  s: Scratch,
+  family: string,
+  table: string,
+): { bytes: Map<string, AnonSetBytes>; typed: Map<string, NftSet> } {
+  const bytes = new Map<string, AnonSetBytes>()
+  const typed = new Map<string, NftSet>()
+  const nfproto = NFPROTO[family]!
   const payload = (m: Message) =>
     new Uint8Array(m.view.buffer, m.view.byteOffset + m.payload + 4, m.end - m.payload - 4)
-  for (const m of dumpObjects(s.sock, nfnl.NFT_MSG_GETSET, { family, table }, (m) => m)) {
-    const set = decodeSetMessage(m)
-    if (set.flags & NFT_SET_ANONYMOUS) out.set(set.name, { name: set.name, attrs: payload(m).slice(), elements: [] })
+  for (const m of dumpObjects(s.sock, nfnl.NFT_MSG_GETSET, { family: nfproto, table }, (m) => m)) {
+    const set = parseSet(m, family)
+    if (!set || !(set.flags & NFT_SET_ANONYMOUS)) continue
+    bytes.set(set.name, { name: set.name, attrs: payload(m).slice(), elements: [] })
+    typed.set(set.name, set)
   }
-  for (const a of out.values()) {
-    for (const m of dumpObjects(s.sock, nfnl.NFT_MSG_GETSETELEM, { family, table, set: a.name }, (m) => m)) {
+  for (const [name, a] of bytes) {
+    // one dump per set, read both ways
+    const decoded: ElementMessage[][] = []
+    for (const m of dumpObjects(s.sock, nfnl.NFT_MSG_GETSETELEM, { family: nfproto, table, set: name }, (m) => m)) {
+      decoded.push(decodeElementsMessage(m))
       const p = payload(m)
       eachAttr(p, (t, st, e) => {
         if (t === 3) a.elements.push(p.slice(st, e))
       })
     }
+    const set = typed.get(name)!
+    set.elements = elementKeys(set, decoded)
   }
-  return out
+  return { bytes, typed }
 }
 
 function textRule(line: Line, raw: RawRule, anon: Map<string, AnonSetBytes>, typed: Map<string, NftSet>): TextRule {
@@ -230,17 +243,14 @@ export function compileTextRules(t: TextTable): { rules: Map<string, TextRule>; 
   const { err, path } = runLines(s, commands)
   if (err) return { rules, issues: mapErrors(err, path, lines) }
   const family = NFPROTO[t.family]!
-  const anon = anonSets(s, family, SCRATCH_TABLE)
-  const typed = new Map(
-    observeSets(s.sock, { family: t.family, name: SCRATCH_TABLE, handle: 0, flags: 0 })
-      .filter((x) => x.flags & NFT_SET_ANONYMOUS)
-      .map((x) => [x.name, x]),
-  )
+  const { bytes: anon, typed } = anonSets(s, t.family, SCRATCH_TABLE)
   const byChain = new Map<string, RawRule[]>()
   const filter = { family, table: SCRATCH_TABLE, tableAttr: NFTA_RULE_TABLE }
   for (const raw of dumpObjects(s.sock, nfnl.NFT_MSG_GETRULE, filter, decodeRuleMessage)) {
     if (raw.table !== SCRATCH_TABLE || raw.family !== family) continue
-    byChain.set(raw.chain, [...(byChain.get(raw.chain) ?? []), raw])
+    const list = byChain.get(raw.chain)
+    if (list) list.push(raw)
+    else byChain.set(raw.chain, [raw])
   }
   const issues: TextIssue[] = []
   t.chains.forEach((_c, ci) => {

@@ -33,12 +33,11 @@ export function eachAttr(
   start = 0,
   end = b.length,
 ): void {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength)
   let p = start
   while (p + 4 <= end) {
-    const len = v.getUint16(p, true)
+    const len = b[p]! | (b[p + 1]! << 8)
     if (len < 4 || p + len > end) throw new DecodeError(p, `nf_tables attribute length ${len} is malformed`)
-    fn(v.getUint16(p + 2, true) & 0x3fff, p + 4, p + len, p)
+    fn((b[p + 2]! | (b[p + 3]! << 8)) & 0x3fff, p + 4, p + len, p)
     p += (len + 3) & ~3
   }
 }
@@ -111,31 +110,43 @@ export function setsReferenced(exprs: Uint8Array): string[] {
  * returns it for the kernel's name, or undefined for a named set).
  */
 export function bytesKey(exprs: Uint8Array, anonKey: (name: string) => string | undefined): string {
+  // runs of ordinary expressions are taken whole, as one hex string: this is built for
+  // every observed rule of a chain holding text rules
   let s = ""
-  eachExpr(exprs, (name, ds, de) => {
+  let run = -1
+  eachAttr(exprs, (_t, es, ee, at) => {
+    const name = findStr(exprs, es, ee, 1) ?? ""
+    const setAttr = SET_ATTRS[name]
+    const skip = VOLATILE[name]
+    if (name !== "counter" && !setAttr && !skip) {
+      if (run < 0) run = at
+      return
+    }
+    if (run >= 0) s += `${toHex(exprs.subarray(run, at))};`
+    run = -1
     if (name === "counter") {
       s += "counter;"
       return
     }
-    const setAttr = SET_ATTRS[name]
-    const skip = VOLATILE[name]
+    const [ds, de] = dataOf(exprs, es, ee)
     s += `${name}(`
     eachAttr(
       exprs,
-      (t, as, ae, at) => {
+      (t, as, ae, aat) => {
         if (skip?.includes(t) || (setAttr && t === setAttr[1])) return
         if (setAttr && t === setAttr[0]) {
           const set = cstr(exprs, as, ae)
           s += `set=${anonKey(set) ?? set},`
           return
         }
-        s += `${toHex(exprs.subarray(at, ae))},`
+        s += `${toHex(exprs.subarray(aat, ae))},`
       },
       ds,
       de,
     )
     s += ");"
   })
+  if (run >= 0) s += toHex(exprs.subarray(run))
   return s
 }
 
