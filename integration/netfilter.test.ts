@@ -7,6 +7,7 @@ import {
   type NftDesired,
   NftDesiredSchema,
   type NftOwnership,
+  type NftHint,
   type NftSource,
 } from "@linx/source-netfilter"
 import * as v from "valibot"
@@ -471,7 +472,7 @@ describe("netfilter source on the kernel", () => {
   )
 
   test(
-    "events hint the table they touch; a scoped look reads only that table",
+    "events hint the chain or table they touch; a scoped look reads only that",
     withNs(async (t, s) => {
       await converge(s, parse(FIREWALL))
       const hints: unknown[] = []
@@ -481,7 +482,28 @@ describe("netfilter source on the kernel", () => {
         t.sh("nft", "add", "rule", "inet", "filter", "input", "tcp", "dport", "23", "accept")
         const deadline = Date.now() + 2000
         while (!hints.length && Date.now() < deadline) await Bun.sleep(2)
-        expect(hints).toEqual([{ scope: [{ kind: "table", key: "inet filter" }] }])
+        // a rule event names its chain: only that chain is looked at
+        expect(hints).toEqual([{ scope: [{ kind: "chain", key: "inet filter input" }] }])
+        const narrow = await s.observe({
+          desired: parse(FIREWALL),
+          ownership: OWN,
+          scope: (hints[0] as NftHint).scope,
+        })
+        const filter = narrow.tables.find((x) => x.name === "filter")!
+        expect(filter.chains!.map((c) => c.name)).toEqual(["input"])
+        expect(filter.sets).toBeUndefined()
+        expect(narrow.tables.find((x) => x.name === "nat")?.chains).toBeUndefined()
+        const describe = (ops: ReturnType<NftSource["diff"]>) =>
+          ops.map(
+            (o) =>
+              `${o.kind} ${o.object} ${"chain" in o ? (typeof o.chain === "string" ? o.chain : o.chain.name) : ""}`,
+          )
+        expect(describe(s.diff(parse(FIREWALL), narrow, OWN))).toEqual(["replace rules input"])
+        // a table event (here a set's element) looks at the whole table
+        t.sh("nft", "add", "element", "inet", "filter", "blocked", "{", "192.0.2.99", "}")
+        const deadline2 = Date.now() + 2000
+        while (hints.length < 2 && Date.now() < deadline2) await Bun.sleep(2)
+        expect(hints[1]).toEqual({ scope: [{ kind: "table", key: "inet filter" }] })
         const scoped = await s.observe({
           desired: parse(FIREWALL),
           ownership: OWN,
@@ -489,13 +511,10 @@ describe("netfilter source on the kernel", () => {
         })
         expect([...scoped.scope!]).toEqual(["inet filter"])
         expect(scoped.tables.find((x) => x.name === "nat")?.chains).toBeUndefined()
-        const ops = s.diff(parse(FIREWALL), scoped, OWN)
-        expect(
-          ops.map(
-            (o) =>
-              `${o.kind} ${o.object} ${"chain" in o ? (typeof o.chain === "string" ? o.chain : o.chain.name) : ""}`,
-          ),
-        ).toEqual(["replace rules input"])
+        expect(describe(s.diff(parse(FIREWALL), scoped, OWN)).sort()).toEqual([
+          "replace rules input",
+          "update elements ",
+        ])
       } finally {
         sub[Symbol.dispose]()
       }

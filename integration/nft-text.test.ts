@@ -239,4 +239,38 @@ describe("rules written as nft text", () => {
       await loop.stop()
     }
   })
+
+  test("a big rewrite wakes one pass: the loop's own echo is not news, a foreign flush is one hint", async () => {
+    using t = freshNetns()
+    const rules = Array.from({ length: 3000 }, (_, i) =>
+      i % 10
+        ? `ip saddr 10.${i >> 8}.${i & 255}.1 tcp dport ${1000 + i} accept`
+        : `tcp dport { 22, ${1000 + i} } accept`,
+    )
+    const d = v.parse(NftDesiredSchema, { tables: [{ family: "inet", name: "lx", chains: [{ name: "c", rules }] }] })
+    const loop = createReconciler({
+      source: createNftSource({ netns: t.ns }),
+      desired: d,
+      ownership: { tables: [{ family: "inet", name: "lx" }] },
+      resyncMs: 600_000,
+    })
+    try {
+      await loop.start()
+      const passes: number[] = []
+      loop.on("pass", (p) => passes.push(p.applied.length))
+      await Bun.sleep(500) // ~2 MB of its own events: none of them a hint
+      expect(passes).toEqual([])
+      t.sh("nft", "flush", "chain", "inet", "lx", "c")
+      for (let i = 0; i < 400 && passes.length === 0; i++) await Bun.sleep(5)
+      await Bun.sleep(500)
+      expect(passes).toEqual([1]) // one pass healed it, and nothing woke another
+      expect(
+        JSON.parse(t.sh("nft", "-j", "list", "chain", "inet", "lx", "c")).nftables.filter(
+          (x: { rule?: unknown }) => x.rule,
+        ).length,
+      ).toBe(3000)
+    } finally {
+      await loop.stop()
+    }
+  })
 })

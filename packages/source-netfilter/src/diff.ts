@@ -29,6 +29,19 @@ function diffTable(t: TableSpec, have: Table, rulesOf: (c: ChainSpec) => Compile
   const flags = tableFlags(t)
   if ((have.flags & NFT_TABLE_F_DORMANT) !== (flags & NFT_TABLE_F_DORMANT))
     out.changes.push({ kind: "update", object: "table", flags, ...where })
+  if (have.narrowed) {
+    // only these chains were looked at (rule events): nothing else of the table is judged
+    const only = have.narrowed
+    diffChains(
+      t.chains.filter((c) => only.has(c.name)),
+      have.chains ?? [],
+      rulesOf,
+      new Set(),
+      where,
+      out,
+    )
+    return
+  }
   // sets first: a recreated set forces a rewrite of the chains that look it up
   const recreated = diffSets(t.sets, have.sets ?? [], where, out)
   diffChains(t.chains, have.chains ?? [], rulesOf, recreated, where, out)

@@ -11,11 +11,13 @@ import { createNftTransaction } from "./transaction.ts"
 
 export interface NftKernel {
   /** a consistent look (generation before and after equal); chains and rules only for `tables` when given */
-  observe(tables?: ReadonlySet<string>): NftObserved
+  observe(tables?: ReadonlySet<string>, chains?: ReadonlyMap<string, ReadonlySet<string>>): NftObserved
   /** one transaction; failures by op index (all ops fail when any does: nothing was applied) */
   apply(ops: readonly NftOp[], options: { genId?: number; check?: boolean }): Map<number, Error>
   /** a fake's own change events (the real kernel's come from the nftables multicast group) */
   subscribe?(onHint: (h: NftHint) => void): Disposable & { close(): Promise<void> }
+  /** the port id of the socket transactions are sent on: events it caused are echoes */
+  readonly portId?: number
   /** throws NetnsGoneError when the namespace is gone (the fake kernel never is) */
   assertThere?(): void
   close(): void
@@ -41,15 +43,18 @@ export function createNftKernel(netns: NetnsRef): NftKernel {
   const look = createNftObserver(sock)
   const transaction = createNftTransaction(sock)
   return {
-    observe(tables) {
+    observe(tables, chains) {
       for (let attempt = 1; ; attempt++) {
-        const o = look(tables)
+        const o = look(tables, chains)
         if (nfnl.getGeneration(sock) === o.genId) return o
         if (attempt >= LOOKS)
           throw new Error(`the nftables ruleset kept changing during ${LOOKS} consecutive looks; try again`)
       }
     },
     apply: (ops, options) => transaction.apply(ops, options),
+    get portId() {
+      return sock.portId
+    },
     assertThere: () => assertNetnsThere(ns),
     close() {
       sock.close()

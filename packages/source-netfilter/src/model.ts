@@ -47,6 +47,8 @@ export interface Table {
   /** chains, when this table was looked at (tables outside interest list only their names) */
   chains?: Chain[]
   sets?: NftSet[]
+  /** only these chains were looked at (rule events touched them): not the table's sets, not its other chains */
+  narrowed?: ReadonlySet<string>
 }
 
 export interface NftObserved {

@@ -1,14 +1,19 @@
 // nftables events → hints scoped to the tables they touch (NFNLGRP_NFTABLES). Every
 // object message names its table (NFTA_*_TABLE, or NFTA_TABLE_NAME, attribute 1) and its
-// family (nfgenmsg); NFT_MSG_NEWGEN, which ends each transaction, names none.
+// family (nfgenmsg); NFT_MSG_NEWGEN, which ends each transaction, names none. Every event
+// carries the port id of the socket whose request caused it (nlmsg_pid): the echo of a
+// source's own transaction is not news to it (echoFilter).
 import { forEachAttr, type Message, readString, requireHeader } from "@linx/netlink/wire"
 import { NFPROTO } from "./wire/constants.ts"
 
 const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n)
 
-/** A table an event touched ("inet edge"): the one scope entry kind of netfilter. */
+/**
+ * What an event touched: a table ("inet edge"), or for a rule event just its chain
+ * ("inet edge input": a flushed chain is looked at alone, not its whole table).
+ */
 export interface NftScopeEntry {
-  readonly kind: "table"
+  readonly kind: "table" | "chain"
   readonly key: string
 }
 
@@ -22,6 +27,7 @@ export interface NftHint {
 /** The hint for a chunk of events; undefined when it holds nothing but generation markers. */
 export function hintFor(messages: readonly Message[]): NftHint | undefined {
   const tables = new Set<string>()
+  const chains = new Set<string>()
   let other = false
   for (const m of messages) {
     if (m.type >> 8 !== 10) {
@@ -34,12 +40,75 @@ export function hintFor(messages: readonly Message[]): NftHint | undefined {
     requireHeader(m, 4, "nfgenmsg")
     const family = familyName(m.view.getUint8(m.payload))
     let table: string | undefined
+    let chain: string | undefined
     forEachAttr(m.view, m.payload + 4, m.end, (t, o, l) => {
       if (t === 1) table = readString(m.view, o, l)
+      else if (t === 2) chain = readString(m.view, o, l)
     })
     if (!family || table === undefined) return {}
-    tables.add(`${family} ${table}`)
+    // an anonymous set ("{ 22, 80 }") lives and dies with its rule, whose event names the chain
+    if (msg >= 9 && msg <= 14 && chain !== undefined && /^__set\d+$/.test(chain)) continue
+    // NFT_MSG_NEWRULE 6, DELRULE 8: NFTA_RULE_CHAIN (2) names the chain
+    if ((msg === 6 || msg === 8) && chain !== undefined && !chain.includes(" "))
+      chains.add(`${family} ${table} ${chain}`)
+    else tables.add(`${family} ${table}`)
   }
-  if (tables.size) return { scope: [...tables].map((key) => ({ kind: "table", key })) }
+  const scope: NftScopeEntry[] = [
+    ...[...tables].map((key) => ({ kind: "table" as const, key })),
+    ...[...chains].map((key) => ({ kind: "chain" as const, key })),
+  ]
+  if (scope.length) return { scope }
   return other ? {} : undefined
+}
+
+/** How long a transaction's events wait for their NEWGEN before they are a hint anyway. */
+const HOLD_MS = 20
+
+/**
+ * The hints of an event stream, one per transaction: events are gathered until the
+ * NEWGEN that ends their transaction (a foreign `nft flush` of a 10k-rule chain is ~6 MB
+ * of events, read in chunks: each chunk used to wake a full pass of its own). Events the
+ * socket `portId()` caused (a source's own transactions, already known to the loop that
+ * made them) are left out. Events still waiting after HOLD_MS are a hint anyway.
+ */
+export function transactionHints(
+  portId: () => number | undefined,
+  onHint: (hint: NftHint) => void,
+): { feed(messages: readonly Message[]): void; close(): void } {
+  let held: NftHint | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const flush = () => {
+    if (timer) clearTimeout(timer)
+    timer = undefined
+    const h = held
+    held = undefined
+    if (h) onHint(h)
+  }
+  return {
+    feed(messages) {
+      const own = portId() || undefined
+      let start = 0
+      for (let i = 0; i <= messages.length; i++) {
+        const m = messages[i]
+        const end = m === undefined || (m.type >> 8 === 10 && (m.type & 0xff) === 15) /* NFT_MSG_NEWGEN */
+        if (!end) continue
+        const news = messages.slice(start, i).filter((x) => x.pid !== own)
+        held = merge(held, news.length ? hintFor(news) : undefined)
+        start = i + 1
+        if (m !== undefined && held) flush()
+      }
+      if (held && !timer) timer = setTimeout(flush, HOLD_MS)
+    },
+    close() {
+      if (timer) clearTimeout(timer)
+      timer = undefined
+      held = undefined
+    },
+  }
+}
+
+function merge(a: NftHint | undefined, b: NftHint | undefined): NftHint | undefined {
+  if (!a || !b) return a ?? b
+  if (!a.scope || !b.scope) return {}
+  return { scope: [...a.scope, ...b.scope] }
 }

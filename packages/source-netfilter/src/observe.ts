@@ -1,13 +1,14 @@
 // A consistent look at nf_tables (one generation): tables, and for the tables of interest
 // their chains, rules, sets and elements, all decoded in TypeScript (wire/): no byte from a
 // socket reaches libnftnl's parsers, which exit(1) or crash on malformed input.
-import type { NetlinkSocket } from "@linx/netlink"
-import { type Message, nfnl, toHex } from "@linx/netlink/wire"
+import { type NetlinkSocket, NetlinkError } from "@linx/netlink"
+import { errno, type Message, MessageWriter, nfnl, toHex } from "@linx/netlink/wire"
 import {
   ELEM_INTERVAL_END,
   HOOKS,
   NFPROTO,
   NFTA_CHAIN_TABLE,
+  NFTA_RULE_CHAIN,
   NFTA_RULE_TABLE,
   NFT_DATA_VERDICT,
   NFT_SET_MAP,
@@ -135,55 +136,106 @@ export function observeSets(sock: NetlinkSocket, t: Table): NftSet[] {
   return sets
 }
 
-/** The table's rules, decoded in TypeScript, with their anonymous sets' elements filled in. */
-function observeRules(sock: NetlinkSocket, t: Table, anon: ReadonlyMap<string, NftSet>): ObservedRule[] {
-  const withAnon = (raw: RawRule): RawRule => {
+/** The table's rules (or one chain's) as decoded from the kernel's messages. */
+function dumpRules(sock: NetlinkSocket, t: Table, chain?: string): RawRule[] {
+  const family = NFPROTO[t.family]!
+  return sock
+    .dumpInto((w) => {
+      w.begin(nfnl.nftType(nfnl.NFT_MSG_GETRULE), 0)
+      nfnl.writeNfgenmsg(w, family)
+      w.attrString(NFTA_RULE_TABLE, t.name)
+      if (chain !== undefined) w.attrString(NFTA_RULE_CHAIN, chain)
+      w.end()
+    }, decodeRuleMessage)
+    .filter((r) => r.family === family && r.table === t.name && (chain === undefined || r.chain === chain))
+}
+
+/** Observed rules, with their anonymous sets' elements filled in. */
+function observed(raws: readonly RawRule[], family: string, anon: ReadonlyMap<string, NftSet>): ObservedRule[] {
+  return raws.map((raw) => {
     for (const e of raw.exprs) {
       const a = e.type === "lookup" ? anon.get(e.set) : undefined
       if (a && e.type === "lookup") e.anon = { type: a.type, elements: [...a.elements].sort() }
     }
-    return raw
+    return new ObservedRule(raw, family, anon)
+  })
+}
+
+/** The chains of a table (a chain dump ignores NFTA_CHAIN_TABLE and returns every table's: filtered here, PLATFORM 14). */
+function observeChains(sock: NetlinkSocket, t: Table): TableChain[] {
+  return dumpObjects(sock, nfnl.NFT_MSG_GETCHAIN, { table: t.name, tableAttr: NFTA_CHAIN_TABLE }, parseChain).filter(
+    (c) => c.family === t.family && c.table === t.name,
+  )
+}
+
+/**
+ * Fills in only some chains of a table, with their rules and the anonymous sets those
+ * use (after rule events: a flushed chain is healed without reading the whole table).
+ */
+function lookIntoChains(sock: NetlinkSocket, t: Table, names: ReadonlySet<string>): void {
+  const chains = observeChains(sock, t).filter((c) => names.has(c.name))
+  const raws = chains.map((c) => dumpRules(sock, t, c.name))
+  // the anonymous sets these rules use, each asked for by name (a table may hold thousands)
+  const used = new Map<string, NftSet>()
+  for (const list of raws)
+    for (const r of list)
+      for (const e of r.exprs) {
+        if (e.type !== "lookup" || used.has(e.set) || !/^__set\d+$/.test(e.set)) continue
+        const set = getSet(sock, t, e.set)
+        if (set && set.flags & NFT_SET_ANONYMOUS) used.set(e.set, set)
+      }
+  for (const set of used.values()) set.elements = readElements(sock, t, set)
+  chains.forEach((c, i) => {
+    c.rules = observed(raws[i]!, t.family, used)
+  })
+  t.chains = chains.map(({ family: _f, table: _t, ...c }) => c)
+  t.narrowed = names
+}
+
+/** One set by name (NFT_MSG_GETSET without a dump), or undefined when it is gone. */
+function getSet(sock: NetlinkSocket, t: Table, name: string): NftSet | undefined {
+  const w = new MessageWriter(256)
+  w.begin(nfnl.nftType(nfnl.NFT_MSG_GETSET), 0)
+  nfnl.writeNfgenmsg(w, NFPROTO[t.family]!)
+  w.attrString(1, t.name).attrString(2, name)
+  w.end()
+  try {
+    for (const m of sock.request(w)) if (m.type === nfnl.nftType(nfnl.NFT_MSG_NEWSET)) return parseSet(m, t.family)
+  } catch (e) {
+    if (e instanceof NetlinkError && e.errno === errno.ENOENT) return undefined
+    throw e
   }
-  const filter = { family: NFPROTO[t.family]!, table: t.name, tableAttr: NFTA_RULE_TABLE }
-  return sock
-    .dumpInto(
-      (w) => {
-        w.begin(nfnl.nftType(nfnl.NFT_MSG_GETRULE), 0)
-        nfnl.writeNfgenmsg(w, filter.family)
-        w.attrString(filter.tableAttr, filter.table)
-        w.end()
-      },
-      (m) => {
-        const raw = withAnon(decodeRuleMessage(m))
-        return new ObservedRule(raw, familyName(raw.family), anon)
-      },
-    )
-    .filter((r) => r.family === t.family && r.table === t.name)
+  return undefined
 }
 
 /** Fills in a table's chains (with their rules) and named sets. */
 function lookInto(sock: NetlinkSocket, t: Table): void {
-  // a chain dump ignores NFTA_CHAIN_TABLE and returns every table's chains: filter here (PLATFORM 14)
-  const chains = dumpObjects(
-    sock,
-    nfnl.NFT_MSG_GETCHAIN,
-    { table: t.name, tableAttr: NFTA_CHAIN_TABLE },
-    parseChain,
-  ).filter((c) => c.family === t.family && c.table === t.name)
+  const chains = observeChains(sock, t)
   const allSets = observeSets(sock, t)
   const anon = new Map(allSets.filter((x) => x.flags & NFT_SET_ANONYMOUS).map((x) => [x.name, x]))
   const byName = new Map(chains.map((c) => [c.name, c]))
-  for (const r of observeRules(sock, t, anon)) byName.get(r.chain)?.rules.push(r)
+  for (const r of observed(dumpRules(sock, t), t.family, anon)) byName.get(r.chain)?.rules.push(r)
   t.chains = chains.map(({ family: _f, table: _t, ...c }) => c)
   t.sets = allSets.filter((x) => !(x.flags & NFT_SET_ANONYMOUS))
 }
 
-/** The observe of one socket: `look(interest)` reads every table, and those in `interest` whole. */
-export function createNftObserver(sock: NetlinkSocket): (interest?: ReadonlySet<string>) => NftObserved {
-  return (interest) => {
+/**
+ * The observe of one socket: `look(interest)` reads every table, and those in `interest`
+ * whole, or (`chains`) only some of their chains.
+ */
+export function createNftObserver(
+  sock: NetlinkSocket,
+): (interest?: ReadonlySet<string>, chains?: ReadonlyMap<string, ReadonlySet<string>>) => NftObserved {
+  return (interest, chains) => {
     const genId = nfnl.getGeneration(sock)
     const tables = dumpObjects(sock, nfnl.NFT_MSG_GETTABLE, {}, parseTable)
-    for (const t of tables) if (!interest || interest.has(`${t.family} ${t.name}`)) lookInto(sock, t)
+    for (const t of tables) {
+      const key = `${t.family} ${t.name}`
+      if (interest && !interest.has(key)) continue
+      const only = chains?.get(key)
+      if (only) lookIntoChains(sock, t, only)
+      else lookInto(sock, t)
+    }
     return { genId, tables }
   }
 }

@@ -15,7 +15,7 @@ import { createRulesetDiff } from "./diff.ts"
 import { createNftKernel, type NftKernel } from "./kernel.ts"
 import type { NftObserved } from "./model.ts"
 import { describeNftOp, type NftOp } from "./ops.ts"
-import { hintFor, type NftHint } from "./monitor.ts"
+import { type NftHint, transactionHints } from "./monitor.ts"
 import { type NftDesired, NftDesiredSchema, type NftOwnership, NftOwnershipSchema } from "./schema.ts"
 
 export interface NftSourceOptions {
@@ -55,8 +55,31 @@ export function tablesOfInterest(want: NftWant | undefined): Set<string> | undef
   if (!want?.desired && !want?.ownership) return undefined
   const keys = new Set([...(want.desired?.tables ?? []).map(tableKey), ...(want.ownership?.tables ?? []).map(tableKey)])
   if (!want.scope) return keys
-  const touched = new Set(want.scope.filter((e) => e.kind === "table" && e.key !== undefined).map((e) => e.key!))
+  const touched = new Set(want.scope.filter((e) => e.key !== undefined).map((e) => tableOf(e)))
   return new Set([...keys].filter((k) => touched.has(k)))
+}
+
+/** The table key of a scope entry ("inet edge" of "inet edge input"). */
+const tableOf = (e: { kind: string; key?: string }) => (e.kind === "chain" ? e.key!.split(" ", 2).join(" ") : e.key!)
+
+/**
+ * Tables of a scoped look that only rule events touched: only those chains are looked
+ * at (their rules, and the anonymous sets those use), not the whole table.
+ */
+export function chainsOfInterest(want: NftWant | undefined): Map<string, Set<string>> | undefined {
+  if (!want?.scope) return undefined
+  const whole = new Set(want.scope.filter((e) => e.kind !== "chain").map((e) => e.key))
+  const out = new Map<string, Set<string>>()
+  for (const e of want.scope) {
+    if (e.kind !== "chain" || e.key === undefined) continue
+    const table = tableOf(e)
+    if (whole.has(table)) continue
+    const chain = e.key.slice(table.length + 1)
+    const set = out.get(table)
+    if (set) set.add(chain)
+    else out.set(table, new Set([chain]))
+  }
+  return out.size ? out : undefined
 }
 
 const tableKey = (t: { family: string; name: string }) => `${t.family} ${t.name}`
@@ -89,7 +112,7 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
       if (closed) throw new Error("netfilter source is closed")
       kernel.assertThere?.() // a namespace only this source keeps alive: the loop lets it go
       const look = tablesOfInterest(want)
-      const o = kernel.observe(look)
+      const o = kernel.observe(look, look && chainsOfInterest(want))
       if (want?.scope && look) o.scope = look
       return o
     },
@@ -102,16 +125,22 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
         return options.kernel.subscribe
           ? subscriptions.add(options.kernel.subscribe(onHint))
           : { [Symbol.dispose]() {} }
+      const hints = transactionHints(() => kernel.portId, onHint)
       const sub = subscribeNetlink(nl.NETLINK_NETFILTER, {
         netns: options.netns,
         groups: [NFNLGRP_NFTABLES],
-        onMessages: (messages) => {
-          const h = hintFor(messages)
-          if (h) onHint(h)
-        },
+        onMessages: (messages) => hints.feed(messages),
         onOverrun: () => onHint({ overrun: true }),
-        onError: (ended) => onHint({ ended }),
+        onError: (ended) => {
+          hints.close()
+          onHint({ ended })
+        },
       })
+      const close = sub.close.bind(sub)
+      sub.close = () => {
+        hints.close()
+        return close()
+      }
       return subscriptions.add(sub)
     },
     describe: describeNftOp,
