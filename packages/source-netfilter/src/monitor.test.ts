@@ -11,7 +11,7 @@ const NEWGEN = 15
 /** Event messages: [msg type, port id, table (none for NEWGEN)]. */
 function events(list: [number, number, string?][]) {
   const w = new MessageWriter()
-  for (const [type, portId, table] of list) {
+  for (const [type, , table] of list) {
     w.begin(nfnl.nftType(type), 0)
     nfnl.writeNfgenmsg(w, 1)
     if (table) w.attrString(1, table)
