@@ -3,6 +3,7 @@
 import { createReconciler } from "@linx/reconcile"
 import { createNftSource, NftDesiredSchema } from "@linx/source-netfilter"
 import * as v from "valibot"
+import { forgetCompiledText } from "../packages/source-netfilter/src/text.ts"
 import { addAbsolute, addRatio, benchNetns, fmtMs, percentile, timeMedianAsync } from "./harness.ts"
 
 export async function benchNetfilter(count = 10_000): Promise<void> {
@@ -146,7 +147,10 @@ export async function benchNetfilterText(count = 10_000, trials = 20): Promise<v
       if (r.failed.length) throw new Error(r.failed[0]!.error.message)
     },
     5,
-    flush,
+    () => {
+      flush()
+      forgetCompiledText() // each run compiles, as a first apply does
+    },
   )
   const lines = ["table inet bench {"]
   for (const c of chains) lines.push(`  chain ${c.name} {`, ...c.rules.map((r) => `    ${r}`), "  }")

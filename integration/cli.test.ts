@@ -303,6 +303,11 @@ desired:
     ])
     expect(linx(t, "show", "netfilter", "--file", f).stdout).toContain("@blocked  set ipv4_addr (interval)")
     expect(linx(t, "show", "netfilter", "--file", f).stdout).toContain("ct state established,related accept")
+    // rules written as nft text: planned and shown as nft writes them
+    expect(plan.stdout).toContain("nft add rule inet edge input icmp type echo-request limit rate 10/second accept")
+    expect(linx(t, "show", "netfilter", "--file", f).stdout).toContain(
+      "icmpv6 type { echo-request, nd-router-advert, nd-neighbor-solicit } accept",
+    )
   })
 
   test("apply --json to a pipe carries the whole document (3000 ops, far past 64 KiB)", () => {

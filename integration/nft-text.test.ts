@@ -198,6 +198,16 @@ describe("rules written as nft text", () => {
     }
   })
 
+  test("the same table text compiles once; a rule put before a text rule does not shift it", () => {
+    const table = (rules: unknown[]) => ({ tables: [{ family: "inet", name: "lx", chains: [{ name: "c", rules }] }] })
+    const a = v.parse(NftDesiredSchema, table(["tcp dport 22 accept"])).tables[0]!.chains[0]!.rules
+    const b = v.parse(NftDesiredSchema, table(["tcp dport 22 accept"])).tables[0]!.chains[0]!.rules
+    expect(b[0]).toBe(a[0]!) // the compiled rule itself, not a second nft run
+    const c = v.parse(NftDesiredSchema, table([{ verdict: "drop" }, "tcp dport 22 accept"])).tables[0]!.chains[0]!.rules
+    expect(c[0]).toEqual({ verdict: "drop" })
+    expect(String((c[1] as { text: string }).text)).toBe("tcp dport 22 accept")
+  })
+
   test("a loop heals a flushed chain, a deleted rule and a rule slipped in, and refuses bad text with nft's own message", async () => {
     using t = freshNetns()
     const c = CASES[0]!

@@ -63,7 +63,7 @@ export async function showCommand(
     const desired = file ? await validate(entry.schema, file.desired) : undefined
     const own = file ? await validOwnership(entry, ownership) : undefined
     const observed = await source.observe({ desired, ownership: own })
-    const shown = entry.show(observed, desired, own)
+    const shown = entry.show(observed, desired, own, netns)
     if (opts.json) io.out(JSON.stringify(shown.json, null, 2))
     else for (const s of shown.sections) io.out([...table(s), ""].join("\n"))
     return 0

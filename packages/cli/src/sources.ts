@@ -21,6 +21,7 @@ import {
   type NftObserved,
   type NftOwnership,
   NftOwnershipSchema,
+  nftRuleTexts,
   showNft,
 } from "@linx/source-netfilter"
 import {
@@ -46,7 +47,12 @@ export interface SourceEntry {
   defaultOwnership: unknown
   create(netns: NetnsRef): AnySource
   /** what `show` prints, and its JSON form: the source's own rows, owned exactly as its diff decides */
-  show(observed: unknown, desired: unknown, ownership: unknown): { sections: ShowSection[]; json: unknown }
+  show(
+    observed: unknown,
+    desired: unknown,
+    ownership: unknown,
+    netns?: NetnsRef,
+  ): { sections: ShowSection[]; json: unknown }
   /**
    * Ownership after a reload changed it: kernel markers the old one used stay this
    * loop's (rewritten with the new ones), and `changed` says which moved.
@@ -75,7 +81,9 @@ const ENTRIES: Record<string, SourceEntry> = {
     ownershipSchema: NftOwnershipSchema as StandardSchemaV1<unknown, unknown>,
     defaultOwnership: { tables: [] },
     create: (netns) => createNftSource({ netns }),
-    show: (o, d, own) => showNft(o as NftObserved, d as NftDesired | undefined, own as NftOwnership | undefined),
+    // rules outside the common form are shown as nft lists them
+    show: (o, d, own, netns) =>
+      showNft(o as NftObserved, d as NftDesired | undefined, own as NftOwnership | undefined, nftRuleTexts(netns)),
   },
   sysctl: {
     kind: "sysctl",

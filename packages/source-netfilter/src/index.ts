@@ -2,6 +2,8 @@
 export { createNftSource, type NftSource, type NftSourceOptions, type NftWant } from "./source.ts"
 export type { NftHint, NftScopeEntry } from "./monitor.ts"
 export { showNft } from "./show.ts"
+export { nftRuleTexts } from "./listing.ts"
+export { TextRule } from "./text.ts"
 export {
   NftDesiredSchema,
   NftOwnershipSchema,

@@ -27,6 +27,8 @@ export function showNft(
   obs: NftObserved,
   desired: NftDesired | undefined,
   ownership: NftOwnership | undefined,
+  /** rule texts as nft lists them ("family table handle" → text; nftRuleTexts), for rules not in the common form */
+  texts?: ReadonlyMap<string, string>,
 ): { sections: ShowSection[]; json: unknown } {
   const rows: ShowSection["rows"] = []
   const owned = (t: { family: string; name: string }) => ownsTable(ownership, desired, `${t.family} ${t.name}`)
@@ -50,7 +52,7 @@ export function showNft(
       for (const r of c.rules) {
         const text = r.common
           ? commonText(r.common) + (r.comment ? ` comment "${r.comment}"` : "")
-          : `raw: ${r.exprs.map((e) => e.type).join(" ")}`
+          : (texts?.get(`${t.family} ${t.name} ${r.handle}`) ?? `raw: ${r.exprs.map((e) => e.type).join(" ")}`)
         rows.push({ owned: own, cells: ["", "", `#${r.handle}`, text] })
       }
     }

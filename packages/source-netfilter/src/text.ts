@@ -222,6 +222,39 @@ function textRule(line: Line, raw: RawRule, anon: Map<string, AnonSetBytes>, typ
  * Returns them by "chain:rule" position, or nft's complaints by position.
  */
 export function compileTextRules(t: TextTable): { rules: Map<string, TextRule>; issues: TextIssue[] } {
+  // the same table text again (a file reloaded, a PUT of the same state): nft's answer is the same
+  const key = JSON.stringify([
+    t.family,
+    t.sets,
+    t.chains.map((c) => [
+      c.name,
+      c.type,
+      c.hook,
+      c.priority,
+      c.device,
+      c.rules.map((r) => (typeof r === "string" ? r : 0)),
+    ]),
+  ])
+  const cached = recent.get(key)
+  if (cached) return cached
+  const result = compileUncached(t)
+  if (!result.issues.length) {
+    recent.set(key, result)
+    if (recent.size > RECENT) recent.delete(recent.keys().next().value!)
+  }
+  return result
+}
+
+/** Compiled tables kept for reuse, the most recent last: rule texts change far less often than files are read. */
+const recent = new Map<string, { rules: Map<string, TextRule>; issues: TextIssue[] }>()
+const RECENT = 16
+
+/** Forgets compiled tables (a benchmark of the first compile). */
+export function forgetCompiledText(): void {
+  recent.clear()
+}
+
+function compileUncached(t: TextTable): { rules: Map<string, TextRule>; issues: TextIssue[] } {
   const rules = new Map<string, TextRule>()
   const lines: Line[] = []
   t.chains.forEach((c, ci) => {

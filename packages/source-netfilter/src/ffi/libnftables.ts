@@ -14,6 +14,8 @@ const lib = lazyLibrary("libnftables.so.1", "libnftables1", {
   nft_ctx_buffer_output: { args: [P], returns: FFIType.i32 },
   nft_ctx_buffer_error: { args: [P], returns: FFIType.i32 },
   nft_ctx_get_error_buffer: { args: [P], returns: P },
+  nft_ctx_get_output_buffer: { args: [P], returns: P },
+  nft_ctx_output_set_flags: { args: [P, FFIType.u32], returns: FFIType.void },
   nft_run_cmd_from_buffer: { args: [P, FFIType.cstring], returns: FFIType.i32 },
   nft_run_cmd_from_filename: { args: [P, FFIType.cstring], returns: FFIType.i32 },
 })
@@ -40,6 +42,19 @@ export class NftContext {
   #live(): Pointer {
     if (!this.#ctx) throw new Error("libnftables context is closed")
     return this.#ctx
+  }
+
+  /** NFT_CTX_OUTPUT_* flags for listings (handles 1<<3, stateless 1<<2). */
+  setOutputFlags(flags: number): void {
+    lib().nft_ctx_output_set_flags(this.#live(), flags)
+  }
+
+  /** Runs commands and returns what nft printed (a listing); throws with nft's error text. */
+  list(commands: string): string {
+    const err = this.run(commands)
+    if (err) throw new Error(`nft: ${err.trim()}`)
+    const p = lib().nft_ctx_get_output_buffer(this.#live())
+    return p ? new CString(p).toString() : ""
   }
 
   /** Runs commands; returns nft's error text ("" on success). */

@@ -1,0 +1,38 @@
+// Rule texts as nft lists them, for `linx show`: nft's own listing of the namespace
+// (libnftables, read-only), keyed by table and rule handle. A rule nft cannot print
+// (none in practice) is shown from its expressions instead.
+import { Netns, type NetnsRef } from "@linx/netlink"
+import { NftContext } from "./ffi/libnftables.ts"
+
+const NFT_CTX_OUTPUT_STATELESS = 1 << 2
+const NFT_CTX_OUTPUT_HANDLE = 1 << 3
+
+/** "family table handle" → the rule as `nft list ruleset` prints it (stateless: no counter values). */
+export function nftRuleTexts(netns?: NetnsRef): Map<string, string> {
+  const ns = Netns.open(netns)
+  const ctx = new NftContext(ns)
+  try {
+    ctx.setOutputFlags(NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS)
+    return parseListing(ns.run(() => ctx.list("list ruleset")))
+  } finally {
+    ctx.close()
+    ns.close()
+  }
+}
+
+/** Rule lines of a listing with handles: inside `table F T {`, a line ending in `# handle N`. */
+export function parseListing(text: string): Map<string, string> {
+  const out = new Map<string, string>()
+  let table = ""
+  let depth = 0
+  for (const raw of text.split("\n")) {
+    const line = raw.trim()
+    const t = /^table (\S+) (\S+) \{/.exec(line)
+    if (t && depth === 0) table = `${t[1]} ${t[2]}`
+    const r = /^(.*\S)\s+# handle (\d+)$/.exec(line)
+    // a rule is a line at chain depth (2) that is not a chain, set or map header
+    if (r && depth === 2 && !line.endsWith("{")) out.set(`${table} ${r[2]}`, r[1]!)
+    depth += (line.match(/\{/g)?.length ?? 0) - (line.match(/\}/g)?.length ?? 0)
+  }
+  return out
+}
