@@ -9,9 +9,9 @@ import { createNftSource, type NftDesired, NftDesiredSchema, type NftOwnership }
 import * as v from "valibot"
 import { freshNetns, type TestNetns } from "./netns.ts"
 
-type Chain = { name: string; type?: string; hook?: string; priority?: number; rules: string[] }
+type Chain = { name: string; type?: string; hook?: string; priority?: number; device?: string; rules: string[] }
 
-const CASES: { family: string; sets?: string; setSpecs?: unknown[]; chains: Chain[] }[] = [
+const CASES: { family: string; sets?: string; setSpecs?: unknown[]; chains: Chain[]; link?: string }[] = [
   {
     family: "inet",
     setSpecs: [{ name: "allow", type: "ipv4_addr", flags: ["interval"], elements: ["10.1.0.0/16"] }],
@@ -99,6 +99,27 @@ const CASES: { family: string; sets?: string; setSpecs?: unknown[]; chains: Chai
       },
     ],
   },
+  {
+    // the device exists only here: in the scratch namespace the rules compile in a regular chain
+    family: "netdev",
+    link: "nd0",
+    chains: [
+      {
+        name: "ingress",
+        type: "filter",
+        hook: "ingress",
+        device: "nd0",
+        priority: 0,
+        rules: ["ip saddr 10.0.0.1 drop", "ether type arp accept", "ip6 daddr ff02::1 counter"],
+      },
+    ],
+  },
+  {
+    family: "arp",
+    chains: [
+      { name: "in", type: "filter", hook: "input", priority: 0, rules: ["arp operation request counter accept"] },
+    ],
+  },
 ]
 
 function desired(c: (typeof CASES)[number]): unknown {
@@ -110,7 +131,8 @@ function nftScript(c: (typeof CASES)[number]): string {
   const lines = [`add table ${c.family} ref`]
   if (c.sets) lines.push(c.sets, "add element inet ref allow { 10.1.0.0/16 }")
   for (const ch of c.chains) {
-    const base = ch.hook ? ` { type ${ch.type} hook ${ch.hook} priority ${ch.priority}; }` : ""
+    const dev = ch.device ? ` device "${ch.device}"` : ""
+    const base = ch.hook ? ` { type ${ch.type} hook ${ch.hook}${dev} priority ${ch.priority}; }` : ""
     lines.push(`add chain ${c.family} ref ${ch.name}${base}`)
   }
   for (const ch of c.chains) for (const r of ch.rules) lines.push(`add rule ${c.family} ref ${ch.name} ${r}`)
@@ -145,6 +167,7 @@ describe("rules written as nft text", () => {
       const d = v.parse(NftDesiredSchema, desired(c))
       const s = createNftSource({ netns: t.ns })
       try {
+        if (c.link) t.sh("ip", "link", "add", c.link, "type", "veth", "peer", "name", `${c.link}p`)
         nftFile(t, nftScript(c))
         const seen = await s.observe({ desired: d, ownership: own })
         const report = await s.reconcile(s.diff(d, seen, own), seen)

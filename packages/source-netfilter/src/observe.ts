@@ -5,7 +5,7 @@ import { type NetlinkSocket, NetlinkError } from "@linx/netlink"
 import { errno, type Message, MessageWriter, nfnl, toHex } from "@linx/netlink/wire"
 import {
   ELEM_INTERVAL_END,
-  HOOKS,
+  hookNameOf,
   NFPROTO,
   NFTA_CHAIN_TABLE,
   NFTA_RULE_CHAIN,
@@ -33,8 +33,7 @@ import { bytesKey } from "./wire/raw.ts"
 import { END_MARK, keyTypeName } from "./elements.ts"
 
 const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n) ?? String(n)
-const hookName = (family: string, n: number) =>
-  family === "netdev" ? "ingress" : Object.keys(HOOKS).find((k) => HOOKS[k] === n && k !== "ingress")
+const hookName = hookNameOf
 
 export function commentOf(udata: Uint8Array | undefined): string | undefined {
   if (!udata) return undefined

@@ -4,6 +4,7 @@ import * as v from "valibot"
 import { ExprSchema } from "./expr.ts"
 import { MatchSchema, parseNatTarget, VerdictSchema } from "./rule-schema.ts"
 import { SetSpecSchema } from "./set.ts"
+import { ARP_HOOKS } from "./wire/constants.ts"
 import { compileTextRules, TextRule, textRuleProblem } from "./text.ts"
 
 const Name = v.pipe(
@@ -80,6 +81,11 @@ const TableShapeSchema = v.pipe(
     if (!dataset.typed) return
     const names = new Set<string>()
     for (const c of dataset.value.chains) {
+      const fam = dataset.value.family
+      if (c.hook && fam === "arp" && !(c.hook in ARP_HOOKS))
+        addIssue({ message: `chain "${c.name}": an arp table's hooks are input, output and forward (not ${c.hook})` })
+      if (c.hook && fam === "netdev" && c.hook !== "ingress")
+        addIssue({ message: `chain "${c.name}": a netdev table's base chains hook ingress (not ${c.hook})` })
       if (names.has(c.name))
         addIssue({
           message: `chain "${c.name}" is defined twice in table ${dataset.value.family} ${dataset.value.name}`,

@@ -4,6 +4,7 @@ import * as v from "valibot"
 import { type NftDesired, NftDesiredSchema } from "./schema.ts"
 import { createNftSource } from "./source.ts"
 import { FakeNftKernel } from "./testing/fake.ts"
+import { hookNameOf, hookNumber } from "./wire/constants.ts"
 
 const FIREWALL = {
   tables: [
@@ -216,5 +217,21 @@ describe("what nft refuses is refused here too (issue 13)", () => {
       ]),
     ).toEqual([])
     expect(issuesOf([{ family: "ip", name: "t", chains: chain([{ verdict: { dnat: "10.0.0.2" } }]) }])).toEqual([])
+  })
+})
+
+describe("hooks by family", () => {
+  test("an arp table's hooks are its own (input is NF_ARP_IN 0); other hooks are refused", () => {
+    const arp = (hook: string) =>
+      v.safeParse(NftDesiredSchema, {
+        tables: [{ family: "arp", name: "a", chains: [{ name: "c", type: "filter", hook, priority: 0 }] }],
+      })
+    expect(arp("input").success).toBe(true)
+    const bad = arp("prerouting")
+    expect(bad.success).toBe(false)
+    expect(bad.issues?.[0]?.message).toContain("an arp table's hooks are input, output and forward")
+    expect(hookNumber("arp", "input")).toBe(0)
+    expect(hookNumber("inet", "input")).toBe(1)
+    expect(hookNameOf("arp", 1)).toBe("output")
   })
 })

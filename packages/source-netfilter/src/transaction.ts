@@ -18,7 +18,7 @@ import { setFlags, timeoutMs } from "./set.ts"
 import {
   CHAIN,
   ELEM_INTERVAL_END,
-  HOOKS,
+  hookNumber,
   NFPROTO,
   NFT_DATA_VERDICT,
   NFT_SET_ANONYMOUS,
@@ -138,7 +138,7 @@ function createChainsAndSets(b: Batch, op: NftOp): void {
     const o = chainObject(op, c.name)
     if (c.hook) {
       if (op.kind === "create") {
-        o.setU32(CHAIN.HOOKNUM, HOOKS[c.hook]!).setU32(CHAIN.PRIO, (c.priority ?? 0) >>> 0)
+        o.setU32(CHAIN.HOOKNUM, hookNumber(op.family, c.hook)!).setU32(CHAIN.PRIO, (c.priority ?? 0) >>> 0)
         o.setStr(CHAIN.TYPE, c.type ?? "filter")
         if (c.device) o.setStr(CHAIN.DEV, c.device)
       }

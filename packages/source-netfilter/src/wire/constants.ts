@@ -6,6 +6,21 @@ export const NFPROTO_IPV4 = 2
 export const NFPROTO_IPV6 = 10
 export const NFNLGRP_NFTABLES = 7
 
+/** An arp table's hooks are numbered apart (NF_ARP_IN 0, NF_ARP_OUT 1, NF_ARP_FORWARD 2). */
+export const ARP_HOOKS: Record<string, number> = { input: 0, output: 1, forward: 2 }
+
+/** The hook number of a chain of `family`. */
+export function hookNumber(family: string, hook: string): number | undefined {
+  return family === "arp" ? ARP_HOOKS[hook] : HOOKS[hook]
+}
+
+/** The hook name of number `n` in `family`. */
+export function hookNameOf(family: string, n: number): string | undefined {
+  if (family === "netdev") return "ingress"
+  const table = family === "arp" ? ARP_HOOKS : HOOKS
+  return Object.keys(table).find((k) => table[k] === n && k !== "ingress")
+}
+
 export const HOOKS: Record<string, number> = {
   prerouting: 0,
   input: 1,
