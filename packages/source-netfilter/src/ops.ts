@@ -2,10 +2,19 @@
 import { fromHex } from "@linx/netlink/wire"
 import type { Expr } from "./expr.ts"
 import type { CommonRule, Verdict } from "./rule-schema.ts"
-import type { ChainSpec } from "./schema.ts"
 import { END_MARK, elementText, type KeyType, mapDataText } from "./elements.ts"
 import type { SetSpec } from "./set.ts"
 import type { RuleBytes } from "./wire/raw.ts"
+
+/** What a chain op needs of a chain (its rules travel in "replace" ops). */
+export interface ChainBase {
+  readonly name: string
+  readonly type?: "filter" | "nat" | "route" | undefined
+  readonly hook?: string | undefined
+  readonly priority?: number | undefined
+  readonly policy?: "accept" | "drop" | undefined
+  readonly device?: string | undefined
+}
 
 /** A rule ready to add: its expressions, and how to print it. */
 export interface CompiledRule {
@@ -28,8 +37,8 @@ export type NftOp =
   /** the dormant flag, changed in place */
   | ({ kind: "update"; object: "table"; flags: number } & Where)
   | ({ kind: "delete"; object: "table" } & Where)
-  | ({ kind: "create"; object: "chain"; chain: ChainSpec } & Where)
-  | ({ kind: "update"; object: "chain"; chain: ChainSpec } & Where)
+  | ({ kind: "create"; object: "chain"; chain: ChainBase } & Where)
+  | ({ kind: "update"; object: "chain"; chain: ChainBase } & Where)
   | ({ kind: "delete"; object: "chain"; name: string } & Where)
   /** flush the chain and add these rules, in order, in the same transaction */
   | ({ kind: "replace"; object: "rules"; chain: string; rules: CompiledRule[]; flush: boolean } & Where)
@@ -93,7 +102,7 @@ function tableFlags(flags: number): string {
   return names.length ? ` { flags ${names.join(",")}; }` : ""
 }
 
-export function chainText(c: ChainSpec): string {
+export function chainText(c: ChainBase): string {
   if (!c.hook) return ""
   const parts = [`type ${c.type} hook ${c.hook}`]
   if (c.device) parts.push(`device ${q(c.device)}`)

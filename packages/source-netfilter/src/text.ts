@@ -110,11 +110,11 @@ function setupOps(t: TextTable, withText: ReadonlySet<number>): NftOp[] {
   for (const set of t.sets) ops.push({ kind: "create", object: "set", set: { ...set, elements: [] }, ...where })
   const names = new Set(t.chains.map((c) => c.name))
   t.chains.forEach((c, ci) => {
-    ops.push({ kind: "create", object: "chain", chain: { name: c.name, rules: [] }, ...where })
+    ops.push({ kind: "create", object: "chain", chain: { name: c.name }, ...where })
     if (!withText.has(ci) || names.has(standIn(ci))) return
     // a netdev chain's device does not exist in the scratch namespace: its rules compile in a regular chain
     const base = c.hook && !c.device ? { type: c.type, hook: c.hook, priority: c.priority } : {}
-    ops.push({ kind: "create", object: "chain", chain: { name: standIn(ci), rules: [], ...base } as never, ...where })
+    ops.push({ kind: "create", object: "chain", chain: { name: standIn(ci), ...base }, ...where })
   })
   return ops
 }

@@ -2,12 +2,11 @@
 // every op succeeds; refuses a stale generation (ERESTART); ENOENT for what is missing.
 import { NetlinkError } from "@linx/netlink"
 import { exprKey } from "../expr.ts"
-import type { ChainSpec } from "../schema.ts"
 import { type SetSpec, setFlags, timeoutMs } from "../set.ts"
 import type { NftKernel } from "../kernel.ts"
 import type { Chain, NftObserved, Table } from "../model.ts"
 import type { NftHint } from "../monitor.ts"
-import type { NftOp } from "../ops.ts"
+import type { ChainBase, NftOp } from "../ops.ts"
 
 const err = (errno: number, message: string) => new NetlinkError(errno, { extAck: { message } })
 
@@ -145,7 +144,7 @@ export class FakeNftKernel implements NftKernel {
     return undefined
   }
 
-  #createChain(t: Table, spec: ChainSpec): undefined {
+  #createChain(t: Table, spec: ChainBase): undefined {
     if (t.chains!.some((c) => c.name === spec.name)) return undefined
     const c: Chain = { name: spec.name, handle: this.#handle++, rules: [] }
     if (spec.hook)
