@@ -481,7 +481,8 @@ desired:
         'source: rtnl\nownership: { links: ["dir-br"] }\ndesired:\n  links:\n    - { name: dir-br, kind: bridge, up: true }\n',
       )
       expect(await until(() => t.try("ip", "link", "show", "dir-br").code === 0)).toBe(true)
-      expect(log).toContain("host.yaml: new file, starting its loop")
+      // the child's log reaches this pipe on its own schedule: wait for the line, do not race it
+      expect(await until(() => log.includes("host.yaml: new file, starting its loop"))).toBe(true)
       rmSync(join(dir, "host.yaml"))
       expect(await until(() => log.includes("host.yaml: removed, stopping its loop"))).toBe(true)
       // the bridge stays: removing a file stops a loop, it does not undo its work
