@@ -56,6 +56,21 @@ export function keyTypeName(id: number): string {
 
 export const NUMERIC = new Set(["inet_service", "inet_proto", "mark"])
 
+/** Protocol names nft accepts for an inet_proto (/etc/protocols spelling). */
+const PROTOCOLS: Readonly<Record<string, number>> = {
+  icmp: 1,
+  igmp: 2,
+  tcp: 6,
+  udp: 17,
+  gre: 47,
+  esp: 50,
+  ah: 51,
+  icmpv6: 58,
+  sctp: 132,
+  udplite: 136,
+}
+const PROTOCOL_NAMES = Object.fromEntries(Object.entries(PROTOCOLS).map(([k, n]) => [n, k]))
+
 /** In element keys of interval sets, an interval end is its hex key with this suffix. */
 export const END_MARK = "/e"
 export const MAP_TYPES = [...(Object.keys(SET_TYPES) as SetType[]), "verdict"] as const
@@ -92,7 +107,8 @@ export function elementBytes(type: SetType | string, value: string | number): nu
       return `${JSON.stringify(value)} is not a "${type}" element (write its parts joined by " . ")`
     const out: number[] = []
     for (let i = 0; i < parts.length; i++) {
-      const b = elementBytes(parts[i]!, NUMERIC.has(parts[i]!) ? Number(values[i]) : values[i]!)
+      const part = parts[i]!
+      const b = elementBytes(part, NUMERIC.has(part) && part !== "inet_proto" ? Number(values[i]) : values[i]!)
       if (typeof b === "string") return b
       out.push(...b, ...new Array<number>(pad4(b.length) - b.length).fill(0))
     }
@@ -108,10 +124,11 @@ export function elementBytes(type: SetType | string, value: string | number): nu
     }
     case "inet_service":
     case "inet_proto": {
-      const n = Number(value)
+      const n =
+        type === "inet_proto" && typeof value === "string" && value in PROTOCOLS ? PROTOCOLS[value]! : Number(value)
       const max = type === "inet_service" ? 65535 : 255
       if (!Number.isInteger(n) || n < 0 || n > max)
-        return `${JSON.stringify(value)} is not a ${type === "inet_service" ? "port" : "protocol number"}`
+        return `${JSON.stringify(value)} is not a ${type === "inet_service" ? "port" : "protocol (a number, or tcp, udp, icmp, …)"}`
       return type === "inet_service" ? [n >> 8, n & 255] : [n]
     }
     case "mark": {
@@ -157,7 +174,7 @@ export function elementText(type: SetType | string, b: Uint8Array): string | num
     case "inet_service":
       return (b[0]! << 8) | b[1]!
     case "inet_proto":
-      return b[0]!
+      return PROTOCOL_NAMES[b[0]!] ?? b[0]!
     case "mark":
       return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0
     case "ifname":

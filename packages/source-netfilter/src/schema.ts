@@ -4,7 +4,7 @@ import * as v from "valibot"
 import { ExprSchema } from "./expr.ts"
 import { MatchSchema, parseNatTarget, VerdictSchema } from "./rule-schema.ts"
 import { SetSpecSchema } from "./set.ts"
-import { ARP_HOOKS } from "./wire/constants.ts"
+import { ARP_HOOKS, priorityNumber } from "./wire/constants.ts"
 import { compileTextRules, TextRule, textRuleProblem } from "./text.ts"
 
 const Name = v.pipe(
@@ -56,7 +56,13 @@ export const ChainSpecSchema = v.pipe(
     /** base chains: type, hook and priority together */
     type: v.optional(v.picklist(["filter", "nat", "route"])),
     hook: v.optional(v.picklist(["prerouting", "input", "forward", "output", "postrouting", "ingress"])),
-    priority: v.optional(v.pipe(v.number(), v.integer())),
+    /** a number, or nft's name for one: "filter", "dstnat - 10", "srcnat" (by the table's family) */
+    priority: v.optional(
+      v.union(
+        [v.pipe(v.number(), v.integer()), v.pipe(v.string(), v.maxLength(32))],
+        'a priority is a number or a name like "dstnat - 10"',
+      ),
+    ),
     policy: v.optional(v.picklist(["accept", "drop"])),
     device: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(15))),
     rules: v.optional(v.array(RuleSpecSchema), []),
@@ -84,6 +90,8 @@ const TableShapeSchema = v.pipe(
       const fam = dataset.value.family
       if (c.hook && fam === "arp" && !(c.hook in ARP_HOOKS))
         addIssue({ message: `chain "${c.name}": an arp table's hooks are input, output and forward (not ${c.hook})` })
+      if (c.priority !== undefined && typeof priorityNumber(fam, c.priority, c.hook) === "string")
+        addIssue({ message: `chain "${c.name}": ${priorityNumber(fam, c.priority, c.hook)}` })
       if (c.hook && fam === "netdev" && c.hook !== "ingress")
         addIssue({ message: `chain "${c.name}": a netdev table's base chains hook ingress (not ${c.hook})` })
       if (names.has(c.name))
@@ -193,7 +201,14 @@ type TableShape = v.InferOutput<typeof TableShapeSchema>
 export const TableSpecSchema = v.pipe(
   TableShapeSchema,
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    const t = dataset.value
+    // priorities by name become numbers (checked above)
+    const t = {
+      ...dataset.value,
+      chains: dataset.value.chains.map((c) => ({
+        ...c,
+        priority: c.priority === undefined ? undefined : (priorityNumber(dataset.value.family, c.priority) as number),
+      })),
+    }
     let compiled: ReturnType<typeof compileTextRules>
     try {
       compiled = compileTextRules(t)
@@ -234,7 +249,10 @@ export const NftOwnershipSchema = v.strictObject({
 
 export type NftDesired = v.InferOutput<typeof NftDesiredSchema>
 /** a chain after validation: its rule texts compiled */
-export type ChainSpec = Omit<v.InferOutput<typeof ChainSpecSchema>, "rules"> & { rules: RuleSpec[] }
+export type ChainSpec = Omit<v.InferOutput<typeof ChainSpecSchema>, "rules" | "priority"> & {
+  rules: RuleSpec[]
+  priority?: number
+}
 export type TableSpec = Omit<TableShape, "chains"> & { chains: ChainSpec[] }
 /** a rule after validation: common, raw, or nft text compiled */
 export type RuleSpec = Exclude<v.InferOutput<typeof RuleSpecSchema>, string> | TextRule

@@ -77,14 +77,10 @@ export const SetSpecSchema = v.pipe(
     if (dataset.value.map) {
       if (Array.isArray(els)) return addIssue({ message: "a map's elements are { key: value }" })
       if (interval) return addIssue({ message: "interval maps are not supported yet" })
-      if (keyParts(dataset.value.type).length > 1 && dataset.value.map)
-        return addIssue({ message: "maps with concatenated keys are not supported yet" })
       for (const [k, val] of Object.entries(els)) {
         const key = elementBytes(
           dataset.value.type,
-          dataset.value.type === "inet_service" || dataset.value.type === "inet_proto" || dataset.value.type === "mark"
-            ? Number(k)
-            : k,
+          dataset.value.type === "inet_service" || dataset.value.type === "mark" ? Number(k) : k,
         )
         if (typeof key === "string") addIssue({ message: `elements.${k}: ${key}` })
         const d = mapData(dataset.value.map, val)
@@ -122,7 +118,7 @@ export function desiredKeys(s: SetSpec): string[] {
   let k = keysCache.get(s)
   if (!k) {
     const els = s.elements
-    const num = NUMERIC.has(s.type)
+    const num = NUMERIC.has(s.type) && s.type !== "inet_proto"
     if (s.map && !Array.isArray(els))
       k = Object.entries(els).map(
         ([key, val]) =>

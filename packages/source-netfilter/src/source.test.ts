@@ -4,7 +4,7 @@ import * as v from "valibot"
 import { type NftDesired, NftDesiredSchema } from "./schema.ts"
 import { createNftSource } from "./source.ts"
 import { FakeNftKernel } from "./testing/fake.ts"
-import { hookNameOf, hookNumber } from "./wire/constants.ts"
+import { hookNameOf, hookNumber, priorityNumber } from "./wire/constants.ts"
 
 const FIREWALL = {
   tables: [
@@ -233,5 +233,53 @@ describe("hooks by family", () => {
     expect(hookNumber("arp", "input")).toBe(0)
     expect(hookNumber("inet", "input")).toBe(1)
     expect(hookNameOf("arp", 1)).toBe("output")
+  })
+})
+
+describe("priorities and maps as nft writes them", () => {
+  test("a priority by name is nft's number, per family; a name nft keeps for another hook is refused", () => {
+    expect(priorityNumber("ip", "dstnat - 10", "prerouting")).toBe(-110)
+    expect(priorityNumber("inet", "filter + 10", "input")).toBe(10)
+    expect(priorityNumber("bridge", "filter", "forward")).toBe(-200)
+    expect(priorityNumber("ip", "srcnat", "postrouting")).toBe(100)
+    expect(priorityNumber("ip", "dstnat", "output")).toContain("prerouting hook only")
+    expect(priorityNumber("netdev", "mangle", "ingress")).toContain("a number or one of filter")
+    const parsed = v.parse(NftDesiredSchema, {
+      tables: [
+        { family: "ip", name: "t", chains: [{ name: "c", type: "nat", hook: "prerouting", priority: "dstnat - 10" }] },
+      ],
+    })
+    expect(parsed.tables[0]!.chains[0]!.priority).toBe(-110)
+  })
+
+  test("a verdict map with a concatenated key takes protocol names", () => {
+    const parsed = v.safeParse(NftDesiredSchema, {
+      tables: [
+        {
+          family: "ip",
+          name: "t",
+          sets: [
+            {
+              name: "svc",
+              type: "ipv4_addr . inet_proto . inet_service",
+              map: "verdict",
+              elements: { "10.96.0.1 . tcp . 80": "goto c", "10.96.0.1 . 17 . 53": "accept" },
+            },
+          ],
+          chains: [{ name: "c" }],
+        },
+      ],
+    })
+    expect(parsed.issues?.map((i) => i.message)).toBeUndefined()
+    const bad = v.safeParse(NftDesiredSchema, {
+      tables: [
+        {
+          family: "ip",
+          name: "t",
+          sets: [{ name: "m", type: "ipv4_addr . inet_proto", map: "verdict", elements: { "10.0.0.1 . tpc": "drop" } }],
+        },
+      ],
+    })
+    expect(bad.issues?.[0]?.message).toContain("is not a protocol")
   })
 })

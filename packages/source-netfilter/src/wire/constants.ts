@@ -6,6 +6,31 @@ export const NFPROTO_IPV4 = 2
 export const NFPROTO_IPV6 = 10
 export const NFNLGRP_NFTABLES = 7
 
+/** nft's standard chain priority names by family (nftables src/rule.c, std_prios). */
+const STD_PRIORITIES: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  inet: { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 },
+  bridge: { dstnat: -300, filter: -200, out: 100, srcnat: 300 },
+  netdev: { filter: 0 },
+  arp: { filter: 0 },
+}
+
+/** Names nft allows only on one hook (nftables src/rule.c, std_prio_family_hook_compat). */
+const PRIORITY_HOOK: Readonly<Record<string, string>> = { dstnat: "prerouting", srcnat: "postrouting", out: "output" }
+
+/** A priority as nft writes it ("dstnat - 10", "filter", -110) as a number, or an error message. */
+export function priorityNumber(family: string, p: number | string, hook?: string): number | string {
+  if (typeof p === "number") return p
+  const m = /^([a-z]+)\s*(?:([+-])\s*(\d+))?$/.exec(p.trim())
+  const names = STD_PRIORITIES[family === "ip" || family === "ip6" ? "inet" : family] ?? {}
+  const base = m ? names[m[1]!] : undefined
+  if (!m || base === undefined)
+    return `priority "${p}": a number or one of ${Object.keys(names).join(", ")} (± n) in a ${family} table`
+  const only = PRIORITY_HOOK[m[1]!]
+  if (only && hook !== undefined && hook !== only)
+    return `priority "${p}" is for the ${only} hook only, as nft has it (write a number for ${hook}: ${base})`
+  return base + (m[2] === "-" ? -1 : 1) * Number(m[3] ?? 0)
+}
+
 /** An arp table's hooks are numbered apart (NF_ARP_IN 0, NF_ARP_OUT 1, NF_ARP_FORWARD 2). */
 export const ARP_HOOKS: Record<string, number> = { input: 0, output: 1, forward: 2 }
 
