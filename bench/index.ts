@@ -9,7 +9,7 @@ import { benchRtnlApply, benchRtnlObserveAndNoop } from "./rtnl.ts"
 import { benchSysctl } from "./sysctl.ts"
 import { benchManyLoops } from "./many.ts"
 import { benchContainers } from "./containers.ts"
-import { benchNetfilter, benchNetfilterSet, benchNetfilterText } from "./netfilter.ts"
+import { benchKubeProxy, benchNetfilter, benchNetfilterSet, benchNetfilterText } from "./netfilter.ts"
 import { benchCrash, benchEcho, benchFight, benchStatusFlood, benchStorm } from "./reliability.ts"
 
 assertNotInitialNetns("bench")
@@ -27,6 +27,7 @@ const cases: [string, () => Promise<void>][] = [
   ["netfilter-10k", () => benchNetfilter(10_000)],
   ["netfilter-set-100k", () => benchNetfilterSet(100_000)],
   ["netfilter-text-10k", () => benchNetfilterText(10_000)],
+  ["kube-proxy-10k", () => benchKubeProxy(Number(process.env.LINX_SERVICES ?? 10_000))],
   ["many-loops-1000", () => benchManyLoops(1000)],
   ["containers-1000", () => benchContainers(Number(process.env.LINX_CONTAINERS ?? 1000))],
   ["reliability-echo", () => benchEcho(10_000)],

@@ -491,7 +491,7 @@ describe("netfilter source on the kernel", () => {
         })
         const filter = narrow.tables.find((x) => x.name === "filter")!
         expect(filter.chains!.map((c) => c.name)).toEqual(["input"])
-        expect(filter.sets).toBeUndefined()
+        expect(filter.sets).toEqual([]) // no set was touched: none looked at
         expect(narrow.tables.find((x) => x.name === "nat")?.chains).toBeUndefined()
         const describe = (ops: ReturnType<NftSource["diff"]>) =>
           ops.map(
@@ -499,11 +499,25 @@ describe("netfilter source on the kernel", () => {
               `${o.kind} ${o.object} ${"chain" in o ? (typeof o.chain === "string" ? o.chain : o.chain.name) : ""}`,
           )
         expect(describe(s.diff(parse(FIREWALL), narrow, OWN))).toEqual(["replace rules input"])
-        // a table event (here a set's element) looks at the whole table
+        // an element event looks at just its set
         t.sh("nft", "add", "element", "inet", "filter", "blocked", "{", "192.0.2.99", "}")
         const deadline2 = Date.now() + 2000
         while (hints.length < 2 && Date.now() < deadline2) await Bun.sleep(2)
-        expect(hints[1]).toEqual({ scope: [{ kind: "table", key: "inet filter" }] })
+        expect(hints[1]).toEqual({ scope: [{ kind: "set", key: "inet filter blocked" }] })
+        const setLook = await s.observe({
+          desired: parse(FIREWALL),
+          ownership: OWN,
+          scope: (hints[1] as NftHint).scope,
+        })
+        const filter2 = setLook.tables.find((x) => x.name === "filter")!
+        expect(filter2.sets!.map((x) => x.name)).toEqual(["blocked"])
+        expect(filter2.chains).toEqual([])
+        expect(describe(s.diff(parse(FIREWALL), setLook, OWN))).toEqual(["update elements "])
+        // any other event (a chain added) looks at the whole table
+        t.sh("nft", "add", "chain", "inet", "filter", "stray")
+        const deadline3 = Date.now() + 2000
+        while (hints.length < 3 && Date.now() < deadline3) await Bun.sleep(2)
+        expect(hints[2]).toEqual({ scope: [{ kind: "table", key: "inet filter" }] })
         const scoped = await s.observe({
           desired: parse(FIREWALL),
           ownership: OWN,
@@ -512,6 +526,7 @@ describe("netfilter source on the kernel", () => {
         expect([...scoped.scope!]).toEqual(["inet filter"])
         expect(scoped.tables.find((x) => x.name === "nat")?.chains).toBeUndefined()
         expect(describe(s.diff(parse(FIREWALL), scoped, OWN)).sort()).toEqual([
+          "delete chain ",
           "replace rules input",
           "update elements ",
         ])

@@ -30,13 +30,21 @@ function diffTable(t: TableSpec, have: Table, rulesOf: (c: ChainSpec) => Compile
   if ((have.flags & NFT_TABLE_F_DORMANT) !== (flags & NFT_TABLE_F_DORMANT))
     out.changes.push({ kind: "update", object: "table", flags, ...where })
   if (have.narrowed) {
-    // only these chains were looked at (rule events): nothing else of the table is judged
-    const only = have.narrowed
+    // only these chains and sets were looked at (rule and element events): nothing else is judged
+    // (a set made anew rewrites the looked-at chains that use it; a set changes type or flags
+    // only by set events, which scope the whole table, so the others were not in question)
+    const { chains, sets } = have.narrowed
+    const recreated = diffSets(
+      t.sets.filter((x) => sets.has(x.name)),
+      have.sets ?? [],
+      where,
+      out,
+    )
     diffChains(
-      t.chains.filter((c) => only.has(c.name)),
+      t.chains.filter((c) => chains.has(c.name)),
       have.chains ?? [],
       rulesOf,
-      new Set(),
+      recreated,
       where,
       out,
     )

@@ -3,7 +3,7 @@
 // in memory with the same rules.
 import { assertNetnsThere, type NetlinkSocket, Netns, type NetnsRef, openNetlinkSocket } from "@linx/netlink"
 import { nfnl, nl } from "@linx/netlink/wire"
-import type { NftObserved } from "./model.ts"
+import type { NftObserved, TableParts } from "./model.ts"
 import type { NftHint } from "./monitor.ts"
 import { createNftObserver } from "./observe.ts"
 import type { NftOp } from "./ops.ts"
@@ -11,7 +11,7 @@ import { createNftTransaction } from "./transaction.ts"
 
 export interface NftKernel {
   /** a consistent look (generation before and after equal); chains and rules only for `tables` when given */
-  observe(tables?: ReadonlySet<string>, chains?: ReadonlyMap<string, ReadonlySet<string>>): NftObserved
+  observe(tables?: ReadonlySet<string>, parts?: ReadonlyMap<string, TableParts>): NftObserved
   /** one transaction; failures by op index (all ops fail when any does: nothing was applied) */
   apply(ops: readonly NftOp[], options: { genId?: number; check?: boolean }): Map<number, Error>
   /** a fake's own change events (the real kernel's come from the nftables multicast group) */

@@ -39,6 +39,12 @@ export interface NftSet {
   elements: string[]
 }
 
+/** Some chains and named sets of a table (a look narrowed to what events touched). */
+export interface TableParts {
+  chains: ReadonlySet<string>
+  sets: ReadonlySet<string>
+}
+
 export interface Table {
   family: string
   name: string
@@ -47,8 +53,8 @@ export interface Table {
   /** chains, when this table was looked at (tables outside interest list only their names) */
   chains?: Chain[]
   sets?: NftSet[]
-  /** only these chains were looked at (rule events touched them): not the table's sets, not its other chains */
-  narrowed?: ReadonlySet<string>
+  /** only these chains and sets were looked at (rule and element events touched them), nothing else of the table */
+  narrowed?: TableParts
 }
 
 export interface NftObserved {

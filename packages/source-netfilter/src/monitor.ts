@@ -9,11 +9,12 @@ import { NFPROTO } from "./wire/constants.ts"
 const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n)
 
 /**
- * What an event touched: a table ("inet edge"), or for a rule event just its chain
- * ("inet edge input": a flushed chain is looked at alone, not its whole table).
+ * What an event touched: a table ("inet edge"); for a rule event just its chain ("inet
+ * edge input": a flushed chain is looked at alone, not its whole table); for an element
+ * event just its set ("inet edge blocked").
  */
 export interface NftScopeEntry {
-  readonly kind: "table" | "chain"
+  readonly kind: "table" | "chain" | "set"
   readonly key: string
 }
 
@@ -28,6 +29,7 @@ export interface NftHint {
 export function hintFor(messages: readonly Message[]): NftHint | undefined {
   const tables = new Set<string>()
   const chains = new Set<string>()
+  const sets = new Set<string>()
   let other = false
   for (const m of messages) {
     if (m.type >> 8 !== 10) {
@@ -46,16 +48,20 @@ export function hintFor(messages: readonly Message[]): NftHint | undefined {
       else if (t === 2) chain = readString(m.view, o, l)
     })
     if (!family || table === undefined) return {}
-    // an anonymous set ("{ 22, 80 }") lives and dies with its rule, whose event names the chain
-    if (msg >= 9 && msg <= 14 && chain !== undefined && /^__set\d+$/.test(chain)) continue
+    // an anonymous set or map ("{ 22, 80 }", "vmap { … }": nft names them __set0, __map0)
+    // lives and dies with its rule, whose event names the chain
+    if (msg >= 9 && msg <= 14 && chain !== undefined && /^__(set|map)\d+$/.test(chain)) continue
     // NFT_MSG_NEWRULE 6, DELRULE 8: NFTA_RULE_CHAIN (2) names the chain
-    if ((msg === 6 || msg === 8) && chain !== undefined && !chain.includes(" "))
-      chains.add(`${family} ${table} ${chain}`)
+    const named = chain !== undefined && !chain.includes(" ")
+    if ((msg === 6 || msg === 8) && named) chains.add(`${family} ${table} ${chain}`)
+    // NFT_MSG_NEWSETELEM 12, DELSETELEM 14: NFTA_SET_ELEM_LIST_SET (2) names the set
+    else if ((msg === 12 || msg === 14) && named) sets.add(`${family} ${table} ${chain}`)
     else tables.add(`${family} ${table}`)
   }
   const scope: NftScopeEntry[] = [
     ...[...tables].map((key) => ({ kind: "table" as const, key })),
     ...[...chains].map((key) => ({ kind: "chain" as const, key })),
+    ...[...sets].map((key) => ({ kind: "set" as const, key })),
   ]
   if (scope.length) return { scope }
   return other ? {} : undefined

@@ -18,7 +18,7 @@ import {
   VERDICT_NAMES,
 } from "./wire/constants.ts"
 import { exprKey } from "./expr.ts"
-import type { Chain, NftObserved, NftSet, Rule, Table } from "./model.ts"
+import type { Chain, NftObserved, NftSet, Rule, Table, TableParts } from "./model.ts"
 import { decodeRule } from "./rule-decode.ts"
 import type { CommonRule } from "./rule-schema.ts"
 import {
@@ -169,18 +169,19 @@ function observeChains(sock: NetlinkSocket, t: Table): TableChain[] {
 
 /**
  * Fills in only some chains of a table, with their rules and the anonymous sets those
- * use (after rule events: a flushed chain is healed without reading the whole table).
+ * use, and some named sets with their elements (after rule and element events: a
+ * flushed chain or a deleted element is healed without reading the whole table).
  */
-function lookIntoChains(sock: NetlinkSocket, t: Table, names: ReadonlySet<string>): void {
-  const chains = observeChains(sock, t).filter((c) => names.has(c.name))
+function lookIntoParts(sock: NetlinkSocket, t: Table, parts: TableParts): void {
+  const chains = [...parts.chains].flatMap((name) => getObject(sock, t, nfnl.NFT_MSG_GETCHAIN, name, parseChain) ?? [])
   const raws = chains.map((c) => dumpRules(sock, t, c.name))
   // the anonymous sets these rules use, each asked for by name (a table may hold thousands)
   const used = new Map<string, NftSet>()
   for (const list of raws)
     for (const r of list)
       for (const e of r.exprs) {
-        if (e.type !== "lookup" || used.has(e.set) || !/^__set\d+$/.test(e.set)) continue
-        const set = getSet(sock, t, e.set)
+        if (e.type !== "lookup" || used.has(e.set) || !/^__(set|map)\d+$/.test(e.set)) continue
+        const set = getObject(sock, t, nfnl.NFT_MSG_GETSET, e.set, (m) => parseSet(m, t.family))
         if (set && set.flags & NFT_SET_ANONYMOUS) used.set(e.set, set)
       }
   for (const set of used.values()) set.elements = readElements(sock, t, set)
@@ -188,18 +189,35 @@ function lookIntoChains(sock: NetlinkSocket, t: Table, names: ReadonlySet<string
     c.rules = observed(raws[i]!, t.family, used)
   })
   t.chains = chains.map(({ family: _f, table: _t, ...c }) => c)
-  t.narrowed = names
+  const sets = [...parts.sets].flatMap(
+    (name) => getObject(sock, t, nfnl.NFT_MSG_GETSET, name, (m) => parseSet(m, t.family)) ?? [],
+  )
+  for (const set of sets) set.elements = readElements(sock, t, set)
+  t.sets = sets.filter((x) => !(x.flags & NFT_SET_ANONYMOUS))
+  t.narrowed = parts
 }
 
-/** One set by name (NFT_MSG_GETSET without a dump), or undefined when it is gone. */
-function getSet(sock: NetlinkSocket, t: Table, name: string): NftSet | undefined {
+const REPLY: Record<number, number> = {
+  [nfnl.NFT_MSG_GETCHAIN]: nfnl.NFT_MSG_NEWCHAIN,
+  [nfnl.NFT_MSG_GETSET]: nfnl.NFT_MSG_NEWSET,
+}
+
+/** One chain or set by name (a get, not a dump), or undefined when it is gone. */
+function getObject<T>(
+  sock: NetlinkSocket,
+  t: Table,
+  msg: number,
+  name: string,
+  parse: (m: Message) => T | undefined,
+): T | undefined {
   const w = new MessageWriter(256)
-  w.begin(nfnl.nftType(nfnl.NFT_MSG_GETSET), 0)
+  w.begin(nfnl.nftType(msg), 0)
   nfnl.writeNfgenmsg(w, NFPROTO[t.family]!)
-  w.attrString(1, t.name).attrString(2, name)
+  // NFTA_CHAIN_NAME is 3, NFTA_SET_NAME 2 (both after their table, 1)
+  w.attrString(1, t.name).attrString(msg === nfnl.NFT_MSG_GETSET ? 2 : 3, name)
   w.end()
   try {
-    for (const m of sock.request(w)) if (m.type === nfnl.nftType(nfnl.NFT_MSG_NEWSET)) return parseSet(m, t.family)
+    for (const m of sock.request(w)) if (m.type === nfnl.nftType(REPLY[msg]!)) return parse(m)
   } catch (e) {
     if (e instanceof NetlinkError && e.errno === errno.ENOENT) return undefined
     throw e
@@ -220,19 +238,19 @@ function lookInto(sock: NetlinkSocket, t: Table): void {
 
 /**
  * The observe of one socket: `look(interest)` reads every table, and those in `interest`
- * whole, or (`chains`) only some of their chains.
+ * whole, or (`parts`) only some of their chains and sets.
  */
 export function createNftObserver(
   sock: NetlinkSocket,
-): (interest?: ReadonlySet<string>, chains?: ReadonlyMap<string, ReadonlySet<string>>) => NftObserved {
-  return (interest, chains) => {
+): (interest?: ReadonlySet<string>, parts?: ReadonlyMap<string, TableParts>) => NftObserved {
+  return (interest, parts) => {
     const genId = nfnl.getGeneration(sock)
     const tables = dumpObjects(sock, nfnl.NFT_MSG_GETTABLE, {}, parseTable)
     for (const t of tables) {
       const key = `${t.family} ${t.name}`
       if (interest && !interest.has(key)) continue
-      const only = chains?.get(key)
-      if (only) lookIntoChains(sock, t, only)
+      const only = parts?.get(key)
+      if (only) lookIntoParts(sock, t, only)
       else lookInto(sock, t)
     }
     return { genId, tables }

@@ -13,7 +13,7 @@ import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { NFNLGRP_NFTABLES } from "./wire/constants.ts"
 import { createRulesetDiff } from "./diff.ts"
 import { createNftKernel, type NftKernel } from "./kernel.ts"
-import type { NftObserved } from "./model.ts"
+import type { NftObserved, TableParts } from "./model.ts"
 import { describeNftOp, type NftOp } from "./ops.ts"
 import { type NftHint, transactionHints } from "./monitor.ts"
 import { type NftDesired, NftDesiredSchema, type NftOwnership, NftOwnershipSchema } from "./schema.ts"
@@ -60,24 +60,25 @@ export function tablesOfInterest(want: NftWant | undefined): Set<string> | undef
 }
 
 /** The table key of a scope entry ("inet edge" of "inet edge input"). */
-const tableOf = (e: { kind: string; key?: string }) => (e.kind === "chain" ? e.key!.split(" ", 2).join(" ") : e.key!)
+const tableOf = (e: { kind: string; key?: string }) => (e.kind === "table" ? e.key! : e.key!.split(" ", 2).join(" "))
 
 /**
- * Tables of a scoped look that only rule events touched: only those chains are looked
- * at (their rules, and the anonymous sets those use), not the whole table.
+ * Tables of a scoped look that only rule and element events touched: only those chains
+ * (their rules, and the anonymous sets those use) and sets are looked at, not the whole table.
  */
-export function chainsOfInterest(want: NftWant | undefined): Map<string, Set<string>> | undefined {
+export function partsOfInterest(want: NftWant | undefined): Map<string, TableParts> | undefined {
   if (!want?.scope) return undefined
-  const whole = new Set(want.scope.filter((e) => e.kind !== "chain").map((e) => e.key))
-  const out = new Map<string, Set<string>>()
+  const whole = new Set(want.scope.filter((e) => e.kind === "table").map((e) => e.key))
+  const out = new Map<string, { chains: Set<string>; sets: Set<string> }>()
   for (const e of want.scope) {
-    if (e.kind !== "chain" || e.key === undefined) continue
+    if ((e.kind !== "chain" && e.kind !== "set") || e.key === undefined) continue
     const table = tableOf(e)
     if (whole.has(table)) continue
-    const chain = e.key.slice(table.length + 1)
-    const set = out.get(table)
-    if (set) set.add(chain)
-    else out.set(table, new Set([chain]))
+    const parts = out.get(table) ?? { chains: new Set<string>(), sets: new Set<string>() }
+    out.set(table, parts)
+    const name = e.key.slice(table.length + 1)
+    if (e.kind === "chain") parts.chains.add(name)
+    else parts.sets.add(name)
   }
   return out.size ? out : undefined
 }
@@ -112,7 +113,7 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
       if (closed) throw new Error("netfilter source is closed")
       kernel.assertThere?.() // a namespace only this source keeps alive: the loop lets it go
       const look = tablesOfInterest(want)
-      const o = kernel.observe(look, look && chainsOfInterest(want))
+      const o = kernel.observe(look, look && partsOfInterest(want))
       if (want?.scope && look) o.scope = look
       return o
     },

@@ -286,8 +286,14 @@ function compileUncached(t: TextTable): { rules: Map<string, TextRule>; issues: 
     else byChain.set(raw.chain, [raw])
   }
   const issues: TextIssue[] = []
+  const linesOf = new Map<number, Line[]>()
+  for (const l of lines) {
+    const list = linesOf.get(l.chain)
+    if (list) list.push(l)
+    else linesOf.set(l.chain, [l])
+  }
   t.chains.forEach((_c, ci) => {
-    const mine = lines.filter((l) => l.chain === ci)
+    const mine = linesOf.get(ci) ?? []
     const got = byChain.get(standIn(ci)) ?? []
     if (got.length !== mine.length) {
       issues.push({ chain: ci, message: `nft made ${got.length} rules of this chain's ${mine.length} rule texts` })
