@@ -305,9 +305,37 @@ desired:
     expect(linx(t, "show", "netfilter", "--file", f).stdout).toContain("ct state established,related accept")
     // rules written as nft text: planned and shown as nft writes them
     expect(plan.stdout).toContain("nft add rule inet edge input icmp type echo-request limit rate 10/second accept")
+    // plan asks the kernel (check mode, nothing committed)
+    expect(plan.stdout).toContain("# the kernel accepts these changes (checked, nothing committed)")
     expect(linx(t, "show", "netfilter", "--file", f).stdout).toContain(
       "icmpv6 type { echo-request, nd-router-advert, nd-neighbor-solicit } accept",
     )
+  })
+
+  test("plan has the kernel judge a netfilter change: a refusal is known before apply (exit 1), nothing is made", () => {
+    using t = freshNetns()
+    const f = file(
+      "nd.yaml",
+      `source: netfilter
+ownership: { tables: [{ family: ip, name: edge }] }
+desired:
+  tables:
+    - family: ip
+      name: edge
+      chains:
+        # valid to the schema; the kernel refuses nat chains before conntrack (-200)
+        - { name: pre, type: nat, hook: prerouting, priority: -300, rules: [{ verdict: accept }] }
+`,
+    )
+    const plan = linx(t, "plan", f)
+    expect(plan.code).toBe(1)
+    expect(plan.stdout).toContain(
+      "# the kernel would refuse: nft add chain ip edge pre { type nat hook prerouting priority -300; }: Operation not supported",
+    )
+    expect(plan.stdout).not.toContain("the kernel accepts")
+    const json = JSON.parse(linx(t, "plan", "--json", f).stdout)
+    expect(json.check.accepted).toBe(false)
+    expect(t.sh("nft", "list", "ruleset")).toBe("")
   })
 
   test("apply --json to a pipe carries the whole document (3000 ops, far past 64 KiB)", () => {

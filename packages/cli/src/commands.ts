@@ -1,5 +1,6 @@
 // show, plan, apply: one look at the kernel, or one pass, from the command line.
-import type { NetnsRef } from "@linx/netlink"
+import type { ApplyReport, NetnsRef } from "@linx/netlink"
+import type { AnySource } from "@linx/reconcile"
 import { isConflictOp, validate } from "@linx/reconcile"
 import { type DesiredFile, FileError, loadFile } from "./file.ts"
 import { type ShowSection, type SourceEntry, sourceEntry, SOURCE_KINDS } from "./sources.ts"
@@ -72,6 +73,26 @@ export async function showCommand(
   }
 }
 
+/**
+ * A source that can send its ops without committing them (netfilter: the transaction in
+ * check mode) has the kernel judge the plan: what it would refuse is known before apply.
+ */
+async function kernelCheck(
+  source: AnySource,
+  ops: readonly unknown[],
+  observed: unknown,
+  described: readonly string[],
+): Promise<{ accepted: boolean; refused: { op: string; error: string }[] } | undefined> {
+  const check = (source as { check?: (ops: readonly unknown[], o: unknown) => Promise<ApplyReport<unknown>> }).check
+  const real = ops.filter((op) => !isConflictOp(op))
+  if (!check || !real.length) return undefined
+  const report = await check.call(source, real, observed)
+  const refused = report.failed
+    .filter((x) => !x.error.message.startsWith("not applied:")) // the ops aborted with the one refused
+    .map((x) => ({ op: described[ops.indexOf(x.op)] ?? "", error: x.error.message }))
+  return { accepted: report.failed.length === 0, refused }
+}
+
 export async function planCommand(
   path: string,
   opts: { netns?: string; json?: boolean; apply?: boolean },
@@ -90,6 +111,7 @@ export async function planCommand(
     // what cannot be done yet (a sysctl key whose interface does not exist): not "nothing to do"
     const waiting = f.entry.waiting?.(observed) ?? []
     if (!opts.apply) {
+      const checked = await kernelCheck(source, ops, observed, described)
       if (opts.json) {
         const details = ops.map((op, i) => ({ ...kindOf(op), op: described[i] }))
         io.out(
@@ -100,6 +122,7 @@ export async function planCommand(
               ops: described,
               details,
               waiting,
+              ...(checked ? { check: checked } : {}),
               pending: ops.length > 0 || waiting.length > 0,
             },
             null,
@@ -113,7 +136,12 @@ export async function planCommand(
         )
         for (const d of described) io.out(`  ${d}`)
         for (const w of waiting) io.out(`  # waiting: ${w}`)
+        if (checked?.accepted) io.out("  # the kernel accepts these changes (checked, nothing committed)")
+        const [first, ...rest] = checked?.refused ?? []
+        if (first) io.out(`  # the kernel would refuse: ${first.op}: ${first.error}`)
+        if (rest.length) io.out(`  # (and ${rest.length} more op(s) after it; --json lists them)`)
       }
+      if (checked && !checked.accepted) return 1
       return ops.length || waiting.length ? 2 : 0
     }
     const report = await source.reconcile(
