@@ -297,9 +297,9 @@ desired:
     expect(t.sh("nft", "list", "chain", "inet", "edge", "input")).toContain("udp dport 5000-5100 jump media")
     const shown = JSON.parse(linx(t, "show", "netfilter", "--json", "--file", f).stdout)
     expect(shown.tables.map((x: { name: string; owned: boolean }) => [x.name, x.owned])).toEqual([["edge", true]])
-    // sets are shown, their elements as written (a prefix as its range), not key bytes
+    // sets are shown, their elements as nft writes them (a network as a prefix), not key bytes
     expect(shown.tables[0].sets.map((x: { name: string; elements: string[] }) => [x.name, x.elements])).toEqual([
-      ["blocked", ["10.66.0.0-10.66.255.255", "192.0.2.7"]],
+      ["blocked", ["10.66.0.0/16", "192.0.2.7"]],
     ])
     expect(linx(t, "show", "netfilter", "--file", f).stdout).toContain("@blocked  set ipv4_addr (interval)")
     expect(linx(t, "show", "netfilter", "--file", f).stdout).toContain("ct state established,related accept")

@@ -70,9 +70,9 @@ function parseTable(m: Message): Table {
   return { family: familyName(t.family), name: t.name, handle: t.handle, flags: t.flags }
 }
 
-type TableChain = Chain & { family: string; table: string }
+export type TableChain = Chain & { family: string; table: string }
 
-function parseChain(m: Message): TableChain {
+export function parseChain(m: Message): TableChain {
   const c = decodeChainMessage(m)
   const family = familyName(c.family)
   const chain: TableChain = { family, table: c.table, name: c.name, handle: c.handle, rules: [] }

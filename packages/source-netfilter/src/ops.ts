@@ -112,6 +112,21 @@ export function chainText(c: ChainBase): string {
 }
 
 /** One less, as big-endian bytes (an interval's end key is one past its last element). */
+/** The prefix length when [a, b] is one network (a's host bits all 0, b's all 1), as nft writes it. */
+function prefixOf(a: Uint8Array, b: Uint8Array): number | undefined {
+  let bits = 0
+  while (bits < a.length * 8) {
+    const m = 0x80 >> (bits & 7)
+    if ((a[bits >> 3]! & m) !== (b[bits >> 3]! & m)) break
+    bits++
+  }
+  for (let i = bits; i < a.length * 8; i++) {
+    const m = 0x80 >> (i & 7)
+    if ((a[i >> 3]! & m) !== 0 || (b[i >> 3]! & m) === 0) return undefined
+  }
+  return bits
+}
+
 function minusOne(b: Uint8Array): Uint8Array {
   const out = b.slice()
   for (let i = out.length - 1; i >= 0; i--) {
@@ -145,9 +160,12 @@ export function elementsText(keys: readonly string[], type: KeyType | string, ma
     const next = keys[i + 1]?.split("=")[0]
     let text: string
     if (!k.endsWith(END_MARK) && next?.endsWith(END_MARK)) {
-      const first = elementText(type, fromHex(k))
-      const last = elementText(type, minusOne(fromHex(next.slice(0, -END_MARK.length))))
-      text = first === last ? String(first) : `${first}-${last}`
+      const a = fromHex(k)
+      const b = minusOne(fromHex(next.slice(0, -END_MARK.length)))
+      const first = elementText(type, a)
+      const last = elementText(type, b)
+      const bits = type === "ipv4_addr" || type === "ipv6_addr" ? prefixOf(a, b) : undefined
+      text = first === last ? String(first) : bits !== undefined ? `${first}/${bits}` : `${first}-${last}`
       i++
     } else if (k.endsWith(END_MARK)) {
       // the kernel keeps an interval end at 0 before the first interval: not an element

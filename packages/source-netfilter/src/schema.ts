@@ -6,6 +6,7 @@ import { MatchSchema, parseNatTarget, VerdictSchema } from "./rule-schema.ts"
 import { SetSpecSchema } from "./set.ts"
 import { ARP_HOOKS, priorityNumber } from "./wire/constants.ts"
 import { compileTextRules, TextRule, textRuleProblem } from "./text.ts"
+import { compileTableText, NftTextTable } from "./table-text.ts"
 
 const Name = v.pipe(
   v.string(),
@@ -197,8 +198,30 @@ function rulePath(table: TableShape, chain?: number, rule?: number) {
 
 type TableShape = v.InferOutput<typeof TableShapeSchema>
 
+/** A whole table as nft text: the body of `table inet edge { … }`, compiled by nft (table-text.ts). */
+const TableTextSchema = v.pipe(
+  v.strictObject({
+    family: Family,
+    name: Name,
+    flags: v.optional(v.array(v.picklist(["owner", "dormant"])), []),
+    nft: v.pipe(v.string(), v.maxLength(4 << 20, "a table text is at most 4 MiB")),
+  }),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const { family, name, flags, nft } = dataset.value
+    const path: [v.IssuePathItem] = [{ type: "object", origin: "value", input: dataset.value, key: "nft", value: nft }]
+    try {
+      const out = compileTableText(family, name, flags, nft)
+      if (out instanceof NftTextTable) return out as unknown as TableSpec
+      for (const message of out.issues) addIssue({ message, path })
+    } catch (e) {
+      addIssue({ message: (e as Error).message, path })
+    }
+    return NEVER
+  }),
+)
+
 /** A table with its rule texts compiled by nft (once per validation: desired state changed). */
-export const TableSpecSchema = v.pipe(
+const TableShapeSpecSchema = v.pipe(
   TableShapeSchema,
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
     // priorities by name become numbers (checked above)
@@ -225,6 +248,18 @@ export const TableSpecSchema = v.pipe(
     }))
     return { ...t, chains } as TableSpec
   }),
+)
+
+/** A table: chains and sets, or `nft` text; a compiled one (validated again) as it is. */
+export const TableSpecSchema = v.lazy((input) =>
+  input instanceof NftTextTable
+    ? v.pipe(
+        v.instance(NftTextTable),
+        v.transform((t) => t as unknown as TableSpec),
+      )
+    : typeof input === "object" && input !== null && "nft" in input
+      ? TableTextSchema
+      : TableShapeSpecSchema,
 )
 
 export const NftDesiredSchema = v.pipe(

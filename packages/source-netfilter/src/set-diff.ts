@@ -2,7 +2,7 @@
 // type, flags, map or timeout changed (or a constant set whose content did) is recreated.
 import type { NftSet } from "./model.ts"
 import type { NftOp } from "./ops.ts"
-import { desiredKeys, type SetSpec, setFlags, timeoutMs } from "./set.ts"
+import { desiredKeys, KernelSet, type SetSpec, setFlags, timeoutMs } from "./set.ts"
 import { NFT_SET_CONSTANT, NFT_SET_INTERVAL, NFT_SET_MAP, NFT_SET_TIMEOUT } from "./wire/constants.ts"
 
 /** The flag bits the diff compares (constant, interval, map, timeout). */
@@ -80,7 +80,8 @@ export function diffSets(want: readonly SetSpec[], have: readonly NftSet[], wher
     const got = new Set(hs.elements)
     const wanted = new Set(keys)
     const add = keys.filter((k) => !got.has(k))
-    const remove = hs.elements.filter((k) => !wanted.has(k))
+    // a set the packet path adds to keeps what it added
+    const remove = set instanceof KernelSet && set.dynamic ? [] : hs.elements.filter((k) => !wanted.has(k))
     if (add.length || remove.length) out.changes.push(elementsOp(set, add, remove, where))
   }
   const wantedNames = new Set(want.map((s) => s.name))

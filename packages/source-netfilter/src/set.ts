@@ -111,10 +111,45 @@ export const SetSpecSchema = v.pipe(
 )
 export type SetSpec = v.InferOutput<typeof SetSpecSchema>
 
+/**
+ * A named set or map as nft made it from a table written as nft text: its NEWSET
+ * attributes (written back as they are: any key type, typeof, size, policy, flags) and
+ * its elements as the kernel keeps them. Shown and serialised as a set spec.
+ */
+export class KernelSet {
+  readonly elements: string[] = []
+  constructor(
+    readonly name: string,
+    readonly type: KeyType,
+    readonly flags: ("interval" | "timeout" | "constant")[],
+    readonly map: SetSpec["map"],
+    readonly timeout: string | undefined,
+    /** element keys, hex, as observe reads them */
+    readonly keys: readonly string[],
+    /** NEWSET attributes as dumped (wire/raw.ts keeps what a NEWSET takes) */
+    readonly attrs: Uint8Array,
+    /** updated from the packet path (`add @s { ip saddr }`, flags dynamic): elements beyond `keys` are left alone */
+    readonly dynamic: boolean,
+  ) {}
+  toJSON(): object {
+    return { name: this.name, type: this.type, flags: this.flags, map: this.map, elements: this.keys.length }
+  }
+}
+
+/** The flag names a set spec uses for the kernel's bits. */
+export function flagNames(bits: number): ("interval" | "timeout" | "constant")[] {
+  const out: ("interval" | "timeout" | "constant")[] = []
+  if (bits & NFT_SET_CONSTANT) out.push("constant")
+  if (bits & NFT_SET_INTERVAL) out.push("interval")
+  if (bits & NFT_SET_TIMEOUT) out.push("timeout")
+  return out
+}
+
 const keysCache = new WeakMap<SetSpec, string[]>()
 
 /** The desired elements as kernel element keys, hex (cached per spec). */
 export function desiredKeys(s: SetSpec): string[] {
+  if (s instanceof KernelSet) return s.keys as string[]
   let k = keysCache.get(s)
   if (!k) {
     const els = s.elements

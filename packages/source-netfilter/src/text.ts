@@ -58,7 +58,7 @@ export interface TextIssue {
 }
 
 /** The scratch namespace with its nft context and socket: one per process, made on first use. */
-class Scratch {
+export class Scratch {
   readonly ns = Netns.create()
   readonly sock: NetlinkSocket
   readonly nft: NftContext
@@ -72,7 +72,7 @@ class Scratch {
 }
 let scratch: Scratch | undefined
 
-function getScratch(): Scratch {
+export function getScratch(): Scratch {
   if (scratch) return scratch
   try {
     scratch = new Scratch()
@@ -119,7 +119,7 @@ function setupOps(t: TextTable, withText: ReadonlySet<number>): NftOp[] {
   return ops
 }
 
-const SCRATCH_TABLE = "linx_scratch"
+export const SCRATCH_TABLE = "linx_scratch"
 const standIn = (chain: number) => `linx_chain_${chain}`
 
 interface Line {
@@ -151,7 +151,7 @@ function mapErrors(err: string, file: string, lines: readonly Line[]): TextIssue
 }
 
 /** Runs nft commands from a private file (so that its errors name lines): the error text and the file's name. */
-function runLines(s: Scratch, commands: readonly string[]): { err: string; path: string } {
+export function runLines(s: Scratch, commands: readonly string[]): { err: string; path: string } {
   const path = join(tmpdir(), `linx-nft-${process.pid}-${++s.files}.nft`)
   const fd = openSync(path, "wx", 0o600)
   try {
@@ -167,7 +167,7 @@ function runLines(s: Scratch, commands: readonly string[]): { err: string; path:
 }
 
 /** The anonymous sets of the scratch table: as bytes (to write them) and decoded (to name them by contents). */
-function anonSets(
+export function anonSets(
   s: Scratch,
   family: string,
   table: string,
@@ -199,7 +199,12 @@ function anonSets(
   return { bytes, typed }
 }
 
-function textRule(line: Line, raw: RawRule, anon: Map<string, AnonSetBytes>, typed: Map<string, NftSet>): TextRule {
+export function textRule(
+  text: string,
+  raw: RawRule,
+  anon: Map<string, AnonSetBytes>,
+  typed: Map<string, NftSet>,
+): TextRule {
   const bytes: RuleBytes = { exprs: raw.bytes ?? new Uint8Array(), anon: [] }
   if (raw.userdata) bytes.userdata = raw.userdata
   for (const name of new Set(setsReferenced(bytes.exprs))) {
@@ -214,7 +219,7 @@ function textRule(line: Line, raw: RawRule, anon: Map<string, AnonSetBytes>, typ
     const t = e.type === "lookup" ? typed.get(e.set) : undefined
     return t ? { ...e, anon: { type: t.type, elements: [...t.elements].sort() } } : e
   }) as Expr[]
-  return new TextRule(line.text, exprs, bytes, bytesKey(bytes.exprs, keyOf))
+  return new TextRule(text, exprs, bytes, bytesKey(bytes.exprs, keyOf))
 }
 
 /**
@@ -300,7 +305,7 @@ function compileUncached(t: TextTable): { rules: Map<string, TextRule>; issues: 
       return
     }
     mine.forEach((l, k) => {
-      rules.set(`${ci}:${l.rule}`, textRule(l, got[k]!, anon, typed))
+      rules.set(`${ci}:${l.rule}`, textRule(l.text, got[k]!, anon, typed))
     })
   })
   return { rules, issues }

@@ -9,12 +9,12 @@ import type { NetlinkSocket } from "@linx/netlink"
 import { NetlinkError } from "@linx/netlink"
 import { errno, fromHex, MessageWriter, nfnl, nl } from "@linx/netlink/wire"
 import { encodeExpr } from "./wire/expr.ts"
-import { type RuleBytes, writeAnonSet, writeRule } from "./wire/raw.ts"
+import { type RuleBytes, writeAnonSet, writeNamedSet, writeRule } from "./wire/raw.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import type { NftOp } from "./ops.ts"
 import { describeNftOp } from "./ops.ts"
 import { END_MARK, keyTypeInfo, SET_TYPES } from "./elements.ts"
-import { setFlags, timeoutMs } from "./set.ts"
+import { KernelSet, setFlags, timeoutMs } from "./set.ts"
 import {
   CHAIN,
   ELEM_INTERVAL_END,
@@ -145,6 +145,10 @@ function createChainsAndSets(b: Batch, op: NftOp): void {
       o.setU32(CHAIN.POLICY, c.policy === "drop" ? VERDICT_CODES.drop : VERDICT_CODES.accept)
     }
     b.add(o, nfnl.NFT_MSG_NEWCHAIN, nl.NLM_F_CREATE)
+  } else if (op.kind === "create" && op.object === "set" && op.set instanceof KernelSet) {
+    const where = { family: b.family, table: op.table, label: b.label }
+    writeNamedSet(b.writer, where, op.set.name, op.set.attrs, b.setId(), nl.NLM_F_CREATE)
+    b.owner.push(b.op)
   } else if (op.kind === "create" && op.object === "set") {
     const s = op.set
     const key = keyTypeInfo(s.type)

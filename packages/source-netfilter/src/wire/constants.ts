@@ -177,6 +177,8 @@ export const NFT_SET_ANONYMOUS = 0x1
 export const NFT_SET_CONSTANT = 0x2
 export const NFT_SET_INTERVAL = 0x4
 export const NFT_SET_TIMEOUT = 0x10
+/** NFT_SET_EVAL: updated from the packet path ("flags dynamic") */
+export const NFT_SET_EVAL = 0x20
 /** NFT_SET_ELEM_INTERVAL_END: this element ends an interval (the key is one past it) */
 export const ELEM_INTERVAL_END = 0x1
 export const SET = {

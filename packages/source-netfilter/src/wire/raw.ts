@@ -222,6 +222,22 @@ export function writeRule(
  */
 const SET_INPUT_ATTRS = [3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 17, 18]
 
+/** NFT_MSG_NEWSET for a named set as dumped (a set of a table written as nft text), under its name. */
+export function writeNamedSet(
+  w: MessageWriter,
+  where: { family: number; table: string; label: string },
+  name: string,
+  attrs: Uint8Array,
+  id: number,
+  flags: number,
+): void {
+  w.begin(nfnl.nftType(nfnl.NFT_MSG_NEWSET), flags, where.label)
+  nfnl.writeNfgenmsg(w, where.family)
+  w.attrString(1, where.table).attrString(2, name).attrU32be(10, id)
+  copyAttrs(w, attrs, SET_INPUT_ATTRS)
+  w.end()
+}
+
 /** NFT_MSG_NEWSET and NEWSETELEM for one anonymous set of a text rule, bound to `id`; returns the message count. */
 export function writeAnonSet(
   w: MessageWriter,

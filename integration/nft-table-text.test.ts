@@ -1,0 +1,150 @@
+// A whole table written as nft text (what a user has in /etc/nftables.conf), against the
+// real kernel in fresh namespaces: applied in one pass, the kernel holds what `nft -f`
+// makes of the same file, nft lists both alike, drift is healed, and bad text is refused
+// with nft's own words and the line it is on.
+import { describe, expect, test } from "bun:test"
+import { rmSync, writeFileSync } from "node:fs"
+import { createReconciler } from "@linx/reconcile"
+import { createNftSource, NftDesiredSchema, type NftOwnership } from "@linx/source-netfilter"
+import * as v from "valibot"
+import { freshNetns, type TestNetns } from "./netns.ts"
+
+const BODY = `
+  set allowed {
+    type ipv4_addr
+    flags interval
+    elements = { 10.1.0.0/16, 192.168.7.1-192.168.7.9 }
+  }
+  map svc {
+    type ipv4_addr . inet_proto . inet_service : verdict
+    elements = { 10.96.0.1 . tcp . 443 : jump svc-a }
+  }
+  set blocked {
+    typeof ip saddr
+    size 65535
+    flags dynamic,timeout
+    timeout 1m
+  }
+  set macs {
+    type ether_addr
+    elements = { 02:00:00:00:00:01 }
+  }
+  set spare {
+    type inet_service
+    elements = { 9000 }
+  }
+  chain svc-a {
+    meta mark set mark or 0x4000
+    ip daddr 10.96.0.1 tcp dport 443 dnat to 10.0.0.5:8443 comment "api"
+  }
+  chain input {
+    type filter hook input priority filter; policy drop;
+    ct state established,related accept
+    iif lo accept
+    ip saddr @blocked drop
+    tcp flags syn limit rate over 100/second add @blocked { ip saddr } drop
+    ip saddr @allowed tcp dport { 22, 80, 443 } counter accept
+    ether saddr @macs accept
+    icmp type echo-request limit rate 10/second accept
+  }
+  chain pre {
+    type nat hook prerouting priority dstnat - 10;
+    ip daddr . meta l4proto . th dport vmap @svc
+  }
+`
+
+const own: NftOwnership = { tables: [{ family: "inet", name: "edge" }] }
+
+function nftFile(t: TestNetns, script: string): void {
+  const path = `/tmp/linx-test-${process.pid}-${Math.random().toString(36).slice(2)}.nft`
+  writeFileSync(path, script)
+  try {
+    t.sh("nft", "-f", path)
+  } finally {
+    rmSync(path, { force: true })
+  }
+}
+
+const listing = (t: TestNetns, name: string) =>
+  t
+    .sh("nft", "list", "table", "inet", name)
+    .split("\n")
+    .slice(1)
+    .join("\n")
+    .replace(/packets \d+ bytes \d+/g, "packets 0 bytes 0")
+
+describe("a table written whole as nft text", () => {
+  test("one pass: the kernel holds what nft -f makes of the same text, listed alike; a second pass has nothing to do", async () => {
+    using t = freshNetns()
+    nftFile(t, `table inet ref {${BODY}}\n`)
+    const d = v.parse(NftDesiredSchema, { tables: [{ family: "inet", name: "edge", nft: BODY }] })
+    const s = createNftSource({ netns: t.ns })
+    try {
+      const seen = await s.observe({ desired: d, ownership: own })
+      const ops = s.diff(d, seen, own)
+      const report = await s.reconcile(ops, seen)
+      expect(report.failed.map((f) => f.error.message)).toEqual([])
+      const again = await s.observe({ desired: d, ownership: own })
+      expect(s.diff(d, again, own).map(s.describe)).toEqual([])
+      expect(listing(t, "edge")).toBe(listing(t, "ref"))
+      // rule by rule, the same bytes as nft's own table
+      const both = await s.observe({
+        desired: d,
+        ownership: { tables: [...own.tables, { family: "inet", name: "ref" }] },
+      })
+      const rules = (name: string) =>
+        both.tables.find((x) => x.name === name)!.chains!.flatMap((c) => c.rules.map((r) => `${c.name}: ${r.bytesKey}`))
+      expect(rules("edge")).toEqual(rules("ref"))
+      expect(rules("edge").length).toBe(10)
+      // serialised as the text it came from
+      expect(JSON.parse(JSON.stringify(d)).tables[0].nft).toBe(BODY)
+    } finally {
+      await s.close()
+    }
+  })
+
+  test("a loop heals a flushed chain, a deleted element and a deleted set; elements the packet path added stay", async () => {
+    using t = freshNetns()
+    const desired = v.parse(NftDesiredSchema, { tables: [{ family: "inet", name: "edge", nft: BODY }] })
+    const loop = createReconciler({ source: createNftSource({ netns: t.ns }), desired, ownership: own })
+    try {
+      expect((await loop.start()).converged).toBe(true)
+      const before = listing(t, "edge")
+      // what `add @blocked { ip saddr }` would do from the packet path
+      t.sh("nft", "add", "element", "inet", "edge", "blocked", "{ 203.0.113.9 }")
+      t.sh("nft", "flush", "chain", "inet", "edge", "input")
+      t.sh("nft", "delete", "element", "inet", "edge", "allowed", "{ 10.1.0.0/16 }")
+      t.sh("nft", "delete", "element", "inet", "edge", "macs", "{ 02:00:00:00:00:01 }")
+      t.sh("nft", "delete", "set", "inet", "edge", "spare")
+      const without = () => listing(t, "edge").replace(/\n\s*elements = \{ 203\.0\.113\.9[^}]*\}/, "")
+      for (let i = 0; i < 200 && without() !== before; i++) await Bun.sleep(5)
+      expect(without()).toBe(before)
+      expect(listing(t, "edge")).toContain("203.0.113.9")
+    } finally {
+      await loop.stop()
+    }
+  })
+
+  test("bad text is refused with nft's message and its line; nothing is applied", async () => {
+    const bad = "chain input {\n  type filter hook input priority 0;\n  tcp dport 22 acept\n}"
+    const r = v.safeParse(NftDesiredSchema, { tables: [{ family: "inet", name: "edge", nft: bad }] })
+    expect(r.success).toBe(false)
+    const msg = r.issues![0]!.message
+    expect(v.getDotPath(r.issues![0]!)).toBe("tables.0.nft")
+    expect(msg).toMatch(/^nft, line 3:\d+: syntax error/)
+    expect(msg).toContain("tcp dport 22 acept")
+    for (const [text, why] of [
+      ["} table ip other { chain c { } ", "closes more braces"],
+      ['include "/etc/passwd"', "cannot include"],
+      ["chain c {", "brace or a quote open"],
+      ["counter hits { packets 0 bytes 0 }", "not carried over yet"],
+    ] as const) {
+      const x = v.safeParse(NftDesiredSchema, { tables: [{ family: "inet", name: "edge", nft: text }] })
+      expect(x.success).toBe(false)
+      expect(x.issues![0]!.message).toContain(why)
+    }
+    // chains and nft text together: one or the other
+    const both = v.safeParse(NftDesiredSchema, { tables: [{ family: "inet", name: "edge", nft: "", chains: [] }] })
+    expect(both.success).toBe(false)
+  })
+})

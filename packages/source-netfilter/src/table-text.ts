@@ -1,0 +1,190 @@
+// A whole table written as nft text (the body of `table inet edge { … }`, what a user has
+// in /etc/nftables.conf): nft itself makes the table in the private scratch namespace,
+// and what the kernel then holds is read back as the desired table: chains with their
+// hooks, rules as the kernel's bytes with nft's own listing of each as its text, named
+// sets and maps as their NEWSET attributes and element keys. Compiled when the desired
+// state changes, never on a pass.
+import { nfnl, type Message } from "@linx/netlink/wire"
+import {
+  NFPROTO,
+  NFT_SET_ANONYMOUS,
+  NFT_SET_EVAL,
+  NFT_SET_INTERVAL,
+  NFTA_CHAIN_TABLE,
+  NFTA_RULE_TABLE,
+} from "./wire/constants.ts"
+import { dumpObjects, elementKeys, parseChain, parseSet } from "./observe.ts"
+import { parseListing } from "./listing.ts"
+import { KernelSet, flagNames } from "./set.ts"
+import { anonSets, getScratch, runLines, SCRATCH_TABLE, type Scratch, type TextRule, textRule } from "./text.ts"
+import { decodeElementsMessage } from "./wire/objects.ts"
+import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
+import { END_MARK, type KeyType } from "./elements.ts"
+
+/** A table compiled from nft text: used as a table spec, serialised as the text it came from. */
+export class NftTextTable {
+  constructor(
+    readonly family: string,
+    readonly name: string,
+    readonly flags: ("owner" | "dormant")[],
+    readonly nft: string,
+    readonly chains: CompiledChain[],
+    readonly sets: KernelSet[],
+  ) {}
+  toJSON(): object {
+    return { family: this.family, name: this.name, flags: this.flags, nft: this.nft }
+  }
+}
+
+export interface CompiledChain {
+  name: string
+  type?: "filter" | "nat" | "route"
+  hook?: string
+  priority?: number
+  policy?: "accept" | "drop"
+  device?: string
+  rules: TextRule[]
+}
+
+/** What a table text may not hold: a way out of its table, or a file read from disk. */
+export function tableTextProblem(text: string): string | undefined {
+  let depth = 0
+  let quoted = false
+  let comment = false
+  for (const c of text) {
+    if (comment) {
+      if (c === "\n") comment = false
+      continue
+    }
+    if (c === '"') quoted = !quoted
+    if (quoted) continue
+    if (c === "#") comment = true
+    else if (c === "{") depth++
+    else if (c === "}" && --depth < 0) return "the text closes more braces than it opens (it is the body of one table)"
+  }
+  if (depth !== 0 || quoted) return "the text leaves a brace or a quote open"
+  if (/(^|[\s;{}])include\s/.test(text)) return "a table text cannot include files"
+  if (/(^|[\n;{])\s*table\s/.test(text)) return "a table text is the body of one table: it cannot hold another table"
+  return undefined
+}
+
+/** Objects nft can declare in a table that Linx does not carry over yet: named by their listing line. */
+const NOT_YET = /^\t(flowtable|counter|quota|limit|ct helper|ct timeout|ct expectation|synproxy|secmark) (\S+)/m
+
+/** nft's errors ("FILE:3:10-12: Error: msg", the line, the caret), with line numbers of the text itself. */
+function textErrors(err: string, file: string): string[] {
+  const out: string[] = []
+  const rows = err.split("\n")
+  for (let i = 0; i < rows.length; i++) {
+    const m = /^(.*?):(\d+):(\d+)(?:-\d+)?: (.*)$/.exec(rows[i]!)
+    if (!m || m[1] !== file) continue
+    const line = Number(m[2]) - 1
+    const shown =
+      rows[i + 1] !== undefined && /^\s*\^/.test(rows[i + 2] ?? "") ? `\n  ${rows[i + 1]}\n  ${rows[i + 2]}` : ""
+    out.push(`nft, line ${line}:${m[3]}: ${m[4]!.replace(/^Error: /, "")}${shown}`)
+  }
+  return out.length ? out : [`nft: ${err.trim()}`]
+}
+
+function namedSets(s: Scratch, family: string): KernelSet[] {
+  const nfproto = NFPROTO[family]!
+  const out: KernelSet[] = []
+  const payload = (m: Message) =>
+    new Uint8Array(m.view.buffer, m.view.byteOffset + m.payload + 4, m.end - m.payload - 4).slice()
+  for (const m of dumpObjects(s.sock, nfnl.NFT_MSG_GETSET, { family: nfproto, table: SCRATCH_TABLE }, (m) => m)) {
+    const set = parseSet(m, family)
+    if (!set || set.flags & NFT_SET_ANONYMOUS) continue
+    const filter = { family: nfproto, table: SCRATCH_TABLE, set: set.name }
+    const keys = elementKeys(set, dumpObjects(s.sock, nfnl.NFT_MSG_GETSETELEM, filter, decodeElementsMessage))
+    // an interval set's keys in nft's order (ascending; at one key an end before a start): in the dump's
+    // order (an interval's end before its start) the kernel refuses them with EEXIST
+    if (set.flags & NFT_SET_INTERVAL) keys.sort(intervalOrder)
+    const timeout = set.timeout ? `${set.timeout}ms` : undefined
+    const map = set.map as KernelSet["map"]
+    const flags = flagNames(set.flags)
+    out.push(
+      new KernelSet(set.name, set.type as KeyType, flags, map, timeout, keys, payload(m), !!(set.flags & NFT_SET_EVAL)),
+    )
+  }
+  return out
+}
+
+/** Ascending by key bytes (hex of one length), an interval end first where a start has the same key. */
+function intervalOrder(a: string, b: string): number {
+  const ka = a.split("=")[0]!
+  const kb = b.split("=")[0]!
+  const ha = ka.endsWith(END_MARK) ? ka.slice(0, -END_MARK.length) : ka
+  const hb = kb.endsWith(END_MARK) ? kb.slice(0, -END_MARK.length) : kb
+  if (ha !== hb) return ha < hb ? -1 : 1
+  return (kb.endsWith(END_MARK) ? 1 : 0) - (ka.endsWith(END_MARK) ? 1 : 0)
+}
+
+/** The compiled table, or nft's complaints (with the text's line and column). */
+export function compileTableText(
+  family: string,
+  name: string,
+  flags: ("owner" | "dormant")[],
+  nft: string,
+): NftTextTable | { issues: string[] } {
+  const cached = recent.get(`${family}\n${nft}`)
+  if (cached) return new NftTextTable(family, name, flags, nft, cached.chains, cached.sets)
+  const problem = tableTextProblem(nft)
+  if (problem) return { issues: [problem] }
+  const s = getScratch()
+  const reset = s.nft.run("flush ruleset")
+  if (reset) throw new Error(`nft could not reset its scratch namespace: ${reset}`)
+  // line 1 opens the table, so the text's line n is the file's line n + 1
+  const { err, path } = runLines(s, [`table ${family} ${SCRATCH_TABLE} {`, nft, "}"])
+  if (err) return { issues: textErrors(err, path) }
+  s.nft.setOutputFlags((1 << 3) | (1 << 2)) // handles, stateless
+  let listing: string
+  try {
+    listing = s.nft.list(`list table ${family} ${SCRATCH_TABLE}`)
+  } finally {
+    s.nft.setOutputFlags(0)
+  }
+  const other = NOT_YET.exec(listing)
+  if (other)
+    return { issues: [`${other[1]} ${other[2]}: named ${other[1]} objects in a table text are not carried over yet`] }
+  const texts = parseListing(listing)
+  const nfproto = NFPROTO[family]!
+  const { bytes: anon, typed } = anonSets(s, family, SCRATCH_TABLE)
+  const byChain = new Map<string, RawRule[]>()
+  for (const raw of dumpObjects(
+    s.sock,
+    nfnl.NFT_MSG_GETRULE,
+    { family: nfproto, table: SCRATCH_TABLE, tableAttr: NFTA_RULE_TABLE },
+    decodeRuleMessage,
+  )) {
+    if (raw.table !== SCRATCH_TABLE || raw.family !== nfproto) continue
+    const list = byChain.get(raw.chain)
+    if (list) list.push(raw)
+    else byChain.set(raw.chain, [raw])
+  }
+  const chains = dumpObjects(
+    s.sock,
+    nfnl.NFT_MSG_GETCHAIN,
+    { table: SCRATCH_TABLE, tableAttr: NFTA_CHAIN_TABLE },
+    parseChain,
+  )
+    .filter((c) => c.table === SCRATCH_TABLE && c.family === family)
+    .map((c): CompiledChain => {
+      const { family: _f, table: _t, handle: _h, rules: _r, ...spec } = c
+      const rules = (byChain.get(c.name) ?? []).map((raw) =>
+        textRule(texts.get(`${family} ${SCRATCH_TABLE} ${raw.handle}`) ?? "", raw, anon, typed),
+      )
+      return { ...(spec as Omit<CompiledChain, "rules">), rules }
+    })
+  const sets = namedSets(s, family)
+  recent.set(`${family}\n${nft}`, { chains, sets })
+  if (recent.size > 16) recent.delete(recent.keys().next().value!)
+  return new NftTextTable(family, name, flags, nft, chains, sets)
+}
+
+/** Compiled table texts, the most recent last (a reload of the same file compiles nothing). */
+const recent = new Map<string, { chains: CompiledChain[]; sets: KernelSet[] }>()
+
+/** Forgets compiled table texts (a benchmark of the first compile). */
+export function forgetCompiledTables(): void {
+  recent.clear()
+}
