@@ -33,6 +33,9 @@ export const NFT_MSG_GETSETELEM = 13
 export const NFT_MSG_DELSETELEM = 14
 export const NFT_MSG_NEWGEN = 15
 export const NFT_MSG_GETGEN = 16
+export const NFT_MSG_NEWOBJ = 18
+export const NFT_MSG_GETOBJ = 19
+export const NFT_MSG_DELOBJ = 20
 export const NFTA_GEN_ID = 1
 
 /** (NFNL_SUBSYS_NFTABLES << 8) | msg */

@@ -74,6 +74,8 @@ export function diffChains(
   recreatedSets: ReadonlySet<string>,
   where: Where,
   out: OpLists,
+  /** a named object was made anew: chains with rules in nft's bytes (which may name it) are rewritten */
+  objectsRecreated = false,
 ): void {
   const haveByName = new Map(have.map((c) => [c.name, c]))
   for (const c of want) {
@@ -88,7 +90,8 @@ export function diffChains(
     }
     if (c.hook && (c.policy ?? "accept") !== (hc.policy ?? "accept"))
       out.changes.push({ kind: "update", object: "chain", chain: c, ...where })
-    if (!sameRules(rules, hc.rules) || looksUp(rules, recreatedSets))
+    const refersToNew = looksUp(rules, recreatedSets) || (objectsRecreated && rules.some((r) => r.wire))
+    if (!sameRules(rules, hc.rules) || refersToNew)
       out.changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: hc.rules.length > 0, ...where })
   }
   const wanted = new Set(want.map((c) => c.name))

@@ -5,6 +5,7 @@
 import { createChainOps, diffChains, compileSpec } from "./chain.ts"
 import type { NftObserved, Table } from "./model.ts"
 import type { CompiledRule, NftOp } from "./ops.ts"
+import { diffObjects } from "./objects.ts"
 import { ownsTable } from "./ownership.ts"
 import type { ChainSpec, NftDesired, NftOwnership, RuleSpec, TableSpec } from "./schema.ts"
 import { createSetOps, diffSets, type OpLists } from "./set-diff.ts"
@@ -18,6 +19,7 @@ function createTableOps(t: TableSpec, rulesOf: (c: ChainSpec) => CompiledRule[])
   const where = { family: t.family, table: t.name }
   return [
     { kind: "create", object: "table", flags: tableFlags(t), ...where },
+    ...(t.objects ?? []).map((obj): NftOp => ({ kind: "create", object: "obj", obj, ...where })),
     ...t.sets.flatMap((set) => createSetOps(set, where)),
     ...createChainOps(t.chains, rulesOf, where),
   ]
@@ -50,9 +52,10 @@ function diffTable(t: TableSpec, have: Table, rulesOf: (c: ChainSpec) => Compile
     )
     return
   }
-  // sets first: a recreated set forces a rewrite of the chains that look it up
+  // sets and objects first: one made anew forces a rewrite of the chains that refer to it
   const recreated = diffSets(t.sets, have.sets ?? [], where, out)
-  diffChains(t.chains, have.chains ?? [], rulesOf, recreated, where, out)
+  const objectsRecreated = diffObjects(t.objects ?? [], have.objects ?? [], where, out)
+  diffChains(t.chains, have.chains ?? [], rulesOf, recreated, where, out, objectsRecreated)
 }
 
 const notOwned = (key: string): NftOp => ({

@@ -13,7 +13,9 @@ export {
   type ChainSpec,
   type RuleSpec,
 } from "./schema.ts"
-export type { NftObserved, Table, Chain, Rule } from "./model.ts"
+export type { NftObserved, Table, Chain, Rule, NamedObject } from "./model.ts"
+export { NftTextTable } from "./table-text.ts"
+export { KernelSet } from "./set.ts"
 export { commonText, type NftOp, type CompiledRule } from "./ops.ts"
 export type { Expr } from "./expr.ts"
 export { compileRule } from "./rule-compile.ts"

@@ -53,6 +53,8 @@ export interface Table {
   /** chains, when this table was looked at (tables outside interest list only their names) */
   chains?: Chain[]
   sets?: NftSet[]
+  /** named stateful objects (counter, quota, limit, ct helper, …), when this table was looked at whole */
+  objects?: NamedObject[]
   /** only these chains and sets were looked at (rule and element events touched them), nothing else of the table */
   narrowed?: TableParts
 }
@@ -63,4 +65,17 @@ export interface NftObserved {
   tables: Table[]
   /** when set, only these tables ("inet edge") were looked into: diff leaves the others alone */
   scope?: ReadonlySet<string>
+}
+
+/** A named object: as observed, or as desired (made by nft from a table text). */
+export interface NamedObject {
+  name: string
+  /** NFT_OBJECT_* */
+  type: number
+  /** type, data without running state, userdata: what two objects are compared by */
+  key: string
+  /** the attributes a NEWOBJ takes (type, data, userdata), as the kernel dumped them */
+  attrs: Uint8Array
+  /** its body as nft lists it ("over 10 mbytes"), for plans */
+  text?: string
 }

@@ -28,6 +28,7 @@ import {
   decodeTableMessage,
   type ElementMessage,
 } from "./wire/objects.ts"
+import { observeObjects } from "./objects.ts"
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
 import { bytesKey } from "./wire/raw.ts"
 import { END_MARK, keyTypeName } from "./elements.ts"
@@ -234,6 +235,7 @@ function lookInto(sock: NetlinkSocket, t: Table): void {
   for (const r of observed(dumpRules(sock, t), t.family, anon)) byName.get(r.chain)?.rules.push(r)
   t.chains = chains.map(({ family: _f, table: _t, ...c }) => c)
   t.sets = allSets.filter((x) => !(x.flags & NFT_SET_ANONYMOUS))
+  t.objects = observeObjects(sock, t.family, t.name)
 }
 
 /**

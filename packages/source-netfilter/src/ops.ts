@@ -5,6 +5,8 @@ import type { CommonRule, Verdict } from "./rule-schema.ts"
 import { END_MARK, elementText, type KeyType, mapDataText } from "./elements.ts"
 import type { SetSpec } from "./set.ts"
 import type { RuleBytes } from "./wire/raw.ts"
+import type { NamedObject } from "./model.ts"
+import { OBJECT_KINDS } from "./wire/constants.ts"
 
 /** What a chain op needs of a chain (its rules travel in "replace" ops). */
 export interface ChainBase {
@@ -54,6 +56,9 @@ export type NftOp =
       add: string[]
       remove: string[]
     } & Where)
+  /** a named stateful object (counter, quota, limit, ct helper, …), as nft made it */
+  | ({ kind: "create"; object: "obj"; obj: NamedObject } & Where)
+  | ({ kind: "delete"; object: "obj"; name: string; type: number } & Where)
   | { kind: "conflict"; object: "table"; key: string; reason: string }
 
 const q = (s: string) => JSON.stringify(s)
@@ -182,6 +187,8 @@ export function describeNftOp(op: NftOp): string {
     case "conflict":
       return `# conflict: ${op.reason}`
     case "create":
+      if (op.object === "obj")
+        return `nft add ${OBJECT_KINDS[op.obj.type] ?? "object"} ${op.family} ${op.table} ${op.obj.name}${op.obj.text ? ` { ${op.obj.text} }` : ""}`
       if (op.object === "table") return `nft add table ${op.family} ${op.table}${tableFlags(op.flags)}`
       if (op.object === "set" && op.set.map)
         return `nft add map ${op.family} ${op.table} ${op.set.name} { type ${op.set.type} : ${op.set.map}; }`
@@ -206,6 +213,8 @@ export function describeNftOp(op: NftOp): string {
     case "delete":
       if (op.object === "table") return `nft delete table ${op.family} ${op.table}`
       if (op.object === "set") return `nft delete set ${op.family} ${op.table} ${op.name}`
+      if (op.object === "obj")
+        return `nft delete ${OBJECT_KINDS[op.type] ?? "object"} ${op.family} ${op.table} ${op.name}`
       return `nft flush chain ${op.family} ${op.table} ${op.name}; nft delete chain ${op.family} ${op.table} ${op.name}`
     case "replace": {
       const lines = op.rules.map((r) => `nft add rule ${op.family} ${op.table} ${op.chain} ${ruleText(r)}`)

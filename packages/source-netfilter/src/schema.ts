@@ -7,6 +7,7 @@ import { SetSpecSchema } from "./set.ts"
 import { ARP_HOOKS, priorityNumber } from "./wire/constants.ts"
 import { compileTextRules, TextRule, textRuleProblem } from "./text.ts"
 import { compileTableText, NftTextTable } from "./table-text.ts"
+import type { NamedObject } from "./model.ts"
 
 const Name = v.pipe(
   v.string(),
@@ -288,7 +289,11 @@ export type ChainSpec = Omit<v.InferOutput<typeof ChainSpecSchema>, "rules" | "p
   rules: RuleSpec[]
   priority?: number
 }
-export type TableSpec = Omit<TableShape, "chains"> & { chains: ChainSpec[] }
+export type TableSpec = Omit<TableShape, "chains"> & {
+  chains: ChainSpec[]
+  /** named stateful objects (a table written as nft text) */
+  objects?: NamedObject[]
+}
 /** a rule after validation: common, raw, or nft text compiled */
 export type RuleSpec = Exclude<v.InferOutput<typeof RuleSpecSchema>, string> | TextRule
 export type NftOwnership = v.InferOutput<typeof NftOwnershipSchema>

@@ -16,6 +16,8 @@ import {
 import { dumpObjects, elementKeys, parseChain, parseSet } from "./observe.ts"
 import { parseListing } from "./listing.ts"
 import { KernelSet, flagNames } from "./set.ts"
+import type { NamedObject } from "./model.ts"
+import { observeObjects } from "./objects.ts"
 import { anonSets, getScratch, runLines, SCRATCH_TABLE, type Scratch, type TextRule, textRule } from "./text.ts"
 import { decodeElementsMessage } from "./wire/objects.ts"
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
@@ -30,6 +32,7 @@ export class NftTextTable {
     readonly nft: string,
     readonly chains: CompiledChain[],
     readonly sets: KernelSet[],
+    readonly objects: NamedObject[],
   ) {}
   toJSON(): object {
     return { family: this.family, name: this.name, flags: this.flags, nft: this.nft }
@@ -68,8 +71,24 @@ export function tableTextProblem(text: string): string | undefined {
   return undefined
 }
 
-/** Objects nft can declare in a table that Linx does not carry over yet: named by their listing line. */
-const NOT_YET = /^\t(flowtable|counter|quota|limit|ct helper|ct timeout|ct expectation|synproxy|secmark) (\S+)/m
+/** What nft can declare in a table that Linx does not carry over yet: named by its listing line. */
+const NOT_YET = /^\t(flowtable) (\S+)/m
+
+const OBJECT_HEAD = /^\t(counter|quota|limit|ct helper|ct timeout|ct expectation|synproxy|secmark|connlimit) (\S+) \{/
+
+/** Each named object's body as nft lists it ("over 10 mbytes"), by name. */
+function objectTexts(listing: string): Map<string, string> {
+  const out = new Map<string, string>()
+  const lines = listing.split("\n")
+  for (let i = 0; i < lines.length; i++) {
+    const m = OBJECT_HEAD.exec(lines[i]!)
+    if (!m) continue
+    const body: string[] = []
+    while (++i < lines.length && lines[i]!.trim() !== "}") body.push(lines[i]!.trim())
+    out.set(m[2]!.replace(/^"|"$/g, ""), body.join("; "))
+  }
+  return out
+}
 
 /** nft's errors ("FILE:3:10-12: Error: msg", the line, the caret), with line numbers of the text itself. */
 function textErrors(err: string, file: string): string[] {
@@ -127,7 +146,7 @@ export function compileTableText(
   nft: string,
 ): NftTextTable | { issues: string[] } {
   const cached = recent.get(`${family}\n${nft}`)
-  if (cached) return new NftTextTable(family, name, flags, nft, cached.chains, cached.sets)
+  if (cached) return new NftTextTable(family, name, flags, nft, cached.chains, cached.sets, cached.objects)
   const problem = tableTextProblem(nft)
   if (problem) return { issues: [problem] }
   const s = getScratch()
@@ -176,13 +195,15 @@ export function compileTableText(
       return { ...(spec as Omit<CompiledChain, "rules">), rules }
     })
   const sets = namedSets(s, family)
-  recent.set(`${family}\n${nft}`, { chains, sets })
+  const bodies = objectTexts(listing)
+  const objects = observeObjects(s.sock, family, SCRATCH_TABLE).map((o) => ({ ...o, text: bodies.get(o.name) ?? "" }))
+  recent.set(`${family}\n${nft}`, { chains, sets, objects })
   if (recent.size > 16) recent.delete(recent.keys().next().value!)
-  return new NftTextTable(family, name, flags, nft, chains, sets)
+  return new NftTextTable(family, name, flags, nft, chains, sets, objects)
 }
 
 /** Compiled table texts, the most recent last (a reload of the same file compiles nothing). */
-const recent = new Map<string, { chains: CompiledChain[]; sets: KernelSet[] }>()
+const recent = new Map<string, { chains: CompiledChain[]; sets: KernelSet[]; objects: NamedObject[] }>()
 
 /** Forgets compiled table texts (a benchmark of the first compile). */
 export function forgetCompiledTables(): void {

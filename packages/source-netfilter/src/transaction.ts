@@ -15,6 +15,7 @@ import type { NftOp } from "./ops.ts"
 import { describeNftOp } from "./ops.ts"
 import { END_MARK, keyTypeInfo, SET_TYPES } from "./elements.ts"
 import { KernelSet, setFlags, timeoutMs } from "./set.ts"
+import { writeDeleteObject, writeObject } from "./objects.ts"
 import {
   CHAIN,
   ELEM_INTERVAL_END,
@@ -122,7 +123,10 @@ function deleteObjects(b: Batch, op: NftOp): void {
   if (op.kind !== "delete") return
   if (op.object === "chain") b.add(chainObject(op, op.name), nfnl.NFT_MSG_DELCHAIN, 0)
   else if (op.object === "set") b.add(setObject(op, op.name), nfnl.NFT_MSG_DELSET, 0)
-  else b.add(tableObject(op), nfnl.NFT_MSG_DELTABLE, 0)
+  else if (op.object === "obj") {
+    writeDeleteObject(b.writer, { family: b.family, table: op.table, label: b.label }, op.name, op.type)
+    b.owner.push(b.op)
+  } else b.add(tableObject(op), nfnl.NFT_MSG_DELTABLE, 0)
 }
 
 /** Phase 3: created tables, and the dormant flag of existing ones. */
@@ -145,6 +149,9 @@ function createChainsAndSets(b: Batch, op: NftOp): void {
       o.setU32(CHAIN.POLICY, c.policy === "drop" ? VERDICT_CODES.drop : VERDICT_CODES.accept)
     }
     b.add(o, nfnl.NFT_MSG_NEWCHAIN, nl.NLM_F_CREATE)
+  } else if (op.kind === "create" && op.object === "obj") {
+    writeObject(b.writer, { family: b.family, table: op.table, label: b.label }, op.obj, nl.NLM_F_CREATE)
+    b.owner.push(b.op)
   } else if (op.kind === "create" && op.object === "set" && op.set instanceof KernelSet) {
     const where = { family: b.family, table: op.table, label: b.label }
     writeNamedSet(b.writer, where, op.set.name, op.set.attrs, b.setId(), nl.NLM_F_CREATE)

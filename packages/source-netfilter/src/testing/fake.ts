@@ -116,12 +116,17 @@ export class FakeNftKernel implements NftKernel {
     if (!t) return err(2, "No such file or directory")
     switch (op.kind) {
       case "create":
+        if (op.object === "obj") {
+          t.objects = [...(t.objects ?? []).filter((o) => o.name !== op.obj.name), op.obj]
+          return undefined
+        }
         return op.object === "set" ? this.#createSet(t, op.set) : this.#createChain(t, op.chain)
       case "update":
         return this.#update(t, op)
       case "delete":
         if (op.object === "table") next.splice(next.indexOf(t), 1)
         else if (op.object === "set") t.sets = (t.sets ?? []).filter((x) => x.name !== op.name)
+        else if (op.object === "obj") t.objects = (t.objects ?? []).filter((x) => x.name !== op.name)
         else t.chains = t.chains!.filter((c) => c.name !== op.name)
         return undefined
       case "replace":

@@ -207,3 +207,16 @@ export const fibResultName = (n: number) => (FIB_RESULTS[n] || "oif") as "oif" |
 export const LIMIT_UNITS = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 } as const
 /** NFT_REJECT_ICMP_UNREACH, NFT_REJECT_TCP_RST, NFT_REJECT_ICMPX_UNREACH */
 export const REJECT_KINDS = ["icmp", "tcp-reset", "icmpx"] as const
+
+/** NFT_OBJECT_* → the word nft uses for it. */
+export const OBJECT_KINDS: Readonly<Record<number, string>> = {
+  1: "counter",
+  2: "quota",
+  3: "ct helper",
+  4: "limit",
+  5: "connlimit",
+  7: "ct timeout",
+  8: "secmark",
+  9: "ct expectation",
+  10: "synproxy",
+}
