@@ -21,8 +21,19 @@ export function compileSpec(r: RuleSpec, family: string, cache: WeakMap<RuleSpec
   const cached = cache.get(r)
   if (cached) return cached
   let c: CompiledRule
-  if (r instanceof TextRule) c = { exprs: r.exprs, text: r.text, wire: r.bytes, key: r.key }
-  else if ("expr" in r) c = { exprs: r.expr as Expr[] }
+  if (r instanceof TextRule) {
+    // expressions and byte key are worked out only if asked for (a new chain asks for neither)
+    c = {
+      get exprs() {
+        return r.exprs
+      },
+      text: r.text,
+      wire: r.bytes,
+      get key() {
+        return r.key
+      },
+    }
+  } else if ("expr" in r) c = { exprs: r.expr as Expr[] }
   else {
     const common: CommonRule = {}
     if (r.match) common.match = r.match
@@ -45,12 +56,12 @@ function baseDiffers(want: ChainSpec, have: Chain): boolean {
 }
 
 const looksUp = (rules: readonly CompiledRule[], sets: ReadonlySet<string>) =>
-  rules.some((r) => r.exprs.some((e) => e.type === "lookup" && e.set !== undefined && sets.has(e.set)))
+  sets.size > 0 && rules.some((r) => r.exprs.some((e) => e.type === "lookup" && e.set !== undefined && sets.has(e.set)))
 
 /** A text rule compares by the kernel's bytes, the others by their normal form. */
 function sameRules(want: readonly CompiledRule[], have: readonly Rule[]): boolean {
   if (want.length !== have.length) return false
-  return want.every((r, i) => (r.key !== undefined ? have[i]!.bytesKey === r.key : exprKey(r.exprs) === have[i]!.key))
+  return want.every((r, i) => (r.wire ? have[i]!.bytesKey === r.key : exprKey(r.exprs) === have[i]!.key))
 }
 
 /** New chains (all created before any rule, so rules may jump to any of them), then their rules. */

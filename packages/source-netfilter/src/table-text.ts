@@ -173,7 +173,7 @@ export function compileTableText(
     s.sock,
     nfnl.NFT_MSG_GETRULE,
     { family: nfproto, table: SCRATCH_TABLE, tableAttr: NFTA_RULE_TABLE },
-    decodeRuleMessage,
+    (m: Message) => decodeRuleMessage(m, { exprs: false }),
   )) {
     if (raw.table !== SCRATCH_TABLE || raw.family !== nfproto) continue
     const list = byChain.get(raw.chain)

@@ -18,18 +18,31 @@ import { createNftTransaction, type NftTransaction } from "./transaction.ts"
 import { NFPROTO, NFT_SET_ANONYMOUS, NFTA_RULE_TABLE } from "./wire/constants.ts"
 import { decodeElementsMessage, type ElementMessage } from "./wire/objects.ts"
 import { type AnonSetBytes, bytesKey, eachAttr, type RuleBytes, setsReferenced } from "./wire/raw.ts"
-import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
+import { decodeExprList, decodeRuleMessage, type RawRule } from "./wire/rule.ts"
 
 /** A rule given as nft text, compiled: shown and serialised as its text. */
 export class TextRule {
+  #exprs: Expr[] | (() => Expr[])
+  #key: string | (() => string)
   constructor(
     readonly text: string,
-    /** the expressions decoded (for lookups of named sets, and for show) */
-    readonly exprs: Expr[],
+    /** the expressions decoded (for lookups of named sets, and for show); decoded on first use when a function */
+    exprs: Expr[] | (() => Expr[]),
     readonly bytes: RuleBytes,
-    /** the byte key an observed rule's `bytesKey` must equal */
-    readonly key: string,
-  ) {}
+    /** the byte key an observed rule's `bytesKey` must equal; computed on first use when a function */
+    key: string | (() => string),
+  ) {
+    this.#exprs = exprs
+    this.#key = key
+  }
+  get exprs(): Expr[] {
+    if (typeof this.#exprs === "function") this.#exprs = this.#exprs()
+    return this.#exprs
+  }
+  get key(): string {
+    if (typeof this.#key === "function") this.#key = this.#key()
+    return this.#key
+  }
   toJSON(): string {
     return this.text
   }
@@ -86,12 +99,12 @@ export function getScratch(): Scratch {
 
 /** "tcp dport 22; flush ruleset" would be two commands: one rule per string (a ';' inside quotes is text). */
 export function textRuleProblem(text: string): string | undefined {
-  if ([...text].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127))
-    return "a rule text is one line without control characters"
   let quoted = false
-  for (const c of text) {
-    if (c === '"') quoted = !quoted
-    else if (c === ";" && !quoted) return "a rule text holds one rule: ';' would start another nft command"
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 32 || c === 127) return "a rule text is one line without control characters"
+    if (c === 34) quoted = !quoted
+    else if (c === 59 && !quoted) return "a rule text holds one rule: ';' would start another nft command"
   }
   if (quoted) return "a rule text has an unclosed quote"
   return undefined
@@ -207,19 +220,23 @@ export function textRule(
 ): TextRule {
   const bytes: RuleBytes = { exprs: raw.bytes ?? new Uint8Array(), anon: [] }
   if (raw.userdata) bytes.userdata = raw.userdata
-  for (const name of new Set(setsReferenced(bytes.exprs))) {
-    const a = anon.get(name)
-    if (a) bytes.anon.push(a)
-  }
+  // only a rule whose bytes name one ("__set0", "__map1") uses an anonymous set
+  if (anon.size && Buffer.from(bytes.exprs.buffer, bytes.exprs.byteOffset, bytes.exprs.byteLength).includes("__"))
+    for (const name of new Set(setsReferenced(bytes.exprs))) {
+      const a = anon.get(name)
+      if (a) bytes.anon.push(a)
+    }
   const keyOf = (name: string) => {
     const t = typed.get(name)
     return t ? anonKey(t) : undefined
   }
-  const exprs = raw.exprs.map((e) => {
-    const t = e.type === "lookup" ? typed.get(e.set) : undefined
-    return t ? { ...e, anon: { type: t.type, elements: [...t.elements].sort() } } : e
-  }) as Expr[]
-  return new TextRule(text, exprs, bytes, bytesKey(bytes.exprs, keyOf))
+  // both are needed only when the rule is compared or shown: a first apply of a new table needs neither
+  const exprs = () =>
+    (raw.exprs.length ? raw.exprs : decodeExprList(bytes.exprs)).map((e) => {
+      const t = e.type === "lookup" ? typed.get(e.set) : undefined
+      return t ? { ...e, anon: { type: t.type, elements: [...t.elements].sort() } } : e
+    }) as Expr[]
+  return new TextRule(text, exprs, bytes, () => bytesKey(bytes.exprs, keyOf))
 }
 
 /**
@@ -284,7 +301,8 @@ function compileUncached(t: TextTable): { rules: Map<string, TextRule>; issues: 
   const { bytes: anon, typed } = anonSets(s, t.family, SCRATCH_TABLE)
   const byChain = new Map<string, RawRule[]>()
   const filter = { family, table: SCRATCH_TABLE, tableAttr: NFTA_RULE_TABLE }
-  for (const raw of dumpObjects(s.sock, nfnl.NFT_MSG_GETRULE, filter, decodeRuleMessage)) {
+  const decode = (m: Message) => decodeRuleMessage(m, { exprs: false })
+  for (const raw of dumpObjects(s.sock, nfnl.NFT_MSG_GETRULE, filter, decode)) {
     if (raw.table !== SCRATCH_TABLE || raw.family !== family) continue
     const list = byChain.get(raw.chain)
     if (list) list.push(raw)

@@ -53,7 +53,6 @@ export function commentData(comment: string): Uint8Array {
 
 /** The messages of one transaction, each remembered with the op it belongs to. */
 class Batch {
-  readonly writer = new MessageWriter(64 * 1024)
   /** op index of each message; -1 for the batch's own begin and end */
   readonly owner: number[] = []
   /** anonymous set expression → the set id it was given in this transaction */
@@ -65,6 +64,8 @@ class Batch {
   family = 0
 
   constructor(
+    /** the transaction object's writer, reset: its buffer keeps the size the last transaction grew it to */
+    readonly writer: MessageWriter,
     private readonly scratch: Uint8Array,
     private readonly nextSetId: () => number,
   ) {}
@@ -268,15 +269,20 @@ export function createNftTransaction(sock: BatchSocket): NftTransaction {
     return lastSetId
   }
 
+  let writer = new MessageWriter(64 * 1024)
   const encode = (ops: readonly NftOp[], genId: number | undefined, check: boolean | undefined): Batch => {
-    const b = new Batch(scratch, nextSetId)
+    // a writer grown past 16 MiB by one big transaction is not kept for the small ones after it
+    if (writer.capacity > 16 << 20) writer = new MessageWriter(64 * 1024)
+    const b = new Batch(writer.reset(), scratch, nextSetId)
     nfnl.beginBatch(b.writer, genId === undefined ? {} : { genId })
     b.owner.push(-1)
+    // each op's text labels its messages (errors name it): worked out once, not once per phase
+    const labels = ops.map((op) => (op.kind === "conflict" ? "" : describeNftOp(op)))
     for (const phase of PHASES) {
       ops.forEach((op, i) => {
         if (op.kind === "conflict") return
         b.op = i
-        b.label = describeNftOp(op)
+        b.label = labels[i]!
         b.family = NFPROTO[op.family]!
         phase(b, op)
       })

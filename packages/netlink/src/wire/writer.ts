@@ -25,6 +25,11 @@ export class MessageWriter {
     return this.#starts.length
   }
 
+  /** Bytes the buffer holds before it must grow. */
+  get capacity(): number {
+    return this.#buf.byteLength
+  }
+
   /** Total bytes written. */
   get length(): number {
     return this.#pos

@@ -42,10 +42,18 @@ export function eachAttr(
   }
 }
 
+/** A NUL-padded string attribute; short ASCII ones (expression and set names) without a decoder or a view. */
 const cstr = (b: Uint8Array, s: number, e: number) => {
   let n = e
   while (n > s && b[n - 1] === 0) n--
-  return td.decode(b.subarray(s, n))
+  if (n - s > 32) return td.decode(b.subarray(s, n))
+  let out = ""
+  for (let i = s; i < n; i++) {
+    const c = b[i]!
+    if (c > 127) return td.decode(b.subarray(s, n))
+    out += String.fromCharCode(c)
+  }
+  return out
 }
 
 /** The string in the first attribute `type` of b[s, e), if any. */
@@ -166,6 +174,11 @@ function padTo4(w: MessageWriter, n: number): void {
 
 /** The expression list with every reference to an anonymous set renamed "__set%d" and bound by id. */
 function writeExprs(w: MessageWriter, exprs: Uint8Array, ids: ReadonlyMap<string, number>): void {
+  // no anonymous set to bind (most rules): the list as it is, its attributes already aligned
+  if (!ids.size) {
+    w.bytes(exprs)
+    return
+  }
   eachAttr(exprs, (_t, s, e, at) => {
     const name = findStr(exprs, s, e, 1) ?? ""
     const a = SET_ATTRS[name]

@@ -55,10 +55,18 @@ function u64(v: DataView, off: number, len: number): number {
   return Number(v.getBigUint64(off, false))
 }
 
+/** A NUL-padded string attribute; short ASCII ones (names) without a decoder or a view. */
 function str(v: DataView, off: number, len: number): string {
   let n = len
   while (n > 0 && v.getUint8(off + n - 1) === 0) n--
-  return td.decode(new Uint8Array(v.buffer, v.byteOffset + off, n))
+  if (n > 32) return td.decode(new Uint8Array(v.buffer, v.byteOffset + off, n))
+  let out = ""
+  for (let i = 0; i < n; i++) {
+    const c = v.getUint8(off + i)
+    if (c > 127) return td.decode(new Uint8Array(v.buffer, v.byteOffset + off, n))
+    out += String.fromCharCode(c)
+  }
+  return out
 }
 
 /** NFTA_DATA_VALUE inside a nested data attribute, as hex. */
@@ -181,8 +189,40 @@ function decodeExprData(name: string, v: DataView, s: number, e: number): Expr |
   }
 }
 
-/** Decodes an NFT_MSG_NEWRULE message. */
-export function decodeRuleMessage(m: Message): RawRule {
+/** NFTA_LIST_ELEM { NFTA_EXPR_NAME, NFTA_EXPR_DATA } … decoded into `out`. */
+function decodeList(v: DataView, o: number, l: number, out: RawRule["exprs"]): void {
+  each(v, o, o + l, (_lt, lo, ll) => {
+    let name = ""
+    let ds = -1
+    let de = -1
+    each(v, lo, lo + ll, (et, eo, el) => {
+      if (et === 1) name = str(v, eo, el)
+      else if (et === 2) {
+        ds = eo
+        de = eo + el
+      }
+    })
+    out.push(
+      ds < 0
+        ? name === "counter"
+          ? { type: "counter" }
+          : name === "masq"
+            ? { type: "masq" }
+            : { type: "unknown", name }
+        : decodeExprData(name, v, ds, de),
+    )
+  })
+}
+
+/** The expressions of a rule's NFTA_RULE_EXPRESSIONS payload (as kept in `RawRule.bytes`). */
+export function decodeExprList(bytes: Uint8Array): RawRule["exprs"] {
+  const out: RawRule["exprs"] = []
+  decodeList(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength, out)
+  return out
+}
+
+/** Decodes an NFT_MSG_NEWRULE message (`exprs: false`: keep the expression bytes only, decode them later). */
+export function decodeRuleMessage(m: Message, opts: { exprs?: boolean } = {}): RawRule {
   requireHeader(m, 4, "nfgenmsg")
   const v = m.view
   const r: RawRule = { family: v.getUint8(m.payload), table: "", chain: "", handle: 0, exprs: [] }
@@ -198,29 +238,9 @@ export function decodeRuleMessage(m: Message): RawRule {
         r.handle = u64(v, o, l)
         break
       case 4:
-        r.bytes = new Uint8Array(v.buffer, v.byteOffset + o, l).slice()
-        // NFTA_LIST_ELEM { NFTA_EXPR_NAME, NFTA_EXPR_DATA }
-        each(v, o, o + l, (_lt, lo, ll) => {
-          let name = ""
-          let ds = -1
-          let de = -1
-          each(v, lo, lo + ll, (et, eo, el) => {
-            if (et === 1) name = str(v, eo, el)
-            else if (et === 2) {
-              ds = eo
-              de = eo + el
-            }
-          })
-          r.exprs.push(
-            ds < 0
-              ? name === "counter"
-                ? { type: "counter" }
-                : name === "masq"
-                  ? { type: "masq" }
-                  : { type: "unknown", name }
-              : decodeExprData(name, v, ds, de),
-          )
-        })
+        // a view: the socket hands each datagram over as its own copy
+        r.bytes = new Uint8Array(v.buffer, v.byteOffset + o, l)
+        if (opts.exprs !== false) decodeList(v, o, l, r.exprs)
         break
       case 7:
         r.userdata = new Uint8Array(v.buffer, v.byteOffset + o, l).slice()
