@@ -41,6 +41,27 @@ const BODY = `
     type "ftp" protocol tcp
     l3proto inet
   }
+  set seen {
+    type ipv4_addr
+    flags timeout
+    timeout 1h
+    elements = { 10.0.0.1 timeout 30m comment "first", 10.0.0.2 comment "second", 10.0.0.3 }
+  }
+  set hits {
+    type ipv4_addr
+    size 1024
+    counter
+    elements = { 10.0.0.9 }
+  }
+  map verdicts {
+    type ipv4_addr : verdict
+    elements = { 10.0.0.7 comment "seven" : accept, 10.0.0.8 : drop }
+  }
+  set ranges {
+    type ipv4_addr . inet_service
+    flags interval
+    elements = { 10.0.0.0/24 . 80-90, 10.1.0.1 . 443 }
+  }
   set spare {
     type inet_service
     elements = { 9000 }
@@ -89,6 +110,17 @@ const listing = (t: TestNetns, name: string) =>
     .join("\n")
     .replace(/packets \d+ bytes \d+/g, "packets 0 bytes 0")
     .replace(/used \d+ bytes/g, "used 0 bytes")
+    .replace(/ expires \S+/g, "")
+    // elements in name order (a concatenated interval set lists them as they were added)
+    .replace(
+      /elements = \{([^}]*)\}/g,
+      (_m, els: string) =>
+        `elements = { ${els
+          .split(",")
+          .map((e) => e.trim())
+          .sort()
+          .join(", ")} }`,
+    )
     .split("\n\n")
     .sort()
     .join("\n\n")
@@ -136,6 +168,12 @@ describe("a table written whole as nft text", () => {
       t.sh("nft", "delete", "element", "inet", "edge", "allowed", "{ 10.1.0.0/16 }")
       t.sh("nft", "delete", "element", "inet", "edge", "macs", "{ 02:00:00:00:00:01 }")
       t.sh("nft", "delete", "set", "inet", "edge", "spare")
+      t.sh("nft", "delete", "element", "inet", "edge", "seen", "{ 10.0.0.1 }")
+      t.sh("nft", "delete", "element", "inet", "edge", "verdicts", "{ 10.0.0.7 }")
+      t.sh("nft", "delete", "element", "inet", "edge", "ranges", "{ 10.0.0.0/24 . 80-90 }")
+      // the same element with another comment is not the desired one
+      t.sh("nft", "delete", "element", "inet", "edge", "seen", "{ 10.0.0.2 }")
+      t.sh("nft", "add", "element", "inet", "edge", "seen", '{ 10.0.0.2 comment "forged" }')
       t.sh("nft", "delete", "limit", "inet", "edge", "spare-l")
       t.sh("nft", "add", "counter", "inet", "edge", "extra")
       const without = () => listing(t, "edge").replace(/\n\s*elements = \{ 203\.0\.113\.9[^}]*\}/, "")
@@ -165,6 +203,55 @@ describe("a table written whole as nft text", () => {
       expect(listing(t, "edge")).toBe(listing(t, "ref"))
     } finally {
       await loop.stop()
+    }
+  })
+
+  test("the common form's per-element timeout and comment: the kernel holds what nft makes of the same elements", async () => {
+    using t = freshNetns()
+    const text = `set seen {
+    type ipv4_addr
+    flags timeout
+    timeout 1h
+    elements = { 10.0.0.1 timeout 30m comment "first", 10.0.0.2 comment "second", 10.0.0.3 }
+  }`
+    nftFile(t, `table inet ref {\n  ${text}\n}\n`)
+    const seen = {
+      name: "seen",
+      type: "ipv4_addr",
+      flags: ["timeout"],
+      timeout: "1h",
+      elements: [
+        { key: "10.0.0.1", timeout: "30m", comment: "first" },
+        { key: "10.0.0.2", comment: "second" },
+        "10.0.0.3",
+      ],
+    }
+    const d = v.parse(NftDesiredSchema, { tables: [{ family: "inet", name: "edge", sets: [seen] }] })
+    const s = createNftSource({ netns: t.ns })
+    try {
+      const before = await s.observe({ desired: d, ownership: own })
+      expect((await s.reconcile(s.diff(d, before, own), before)).failed).toEqual([])
+      const after = await s.observe({ desired: d, ownership: own })
+      expect(s.diff(d, after, own).map(s.describe)).toEqual([])
+      expect(listing(t, "edge")).toBe(listing(t, "ref"))
+      // a comment changed by hand is not the desired element: put back
+      t.sh("nft", "delete", "element", "inet", "edge", "seen", "{ 10.0.0.2 }")
+      t.sh("nft", "add", "element", "inet", "edge", "seen", '{ 10.0.0.2 comment "other" }')
+      const drift = await s.observe({ desired: d, ownership: own })
+      const ops = s.diff(d, drift, own)
+      expect(ops.length).toBe(1)
+      expect((await s.reconcile(ops, drift)).failed).toEqual([])
+      expect(listing(t, "edge")).toBe(listing(t, "ref"))
+      // refused: a timeout on an element of a set without the timeout flag, attributes on interval elements
+      const bad = (set: object) =>
+        v.safeParse(NftDesiredSchema, { tables: [{ family: "inet", name: "x", sets: [set] }] })
+      expect(bad({ ...seen, flags: [], timeout: undefined }).success).toBe(false)
+      expect(
+        bad({ name: "r", type: "ipv4_addr", flags: ["interval"], elements: [{ key: "10.0.0.0/8", comment: "c" }] })
+          .success,
+      ).toBe(false)
+    } finally {
+      await s.close()
     }
   })
 

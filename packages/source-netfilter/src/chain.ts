@@ -51,7 +51,8 @@ function baseDiffers(want: ChainSpec, have: Chain): boolean {
     (want.type ?? undefined) !== have.type ||
     (want.hook ?? undefined) !== have.hook ||
     (want.hook !== undefined && (want.priority ?? 0) !== have.priority) ||
-    (want.device ?? undefined) !== have.device
+    (want.device ?? undefined) !== have.device ||
+    (want.devices?.join(",") ?? "") !== (have.devices?.join(",") ?? "")
   )
 }
 

@@ -73,6 +73,28 @@ const PROTOCOL_NAMES = Object.fromEntries(Object.entries(PROTOCOLS).map(([k, n])
 
 /** In element keys of interval sets, an interval end is its hex key with this suffix. */
 export const END_MARK = "/e"
+/**
+ * An element's own attributes beyond key, data and flags (timeout, comment, per-element
+ * expressions, a concatenated interval's end), as the kernel dumps them with running
+ * state zeroed: "key=data;a=hex". Compared as they are, written back as they are.
+ */
+export const EXTRA_MARK = ";a="
+
+/** An element entry ("key[/e][=data][;a=extra]") taken apart. */
+export function entryParts(entry: string): { key: string; end: boolean; data?: string; extra?: string } {
+  const x = entry.indexOf(EXTRA_MARK)
+  const head = x < 0 ? entry : entry.slice(0, x)
+  const eq = head.indexOf("=")
+  const k = eq < 0 ? head : head.slice(0, eq)
+  const end = k.endsWith(END_MARK)
+  const out: { key: string; end: boolean; data?: string; extra?: string } = {
+    key: end ? k.slice(0, -END_MARK.length) : k,
+    end,
+  }
+  if (eq >= 0) out.data = head.slice(eq + 1)
+  if (x >= 0) out.extra = entry.slice(x + EXTRA_MARK.length)
+  return out
+}
 export const MAP_TYPES = [...(Object.keys(SET_TYPES) as SetType[]), "verdict"] as const
 export type MapType = (typeof MAP_TYPES)[number]
 

@@ -22,6 +22,8 @@ export interface Chain {
   priority?: number
   policy?: "accept" | "drop"
   device?: string
+  /** a netdev chain on several devices (sorted) */
+  devices?: string[]
   rules: Rule[]
 }
 

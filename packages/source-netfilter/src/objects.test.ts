@@ -1,10 +1,14 @@
 // Named objects without root: an object's key leaves out its running state (a counter's
 // packets and bytes, a quota's consumed bytes) and keeps everything else; written back,
-// its attributes are the ones dumped; the diff makes a changed object anew.
+// its attributes are the ones dumped; the diff makes a changed object anew. Elements with
+// their own timeout or comment carry them in their keys, and plans print them.
 import { describe, expect, test } from "bun:test"
-import { MessageWriter, nfnl, parseMessages } from "@linx/netlink/wire"
+import { MessageWriter, nfnl, parseMessages, toHex } from "@linx/netlink/wire"
 import type { NamedObject } from "./model.ts"
 import { diffObjects, parseObject, writeObject } from "./objects.ts"
+import { entryParts } from "./elements.ts"
+import { elementsText } from "./ops.ts"
+import { elementAttrs } from "./set.ts"
 
 /** A NEWOBJ as the kernel dumps it: table, name, type, data { attrs }, use, handle. */
 function dumped(type: number, data: [number, Uint8Array][]): NamedObject {
@@ -85,5 +89,19 @@ describe("named objects", () => {
     const none = { deletes: [], creates: [] }
     expect(diffObjects([a], [{ ...a }], where, none)).toBe(false)
     expect(none).toEqual({ deletes: [], creates: [] })
+  })
+})
+
+describe("elements with their own attributes", () => {
+  test("keys carry timeout and comment as the kernel dumps them; plans print them as nft writes them", () => {
+    const k = toHex([10, 0, 0, 1]) + elementAttrs({ key: "10.0.0.1", timeout: "90m", comment: "first" }, 3_600_000)
+    expect(entryParts(k)).toEqual({ key: "0a000001", end: false, extra: k.split(";a=")[1]! })
+    expect(elementsText([k], "ipv4_addr", undefined)).toEqual(['10.0.0.1 timeout 1h30m comment "first"'])
+    // the set's default timeout is not an element's own
+    expect(elementAttrs({ key: "x", timeout: "1h" }, 3_600_000)).toBe("")
+    expect(elementAttrs({ key: "x" }, undefined)).toBe("")
+    const withData = `${toHex([10, 0, 0, 7])}=v:accept${elementAttrs({ key: "x", comment: "seven" }, undefined)}`
+    expect(entryParts(withData).data).toBe("v:accept")
+    expect(elementsText([withData], "ipv4_addr", "verdict")).toEqual(['10.0.0.7 comment "seven" : accept'])
   })
 })

@@ -30,8 +30,8 @@ import {
 } from "./wire/objects.ts"
 import { observeObjects } from "./objects.ts"
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
-import { bytesKey } from "./wire/raw.ts"
-import { END_MARK, keyTypeName } from "./elements.ts"
+import { bytesKey, eachAttr } from "./wire/raw.ts"
+import { END_MARK, EXTRA_MARK, keyTypeName } from "./elements.ts"
 
 const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n) ?? String(n)
 const hookName = hookNameOf
@@ -84,6 +84,8 @@ export function parseChain(m: Message): TableChain {
     if (c.type) chain.type = c.type
     chain.policy = c.policy === VERDICT_CODES.drop ? "drop" : "accept"
     if (c.hook.device) chain.device = c.hook.device
+    if (c.hook.devices?.length === 1) chain.device = c.hook.devices[0]!
+    else if (c.hook.devices?.length) chain.devices = c.hook.devices
   }
   return chain
 }
@@ -101,16 +103,38 @@ export function parseSet(m: Message, family: string): NftSet | undefined {
   return set
 }
 
+/** An element's own attributes as a key suffix; a timeout equal to the set's default is the set's, not the element's. */
+function elementExtra(e: ElementMessage, setTimeout: number | undefined): string {
+  if (!e.extra) return ""
+  let b = e.extra
+  if (e.timeout !== undefined && e.timeout === setTimeout) {
+    // drop TIMEOUT (type 4, 12 bytes: header + u64) from the attributes
+    const parts: Uint8Array[] = []
+    eachAttr(b, (t, _s, end, at) => {
+      if (t !== 4) parts.push(b.subarray(at, (end + 3) & ~3))
+    })
+    b = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+    let at = 0
+    for (const p of parts) {
+      b.set(p, at)
+      at += p.length
+    }
+    if (!b.length) return ""
+  }
+  return EXTRA_MARK + toHex(b)
+}
+
 /** A set's elements as diff keys: hex key (+ END_MARK for an interval end), and "=data" for maps. */
 export function elementKeys(set: NftSet, messages: readonly ElementMessage[][]): string[] {
   const out: string[] = []
   for (const elements of messages) {
     for (const e of elements) {
       const key = toHex(e.key) + (e.flags & ELEM_INTERVAL_END ? END_MARK : "")
-      if (!set.map) out.push(key)
+      const extra = elementExtra(e, set.timeout)
+      if (!set.map) out.push(key + extra)
       else if (e.verdict !== undefined)
-        out.push(`${key}=v:${VERDICT_NAMES[e.verdict] ?? e.verdict}${e.chain ? `:${e.chain}` : ""}`)
-      else out.push(`${key}=${e.data ? toHex(e.data) : ""}`)
+        out.push(`${key}=v:${VERDICT_NAMES[e.verdict] ?? e.verdict}${e.chain ? `:${e.chain}` : ""}${extra}`)
+      else out.push(`${key}=${e.data ? toHex(e.data) : ""}${extra}`)
     }
   }
   return out

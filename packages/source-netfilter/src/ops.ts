@@ -2,7 +2,7 @@
 import { fromHex } from "@linx/netlink/wire"
 import type { Expr } from "./expr.ts"
 import type { CommonRule, Verdict } from "./rule-schema.ts"
-import { END_MARK, elementText, type KeyType, mapDataText } from "./elements.ts"
+import { END_MARK, elementText, entryParts, type KeyType, mapDataText } from "./elements.ts"
 import type { SetSpec } from "./set.ts"
 import type { RuleBytes } from "./wire/raw.ts"
 import type { NamedObject } from "./model.ts"
@@ -16,6 +16,7 @@ export interface ChainBase {
   readonly priority?: number | undefined
   readonly policy?: "accept" | "drop" | undefined
   readonly device?: string | undefined
+  readonly devices?: readonly string[] | undefined
 }
 
 /** A rule ready to add: its expressions, and how to print it. */
@@ -111,12 +112,54 @@ export function chainText(c: ChainBase): string {
   if (!c.hook) return ""
   const parts = [`type ${c.type} hook ${c.hook}`]
   if (c.device) parts.push(`device ${q(c.device)}`)
+  if (c.devices) parts.push(`devices = { ${c.devices.map(q).join(", ")} }`)
   parts.push(`priority ${c.priority ?? 0};`)
   if (c.policy) parts.push(`policy ${c.policy};`)
   return ` { ${parts.join(" ")} }`
 }
 
 /** One less, as big-endian bytes (an interval's end key is one past its last element). */
+/** An element's own attributes as nft writes them after its key: " timeout 30m comment "x"", " counter". */
+function extraText(b: Uint8Array): string {
+  let out = ""
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  for (let p = 0; p + 4 <= b.length; ) {
+    const len = v.getUint16(p, true)
+    const type = v.getUint16(p + 2, true) & 0x3fff
+    if (len < 4) break
+    if (type === 4 && len >= 12) out += ` timeout ${durationText(Number(v.getBigUint64(p + 4)))}`
+    else if (type === 6 && b[p + 4] === 0) {
+      const n = b[p + 5]!
+      out += ` comment ${q(
+        Buffer.from(b.subarray(p + 6, p + 6 + n))
+          .toString()
+          .replace(/\0+$/, ""),
+      )}`
+    } else if (type === 7 || type === 11) out += " counter"
+    p += (len + 3) & ~3
+  }
+  return out
+}
+
+/** Milliseconds as nft writes a timeout: "1h30m", "30s", "250ms". */
+function durationText(ms: number): string {
+  const units: [string, number][] = [
+    ["d", 86_400_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+    ["ms", 1],
+  ]
+  let out = ""
+  let left = ms
+  for (const [u, n] of units)
+    if (left >= n) {
+      out += `${Math.floor(left / n)}${u}`
+      left %= n
+    }
+  return out || "0s"
+}
+
 /** The prefix length when [a, b] is one network (a's host bits all 0, b's all 1), as nft writes it. */
 function prefixOf(a: Uint8Array, b: Uint8Array): number | undefined {
   let bits = 0
@@ -146,8 +189,11 @@ function minusOne(b: Uint8Array): Uint8Array {
 
 /** Interval keys in key order, an end before a start at the same key (as the kernel dumps them in any order). */
 export function sortedKeys(keys: readonly string[]): string[] {
-  const k = (e: string) => e.split("=")[0]!
-  const base = (e: string) => (k(e).endsWith(END_MARK) ? k(e).slice(0, -END_MARK.length) : k(e))
+  const k = (e: string) => {
+    const p = entryParts(e)
+    return p.end ? p.key + END_MARK : p.key
+  }
+  const base = (e: string) => entryParts(e).key
   return [...keys].sort((a, b) => {
     const d = base(a) < base(b) ? -1 : base(a) > base(b) ? 1 : 0
     return d || (k(a).endsWith(END_MARK) ? -1 : 0) - (k(b).endsWith(END_MARK) ? -1 : 0)
@@ -161,8 +207,11 @@ export function sortedKeys(keys: readonly string[]): string[] {
 export function elementsText(keys: readonly string[], type: KeyType | string, mapType: string | undefined): string[] {
   const out: string[] = []
   for (let i = 0; i < keys.length; i++) {
-    const [k, value] = keys[i]!.split("=") as [string, string | undefined]
-    const next = keys[i + 1]?.split("=")[0]
+    const parts = entryParts(keys[i]!)
+    const k = parts.end ? parts.key + END_MARK : parts.key
+    const value = parts.data
+    const np = keys[i + 1] === undefined ? undefined : entryParts(keys[i + 1]!)
+    const next = np && (np.end ? np.key + END_MARK : np.key)
     let text: string
     if (!k.endsWith(END_MARK) && next?.endsWith(END_MARK)) {
       const a = fromHex(k)
@@ -177,6 +226,7 @@ export function elementsText(keys: readonly string[], type: KeyType | string, ma
       if (/^0+$/.test(k.slice(0, -END_MARK.length))) continue
       text = `${elementText(type, fromHex(k.slice(0, -END_MARK.length)))} (interval end)`
     } else text = String(elementText(type, fromHex(k)))
+    text += parts.extra ? extraText(fromHex(parts.extra)) : ""
     out.push(value === undefined ? text : `${text} : ${mapDataText(mapType ?? "", value)}`)
   }
   return out

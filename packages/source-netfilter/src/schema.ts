@@ -15,6 +15,14 @@ const Name = v.pipe(
   v.maxLength(255),
   v.regex(/^[A-Za-z0-9_.-]+$/, "a name uses letters, digits, _ . -"),
 )
+/** An interface name as the kernel takes it (IFNAMSIZ - 1 bytes). */
+const DeviceName = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.maxLength(15),
+  v.regex(/^[^\s/"]+$/, "an interface name has no spaces, / or quotes"),
+)
+
 export const FAMILIES = ["inet", "ip", "ip6", "arp", "bridge", "netdev"] as const
 const Family = v.picklist(FAMILIES, `family must be one of ${FAMILIES.join(", ")}`)
 
@@ -57,7 +65,7 @@ export const ChainSpecSchema = v.pipe(
     name: Name,
     /** base chains: type, hook and priority together */
     type: v.optional(v.picklist(["filter", "nat", "route"])),
-    hook: v.optional(v.picklist(["prerouting", "input", "forward", "output", "postrouting", "ingress"])),
+    hook: v.optional(v.picklist(["prerouting", "input", "forward", "output", "postrouting", "ingress", "egress"])),
     /** a number, or nft's name for one: "filter", "dstnat - 10", "srcnat" (by the table's family) */
     priority: v.optional(
       v.union(
@@ -66,8 +74,25 @@ export const ChainSpecSchema = v.pipe(
       ),
     ),
     policy: v.optional(v.picklist(["accept", "drop"])),
-    device: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(15))),
+    device: v.optional(DeviceName),
+    /** a netdev chain on several devices: `devices = { "eth0", "eth1" }` */
+    devices: v.optional(
+      v.pipe(
+        v.array(DeviceName),
+        v.minLength(1, "devices lists at least one device"),
+        v.maxLength(256, "a chain hooks at most 256 devices"),
+        v.check((d) => new Set(d).size === d.length, "a device is listed twice"),
+      ),
+    ),
     rules: v.optional(v.array(RuleSpecSchema), []),
+  }),
+  v.check((c) => !(c.device && c.devices), "give device or devices, not both"),
+  v.check((c) => c.hook !== undefined || (!c.device && !c.devices), "only a base chain (with a hook) has devices"),
+  // one device is kept as `device` (the kernel reports it so), several sorted (as it lists them)
+  v.transform((c) => {
+    if (!c.devices) return c
+    const { devices, ...rest } = c
+    return devices.length === 1 ? { ...rest, device: devices[0]! } : { ...rest, devices: [...devices].sort() }
   }),
   v.check(
     (c) => (c.type === undefined) === (c.hook === undefined),
@@ -75,6 +100,34 @@ export const ChainSpecSchema = v.pipe(
   ),
   v.check((c) => c.hook !== undefined || c.policy === undefined, "only a base chain (with a hook) has a policy"),
 )
+
+/** What the kernel refuses of a base chain in a table of family `fam`: hooks, priorities, devices. */
+function chainHookIssues(
+  fam: string,
+  c: {
+    name: string
+    hook?: string | undefined
+    priority?: number | string | undefined
+    device?: string | undefined
+    devices?: string[] | undefined
+  },
+): string[] {
+  const out: string[] = []
+  const say = (what: string) => out.push(`chain "${c.name}": ${what}`)
+  if (c.hook && fam === "arp" && !(c.hook in ARP_HOOKS))
+    say(`an arp table's hooks are input, output and forward (not ${c.hook})`)
+  const prio = c.priority === undefined ? undefined : priorityNumber(fam, c.priority, c.hook)
+  if (typeof prio === "string") say(prio)
+  if (c.hook && fam === "netdev" && c.hook !== "ingress" && c.hook !== "egress")
+    say(`a netdev table's base chains hook ingress or egress (not ${c.hook})`)
+  if (c.hook === "egress" && fam !== "netdev") say("the egress hook is a netdev table's")
+  if (c.hook === "ingress" && fam !== "netdev" && fam !== "inet") say("the ingress hook is a netdev or inet table's")
+  if ((fam === "netdev" || c.hook === "ingress") && c.hook && !c.device && !c.devices)
+    say("an ingress or egress chain names its device (device: eth0, or devices: [...])")
+  if (c.hook && fam !== "netdev" && c.hook !== "ingress" && (c.device || c.devices))
+    say("only ingress and egress chains are on devices")
+  return out
+}
 
 const TableShapeSchema = v.pipe(
   v.strictObject({
@@ -90,12 +143,7 @@ const TableShapeSchema = v.pipe(
     const names = new Set<string>()
     for (const c of dataset.value.chains) {
       const fam = dataset.value.family
-      if (c.hook && fam === "arp" && !(c.hook in ARP_HOOKS))
-        addIssue({ message: `chain "${c.name}": an arp table's hooks are input, output and forward (not ${c.hook})` })
-      if (c.priority !== undefined && typeof priorityNumber(fam, c.priority, c.hook) === "string")
-        addIssue({ message: `chain "${c.name}": ${priorityNumber(fam, c.priority, c.hook)}` })
-      if (c.hook && fam === "netdev" && c.hook !== "ingress")
-        addIssue({ message: `chain "${c.name}": a netdev table's base chains hook ingress (not ${c.hook})` })
+      for (const message of chainHookIssues(fam, c)) addIssue({ message })
       if (names.has(c.name))
         addIssue({
           message: `chain "${c.name}" is defined twice in table ${dataset.value.family} ${dataset.value.name}`,

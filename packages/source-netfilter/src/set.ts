@@ -3,6 +3,7 @@
 import * as v from "valibot"
 import { toHex } from "@linx/netlink/wire"
 import {
+  EXTRA_MARK,
   elementBytes,
   elementRange,
   intervalKeys,
@@ -33,6 +34,37 @@ export function timeoutMs(t: string | undefined): number | undefined {
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s"]
 }
 
+/** An element with its own timeout or comment: { key: "10.0.0.1", timeout: "30m", comment: "why" }. */
+const ElementWithAttrs = v.strictObject({
+  key: v.union([v.string(), v.number()]),
+  timeout: v.optional(v.pipe(v.string(), v.regex(/^\d+(ms|s|m|h|d)$/, 'a timeout is like "30s", "5m", "1h"'))),
+  comment: v.optional(v.pipe(v.string(), v.maxLength(128), v.regex(/^[^\0]*$/, "a comment has no NUL"))),
+})
+type ElementAttrs = v.InferOutput<typeof ElementWithAttrs>
+
+/** An element's own attributes as the kernel dumps them (TIMEOUT 4 u64 ms, USERDATA 6 { comment TLV }), as a key suffix. */
+export function elementAttrs(e: ElementAttrs, setTimeout: number | undefined): string {
+  const parts: number[] = []
+  const attr = (type: number, payload: number[]) => {
+    const len = 4 + payload.length
+    parts.push(len & 255, len >> 8, type, 0, ...payload)
+    while (parts.length % 4) parts.push(0)
+  }
+  const ms = timeoutMs(e.timeout)
+  // the set's own default is not the element's: the kernel does not report it per element
+  if (ms !== undefined && ms !== setTimeout) {
+    const b = new Uint8Array(8)
+    new DataView(b.buffer).setBigUint64(0, BigInt(ms))
+    attr(4, [...b])
+  }
+  if (e.comment !== undefined) {
+    const text = [...Buffer.from(`${e.comment}\0`)]
+    // NFTNL_UDATA_SET_ELEM_COMMENT (0), its length, the text with its NUL
+    attr(6, [0, text.length, ...text])
+  }
+  return parts.length ? `${EXTRA_MARK}${toHex(parts)}` : ""
+}
+
 export const SetSpecSchema = v.pipe(
   v.strictObject({
     name: v.pipe(
@@ -61,7 +93,10 @@ export const SetSpecSchema = v.pipe(
     map: v.optional(v.picklist(MAP_TYPES, `map must be one of ${MAP_TYPES.join(", ")}`)),
     elements: v.optional(
       v.union(
-        [v.array(v.union([v.string(), v.number()])), v.record(v.string(), v.union([v.string(), v.number()]))],
+        [
+          v.array(v.union([v.string(), v.number(), ElementWithAttrs])),
+          v.record(v.string(), v.union([v.string(), v.number()])),
+        ],
         "elements are a list (a set) or { key: value } (a map)",
       ),
       [],
@@ -92,21 +127,30 @@ export const SetSpecSchema = v.pipe(
       return addIssue({ message: "a set's elements are a list (give map: <type> for { key: value })" })
     if (interval && keyParts(dataset.value.type).length > 1)
       return addIssue({ message: "interval sets with concatenated keys are not supported yet" })
-    els.forEach((e, i) => {
+    for (const [i, item] of els.entries()) {
+      const e = typeof item === "object" ? item.key : item
+      if (typeof item === "object" && interval) {
+        addIssue({ message: `elements.${i}: timeout and comment on interval elements are not supported yet` })
+        continue
+      }
+      if (typeof item === "object" && item.timeout !== undefined && !dataset.value.flags.includes("timeout")) {
+        addIssue({ message: `elements.${i}: an element's timeout needs flags: [timeout]` })
+        continue
+      }
       if (interval) {
         const r = elementRange(dataset.value.type as SetType, e)
         if (typeof r === "string") addIssue({ message: `elements.${i}: ${r}` })
-        return
+        continue
       }
       const b = elementBytes(dataset.value.type, e)
       if (typeof b === "string") {
         addIssue({ message: `elements.${i}: ${b}` })
-        return
+        continue
       }
       const k = toHex(b)
       if (seen.has(k)) addIssue({ message: `elements.${i}: ${JSON.stringify(e)} is listed twice` })
       seen.add(k)
-    })
+    }
   }),
 )
 export type SetSpec = v.InferOutput<typeof SetSpecSchema>
@@ -162,8 +206,12 @@ export function desiredKeys(s: SetSpec): string[] {
     else if (!Array.isArray(els)) k = []
     else
       k = s.flags.includes("interval")
-        ? intervalKeys(s.type as SetType, els)
-        : els.map((e) => toHex(elementBytes(s.type, e) as number[]))
+        ? intervalKeys(s.type as SetType, els as (string | number)[]) // (elements with attributes are refused there)
+        : els.map((e) =>
+            typeof e === "object"
+              ? toHex(elementBytes(s.type, e.key) as number[]) + elementAttrs(e, timeoutMs(s.timeout))
+              : toHex(elementBytes(s.type, e) as number[]),
+          )
     keysCache.set(s, k)
   }
   return k

@@ -2,7 +2,7 @@
 // when the diff may touch it (ownsTable), with its chains and rules.
 import type { NftObserved } from "./model.ts"
 import { commonText, elementsText, sortedKeys } from "./ops.ts"
-import { NFT_SET_CONSTANT, NFT_SET_INTERVAL, NFT_SET_TIMEOUT } from "./wire/constants.ts"
+import { NFT_SET_CONSTANT, NFT_SET_INTERVAL, NFT_SET_TIMEOUT, OBJECT_KINDS } from "./wire/constants.ts"
 
 function setFlagNames(flags: number): string[] {
   const out: string[] = []
@@ -44,6 +44,8 @@ export function showNft(
         cells: ["", `@${set.name}`, `${kind}${flags.length ? ` (${flags.join(", ")})` : ""}`, shortList(elements)],
       })
     }
+    for (const o of t.objects ?? [])
+      rows.push({ owned: own, cells: ["", o.name, OBJECT_KINDS[o.type] ?? `object type ${o.type}`, ""] })
     for (const c of t.chains ?? []) {
       rows.push({
         owned: own,
@@ -64,6 +66,9 @@ export function showNft(
       tables: obs.tables.map((t) => ({
         ...t,
         // elements as a person writes them (ranges "a-b", maps "k : v"), not key bytes
+        ...(t.objects
+          ? { objects: t.objects.map((o) => ({ name: o.name, kind: OBJECT_KINDS[o.type] ?? o.type })) }
+          : {}),
         ...(t.sets
           ? { sets: t.sets.map((s) => ({ ...s, elements: elementsText(sortedKeys(s.elements), s.type, s.map) })) }
           : {}),

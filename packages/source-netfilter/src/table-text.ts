@@ -21,7 +21,7 @@ import { observeObjects } from "./objects.ts"
 import { anonSets, getScratch, runLines, SCRATCH_TABLE, type Scratch, type TextRule, textRule } from "./text.ts"
 import { decodeElementsMessage } from "./wire/objects.ts"
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
-import { END_MARK, type KeyType } from "./elements.ts"
+import { entryParts, type KeyType } from "./elements.ts"
 
 /** A table compiled from nft text: used as a table spec, serialised as the text it came from. */
 export class NftTextTable {
@@ -46,6 +46,7 @@ export interface CompiledChain {
   priority?: number
   policy?: "accept" | "drop"
   device?: string
+  devices?: string[]
   rules: TextRule[]
 }
 
@@ -130,12 +131,10 @@ function namedSets(s: Scratch, family: string): KernelSet[] {
 
 /** Ascending by key bytes (hex of one length), an interval end first where a start has the same key. */
 function intervalOrder(a: string, b: string): number {
-  const ka = a.split("=")[0]!
-  const kb = b.split("=")[0]!
-  const ha = ka.endsWith(END_MARK) ? ka.slice(0, -END_MARK.length) : ka
-  const hb = kb.endsWith(END_MARK) ? kb.slice(0, -END_MARK.length) : kb
-  if (ha !== hb) return ha < hb ? -1 : 1
-  return (kb.endsWith(END_MARK) ? 1 : 0) - (ka.endsWith(END_MARK) ? 1 : 0)
+  const pa = entryParts(a)
+  const pb = entryParts(b)
+  if (pa.key !== pb.key) return pa.key < pb.key ? -1 : 1
+  return (pb.end ? 1 : 0) - (pa.end ? 1 : 0)
 }
 
 /** The compiled table, or nft's complaints (with the text's line and column). */

@@ -59,6 +59,7 @@ export interface TextTable {
     hook?: string | undefined
     priority?: number | undefined
     device?: string | undefined
+    devices?: readonly string[] | undefined
     rules: readonly unknown[]
   }[]
 }
@@ -126,7 +127,7 @@ function setupOps(t: TextTable, withText: ReadonlySet<number>): NftOp[] {
     ops.push({ kind: "create", object: "chain", chain: { name: c.name }, ...where })
     if (!withText.has(ci) || names.has(standIn(ci))) return
     // a netdev chain's device does not exist in the scratch namespace: its rules compile in a regular chain
-    const base = c.hook && !c.device ? { type: c.type, hook: c.hook, priority: c.priority } : {}
+    const base = c.hook && !c.device && !c.devices ? { type: c.type, hook: c.hook, priority: c.priority } : {}
     ops.push({ kind: "create", object: "chain", chain: { name: standIn(ci), ...base }, ...where })
   })
   return ops
@@ -254,6 +255,7 @@ export function compileTextRules(t: TextTable): { rules: Map<string, TextRule>; 
       c.hook,
       c.priority,
       c.device,
+      c.devices,
       c.rules.map((r) => (typeof r === "string" ? r : 0)),
     ]),
   ])

@@ -9,11 +9,11 @@ import type { NetlinkSocket } from "@linx/netlink"
 import { NetlinkError } from "@linx/netlink"
 import { errno, fromHex, MessageWriter, nfnl, nl } from "@linx/netlink/wire"
 import { encodeExpr } from "./wire/expr.ts"
-import { type RuleBytes, writeAnonSet, writeNamedSet, writeRule } from "./wire/raw.ts"
+import { type ElementBytes, type RuleBytes, writeAnonSet, writeElements, writeNamedSet, writeRule } from "./wire/raw.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import type { NftOp } from "./ops.ts"
 import { describeNftOp } from "./ops.ts"
-import { END_MARK, keyTypeInfo, SET_TYPES } from "./elements.ts"
+import { EXTRA_MARK, entryParts, keyTypeInfo, SET_TYPES } from "./elements.ts"
 import { KernelSet, setFlags, timeoutMs } from "./set.ts"
 import { writeDeleteObject, writeObject } from "./objects.ts"
 import {
@@ -146,6 +146,7 @@ function createChainsAndSets(b: Batch, op: NftOp): void {
         o.setU32(CHAIN.HOOKNUM, hookNumber(op.family, c.hook)!).setU32(CHAIN.PRIO, (c.priority ?? 0) >>> 0)
         o.setStr(CHAIN.TYPE, c.type ?? "filter")
         if (c.device) o.setStr(CHAIN.DEV, c.device)
+        if (c.devices) o.setStrings(CHAIN.DEVICES, c.devices)
       }
       o.setU32(CHAIN.POLICY, c.policy === "drop" ? VERDICT_CODES.drop : VERDICT_CODES.accept)
     }
@@ -214,15 +215,27 @@ function anonymousSet(b: Batch, op: Where, e: object, anon: { type: string; elem
 
 /** One element "key[/e][=data | =v:verdict[:chain]]" onto a set object. */
 function addElement(o: NftObject, entry: string): void {
-  const [key, value] = entry.split("=") as [string, string | undefined]
-  const end = key.endsWith(END_MARK)
+  const { key, end, data: value } = entryParts(entry)
   let data: { data?: Uint8Array; verdict?: number; chain?: string } | undefined
   if (value?.startsWith("v:")) {
     const [, verdict, chain] = value.split(":")
     data = { verdict: VERDICT_CODES[verdict as keyof typeof VERDICT_CODES] ?? 0 }
     if (chain) data.chain = chain
   } else if (value !== undefined) data = { data: fromHex(value) }
-  o.addElement(fromHex(end ? key.slice(0, -END_MARK.length) : key), end ? ELEM_INTERVAL_END : 0, data)
+  o.addElement(fromHex(key), end ? ELEM_INTERVAL_END : 0, data)
+}
+
+/** An entry with its own attributes, as bytes for the raw writer. */
+function elementBytes(entry: string): ElementBytes {
+  const { key, end, data, extra } = entryParts(entry)
+  const e: ElementBytes = { key: fromHex(key), flags: end ? ELEM_INTERVAL_END : 0 }
+  if (data?.startsWith("v:")) {
+    const [, verdict, chain] = data.split(":")
+    e.verdict = { code: VERDICT_CODES[verdict as keyof typeof VERDICT_CODES] ?? 0 }
+    if (chain) e.verdict.chain = chain
+  } else if (data !== undefined) e.data = fromHex(data)
+  if (extra) e.extra = fromHex(extra)
+  return e
 }
 
 /** Phase 5: set elements, removals then additions, once every chain a verdict map may jump to exists. */
@@ -232,11 +245,18 @@ function changeElements(b: Batch, op: NftOp): void {
     [op.remove, nfnl.NFT_MSG_DELSETELEM, 0],
     [op.add, nfnl.NFT_MSG_NEWSETELEM, nl.NLM_F_CREATE],
   ] as const) {
-    for (let k = 0; k < keys.length; k += ELEMENTS_PER_MESSAGE) {
+    // elements with their own attributes (timeout, comment, counter, key end) go as bytes; the rest through libnftnl
+    const plain = keys.filter((k) => !k.includes(EXTRA_MARK))
+    for (let k = 0; k < plain.length; k += ELEMENTS_PER_MESSAGE) {
       const o = setObject(op, op.set)
-      for (const entry of keys.slice(k, k + ELEMENTS_PER_MESSAGE)) addElement(o, entry)
+      for (const entry of plain.slice(k, k + ELEMENTS_PER_MESSAGE)) addElement(o, entry)
       b.addElements(o, type, flags)
     }
+    const own = keys.filter((k) => k.includes(EXTRA_MARK)).map(elementBytes)
+    if (!own.length) continue
+    const where = { family: b.family, table: op.table, set: op.set, label: b.label }
+    const n = writeElements(b.writer, where, own, type, flags)
+    for (let i = 0; i < n; i++) b.owner.push(b.op)
   }
 }
 

@@ -152,6 +152,16 @@ export class NftObject {
     this.#f.setData(this.#h, attr, ptr(v.byteLength ? v : new Uint8Array(1)), v.byteLength)
     return this
   }
+  /** A list of strings (a chain's devices): libnftnl copies them from a NULL-terminated array of pointers. */
+  setStrings(attr: number, list: readonly string[]): this {
+    const bufs = list.map((x) => Buffer.from(`${x}\0`))
+    const ptrs = new BigUint64Array(bufs.length + 1)
+    bufs.forEach((b, i) => {
+      ptrs[i] = BigInt(ptr(b))
+    })
+    this.#f.setData(this.#h, attr, ptr(ptrs), 0)
+    return this
+  }
   isSet(attr: number): boolean {
     return this.#f.isSet(this.#h, attr) as boolean
   }

@@ -36,14 +36,18 @@ export const ARP_HOOKS: Record<string, number> = { input: 0, output: 1, forward:
 
 /** The hook number of a chain of `family`. */
 export function hookNumber(family: string, hook: string): number | undefined {
+  if (family === "netdev") return NETDEV_HOOKS[hook]
   return family === "arp" ? ARP_HOOKS[hook] : HOOKS[hook]
 }
 
+/** A netdev table's hooks (NF_NETDEV_INGRESS 0, NF_NETDEV_EGRESS 1). */
+export const NETDEV_HOOKS: Record<string, number> = { ingress: 0, egress: 1 }
+
 /** The hook name of number `n` in `family`. */
 export function hookNameOf(family: string, n: number): string | undefined {
-  if (family === "netdev") return "ingress"
+  if (family === "netdev") return n === 1 ? "egress" : "ingress"
   const table = family === "arp" ? ARP_HOOKS : HOOKS
-  return Object.keys(table).find((k) => table[k] === n && k !== "ingress")
+  return Object.keys(table).find((k) => table[k] === n)
 }
 
 export const HOOKS: Record<string, number> = {
@@ -52,7 +56,8 @@ export const HOOKS: Record<string, number> = {
   forward: 2,
   output: 3,
   postrouting: 4,
-  ingress: 0,
+  /** NF_INET_INGRESS (an inet table's ingress chain, on a device) */
+  ingress: 5,
 }
 
 // verdicts (linux/netfilter.h, nf_tables.h)
@@ -130,6 +135,7 @@ export const CHAIN = {
   HANDLE: 9,
   TYPE: 10,
   DEV: 11,
+  DEVICES: 12,
 } as const
 export const RULE = { FAMILY: 0, TABLE: 1, CHAIN: 2, HANDLE: 3, POSITION: 6, USERDATA: 7 } as const
 export const EXPR = {

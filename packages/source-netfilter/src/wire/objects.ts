@@ -91,12 +91,12 @@ export interface ChainMessage {
   table: string
   name: string
   handle: number
-  hook?: { num: number; priority: number; device?: string }
+  hook?: { num: number; priority: number; device?: string; devices?: string[] }
   policy?: number
   type?: string
 }
 
-/** NFTA_CHAIN_TABLE 1, HANDLE 2, NAME 3, HOOK 4 { HOOKNUM 1, PRIORITY 2, DEV 3 }, POLICY 5, TYPE 7 */
+/** NFTA_CHAIN_TABLE 1, HANDLE 2, NAME 3, HOOK 4 { HOOKNUM 1, PRIORITY 2, DEV 3, DEVS 4 { DEVICE_NAME 1 … } }, POLICY 5, TYPE 7 */
 export function decodeChainMessage(m: Message): ChainMessage {
   const { family, attrs } = Attrs.ofMessage(m)
   const c: ChainMessage = { family, table: attrs.str(1) ?? "", name: attrs.str(3) ?? "", handle: attrs.u64(2) ?? 0 }
@@ -106,6 +106,19 @@ export function decodeChainMessage(m: Message): ChainMessage {
     c.hook = { num, priority: (hook.u32(2) ?? 0) | 0 }
     const dev = hook.str(3)
     if (dev) c.hook.device = dev
+    // a chain on several devices lists them (the kernel dumps one device as DEV, several as DEVS)
+    const devs = hook.nested(4)
+    if (devs) {
+      const name = (o: number, l: number) => {
+        let n = l
+        while (n > 0 && devs.view.getUint8(o + n - 1) === 0) n--
+        return td.decode(new Uint8Array(devs.view.buffer, devs.view.byteOffset + o, n))
+      }
+      c.hook.devices = devs.list
+        .filter(([t]) => t === 1)
+        .map(([, o, l]) => name(o, l))
+        .sort()
+    }
   }
   const policy = attrs.u32(5)
   if (policy !== undefined) c.policy = policy
@@ -152,6 +165,28 @@ export interface ElementMessage {
   data?: Uint8Array
   verdict?: number
   chain?: string
+  /** the element's other attributes as dumped (timeout, userdata, expressions, objref, key end), running state zeroed */
+  extra?: Uint8Array
+  /** its timeout, ms (to tell a set's default from its own) */
+  timeout?: number
+}
+
+/** Element attributes kept as bytes: TIMEOUT 4, USERDATA 6, EXPR 7, OBJREF 9, KEY_END 10, EXPRESSIONS 11 (PAD is 8). */
+const ELEMENT_EXTRA = new Set([4, 6, 7, 9, 10, 11])
+/** What a per-element expression counts as it runs: zeroed, so that its key stays (counter, quota, last). */
+const RUNNING: Readonly<Record<string, readonly number[]>> = { counter: [1, 2], quota: [4], last: [1, 2] }
+
+/** Zeroes the running state of the expressions in attribute bytes b (one EXPR, or an EXPRESSIONS list). */
+function zeroRunning(view: DataView, type: number, start: number, end: number): void {
+  const one = (s: number, e: number) => {
+    const x = new Attrs(view, s, e)
+    const zero = RUNNING[x.str(1) ?? ""]
+    const data = zero && x.nested(2)
+    if (!data) return
+    for (const [t, o, l] of data.list) if (zero.includes(t)) for (let i = 0; i < l; i++) view.setUint8(o + i, 0)
+  }
+  if (type === 7) one(start, end)
+  else for (const [t, o, l] of new Attrs(view, start, end).list) if (t === 1) one(o, o + l)
 }
 
 /**
@@ -167,6 +202,20 @@ export function decodeElementsMessage(m: Message): ElementMessage[] {
     if (type !== 1) continue
     const el = new Attrs(list.view, offset, offset + length)
     const e: ElementMessage = { key: el.nested(1)?.bytes(1) ?? new Uint8Array(0), flags: el.u32(3) ?? 0 }
+    const extras = el.list.filter(([t]) => ELEMENT_EXTRA.has(t))
+    if (extras.length) {
+      const size = extras.reduce((n, [, , l]) => n + ((l + 4 + 3) & ~3), 0)
+      const out = new Uint8Array(size)
+      let at = 0
+      for (const [t, o, l] of extras) {
+        out.set(new Uint8Array(el.view.buffer, el.view.byteOffset + o - 4, l + 4), at)
+        if (t === 7 || t === 11) zeroRunning(new DataView(out.buffer), t, at + 4, at + 4 + l)
+        at += (l + 4 + 3) & ~3
+      }
+      e.extra = out
+      const timeout = el.u64(4)
+      if (timeout !== undefined) e.timeout = timeout
+    }
     const data = el.nested(2)
     if (data) {
       const value = data.bytes(1)
