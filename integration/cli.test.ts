@@ -312,6 +312,26 @@ desired:
     )
   })
 
+  test("a table as nft text (examples/nftables-conf.yaml): plan, apply, nothing left, drift put back by apply", () => {
+    using t = freshNetns()
+    const f = join(import.meta.dir, "../examples/nftables-conf.yaml")
+    const plan = linx(t, "plan", f)
+    expect(plan.code).toBe(2)
+    expect(plan.stdout).toContain("nft add set inet edge recent { typeof ip saddr; size 65535; flags dynamic,timeout;")
+    expect(plan.stdout).toContain('192.0.2.7 timeout 1d comment "port scan"')
+    expect(plan.stdout).toContain("nft add quota inet edge guest-web { over 500 mbytes }")
+    expect(linx(t, "apply", f).code).toBe(0)
+    expect(linx(t, "plan", f).code).toBe(0)
+    const listed = () => t.sh("nft", "list", "table", "inet", "edge").replace(/ expires \S+/g, "")
+    const before = listed()
+    expect(before).toContain('counter name "ssh-accepted" accept')
+    t.sh("nft", "flush", "chain", "inet", "edge", "input")
+    t.sh("nft", "delete", "element", "inet", "edge", "banned", "{ 198.51.100.9 }")
+    expect(linx(t, "plan", f).code).toBe(2)
+    expect(linx(t, "apply", f).code).toBe(0)
+    expect(listed()).toBe(before)
+  })
+
   test("plan has the kernel judge a netfilter change: a refusal is known before apply (exit 1), nothing is made", () => {
     using t = freshNetns()
     const f = file(

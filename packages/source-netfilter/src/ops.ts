@@ -240,6 +240,8 @@ export function describeNftOp(op: NftOp): string {
       if (op.object === "obj")
         return `nft add ${OBJECT_KINDS[op.obj.type] ?? "object"} ${op.family} ${op.table} ${op.obj.name}${op.obj.text ? ` { ${op.obj.text} }` : ""}`
       if (op.object === "table") return `nft add table ${op.family} ${op.table}${tableFlags(op.flags)}`
+      if (op.object === "set" && "text" in op.set && op.set.text)
+        return `nft add ${op.set.map ? "map" : "set"} ${op.family} ${op.table} ${op.set.name} { ${op.set.text}; }`
       if (op.object === "set" && op.set.map)
         return `nft add map ${op.family} ${op.table} ${op.set.name} { type ${op.set.type} : ${op.set.map}; }`
       if (op.object === "set")

@@ -162,6 +162,8 @@ export type SetSpec = v.InferOutput<typeof SetSpecSchema>
  */
 export class KernelSet {
   readonly elements: string[] = []
+  /** its declaration as nft lists it, without elements ("typeof ip saddr; size 65535; flags dynamic,timeout"), for plans */
+  text?: string | undefined
   constructor(
     readonly name: string,
     readonly type: KeyType,

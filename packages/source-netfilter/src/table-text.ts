@@ -77,19 +77,26 @@ const NOT_YET = /^\t(flowtable) (\S+)/m
 
 const OBJECT_HEAD = /^\t(counter|quota|limit|ct helper|ct timeout|ct expectation|synproxy|secmark|connlimit) (\S+) \{/
 
-/** Each named object's body as nft lists it ("over 10 mbytes"), by name. */
-function objectTexts(listing: string): Map<string, string> {
+/** Each named object's or set's body as nft lists it ("over 10 mbytes"; a set's without its elements), by name. */
+function bodyTexts(listing: string, head: RegExp): Map<string, string> {
   const out = new Map<string, string>()
   const lines = listing.split("\n")
   for (let i = 0; i < lines.length; i++) {
-    const m = OBJECT_HEAD.exec(lines[i]!)
+    const m = head.exec(lines[i]!)
     if (!m) continue
     const body: string[] = []
-    while (++i < lines.length && lines[i]!.trim() !== "}") body.push(lines[i]!.trim())
+    while (++i < lines.length && lines[i]!.trim() !== "}") {
+      const line = lines[i]!.trim()
+      // nft lists a set's elements last, possibly over several lines
+      if (line.startsWith("elements = ")) break
+      body.push(line)
+    }
     out.set(m[2]!.replace(/^"|"$/g, ""), body.join("; "))
   }
   return out
 }
+
+const SET_HEAD = /^\t(set|map) (\S+) \{/
 
 /** nft's errors ("FILE:3:10-12: Error: msg", the line, the caret), with line numbers of the text itself. */
 function textErrors(err: string, file: string): string[] {
@@ -193,8 +200,9 @@ export function compileTableText(
       )
       return { ...(spec as Omit<CompiledChain, "rules">), rules }
     })
-  const sets = namedSets(s, family)
-  const bodies = objectTexts(listing)
+  const setBodies = bodyTexts(listing, SET_HEAD)
+  const sets = namedSets(s, family).map((x) => Object.assign(x, { text: setBodies.get(x.name) }))
+  const bodies = bodyTexts(listing, OBJECT_HEAD)
   const objects = observeObjects(s.sock, family, SCRATCH_TABLE).map((o) => ({ ...o, text: bodies.get(o.name) ?? "" }))
   recent.set(`${family}\n${nft}`, { chains, sets, objects })
   if (recent.size > 16) recent.delete(recent.keys().next().value!)
