@@ -39,12 +39,16 @@ export interface NftSet {
   timeout?: number
   /** element keys in the kernel's bytes, hex; a map's as "key=value" (value hex, or "v:<verdict>[:<chain>]") */
   elements: string[]
+  /** only these element keys were looked at (an element event's): `elements` holds those of them present */
+  lookedAt?: ReadonlySet<string>
 }
 
 /** Some chains and named sets of a table (a look narrowed to what events touched). */
 export interface TableParts {
   chains: ReadonlySet<string>
   sets: ReadonlySet<string>
+  /** of those sets, the ones looked at only for some elements (hex keys; "/e" for an interval's end) */
+  elements?: ReadonlyMap<string, ReadonlySet<string>>
 }
 
 export interface Table {

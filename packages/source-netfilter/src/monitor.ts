@@ -4,7 +4,10 @@
 // carries the port id of the socket whose request caused it (nlmsg_pid): the echo of a
 // source's own transaction is not news to it (echoFilter).
 import { forEachAttr, type Message, readString, requireHeader } from "@linx/netlink/wire"
-import { NFPROTO } from "./wire/constants.ts"
+import { toHex } from "@linx/netlink/wire"
+import { END_MARK } from "./elements.ts"
+import { ELEM_INTERVAL_END, NFPROTO } from "./wire/constants.ts"
+import { decodeElementsMessage } from "./wire/objects.ts"
 
 const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n)
 
@@ -16,7 +19,12 @@ const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] ==
 export interface NftScopeEntry {
   readonly kind: "table" | "chain" | "set"
   readonly key: string
+  /** a set entry: the elements the events touched (hex keys, "/e" for an interval's end); absent: the whole set */
+  readonly elements?: readonly string[]
 }
+
+/** Past this many elements of one set in one transaction, the set is looked at whole. */
+const ELEMENTS_PER_HINT = 256
 
 export interface NftHint {
   scope?: readonly NftScopeEntry[]
@@ -29,7 +37,7 @@ export interface NftHint {
 export function hintFor(messages: readonly Message[]): NftHint | undefined {
   const tables = new Set<string>()
   const chains = new Set<string>()
-  const sets = new Set<string>()
+  const sets = new Map<string, Set<string> | null>()
   let other = false
   for (const m of messages) {
     if (m.type >> 8 !== 10) {
@@ -38,7 +46,6 @@ export function hintFor(messages: readonly Message[]): NftHint | undefined {
     }
     const msg = m.type & 0xff
     if (msg === 15 /* NFT_MSG_NEWGEN */) continue
-    if (msg > 14) return {} // objects (flowtables, stateful objects) Linx does not model: look at everything
     requireHeader(m, 4, "nfgenmsg")
     const family = familyName(m.view.getUint8(m.payload))
     let table: string | undefined
@@ -55,16 +62,33 @@ export function hintFor(messages: readonly Message[]): NftHint | undefined {
     const named = chain !== undefined && !chain.includes(" ")
     if ((msg === 6 || msg === 8) && named) chains.add(`${family} ${table} ${chain}`)
     // NFT_MSG_NEWSETELEM 12, DELSETELEM 14: NFTA_SET_ELEM_LIST_SET (2) names the set
-    else if ((msg === 12 || msg === 14) && named) sets.add(`${family} ${table} ${chain}`)
-    else tables.add(`${family} ${table}`)
+    else if ((msg === 12 || msg === 14) && named) {
+      const key = `${family} ${table} ${chain}`
+      const seen = sets.get(key)
+      if (seen === null) continue
+      const els = seen ?? new Set<string>()
+      for (const e of elementKeysOf(m)) els.add(e)
+      sets.set(key, els.size > ELEMENTS_PER_HINT ? null : els)
+    } else tables.add(`${family} ${table}`)
   }
   const scope: NftScopeEntry[] = [
     ...[...tables].map((key) => ({ kind: "table" as const, key })),
     ...[...chains].map((key) => ({ kind: "chain" as const, key })),
-    ...[...sets].map((key) => ({ kind: "set" as const, key })),
+    ...[...sets].map(([key, els]) =>
+      els ? { kind: "set" as const, key, elements: [...els] } : { kind: "set" as const, key },
+    ),
   ]
   if (scope.length) return { scope }
   return other ? {} : undefined
+}
+
+/** The element keys of a NEWSETELEM or DELSETELEM event (malformed: none, and the set is looked at whole). */
+function elementKeysOf(m: Message): string[] {
+  try {
+    return decodeElementsMessage(m).map((e) => toHex(e.key) + (e.flags & ELEM_INTERVAL_END ? END_MARK : ""))
+  } catch {
+    return new Array(ELEMENTS_PER_HINT + 1).fill("")
+  }
 }
 
 /** How long a transaction's events wait for their NEWGEN before they are a hint anyway. */

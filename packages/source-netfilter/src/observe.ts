@@ -2,7 +2,7 @@
 // their chains, rules, sets and elements, all decoded in TypeScript (wire/): no byte from a
 // socket reaches libnftnl's parsers, which exit(1) or crash on malformed input.
 import { type NetlinkSocket, NetlinkError } from "@linx/netlink"
-import { errno, type Message, MessageWriter, nfnl, toHex } from "@linx/netlink/wire"
+import { errno, fromHex, type Message, MessageWriter, nfnl, toHex } from "@linx/netlink/wire"
 import {
   ELEM_INTERVAL_END,
   hookNameOf,
@@ -11,16 +11,13 @@ import {
   NFTA_RULE_CHAIN,
   NFTA_RULE_TABLE,
   NFT_DATA_VERDICT,
+  NFT_SET_INTERVAL,
   NFT_SET_MAP,
-  NFTNL_UDATA_RULE_COMMENT,
   NFT_SET_ANONYMOUS,
   VERDICT_CODES,
   VERDICT_NAMES,
 } from "./wire/constants.ts"
-import { exprKey } from "./expr.ts"
-import type { Chain, NftObserved, NftSet, Rule, Table, TableParts } from "./model.ts"
-import { decodeRule } from "./rule-decode.ts"
-import type { CommonRule } from "./rule-schema.ts"
+import type { Chain, NftObserved, NftSet, Table, TableParts } from "./model.ts"
 import {
   decodeChainMessage,
   decodeElementsMessage,
@@ -29,26 +26,15 @@ import {
   type ElementMessage,
 } from "./wire/objects.ts"
 import { observeObjects } from "./objects.ts"
+import { anonKey, commentOf, ObservedRule } from "./observed-rule.ts"
+
+export { anonKey, commentOf }
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
-import { bytesKey, eachAttr } from "./wire/raw.ts"
+import { eachAttr } from "./wire/raw.ts"
 import { END_MARK, EXTRA_MARK, keyTypeName } from "./elements.ts"
 
 const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n) ?? String(n)
 const hookName = hookNameOf
-
-export function commentOf(udata: Uint8Array | undefined): string | undefined {
-  if (!udata) return undefined
-  for (let i = 0; i + 2 <= udata.length; ) {
-    const type = udata[i]!
-    const len = udata[i + 1]!
-    if (type === NFTNL_UDATA_RULE_COMMENT)
-      return Buffer.from(udata.subarray(i + 2, i + 2 + len))
-        .toString()
-        .replace(/\0+$/, "")
-    i += 2 + len
-  }
-  return undefined
-}
 
 /** One dump request for an nf_tables object kind, optionally filtered by table (and set). */
 export function dumpObjects<T>(
@@ -145,11 +131,6 @@ function readElements(sock: NetlinkSocket, t: Table, set: NftSet): string[] {
   return elementKeys(set, dumpObjects(sock, nfnl.NFT_MSG_GETSETELEM, filter, decodeElementsMessage))
 }
 
-/** An anonymous set by its contents: how a rule's byte key names it (never by the kernel's name). */
-export function anonKey(set: NftSet): string {
-  return `{${set.type}|${set.flags}|${set.map ?? ""}|${[...set.elements].sort().join(",")}}`
-}
-
 /** Every set of the table with its elements, anonymous ones included (their rules read them). */
 export function observeSets(sock: NetlinkSocket, t: Table): NftSet[] {
   // a set lookup needs the table's family
@@ -217,7 +198,15 @@ function lookIntoParts(sock: NetlinkSocket, t: Table, parts: TableParts): void {
   const sets = [...parts.sets].flatMap(
     (name) => getObject(sock, t, nfnl.NFT_MSG_GETSET, name, (m) => parseSet(m, t.family)) ?? [],
   )
-  for (const set of sets) set.elements = readElements(sock, t, set)
+  for (const set of sets) {
+    // an element event names its elements: in a hash set or map those are asked for one by one
+    // (an interval set's elements are ranges, read whole)
+    const some = parts.elements?.get(set.name)
+    if (some && !(set.flags & NFT_SET_INTERVAL)) {
+      set.elements = [...some].flatMap((key) => getElement(sock, t, set, key) ?? [])
+      set.lookedAt = some
+    } else set.elements = readElements(sock, t, set)
+  }
   t.sets = sets.filter((x) => !(x.flags & NFT_SET_ANONYMOUS))
   t.narrowed = parts
 }
@@ -243,6 +232,27 @@ function getObject<T>(
   w.end()
   try {
     for (const m of sock.request(w)) if (m.type === nfnl.nftType(REPLY[msg]!)) return parse(m)
+  } catch (e) {
+    if (e instanceof NetlinkError && e.errno === errno.ENOENT) return undefined
+    throw e
+  }
+  return undefined
+}
+
+/** One element of a set by its key (a get, not a dump), as a diff key; undefined when it is not there. */
+function getElement(sock: NetlinkSocket, t: Table, set: NftSet, key: string): string | undefined {
+  const w = new MessageWriter(256)
+  w.begin(nfnl.nftType(nfnl.NFT_MSG_GETSETELEM), 0)
+  nfnl.writeNfgenmsg(w, NFPROTO[t.family]!)
+  w.attrString(1, t.name).attrString(2, set.name)
+  const list = w.nestStart(3)
+  const el = w.nestStart(1)
+  const k = w.nestStart(1)
+  w.attrBytes(1, fromHex(key)).nestEnd(k).nestEnd(el).nestEnd(list)
+  w.end()
+  try {
+    for (const m of sock.request(w))
+      if (m.type === nfnl.nftType(nfnl.NFT_MSG_NEWSETELEM)) return elementKeys(set, [decodeElementsMessage(m)])[0]
   } catch (e) {
     if (e instanceof NetlinkError && e.errno === errno.ENOENT) return undefined
     throw e
@@ -280,56 +290,5 @@ export function createNftObserver(
       else lookInto(sock, t)
     }
     return { genId, tables }
-  }
-}
-
-/** An observed rule; its common form is decoded on first use (diff compares keys only). */
-class ObservedRule implements Rule {
-  readonly family: string
-  readonly table: string
-  readonly chain: string
-  readonly handle: number
-  readonly exprs: RawRule["exprs"]
-  readonly key: string
-  comment?: string
-  #common: CommonRule | undefined | null = null
-  readonly #bytes: Uint8Array | undefined
-  readonly #anon: ReadonlyMap<string, NftSet>
-  #bytesKey: string | undefined
-  constructor(raw: RawRule, family: string, anon: ReadonlyMap<string, NftSet>) {
-    this.family = family
-    this.#bytes = raw.bytes
-    this.#anon = anon
-    this.table = raw.table
-    this.chain = raw.chain
-    this.handle = raw.handle
-    this.exprs = raw.exprs
-    this.key = exprKey(raw.exprs)
-    const comment = commentOf(raw.userdata)
-    if (comment !== undefined) this.comment = comment
-  }
-  /** the byte key (wire/raw.ts) a rule written as nft text is compared by; computed on first use */
-  get bytesKey(): string {
-    if (this.#bytesKey === undefined) {
-      const anon = this.#anon
-      this.#bytesKey = this.#bytes
-        ? bytesKey(this.#bytes, (name) => {
-            const a = anon.get(name)
-            return a ? anonKey(a) : undefined
-          })
-        : ""
-    }
-    return this.#bytesKey
-  }
-  get common(): CommonRule | undefined {
-    if (this.#common === null)
-      this.#common = this.exprs.some((e) => e.type === "unknown")
-        ? undefined
-        : decodeRule(this.exprs as never, this.family, this.key)
-    return this.#common
-  }
-  toJSON(): Rule {
-    const { family: _f, table: _t, chain: _c, ...rest } = { ...this, common: this.common }
-    return rest as Rule
   }
 }

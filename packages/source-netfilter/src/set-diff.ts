@@ -3,6 +3,12 @@
 import type { NftSet } from "./model.ts"
 import type { NftOp } from "./ops.ts"
 import { desiredKeys, KernelSet, type SetSpec, setFlags, timeoutMs } from "./set.ts"
+import { END_MARK, entryParts } from "./elements.ts"
+
+function sameContent(keys: readonly string[], have: readonly string[]): boolean {
+  const got = new Set(have)
+  return keys.length === got.size && keys.every((k) => got.has(k))
+}
 import { NFT_SET_CONSTANT, NFT_SET_INTERVAL, NFT_SET_MAP, NFT_SET_TIMEOUT } from "./wire/constants.ts"
 
 /** The flag bits the diff compares (constant, interval, map, timeout). */
@@ -42,14 +48,35 @@ function elementsOp(set: SetSpec, add: string[], remove: string[], where: Where)
   }
 }
 
+/** An entry's element key ("hex" or "hex/e"), without its data and attributes. */
+function keyPart(entry: string): string {
+  const p = entryParts(entry)
+  return p.end ? p.key + END_MARK : p.key
+}
+
+const byKeyCache = new WeakMap<SetSpec, Map<string, string[]>>()
+
+/** The desired entries by element key (cached per spec): what an element-scoped look compares. */
+function desiredByKey(set: SetSpec): Map<string, string[]> {
+  let m = byKeyCache.get(set)
+  if (!m) {
+    m = new Map()
+    for (const k of desiredKeys(set)) {
+      const p = keyPart(k)
+      const list = m.get(p)
+      if (list) list.push(k)
+      else m.set(p, [k])
+    }
+    byKeyCache.set(set, m)
+  }
+  return m
+}
+
 /** A set the kernel cannot change in place: another type, flags, map or timeout, or a constant set's content. */
-function mustRecreate(want: SetSpec, have: NftSet): boolean {
+function mustRecreate(want: SetSpec, have: NftSet, partial = false): boolean {
   const flags = setFlags(want)
-  const keys = desiredKeys(want)
-  const got = new Set(have.elements)
-  // a constant set cannot change while bound: a new content means a new set
-  const constantChanged =
-    (flags & NFT_SET_CONSTANT) !== 0 && (keys.length !== got.size || keys.some((k) => !got.has(k)))
+  // a constant set cannot change while bound: a new content means a new set (a partial look cannot tell)
+  const constantChanged = !partial && (flags & NFT_SET_CONSTANT) !== 0 && !sameContent(desiredKeys(want), have.elements)
   return (
     have.type !== want.type ||
     (have.flags & SET_FLAGS_COMPARED) !== flags ||
@@ -68,6 +95,17 @@ export function diffSets(want: readonly SetSpec[], have: readonly NftSet[], wher
   const recreated = new Set<string>()
   for (const set of want) {
     const hs = haveByName.get(set.name)
+    if (hs?.lookedAt && !mustRecreate(set, hs, true)) {
+      // only some elements were looked at (an element event's): those are compared, nothing else
+      const index = desiredByKey(set)
+      const wanted = [...hs.lookedAt].flatMap((k) => index.get(k) ?? [])
+      const got = new Set(hs.elements)
+      const wantedSet = new Set(wanted)
+      const add = wanted.filter((k) => !got.has(k))
+      const remove = set instanceof KernelSet && set.dynamic ? [] : hs.elements.filter((k) => !wantedSet.has(k))
+      if (add.length || remove.length) out.changes.push(elementsOp(set, add, remove, where))
+      continue
+    }
     if (!hs || mustRecreate(set, hs)) {
       if (hs) {
         out.deletes.push({ kind: "delete", object: "set", name: set.name, ...where })

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test"
 import * as v from "valibot"
 import { type NftDesired, NftDesiredSchema } from "./schema.ts"
-import { createNftSource } from "./source.ts"
+import { createNftSource, partsOfInterest } from "./source.ts"
 import { FakeNftKernel } from "./testing/fake.ts"
 import { hookNameOf, hookNumber, priorityNumber } from "./wire/constants.ts"
 
@@ -281,5 +281,55 @@ describe("priorities and maps as nft writes them", () => {
       ],
     })
     expect(bad.issues?.[0]?.message).toContain("is not a protocol")
+  })
+})
+
+describe("element events narrow a look to their elements", () => {
+  const map = {
+    name: "svc",
+    type: "ipv4_addr",
+    map: "verdict",
+    elements: { "10.0.0.1": "accept", "10.0.0.2": "drop", "10.0.0.3": "accept" },
+  }
+  const desired = v.parse(NftDesiredSchema, { tables: [{ family: "inet", name: "t", sets: [map] }] })
+  const where = { desired, ownership: { tables: [{ family: "inet" as const, name: "t" }] } }
+
+  test("scope entries for one set merge: elements union, and one entry without elements means the whole set", () => {
+    const set = (elements?: string[]) => ({
+      kind: "set" as const,
+      key: "inet t svc",
+      ...(elements ? { elements } : {}),
+    })
+    const some = partsOfInterest({ ...where, scope: [set(["0a000001"]), set(["0a000002"])] })!.get("inet t")!
+    expect([...some.elements!.get("svc")!].sort()).toEqual(["0a000001", "0a000002"])
+    const whole = partsOfInterest({ ...where, scope: [set(["0a000001"]), set()] })!.get("inet t")!
+    expect(whole.elements).toBeUndefined()
+    expect([...whole.sets]).toEqual(["svc"])
+  })
+
+  test("a look at some elements diffs only those: the missing one added, a wrong one replaced, the rest unseen", async () => {
+    const s = createNftSource({ kernel: new FakeNftKernel() })
+    const seen = await s.observe(where)
+    await s.reconcile(s.diff(desired, seen, where.ownership), seen)
+    const narrowed = await s.observe(where)
+    const t = narrowed.tables[0]!
+    // what an element-scoped look returns: 10.0.0.1 gone, 10.0.0.2 with another verdict; 10.0.0.3 not looked at
+    t.sets = [{ ...t.sets![0]!, elements: ["0a000002=v:accept"], lookedAt: new Set(["0a000001", "0a000002"]) }]
+    t.chains = []
+    t.narrowed = { chains: new Set(), sets: new Set(["svc"]) }
+    const ops = s.diff(desired, narrowed, where.ownership)
+    expect(ops).toEqual([
+      {
+        kind: "update",
+        object: "elements",
+        set: "svc",
+        type: "ipv4_addr",
+        mapType: "verdict",
+        add: ["0a000001=v:accept", "0a000002=v:drop"],
+        remove: ["0a000002=v:accept"],
+        family: "inet",
+        table: "t",
+      },
+    ])
   })
 })

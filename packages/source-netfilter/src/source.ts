@@ -15,7 +15,7 @@ import { createRulesetDiff } from "./diff.ts"
 import { createNftKernel, type NftKernel } from "./kernel.ts"
 import type { NftObserved, TableParts } from "./model.ts"
 import { describeNftOp, type NftOp } from "./ops.ts"
-import { type NftHint, transactionHints } from "./monitor.ts"
+import { type NftHint, type NftScopeEntry, transactionHints } from "./monitor.ts"
 import { type NftDesired, NftDesiredSchema, type NftOwnership, NftOwnershipSchema } from "./schema.ts"
 
 export interface NftSourceOptions {
@@ -69,18 +69,31 @@ const tableOf = (e: { kind: string; key?: string }) => (e.kind === "table" ? e.k
 export function partsOfInterest(want: NftWant | undefined): Map<string, TableParts> | undefined {
   if (!want?.scope) return undefined
   const whole = new Set(want.scope.filter((e) => e.kind === "table").map((e) => e.key))
-  const out = new Map<string, { chains: Set<string>; sets: Set<string> }>()
+  const out = new Map<string, { chains: Set<string>; sets: Set<string>; elements: Map<string, Set<string> | null> }>()
   for (const e of want.scope) {
     if ((e.kind !== "chain" && e.kind !== "set") || e.key === undefined) continue
     const table = tableOf(e)
     if (whole.has(table)) continue
-    const parts = out.get(table) ?? { chains: new Set<string>(), sets: new Set<string>() }
+    const parts = out.get(table) ?? { chains: new Set<string>(), sets: new Set<string>(), elements: new Map() }
     out.set(table, parts)
     const name = e.key.slice(table.length + 1)
     if (e.kind === "chain") parts.chains.add(name)
-    else parts.sets.add(name)
+    else {
+      parts.sets.add(name)
+      // some elements, unless another entry for the set asks for all of it
+      const els = (e as NftScopeEntry).elements
+      const had = parts.elements.get(name)
+      if (!els || had === null) parts.elements.set(name, null)
+      else parts.elements.set(name, new Set([...(had ?? []), ...els]))
+    }
   }
-  return out.size ? out : undefined
+  if (!out.size) return undefined
+  const result = new Map<string, TableParts>()
+  for (const [table, p] of out) {
+    const some = new Map([...p.elements].filter((x): x is [string, Set<string>] => x[1] !== null))
+    result.set(table, { chains: p.chains, sets: p.sets, ...(some.size ? { elements: some } : {}) })
+  }
+  return result
 }
 
 const tableKey = (t: { family: string; name: string }) => `${t.family} ${t.name}`
