@@ -10,6 +10,7 @@ import * as address from "./address/request.ts"
 import * as link from "./link/request.ts"
 import type { IndexOf } from "./request.ts"
 import * as route from "./route/request.ts"
+import * as rule from "./rule/request.ts"
 
 /** One step of the apply: which ops it takes, and the requests each op needs. */
 interface Phase<T extends RtnlOp> {
@@ -43,6 +44,11 @@ function phase<T extends RtnlOp>(p: Phase<T>): Step {
 
 const isLinkCreate = (op: RtnlOp): op is link.LinkCreate => op.kind === "create" && op.object === "link"
 const PHASES: readonly Step[] = [
+  phase({
+    name: "deleteRules",
+    takes: (op): op is rule.RuleDelete => op.kind === "delete" && op.object === "rule",
+    build: (op, l) => rule.ruleDelete(op, l),
+  }),
   phase({
     name: "deleteRoutes",
     takes: (op): op is route.RouteDelete => op.kind === "delete" && op.object === "route",
@@ -92,6 +98,11 @@ const PHASES: readonly Step[] = [
     name: "createRoutes",
     takes: (op): op is route.RouteCreate => (op.kind === "create" || op.kind === "update") && op.object === "route",
     build: (op, l, x) => route.routeCreate(op, l, x.indexOf),
+  }),
+  phase({
+    name: "createRules",
+    takes: (op): op is rule.RuleCreate => op.kind === "create" && op.object === "rule",
+    build: (op, l) => rule.ruleCreate(op, l),
   }),
 ]
 

@@ -3,7 +3,7 @@
 
 export interface ConflictOp {
   kind: "conflict"
-  object: "link" | "address" | "route"
+  object: "link" | "address" | "route" | "rule"
   key: string
   reason: string
 }

@@ -31,12 +31,14 @@ import {
   type Link,
   type LinkRequest,
 } from "./wire/link.ts"
+import { decodeRule, encodeRuleDump, encodeRuleRequest, type FibRule, type RuleRequest } from "./wire/rule.ts"
 import { createRouteDecoder, encodeRouteDump, encodeRouteRequest, type Route, type RouteRequest } from "./wire/route.ts"
 
 export type RtnlRequest =
   | { object: "link"; request: LinkRequest; label: string /** send from a socket in this namespace */; via?: string }
   | { object: "address"; request: AddressRequest; label: string }
   | { object: "route"; request: RouteRequest; label: string }
+  | { object: "rule"; request: RuleRequest; label: string }
 
 export interface RouteFilter {
   family: Family
@@ -50,6 +52,8 @@ export interface RtnlKernel {
   links(): Link[]
   addresses(): Address[]
   routes(filter: RouteFilter): Route[]
+  /** policy rules of both families (ip rule show; ip -6 rule show) */
+  rules(): FibRule[]
   /** sends the requests as one pipelined batch; returns the failures by request index */
   send(requests: readonly RtnlRequest[]): Map<number, NetlinkError>
   /** ifindex of a link in another namespace (a macvlan/vlan parent), or undefined */
@@ -78,10 +82,18 @@ function encode(w: MessageWriter, r: RtnlRequest): void {
     case "route":
       encodeRouteRequest(w, r.request, r.label)
       return
+    case "rule":
+      encodeRuleRequest(w, r.request, r.label)
+      return
   }
 }
 
-const HEADER_SIZE = { link: c.IFINFOMSG_LEN, address: c.IFADDRMSG_LEN, route: c.RTMSG_LEN } as const
+const HEADER_SIZE = {
+  link: c.IFINFOMSG_LEN,
+  address: c.IFADDRMSG_LEN,
+  route: c.RTMSG_LEN,
+  rule: c.FIB_RULE_HDR_LEN,
+} as const
 
 /**
  * Sends requests as pipelined batches from this namespace's socket; the ones that must
@@ -171,6 +183,7 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
         if (f.oif !== undefined) filter.oif = f.oif
         encodeRouteDump(w, filter)
       }, decodeRouteCached),
+    rules: () => (["inet", "inet6"] as const).flatMap((f) => sock.dumpInto((w) => encodeRuleDump(w, f), decodeRule)),
     send: (requests) => sendRequests(sock, otherSocket, requests),
     // one link by name or index (RTM_GETLINK, no dump): a node namespace may hold a
     // thousand container far ends, and every pass of every container loop asks

@@ -16,7 +16,15 @@ import { decodeRoute } from "./wire/route.ts"
 export function startMonitor(netns: NetnsRef, onHint: (h: RtnlHint) => void): Subscription {
   return subscribe(nl.NETLINK_ROUTE, {
     netns,
-    groups: [c.RTNLGRP_LINK, c.RTNLGRP_IPV4_IFADDR, c.RTNLGRP_IPV6_IFADDR, c.RTNLGRP_IPV4_ROUTE, c.RTNLGRP_IPV6_ROUTE],
+    groups: [
+      c.RTNLGRP_LINK,
+      c.RTNLGRP_IPV4_IFADDR,
+      c.RTNLGRP_IPV6_IFADDR,
+      c.RTNLGRP_IPV4_ROUTE,
+      c.RTNLGRP_IPV6_ROUTE,
+      c.RTNLGRP_IPV4_RULE,
+      c.RTNLGRP_IPV6_RULE,
+    ],
     onMessages(messages: Message[]) {
       const hint = hintFor(messages)
       if (hint) onHint(hint)
@@ -31,6 +39,7 @@ export function startMonitor(netns: NetnsRef, onHint: (h: RtnlHint) => void): Su
 export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
   const scope: RtnlScopeEntry[] = []
   let addresses = false
+  let rules = false
   for (const m of messages) {
     switch (m.type) {
       case c.RTM_NEWLINK:
@@ -46,6 +55,10 @@ export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
       }
       case c.RTM_NEWADDR:
         addresses = true
+        break
+      case c.RTM_NEWRULE:
+      case c.RTM_DELRULE:
+        rules = true
         break
       case c.RTM_DELADDR: {
         addresses = true
@@ -71,5 +84,6 @@ export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
     }
   }
   if (addresses) scope.push({ kind: RTNL_SCOPE.addresses })
+  if (rules) scope.push({ kind: RTNL_SCOPE.rules })
   return scope.length ? { scope } : undefined
 }

@@ -9,6 +9,7 @@ import { type ScopeEntries, splitScope } from "./scope.ts"
 import type { Address } from "./wire/addr.ts"
 import * as c from "./wire/constants.ts"
 import type { Link } from "./wire/link.ts"
+import type { FibRule } from "./wire/rule.ts"
 
 /** What observe() returns: kernel truth, possibly narrowed by a scope. */
 export interface RtnlObserved {
@@ -17,6 +18,8 @@ export interface RtnlObserved {
   addresses?: Address[]
   /** undefined when the scope did not include routes */
   routes?: Route[]
+  /** policy rules of both families; undefined when the scope did not include them */
+  rules?: FibRule[]
   /** when set, `routes` holds only what this scope covers (a scoped look) */
   routeScope?: RouteScope
   /** the far ends of desired veths whose peer is in another namespace, as found there */
@@ -72,9 +75,11 @@ export function observeRtnl(
   scope: ScopeEntries | undefined,
 ): RtnlObserved {
   const links = kernel.links()
-  if (!scope) return { links, addresses: kernel.addresses(), routes: observeAllRoutes(kernel, tables) }
+  if (!scope)
+    return { links, addresses: kernel.addresses(), routes: observeAllRoutes(kernel, tables), rules: kernel.rules() }
   const parts = splitScope(scope)
   const observed: RtnlObserved = { links }
+  if (parts.rules) observed.rules = kernel.rules()
   if (parts.addresses) observed.addresses = kernel.addresses()
   if (parts.routesNeedDump || (parts.routes?.size ?? 0) > MAX_SCOPED_ROUTES) {
     observed.routes = observeAllRoutes(kernel, tables)

@@ -7,12 +7,15 @@ import { describeLinkOp } from "./link/describe.ts"
 import type { LinkOp } from "./link/diff.ts"
 import { describeRouteOp } from "./route/describe.ts"
 import type { RouteOp } from "./route/model.ts"
+import { describeRuleOp } from "./rule/describe.ts"
+import type { RuleOp } from "./rule/model.ts"
 
 export type { ConflictOp }
 export type { Link } from "./wire/link.ts"
 export type { Address } from "./wire/addr.ts"
 export type { Route } from "./wire/route.ts"
-export type RtnlOp = LinkOp | AddressOp | RouteOp | ConflictOp
+export type { FibRule } from "./wire/rule.ts"
+export type RtnlOp = LinkOp | AddressOp | RouteOp | RuleOp | ConflictOp
 
 /** The `ip` command equivalent to an op: logs, plans, the status page and tests share it. */
 export function describeRtnlOp(op: RtnlOp): string {
@@ -24,5 +27,7 @@ export function describeRtnlOp(op: RtnlOp): string {
       return describeAddressOp(op)
     case "route":
       return describeRouteOp(op)
+    case "rule":
+      return describeRuleOp(op)
   }
 }

@@ -1,6 +1,6 @@
 // Dependency order of ops (PLATFORM "kernel behaviour" 7): deletes first, in reverse
-// (routes, addresses, links), then links are created, then changed (master, up), then
-// addresses, then routes. Within a step the diff's order is kept, so the same inputs
+// (routes and rules, addresses, links), then links are created, then changed (master,
+// up), then addresses, then routes and rules. Within a step the diff's order is kept, so the same inputs
 // give the same order. apply.ts runs the same steps as batches.
 import type { RtnlOp } from "./ops.ts"
 
@@ -8,6 +8,8 @@ function rank(op: RtnlOp): number {
   if (op.kind === "conflict") return 7
   switch (op.object) {
     case "route":
+      return op.kind === "delete" ? 0 : 6
+    case "rule":
       return op.kind === "delete" ? 0 : 6
     case "address":
       return op.kind === "delete" ? 1 : 5

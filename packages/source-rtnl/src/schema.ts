@@ -4,6 +4,7 @@
 import * as v from "valibot"
 import { clip, isValidLinkName, issuePath } from "./schema-common.ts"
 import { NexthopSchema, RouteSpecSchema, RouteTable, routeFamilyOf } from "./route/schema.ts"
+import { RuleSpecSchema } from "./rule/schema.ts"
 
 import { type AddressSpec, AddressSpecSchema } from "./address/schema.ts"
 import {
@@ -25,6 +26,8 @@ export const RtnlDesiredSchema = v.pipe(
     links: v.optional(v.array(LinkSpecSchema), []),
     addresses: v.optional(v.array(AddressSpecSchema), []),
     routes: v.optional(v.array(RouteSpecSchema), []),
+    /** policy rules (ip rule): [{ priority: 100, from: 10.1.0.0/16, table: 100 }] */
+    rules: v.optional(v.array(RuleSpecSchema), []),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return

@@ -12,6 +12,8 @@ export const RTNL_SCOPE = {
   routesOnLink: "routesOnLink",
   /** one route (key = its kernel key); `event` = the route after the change, or null once deleted */
   route: "route",
+  /** policy rules changed: one rule dump */
+  rules: "rules",
 } as const
 
 export type RtnlScopeEntry =
@@ -19,6 +21,7 @@ export type RtnlScopeEntry =
   | { readonly kind: "addresses" }
   | { readonly kind: "routesOnLink"; readonly key: string }
   | { readonly kind: "route"; readonly key: string; readonly event?: Route | null }
+  | { readonly kind: "rules" }
 
 export type RtnlScope = readonly RtnlScopeEntry[]
 
@@ -36,6 +39,7 @@ export interface RtnlHint {
 export interface ScopeParts {
   links: boolean
   addresses: boolean
+  rules: boolean
   routesOnLinks: Set<string>
   /** route key → the last event for it; undefined = the scope has no event for a key (dump) */
   routes: Map<string, Route | null> | undefined
@@ -47,6 +51,7 @@ export function splitScope(scope: ScopeEntries): ScopeParts {
   const parts: ScopeParts = {
     links: false,
     addresses: false,
+    rules: false,
     routesOnLinks: new Set(),
     routes: undefined,
     routesNeedDump: false,
@@ -60,6 +65,9 @@ export function splitScope(scope: ScopeEntries): ScopeParts {
         break
       case "addresses":
         parts.addresses = true
+        break
+      case "rules":
+        parts.rules = true
         break
       case "routesOnLink":
         parts.routesOnLinks.add(e.key)

@@ -6,6 +6,7 @@ import { deletesLink, ownsAddress, ownsLink, ownsRoute, resolveOwnership } from 
 import { observedRouteKey, wantedRoute } from "./route/model.ts"
 import type { RtnlDesired, RtnlOwnership } from "./schema.ts"
 import * as c from "./wire/constants.ts"
+import { ruleText } from "./rule/describe.ts"
 
 export interface ShowSection {
   title: string
@@ -82,5 +83,21 @@ export function showRtnl(o: RtnlObserved, desired: RtnlDesired | undefined, owne
       })),
     },
   ]
-  return { sections, json: { links, addresses, routes } }
+  const rules = (o.rules ?? []).map((r) => ({
+    ...r,
+    owned: r.protocol === owner.routeProtocol || owner.former.routeProtocols.has(r.protocol),
+  }))
+  sections.push({
+    title: "rules",
+    columns: ["family", "rule", "proto"],
+    rows: rules.map((r) => ({
+      owned: r.owned,
+      cells: [
+        r.family === "inet6" ? "ip -6" : "ip",
+        ruleText({ ...r, protocol: 0 }),
+        c.ROUTE_PROTOCOL_NAMES[r.protocol] ?? String(r.protocol),
+      ],
+    })),
+  })
+  return { sections, json: { links, addresses, routes, rules } }
 }

@@ -14,6 +14,7 @@ import { describeRtnlOp, type RtnlOp } from "./ops.ts"
 import { orderOps } from "./order.ts"
 import { type OwnerMemo, resolveOwnership, tableNumber } from "./ownership.ts"
 import { diffRoutes, gatewayPrefixes, RouteDiffMemo } from "./route/diff.ts"
+import { diffRules } from "./rule/diff.ts"
 import {
   type LinkSpec,
   type RtnlDesired,
@@ -131,6 +132,7 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
       add(links)
       add(far)
       if (observed.addresses) add(diffAddresses(desired.addresses, observed.addresses, linkName, owner))
+      if (observed.rules) add(diffRules(desired.rules, observed.rules, owner))
       if (observed.routes) {
         let scope = observed.routeScope
         // which gateways sit on the scoped links: the prefixes of their addresses, observed and desired

@@ -15,6 +15,9 @@ import type { AddressRequest } from "../wire/addr.ts"
 import * as c from "../wire/constants.ts"
 import type { LinkRequest } from "../wire/link.ts"
 import type { RouteRequest } from "../wire/route.ts"
+import type { FibRule, RuleRequest } from "../wire/rule.ts"
+import { ruleKey } from "../rule/model.ts"
+import type { Family } from "@linx/netlink/ip"
 
 const fail = (errno: number, message: string) => new NetlinkError(errno, { extAck: { message } })
 const { EPERM, ENOENT, ESRCH, EEXIST, ENODEV, EINVAL, EOPNOTSUPP, EADDRNOTAVAIL, ENETDOWN, ENETUNREACH } = errno
@@ -23,6 +26,27 @@ interface Snapshot {
   links: Map<number, string>
   routes: Map<string, Route>
   addresses: string
+  rules: string
+}
+
+/** The rules a new namespace has: lookup local, main, default (ip rule show), in both families. */
+function defaultRules(): FibRule[] {
+  const rule = (family: Family, priority: number, table: number): FibRule => ({
+    family,
+    priority,
+    table,
+    action: c.FR_ACT.lookup,
+    tos: 0,
+    invert: false,
+    protocol: c.RTPROT_KERNEL,
+  })
+  return [
+    rule("inet", 0, c.RT_TABLE_LOCAL),
+    rule("inet", 32766, c.RT_TABLE_MAIN),
+    rule("inet", 32767, 253),
+    rule("inet6", 0, c.RT_TABLE_LOCAL),
+    rule("inet6", 32766, c.RT_TABLE_MAIN),
+  ]
 }
 
 export interface FakeRtnlKernelOptions {
@@ -36,6 +60,7 @@ export class FakeRtnlKernel implements RtnlKernel {
   readonly linkTable = new Map<number, Link>()
   addressTable: Address[] = []
   routeTable: Route[] = []
+  ruleTable: FibRule[] = defaultRules()
   /** every request received, in order */
   readonly requests: RtnlRequest[] = []
   /** how many dumps were served, by kind */
@@ -88,6 +113,9 @@ export class FakeRtnlKernel implements RtnlKernel {
       )
       .map((r) => ({ ...r }))
   }
+  rules(): FibRule[] {
+    return this.ruleTable.map((r) => ({ ...r }))
+  }
   send(requests: readonly RtnlRequest[]): Map<number, NetlinkError> {
     this.#beforeChange()
     const out = new Map<number, NetlinkError>()
@@ -137,6 +165,7 @@ export class FakeRtnlKernel implements RtnlKernel {
       links: new Map([...this.linkTable.values()].map((l) => [l.index, JSON.stringify(l)])),
       routes: new Map(this.routeTable.map((r) => [r.id, r])),
       addresses: JSON.stringify(this.addressTable),
+      rules: JSON.stringify(this.ruleTable),
     }
   }
 
@@ -176,6 +205,7 @@ export class FakeRtnlKernel implements RtnlKernel {
       if (!before.routes.has(id) && comparable(r))
         scope.push({ kind: "route", key: observedRouteKey(r), event: { ...r } })
     if (before.addresses !== after.addresses || scope.some((e) => e.kind === "link")) scope.push({ kind: "addresses" })
+    if (before.rules !== after.rules) scope.push({ kind: "rules" })
     if (!scope.length) return
     const hint = { scope }
     this.hints.push(hint)
@@ -256,7 +286,36 @@ export class FakeRtnlKernel implements RtnlKernel {
         return this.#address(r.request)
       case "route":
         return this.#route(r.request)
+      case "rule":
+        return this.#rule(r.request)
     }
+  }
+
+  /** ip rule add (refused when the same rule by the same protocol is there) / ip rule del (the first that matches). */
+  #rule(req: RuleRequest): NetlinkError | undefined {
+    const key = ruleKey(req.rule)
+    const same = (r: FibRule) => ruleKey(r) === key && (!req.rule.protocol || r.protocol === req.rule.protocol)
+    const i = this.ruleTable.findIndex(same)
+    if (req.op === "create") {
+      if (i >= 0) return fail(EEXIST, "File exists")
+      this.ruleTable.push({ ...req.rule })
+      this.ruleTable.sort((a, b) => a.priority - b.priority)
+      return undefined
+    }
+    if (i < 0) return fail(ENOENT, "No such file or directory")
+    this.ruleTable.splice(i, 1)
+    return undefined
+  }
+
+  /** `ip rule add/del` by another agent */
+  addRule(rule: FibRule): void {
+    this.#beforeChange()
+    this.ruleTable.push({ ...rule })
+    this.ruleTable.sort((a, b) => a.priority - b.priority)
+  }
+  deleteRule(match: (r: FibRule) => boolean): void {
+    this.#beforeChange()
+    this.ruleTable = this.ruleTable.filter((r) => !match(r))
   }
 
   #find(req: { index?: number; name?: string }): Link | undefined {

@@ -22,6 +22,37 @@ export const RTNLGRP_IPV4_IFADDR = 5
 export const RTNLGRP_IPV4_ROUTE = 7
 export const RTNLGRP_IPV6_IFADDR = 9
 export const RTNLGRP_IPV6_ROUTE = 11
+export const RTNLGRP_IPV4_RULE = 8
+export const RTNLGRP_IPV6_RULE = 19
+
+// policy routing rules (linux/fib_rules.h)
+export const RTM_NEWRULE = 32
+export const RTM_DELRULE = 33
+export const RTM_GETRULE = 34
+/** struct fib_rule_hdr { u8 family, dst_len, src_len, tos, table, res1, res2, action; u32 flags; } */
+export const FIB_RULE_HDR_LEN = 12
+export const FIB_RULE_INVERT = 0x2
+export const FRA = {
+  DST: 1,
+  SRC: 2,
+  IIFNAME: 3,
+  GOTO: 4,
+  PRIORITY: 6,
+  FWMARK: 10,
+  SUPPRESS_IFGROUP: 13,
+  SUPPRESS_PREFIXLEN: 14,
+  TABLE: 15,
+  FWMASK: 16,
+  OIFNAME: 17,
+  L3MDEV: 19,
+  UID_RANGE: 20,
+  PROTOCOL: 21,
+  IP_PROTO: 22,
+  SPORT_RANGE: 23,
+  DPORT_RANGE: 24,
+} as const
+/** FR_ACT_*: what a rule does when it matches */
+export const FR_ACT = { lookup: 1, goto: 2, nop: 3, blackhole: 6, unreachable: 7, prohibit: 8 } as const
 
 // struct ifinfomsg { u8 ifi_family; u8 pad; u16 ifi_type; s32 ifi_index; u32 ifi_flags; u32 ifi_change; }
 export const IFINFOMSG_LEN = 16
