@@ -11,6 +11,7 @@ import * as link from "./link/request.ts"
 import type { IndexOf } from "./request.ts"
 import * as route from "./route/request.ts"
 import * as rule from "./rule/request.ts"
+import * as neighbor from "./neighbor/request.ts"
 
 /** One step of the apply: which ops it takes, and the requests each op needs. */
 interface Phase<T extends RtnlOp> {
@@ -48,6 +49,11 @@ const PHASES: readonly Step[] = [
     name: "deleteRules",
     takes: (op): op is rule.RuleDelete => op.kind === "delete" && op.object === "rule",
     build: (op, l) => rule.ruleDelete(op, l),
+  }),
+  phase({
+    name: "deleteNeighbors",
+    takes: (op): op is neighbor.NeighborDelete => op.kind === "delete" && op.object === "neighbor",
+    build: (op, l) => neighbor.neighborDelete(op, l),
   }),
   phase({
     name: "deleteRoutes",
@@ -98,6 +104,12 @@ const PHASES: readonly Step[] = [
     name: "createRoutes",
     takes: (op): op is route.RouteCreate => (op.kind === "create" || op.kind === "update") && op.object === "route",
     build: (op, l, x) => route.routeCreate(op, l, x.indexOf),
+  }),
+  phase({
+    name: "setNeighbors",
+    takes: (op): op is neighbor.NeighborSet =>
+      op.kind !== "delete" && op.kind !== "conflict" && op.object === "neighbor",
+    build: (op, l, x) => neighbor.neighborSet(op, l, x.indexOf),
   }),
   phase({
     name: "createRules",

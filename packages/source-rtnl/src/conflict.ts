@@ -3,7 +3,7 @@
 
 export interface ConflictOp {
   kind: "conflict"
-  object: "link" | "address" | "route" | "rule"
+  object: "link" | "address" | "route" | "rule" | "neighbor"
   key: string
   reason: string
 }

@@ -31,6 +31,14 @@ import {
   type Link,
   type LinkRequest,
 } from "./wire/link.ts"
+import {
+  decodeNeighbor,
+  encodeNeighborDump,
+  encodeNeighborRequest,
+  isIpNeighbor,
+  type Neighbor,
+  type NeighborRequest,
+} from "./wire/neigh.ts"
 import { decodeRule, encodeRuleDump, encodeRuleRequest, type FibRule, type RuleRequest } from "./wire/rule.ts"
 import { createRouteDecoder, encodeRouteDump, encodeRouteRequest, type Route, type RouteRequest } from "./wire/route.ts"
 
@@ -39,6 +47,7 @@ export type RtnlRequest =
   | { object: "address"; request: AddressRequest; label: string }
   | { object: "route"; request: RouteRequest; label: string }
   | { object: "rule"; request: RuleRequest; label: string }
+  | { object: "neighbor"; request: NeighborRequest; label: string }
 
 export interface RouteFilter {
   family: Family
@@ -54,6 +63,8 @@ export interface RtnlKernel {
   routes(filter: RouteFilter): Route[]
   /** policy rules of both families (ip rule show; ip -6 rule show) */
   rules(): FibRule[]
+  /** IPv4 and IPv6 neighbour entries (ip neigh show) */
+  neighbors(): Neighbor[]
   /** sends the requests as one pipelined batch; returns the failures by request index */
   send(requests: readonly RtnlRequest[]): Map<number, NetlinkError>
   /** ifindex of a link in another namespace (a macvlan/vlan parent), or undefined */
@@ -85,6 +96,9 @@ function encode(w: MessageWriter, r: RtnlRequest): void {
     case "rule":
       encodeRuleRequest(w, r.request, r.label)
       return
+    case "neighbor":
+      encodeNeighborRequest(w, r.request, r.label)
+      return
   }
 }
 
@@ -93,6 +107,7 @@ const HEADER_SIZE = {
   address: c.IFADDRMSG_LEN,
   route: c.RTMSG_LEN,
   rule: c.FIB_RULE_HDR_LEN,
+  neighbor: c.NDMSG_LEN,
 } as const
 
 /**
@@ -184,6 +199,13 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
         encodeRouteDump(w, filter)
       }, decodeRouteCached),
     rules: () => (["inet", "inet6"] as const).flatMap((f) => sock.dumpInto((w) => encodeRuleDump(w, f), decodeRule)),
+    neighbors: () =>
+      (["inet", "inet6"] as const).flatMap((f) =>
+        sock.dumpInto(
+          (w) => encodeNeighborDump(w, f),
+          (m) => (isIpNeighbor(m) ? decodeNeighbor(m) : undefined),
+        ),
+      ),
     send: (requests) => sendRequests(sock, otherSocket, requests),
     // one link by name or index (RTM_GETLINK, no dump): a node namespace may hold a
     // thousand container far ends, and every pass of every container loop asks

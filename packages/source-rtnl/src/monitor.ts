@@ -12,6 +12,7 @@ import * as c from "./wire/constants.ts"
 import { decodeLink, linkChangeMask } from "./wire/link.ts"
 import { addressFamilyAndIndex } from "./wire/addr.ts"
 import { decodeRoute } from "./wire/route.ts"
+import { decodeNeighbor, isIpNeighbor } from "./wire/neigh.ts"
 
 export function startMonitor(netns: NetnsRef, onHint: (h: RtnlHint) => void): Subscription {
   return subscribe(nl.NETLINK_ROUTE, {
@@ -24,6 +25,7 @@ export function startMonitor(netns: NetnsRef, onHint: (h: RtnlHint) => void): Su
       c.RTNLGRP_IPV6_ROUTE,
       c.RTNLGRP_IPV4_RULE,
       c.RTNLGRP_IPV6_RULE,
+      c.RTNLGRP_NEIGH,
     ],
     onMessages(messages: Message[]) {
       const hint = hintFor(messages)
@@ -40,6 +42,7 @@ export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
   const scope: RtnlScopeEntry[] = []
   let addresses = false
   let rules = false
+  let neighbors = false
   for (const m of messages) {
     switch (m.type) {
       case c.RTM_NEWLINK:
@@ -60,6 +63,14 @@ export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
       case c.RTM_DELRULE:
         rules = true
         break
+      case c.RTM_NEWNEIGH:
+      case c.RTM_DELNEIGH: {
+        // the kernel learns and ages entries all the time: only static or marked ones are news
+        if (!isIpNeighbor(m)) break
+        const n = decodeNeighbor(m)
+        if (n.protocol !== 0 || n.state & (c.NUD.permanent | c.NUD.noarp)) neighbors = true
+        break
+      }
       case c.RTM_DELADDR: {
         addresses = true
         // IPv4 routes using a deleted address as their source vanish silently (IPv6 ones
@@ -85,5 +96,6 @@ export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
   }
   if (addresses) scope.push({ kind: RTNL_SCOPE.addresses })
   if (rules) scope.push({ kind: RTNL_SCOPE.rules })
+  if (neighbors) scope.push({ kind: RTNL_SCOPE.neighbors })
   return scope.length ? { scope } : undefined
 }

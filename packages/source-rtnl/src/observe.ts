@@ -10,6 +10,7 @@ import type { Address } from "./wire/addr.ts"
 import * as c from "./wire/constants.ts"
 import type { Link } from "./wire/link.ts"
 import type { FibRule } from "./wire/rule.ts"
+import type { Neighbor } from "./wire/neigh.ts"
 
 /** What observe() returns: kernel truth, possibly narrowed by a scope. */
 export interface RtnlObserved {
@@ -20,6 +21,8 @@ export interface RtnlObserved {
   routes?: Route[]
   /** policy rules of both families; undefined when the scope did not include them */
   rules?: FibRule[]
+  /** IPv4 and IPv6 neighbour entries; undefined when the scope did not include them */
+  neighbors?: Neighbor[]
   /** when set, `routes` holds only what this scope covers (a scoped look) */
   routeScope?: RouteScope
   /** the far ends of desired veths whose peer is in another namespace, as found there */
@@ -76,10 +79,18 @@ export function observeRtnl(
 ): RtnlObserved {
   const links = kernel.links()
   if (!scope)
-    return { links, addresses: kernel.addresses(), routes: observeAllRoutes(kernel, tables), rules: kernel.rules() }
+    return {
+      links,
+      addresses: kernel.addresses(),
+      routes: observeAllRoutes(kernel, tables),
+      rules: kernel.rules(),
+      neighbors: kernel.neighbors(),
+    }
   const parts = splitScope(scope)
   const observed: RtnlObserved = { links }
   if (parts.rules) observed.rules = kernel.rules()
+  // a link event may take its neighbours with it
+  if (parts.neighbors || parts.links) observed.neighbors = kernel.neighbors()
   if (parts.addresses) observed.addresses = kernel.addresses()
   if (parts.routesNeedDump || (parts.routes?.size ?? 0) > MAX_SCOPED_ROUTES) {
     observed.routes = observeAllRoutes(kernel, tables)

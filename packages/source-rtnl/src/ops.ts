@@ -9,13 +9,16 @@ import { describeRouteOp } from "./route/describe.ts"
 import type { RouteOp } from "./route/model.ts"
 import { describeRuleOp } from "./rule/describe.ts"
 import type { RuleOp } from "./rule/model.ts"
+import { describeNeighborOp } from "./neighbor/describe.ts"
+import type { NeighborOp } from "./neighbor/model.ts"
 
 export type { ConflictOp }
 export type { Link } from "./wire/link.ts"
 export type { Address } from "./wire/addr.ts"
 export type { Route } from "./wire/route.ts"
 export type { FibRule } from "./wire/rule.ts"
-export type RtnlOp = LinkOp | AddressOp | RouteOp | RuleOp | ConflictOp
+export type { Neighbor } from "./wire/neigh.ts"
+export type RtnlOp = LinkOp | AddressOp | RouteOp | RuleOp | NeighborOp | ConflictOp
 
 /** The `ip` command equivalent to an op: logs, plans, the status page and tests share it. */
 export function describeRtnlOp(op: RtnlOp): string {
@@ -29,5 +32,7 @@ export function describeRtnlOp(op: RtnlOp): string {
       return describeRouteOp(op)
     case "rule":
       return describeRuleOp(op)
+    case "neighbor":
+      return describeNeighborOp(op)
   }
 }

@@ -10,6 +10,7 @@ function rank(op: RtnlOp): number {
     case "route":
       return op.kind === "delete" ? 0 : 6
     case "rule":
+    case "neighbor":
       return op.kind === "delete" ? 0 : 6
     case "address":
       return op.kind === "delete" ? 1 : 5

@@ -5,6 +5,7 @@ import * as v from "valibot"
 import { clip, isValidLinkName, issuePath } from "./schema-common.ts"
 import { NexthopSchema, RouteSpecSchema, RouteTable, routeFamilyOf } from "./route/schema.ts"
 import { RuleSpecSchema } from "./rule/schema.ts"
+import { NeighborSpecSchema } from "./neighbor/schema.ts"
 
 import { type AddressSpec, AddressSpecSchema } from "./address/schema.ts"
 import {
@@ -28,6 +29,8 @@ export const RtnlDesiredSchema = v.pipe(
     routes: v.optional(v.array(RouteSpecSchema), []),
     /** policy rules (ip rule): [{ priority: 100, from: 10.1.0.0/16, table: 100 }] */
     rules: v.optional(v.array(RuleSpecSchema), []),
+    /** static neighbours (ip neigh): [{ link: eth0, address: 10.0.0.2, lladdr: "02:00:00:00:00:02" }] */
+    neighbors: v.optional(v.array(NeighborSpecSchema), []),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return

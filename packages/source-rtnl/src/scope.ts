@@ -14,6 +14,8 @@ export const RTNL_SCOPE = {
   route: "route",
   /** policy rules changed: one rule dump */
   rules: "rules",
+  /** a static neighbour entry changed: one neighbour dump */
+  neighbors: "neighbors",
 } as const
 
 export type RtnlScopeEntry =
@@ -22,6 +24,7 @@ export type RtnlScopeEntry =
   | { readonly kind: "routesOnLink"; readonly key: string }
   | { readonly kind: "route"; readonly key: string; readonly event?: Route | null }
   | { readonly kind: "rules" }
+  | { readonly kind: "neighbors" }
 
 export type RtnlScope = readonly RtnlScopeEntry[]
 
@@ -40,6 +43,7 @@ export interface ScopeParts {
   links: boolean
   addresses: boolean
   rules: boolean
+  neighbors: boolean
   routesOnLinks: Set<string>
   /** route key → the last event for it; undefined = the scope has no event for a key (dump) */
   routes: Map<string, Route | null> | undefined
@@ -52,6 +56,7 @@ export function splitScope(scope: ScopeEntries): ScopeParts {
     links: false,
     addresses: false,
     rules: false,
+    neighbors: false,
     routesOnLinks: new Set(),
     routes: undefined,
     routesNeedDump: false,
@@ -68,6 +73,9 @@ export function splitScope(scope: ScopeEntries): ScopeParts {
         break
       case "rules":
         parts.rules = true
+        break
+      case "neighbors":
+        parts.neighbors = true
         break
       case "routesOnLink":
         parts.routesOnLinks.add(e.key)

@@ -12,9 +12,10 @@ import { type FarLinkEvents, sharedFarLinkEvents } from "./far-events.ts"
 import { observeFarEnds, observeRtnl, type RtnlObserved } from "./observe.ts"
 import { describeRtnlOp, type RtnlOp } from "./ops.ts"
 import { orderOps } from "./order.ts"
-import { type OwnerMemo, resolveOwnership, tableNumber } from "./ownership.ts"
+import { type Owner, type OwnerMemo, resolveOwnership, tableNumber } from "./ownership.ts"
 import { diffRoutes, gatewayPrefixes, RouteDiffMemo } from "./route/diff.ts"
 import { diffRules } from "./rule/diff.ts"
+import { diffNeighbors } from "./neighbor/diff.ts"
 import {
   type LinkSpec,
   type RtnlDesired,
@@ -59,6 +60,38 @@ export interface RtnlSource extends AsyncDisposable {
   subscribe(onHint: (hint: RtnlHint) => void): Disposable
   describe(op: RtnlOp): string
   close(): Promise<void>
+}
+
+/** One pass's diff: every kind against what was observed of it (a scoped look leaves some kinds out). */
+function diffRtnl(desired: RtnlDesired, observed: RtnlObserved, owner: Owner, routeMemo: RouteDiffMemo): RtnlOp[] {
+  const names = new Map(observed.links.map((l) => [l.index, l.name]))
+  const linkName = (i: number) => names.get(i)
+  const ops: RtnlOp[] = []
+  const conflicts: ConflictOp[] = []
+  const add = (r: { ops: RtnlOp[]; conflicts: ConflictOp[] }) => {
+    // no spread: a million desired routes are a million arguments
+    for (const op of r.ops) ops.push(op)
+    for (const op of r.conflicts) conflicts.push(op)
+  }
+  const links = diffLinks(desired.links, observed.links, owner)
+  const far = diffFarEnds(desired.links, observed.links, observed.far)
+  if (far.blocked.size) links.ops = links.ops.filter((op) => !(op.kind === "create" && far.blocked.has(op.spec.name)))
+  add(links)
+  add(far)
+  if (observed.addresses) add(diffAddresses(desired.addresses, observed.addresses, linkName, owner))
+  if (observed.rules) add(diffRules(desired.rules, observed.rules, owner))
+  if (observed.neighbors) add(diffNeighbors(desired.neighbors, observed.neighbors, linkName, owner))
+  if (observed.routes) {
+    let scope = observed.routeScope
+    // which gateways sit on the scoped links: the prefixes of their addresses, observed and desired
+    if (scope?.links)
+      scope = {
+        ...scope,
+        linkPrefixes: gatewayPrefixes(scope.links, observed.addresses ?? [], desired.addresses, linkName),
+      }
+    add(diffRoutes(desired.routes, observed.routes, linkName, owner, scope, routeMemo))
+  }
+  return [...orderOps(ops), ...conflicts]
 }
 
 export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
@@ -115,35 +148,7 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
     },
 
     diff(desired, observed, ownership) {
-      const owner = resolveOwnership(ownership, ownerMemo)
-      const names = new Map(observed.links.map((l) => [l.index, l.name]))
-      const linkName = (i: number) => names.get(i)
-      const ops: RtnlOp[] = []
-      const conflicts: ConflictOp[] = []
-      const add = (r: { ops: RtnlOp[]; conflicts: ConflictOp[] }) => {
-        // no spread: a million desired routes are a million arguments
-        for (const op of r.ops) ops.push(op)
-        for (const op of r.conflicts) conflicts.push(op)
-      }
-      const links = diffLinks(desired.links, observed.links, owner)
-      const far = diffFarEnds(desired.links, observed.links, observed.far)
-      if (far.blocked.size)
-        links.ops = links.ops.filter((op) => !(op.kind === "create" && far.blocked.has(op.spec.name)))
-      add(links)
-      add(far)
-      if (observed.addresses) add(diffAddresses(desired.addresses, observed.addresses, linkName, owner))
-      if (observed.rules) add(diffRules(desired.rules, observed.rules, owner))
-      if (observed.routes) {
-        let scope = observed.routeScope
-        // which gateways sit on the scoped links: the prefixes of their addresses, observed and desired
-        if (scope?.links)
-          scope = {
-            ...scope,
-            linkPrefixes: gatewayPrefixes(scope.links, observed.addresses ?? [], desired.addresses, linkName),
-          }
-        add(diffRoutes(desired.routes, observed.routes, linkName, owner, scope, routeMemo))
-      }
-      return [...orderOps(ops), ...conflicts]
+      return diffRtnl(desired, observed, resolveOwnership(ownership, ownerMemo), routeMemo)
     },
 
     async reconcile(ops) {

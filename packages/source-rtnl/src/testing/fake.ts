@@ -16,6 +16,7 @@ import * as c from "../wire/constants.ts"
 import type { LinkRequest } from "../wire/link.ts"
 import type { RouteRequest } from "../wire/route.ts"
 import type { FibRule, RuleRequest } from "../wire/rule.ts"
+import type { Neighbor, NeighborRequest } from "../wire/neigh.ts"
 import { ruleKey } from "../rule/model.ts"
 import type { Family } from "@linx/netlink/ip"
 
@@ -27,6 +28,7 @@ interface Snapshot {
   routes: Map<string, Route>
   addresses: string
   rules: string
+  neighbors: string
 }
 
 /** The rules a new namespace has: lookup local, main, default (ip rule show), in both families. */
@@ -61,6 +63,7 @@ export class FakeRtnlKernel implements RtnlKernel {
   addressTable: Address[] = []
   routeTable: Route[] = []
   ruleTable: FibRule[] = defaultRules()
+  neighborTable: Neighbor[] = []
   /** every request received, in order */
   readonly requests: RtnlRequest[] = []
   /** how many dumps were served, by kind */
@@ -116,6 +119,9 @@ export class FakeRtnlKernel implements RtnlKernel {
   rules(): FibRule[] {
     return this.ruleTable.map((r) => ({ ...r }))
   }
+  neighbors(): Neighbor[] {
+    return this.neighborTable.map((n) => ({ ...n }))
+  }
   send(requests: readonly RtnlRequest[]): Map<number, NetlinkError> {
     this.#beforeChange()
     const out = new Map<number, NetlinkError>()
@@ -166,6 +172,7 @@ export class FakeRtnlKernel implements RtnlKernel {
       routes: new Map(this.routeTable.map((r) => [r.id, r])),
       addresses: JSON.stringify(this.addressTable),
       rules: JSON.stringify(this.ruleTable),
+      neighbors: JSON.stringify(this.neighborTable),
     }
   }
 
@@ -206,6 +213,7 @@ export class FakeRtnlKernel implements RtnlKernel {
         scope.push({ kind: "route", key: observedRouteKey(r), event: { ...r } })
     if (before.addresses !== after.addresses || scope.some((e) => e.kind === "link")) scope.push({ kind: "addresses" })
     if (before.rules !== after.rules) scope.push({ kind: "rules" })
+    if (before.neighbors !== after.neighbors) scope.push({ kind: "neighbors" })
     if (!scope.length) return
     const hint = { scope }
     this.hints.push(hint)
@@ -288,7 +296,48 @@ export class FakeRtnlKernel implements RtnlKernel {
         return this.#route(r.request)
       case "rule":
         return this.#rule(r.request)
+      case "neighbor":
+        return this.#neighbor(r.request)
     }
+  }
+
+  /** ip neigh add (EEXIST when there) / replace (ENOENT when not) / del (ENOENT when not). */
+  #neighbor(req: NeighborRequest): NetlinkError | undefined {
+    if (!this.linkTable.get(req.index)) return fail(ENODEV, "No such device")
+    const address = formatIp(req.address)
+    const i = this.neighborTable.findIndex((n) => n.index === req.index && n.address === address)
+    if (req.op === "delete") {
+      if (i < 0) return fail(ENOENT, "No such file or directory")
+      this.neighborTable.splice(i, 1)
+      return undefined
+    }
+    if (req.op === "create" && i >= 0) return fail(EEXIST, "File exists")
+    if (req.op === "replace" && i < 0) return fail(ENOENT, "No such file or directory")
+    const n: Neighbor = {
+      family: req.family,
+      index: req.index,
+      address,
+      state: req.state,
+      flags: req.flags,
+      protocol: req.protocol ?? 0,
+    }
+    if (req.lladdr) n.lladdr = formatMac(req.lladdr)
+    if (i >= 0) this.neighborTable[i] = n
+    else this.neighborTable.push(n)
+    return undefined
+  }
+
+  /** an entry someone else made, or the kernel learned (`ip neigh add/del`, ARP) */
+  setNeighbor(n: Neighbor): void {
+    this.#beforeChange()
+    this.neighborTable = [
+      ...this.neighborTable.filter((x) => !(x.index === n.index && x.address === n.address)),
+      { ...n },
+    ]
+  }
+  deleteNeighbor(address: string): void {
+    this.#beforeChange()
+    this.neighborTable = this.neighborTable.filter((x) => x.address !== address)
   }
 
   /** ip rule add (refused when the same rule by the same protocol is there) / ip rule del (the first that matches). */

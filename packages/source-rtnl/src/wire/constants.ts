@@ -25,6 +25,27 @@ export const RTNLGRP_IPV6_ROUTE = 11
 export const RTNLGRP_IPV4_RULE = 8
 export const RTNLGRP_IPV6_RULE = 19
 
+// neighbours (linux/neighbour.h)
+export const RTNLGRP_NEIGH = 3
+export const RTM_NEWNEIGH = 28
+export const RTM_DELNEIGH = 29
+export const RTM_GETNEIGH = 30
+/** struct ndmsg { u8 family; u8 pad1; u16 pad2; s32 ifindex; u16 state; u8 flags; u8 type; } */
+export const NDMSG_LEN = 12
+export const NDA = { DST: 1, LLADDR: 2, PROTOCOL: 12 } as const
+export const NUD = {
+  incomplete: 0x01,
+  reachable: 0x02,
+  stale: 0x04,
+  delay: 0x08,
+  probe: 0x10,
+  failed: 0x20,
+  noarp: 0x40,
+  permanent: 0x80,
+} as const
+/** NTF_ROUTER: an IPv6 neighbour that is a router */
+export const NTF_ROUTER = 0x80
+
 // policy routing rules (linux/fib_rules.h)
 export const RTM_NEWRULE = 32
 export const RTM_DELRULE = 33
