@@ -5,7 +5,7 @@ import { assertNotInitialNetns } from "@linx/netlink"
 import { argValue, compareWith, printTable, writeResults } from "./harness.ts"
 import { benchNetlinkDump } from "./netlink-dump.ts"
 import { benchHeal, benchIdle } from "./loop.ts"
-import { benchRtnlApply, benchRtnlObserveAndNoop, benchRtnlRules } from "./rtnl.ts"
+import { benchRtnlApply, benchRtnlNeighbors, benchRtnlObserveAndNoop, benchRtnlRules } from "./rtnl.ts"
 import { benchSysctl } from "./sysctl.ts"
 import { benchManyLoops } from "./many.ts"
 import { benchContainers } from "./containers.ts"
@@ -20,6 +20,7 @@ const cases: [string, () => Promise<void>][] = [
   ["rtnl-apply-100k", () => benchRtnlApply(100_000)],
   ["rtnl-observe-100k", () => benchRtnlObserveAndNoop(100_000)],
   ["rtnl-rules-10k", () => benchRtnlRules(10_000)],
+  ["rtnl-neighbors-100k", () => benchRtnlNeighbors(100_000)],
   ["loop-heal-1k", () => benchHeal(1_000)],
   ["loop-heal-10k", () => benchHeal(10_000)],
   ["loop-heal-100k", () => benchHeal(100_000)],

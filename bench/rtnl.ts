@@ -119,3 +119,39 @@ export async function benchRtnlRules(count: number): Promise<void> {
   addRatio(`rtnl: observe ${count / 1000}k policy rules`, observe, show, "ip -j rule show", 0.5)
   await source.close()
 }
+
+/** N static neighbours on one link: apply from empty, observe. */
+export async function benchRtnlNeighbors(count: number): Promise<void> {
+  using t = benchNetns()
+  prepareDevice(t)
+  const source = createRtnlSource({ netns: t.ns })
+  const addr = (i: number) => `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`
+  const mac = (i: number) =>
+    `02:00:00:${((i >> 16) & 255).toString(16).padStart(2, "0")}:${((i >> 8) & 255).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`
+  const desired = v.parse(RtnlDesiredSchema, {
+    neighbors: Array.from({ length: count }, (_, i) => ({ link: "bench0", address: addr(i), lladdr: mac(i) })),
+  })
+  const flush = () => void t.sh("ip", "neigh", "flush", "dev", "bench0", "nud", "permanent")
+  const ours = await timeMedianAsync(
+    async () => {
+      const rep = await source.reconcile(source.diff(desired, await source.observe(), OWN))
+      if (rep.failed.length || rep.applied.length !== count)
+        throw new Error(`apply failed: ${rep.failed[0]?.error.message} (${rep.applied.length} applied)`)
+    },
+    5,
+    flush,
+  )
+  const file = await batchFile(
+    Array.from({ length: count }, (_, i) => `neigh add ${addr(i)} dev bench0 lladdr ${mac(i)} nud permanent proto 77`),
+  )
+  const ip = await timeMedianAsync(async () => void t.sh("ip", "-batch", file), 5, flush)
+  addRatio(`rtnl: apply ${count / 1000}k static neighbours from empty`, ours, ip, "ip -batch", 0.6)
+  // the last `ip -batch` run left them in place: observe them
+  const observe = await timeMedianAsync(async () => {
+    const o = await source.observe({ scope: [{ kind: "neighbors" }] })
+    if (o.neighbors!.length < count) throw new Error(`observed ${o.neighbors!.length} neighbours, expected ${count}`)
+  })
+  const show = await timeMedianAsync(async () => void t.sh("ip", "-j", "neigh", "show"), 5)
+  addRatio(`rtnl: observe ${count / 1000}k neighbours`, observe, show, "ip -j neigh show", 0.5)
+  await source.close()
+}

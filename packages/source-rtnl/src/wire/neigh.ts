@@ -66,15 +66,22 @@ export function decodeNeighbor(m: Message): Neighbor {
     flags: v.getUint8(p + 10),
     protocol: 0,
   }
+  // 100k entries are a normal table on a busy segment: no views, no arrays per entry
   forEachAttr(v, p + c.NDMSG_LEN, m.end, (type, off, len) => {
     if (type === c.NDA.DST) {
-      if (len !== 4 && len !== 16) throw new DecodeError(off, `a neighbour address holds ${len} bytes, not 4 or 16`)
-      n.address = formatIp(new Uint8Array(v.buffer, v.byteOffset + off, len))
+      if (len === 4)
+        n.address = `${v.getUint8(off)}.${v.getUint8(off + 1)}.${v.getUint8(off + 2)}.${v.getUint8(off + 3)}`
+      else if (len === 16) n.address = formatIp(new Uint8Array(v.buffer, v.byteOffset + off, len))
+      else throw new DecodeError(off, `a neighbour address holds ${len} bytes, not 4 or 16`)
+    } else if (type === c.NDA.LLADDR && len === 6) {
+      n.lladdr = `${HEX[v.getUint8(off)]}:${HEX[v.getUint8(off + 1)]}:${HEX[v.getUint8(off + 2)]}:${HEX[v.getUint8(off + 3)]}:${HEX[v.getUint8(off + 4)]}:${HEX[v.getUint8(off + 5)]}`
     } else if (type === c.NDA.LLADDR && len > 0) n.lladdr = formatMac(new Uint8Array(v.buffer, v.byteOffset + off, len))
     else if (type === c.NDA.PROTOCOL) n.protocol = readU8(v, off, len)
   })
   return n
 }
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
 
 /** Whether a message is an IPv4/IPv6 neighbour (a dump may hold bridge FDB entries too). */
 export function isIpNeighbor(m: Message): boolean {
