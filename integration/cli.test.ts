@@ -332,6 +332,35 @@ desired:
     expect(listed()).toBe(before)
   })
 
+  test("examples/router.yaml: two uplinks, policy rules and static neighbours applied; drift put back by apply", () => {
+    using t = freshNetns()
+    const f = join(import.meta.dir, "../examples/router.yaml")
+    const plan = linx(t, "plan", f)
+    expect(plan.code).toBe(2)
+    expect(plan.stdout).toContain("ip rule add priority 100 from all fwmark 0x1/0xff lookup 101 proto 77")
+    expect(plan.stdout).toContain("ip neigh add 198.51.100.1 dev wan0 lladdr 02:00:c6:33:64:01 nud permanent proto 77")
+    expect(linx(t, "apply", f).code).toBe(0)
+    expect(linx(t, "plan", f).code).toBe(0)
+    const rules = JSON.parse(t.sh("ip", "-j", "rule")) as { priority: number; table?: string; protocol?: string }[]
+    expect(rules.filter((r) => r.protocol === "77").map((r) => [r.priority, r.table])).toEqual([
+      [100, "101"],
+      [110, "102"],
+      [200, "102"],
+      [300, undefined],
+    ])
+    // the kernel picks the uplink by mark and by source (a forwarded packet: forwarding on, in this namespace)
+    t.sh("sysctl", "-qw", "net.ipv4.ip_forward=1")
+    expect(t.sh("ip", "route", "get", "8.8.8.8", "mark", "2")).toContain("via 203.0.113.1 dev wan1")
+    expect(t.sh("ip", "route", "get", "8.8.8.8", "from", "10.0.200.1", "iif", "lan0")).toContain("via 203.0.113.1")
+    expect(t.sh("ip", "route", "get", "8.8.8.8")).toContain("via 198.51.100.1 dev wan0")
+    t.sh("ip", "rule", "del", "priority", "110")
+    t.sh("ip", "neigh", "del", "203.0.113.1", "dev", "wan1")
+    expect(linx(t, "plan", f).code).toBe(2)
+    expect(linx(t, "apply", f).code).toBe(0)
+    expect(linx(t, "plan", f).code).toBe(0)
+    expect(t.sh("ip", "-j", "neigh", "show", "dev", "wan1")).toContain("02:00:cb:00:71:01")
+  })
+
   test("plan has the kernel judge a netfilter change: a refusal is known before apply (exit 1), nothing is made", () => {
     using t = freshNetns()
     const f = file(
