@@ -12,6 +12,7 @@ import type { IndexOf } from "./request.ts"
 import * as route from "./route/request.ts"
 import * as rule from "./rule/request.ts"
 import * as neighbor from "./neighbor/request.ts"
+import * as fdb from "./fdb/request.ts"
 
 /** One step of the apply: which ops it takes, and the requests each op needs. */
 interface Phase<T extends RtnlOp> {
@@ -49,6 +50,11 @@ const PHASES: readonly Step[] = [
     name: "deleteRules",
     takes: (op): op is rule.RuleDelete => op.kind === "delete" && op.object === "rule",
     build: (op, l) => rule.ruleDelete(op, l),
+  }),
+  phase({
+    name: "deleteFdb",
+    takes: (op): op is fdb.FdbDelete => op.kind === "delete" && op.object === "fdb",
+    build: (op, l) => fdb.fdbDelete(op, l),
   }),
   phase({
     name: "deleteNeighbors",
@@ -110,6 +116,11 @@ const PHASES: readonly Step[] = [
     takes: (op): op is neighbor.NeighborSet =>
       op.kind !== "delete" && op.kind !== "conflict" && op.object === "neighbor",
     build: (op, l, x) => neighbor.neighborSet(op, l, x.indexOf),
+  }),
+  phase({
+    name: "createFdb",
+    takes: (op): op is fdb.FdbCreate => op.kind === "create" && op.object === "fdb",
+    build: (op, l, x) => fdb.fdbCreate(op, l, x.indexOf),
   }),
   phase({
     name: "createRules",

@@ -3,7 +3,7 @@
 
 export interface ConflictOp {
   kind: "conflict"
-  object: "link" | "address" | "route" | "rule" | "neighbor"
+  object: "link" | "address" | "route" | "rule" | "neighbor" | "fdb"
   key: string
   reason: string
 }

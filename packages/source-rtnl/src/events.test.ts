@@ -86,7 +86,11 @@ describe("rtnl events on the fake kernel", () => {
   test("a delete that finds nothing (someone deleted it first) counts as done, not failed", async () => {
     const { kernel, source } = await converged()
     const seen = await source.observe({ desired: D, ownership: OWN })
-    const ops = source.diff({ links: D.links, addresses: D.addresses, routes: [], rules: [], neighbors: [] }, seen, OWN)
+    const ops = source.diff(
+      { links: D.links, addresses: D.addresses, routes: [], rules: [], neighbors: [], fdb: [] },
+      seen,
+      OWN,
+    )
     expect(ops.map((o) => source.describe(o))).toEqual([
       "ip route del 10.2.0.0/16 via 10.1.0.254 dev lan-a metric 0 proto 77",
     ])

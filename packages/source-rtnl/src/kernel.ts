@@ -31,6 +31,7 @@ import {
   type Link,
   type LinkRequest,
 } from "./wire/link.ts"
+import { decodeFdb, encodeFdbDump, encodeFdbRequest, type FdbEntry, type FdbRequest, isFdbMessage } from "./wire/fdb.ts"
 import {
   decodeNeighbor,
   encodeNeighborDump,
@@ -48,6 +49,7 @@ export type RtnlRequest =
   | { object: "route"; request: RouteRequest; label: string }
   | { object: "rule"; request: RuleRequest; label: string }
   | { object: "neighbor"; request: NeighborRequest; label: string }
+  | { object: "fdb"; request: FdbRequest; label: string }
 
 export interface RouteFilter {
   family: Family
@@ -65,6 +67,8 @@ export interface RtnlKernel {
   rules(): FibRule[]
   /** IPv4 and IPv6 neighbour entries (ip neigh show) */
   neighbors(): Neighbor[]
+  /** bridge forwarding entries (bridge fdb show) */
+  fdb(): FdbEntry[]
   /** sends the requests as one pipelined batch; returns the failures by request index */
   send(requests: readonly RtnlRequest[]): Map<number, NetlinkError>
   /** ifindex of a link in another namespace (a macvlan/vlan parent), or undefined */
@@ -99,6 +103,9 @@ function encode(w: MessageWriter, r: RtnlRequest): void {
     case "neighbor":
       encodeNeighborRequest(w, r.request, r.label)
       return
+    case "fdb":
+      encodeFdbRequest(w, r.request, r.label)
+      return
   }
 }
 
@@ -108,6 +115,7 @@ const HEADER_SIZE = {
   route: c.RTMSG_LEN,
   rule: c.FIB_RULE_HDR_LEN,
   neighbor: c.NDMSG_LEN,
+  fdb: c.NDMSG_LEN,
 } as const
 
 /**
@@ -206,6 +214,7 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
           (m) => (isIpNeighbor(m) ? decodeNeighbor(m) : undefined),
         ),
       ),
+    fdb: () => sock.dumpInto(encodeFdbDump, (m) => (isFdbMessage(m) ? decodeFdb(m) : undefined)),
     send: (requests) => sendRequests(sock, otherSocket, requests),
     // one link by name or index (RTM_GETLINK, no dump): a node namespace may hold a
     // thousand container far ends, and every pass of every container loop asks

@@ -13,6 +13,7 @@ import { decodeLink, linkChangeMask } from "./wire/link.ts"
 import { addressFamilyAndIndex } from "./wire/addr.ts"
 import { decodeRoute } from "./wire/route.ts"
 import { decodeNeighbor, isIpNeighbor } from "./wire/neigh.ts"
+import { decodeFdb, isFdbMessage } from "./wire/fdb.ts"
 
 export function startMonitor(netns: NetnsRef, onHint: (h: RtnlHint) => void): Subscription {
   return subscribe(nl.NETLINK_ROUTE, {
@@ -43,6 +44,7 @@ export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
   let addresses = false
   let rules = false
   let neighbors = false
+  let fdb = false
   for (const m of messages) {
     switch (m.type) {
       case c.RTM_NEWLINK:
@@ -66,6 +68,11 @@ export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
       case c.RTM_NEWNEIGH:
       case c.RTM_DELNEIGH: {
         // the kernel learns and ages entries all the time: only static or marked ones are news
+        if (isFdbMessage(m)) {
+          const e = decodeFdb(m)
+          if (e.state & (c.NUD.permanent | c.NUD.noarp)) fdb = true
+          break
+        }
         if (!isIpNeighbor(m)) break
         const n = decodeNeighbor(m)
         if (n.protocol !== 0 || n.state & (c.NUD.permanent | c.NUD.noarp)) neighbors = true
@@ -97,5 +104,6 @@ export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
   if (addresses) scope.push({ kind: RTNL_SCOPE.addresses })
   if (rules) scope.push({ kind: RTNL_SCOPE.rules })
   if (neighbors) scope.push({ kind: RTNL_SCOPE.neighbors })
+  if (fdb) scope.push({ kind: RTNL_SCOPE.fdb })
   return scope.length ? { scope } : undefined
 }

@@ -11,6 +11,7 @@ import * as c from "./wire/constants.ts"
 import type { Link } from "./wire/link.ts"
 import type { FibRule } from "./wire/rule.ts"
 import type { Neighbor } from "./wire/neigh.ts"
+import type { FdbEntry } from "./wire/fdb.ts"
 
 /** What observe() returns: kernel truth, possibly narrowed by a scope. */
 export interface RtnlObserved {
@@ -23,6 +24,8 @@ export interface RtnlObserved {
   rules?: FibRule[]
   /** IPv4 and IPv6 neighbour entries; undefined when the scope did not include them */
   neighbors?: Neighbor[]
+  /** bridge forwarding entries; undefined when the scope did not include them */
+  fdb?: FdbEntry[]
   /** when set, `routes` holds only what this scope covers (a scoped look) */
   routeScope?: RouteScope
   /** the far ends of desired veths whose peer is in another namespace, as found there */
@@ -85,12 +88,14 @@ export function observeRtnl(
       routes: observeAllRoutes(kernel, tables),
       rules: kernel.rules(),
       neighbors: kernel.neighbors(),
+      fdb: kernel.fdb(),
     }
   const parts = splitScope(scope)
   const observed: RtnlObserved = { links }
   if (parts.rules) observed.rules = kernel.rules()
   // a link event may take its neighbours with it
   if (parts.neighbors || parts.links) observed.neighbors = kernel.neighbors()
+  if (parts.fdb || parts.links) observed.fdb = kernel.fdb()
   if (parts.addresses) observed.addresses = kernel.addresses()
   if (parts.routesNeedDump || (parts.routes?.size ?? 0) > MAX_SCOPED_ROUTES) {
     observed.routes = observeAllRoutes(kernel, tables)

@@ -11,6 +11,8 @@ import { describeRuleOp } from "./rule/describe.ts"
 import type { RuleOp } from "./rule/model.ts"
 import { describeNeighborOp } from "./neighbor/describe.ts"
 import type { NeighborOp } from "./neighbor/model.ts"
+import { describeFdbOp } from "./fdb/describe.ts"
+import type { FdbOp } from "./fdb/model.ts"
 
 export type { ConflictOp }
 export type { Link } from "./wire/link.ts"
@@ -18,7 +20,8 @@ export type { Address } from "./wire/addr.ts"
 export type { Route } from "./wire/route.ts"
 export type { FibRule } from "./wire/rule.ts"
 export type { Neighbor } from "./wire/neigh.ts"
-export type RtnlOp = LinkOp | AddressOp | RouteOp | RuleOp | NeighborOp | ConflictOp
+export type { FdbEntry } from "./wire/fdb.ts"
+export type RtnlOp = LinkOp | AddressOp | RouteOp | RuleOp | NeighborOp | FdbOp | ConflictOp
 
 /** The `ip` command equivalent to an op: logs, plans, the status page and tests share it. */
 export function describeRtnlOp(op: RtnlOp): string {
@@ -34,5 +37,7 @@ export function describeRtnlOp(op: RtnlOp): string {
       return describeRuleOp(op)
     case "neighbor":
       return describeNeighborOp(op)
+    case "fdb":
+      return describeFdbOp(op)
   }
 }

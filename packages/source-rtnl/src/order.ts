@@ -11,6 +11,7 @@ function rank(op: RtnlOp): number {
       return op.kind === "delete" ? 0 : 6
     case "rule":
     case "neighbor":
+    case "fdb":
       return op.kind === "delete" ? 0 : 6
     case "address":
       return op.kind === "delete" ? 1 : 5

@@ -6,6 +6,7 @@ import { clip, isValidLinkName, issuePath } from "./schema-common.ts"
 import { NexthopSchema, RouteSpecSchema, RouteTable, routeFamilyOf } from "./route/schema.ts"
 import { RuleSpecSchema } from "./rule/schema.ts"
 import { NeighborSpecSchema } from "./neighbor/schema.ts"
+import { FdbSpecSchema } from "./fdb/schema.ts"
 
 import { type AddressSpec, AddressSpecSchema } from "./address/schema.ts"
 import {
@@ -31,6 +32,8 @@ export const RtnlDesiredSchema = v.pipe(
     rules: v.optional(v.array(RuleSpecSchema), []),
     /** static neighbours (ip neigh): [{ link: eth0, address: 10.0.0.2, lladdr: "02:00:00:00:00:02" }] */
     neighbors: v.optional(v.array(NeighborSpecSchema), []),
+    /** bridge forwarding entries (bridge fdb): a vxlan's remotes, a port's pinned MACs */
+    fdb: v.optional(v.array(FdbSpecSchema), []),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return

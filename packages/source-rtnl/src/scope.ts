@@ -16,6 +16,8 @@ export const RTNL_SCOPE = {
   rules: "rules",
   /** a static neighbour entry changed: one neighbour dump */
   neighbors: "neighbors",
+  /** a static forwarding entry changed: one fdb dump */
+  fdb: "fdb",
 } as const
 
 export type RtnlScopeEntry =
@@ -25,6 +27,7 @@ export type RtnlScopeEntry =
   | { readonly kind: "route"; readonly key: string; readonly event?: Route | null }
   | { readonly kind: "rules" }
   | { readonly kind: "neighbors" }
+  | { readonly kind: "fdb" }
 
 export type RtnlScope = readonly RtnlScopeEntry[]
 
@@ -44,6 +47,7 @@ export interface ScopeParts {
   addresses: boolean
   rules: boolean
   neighbors: boolean
+  fdb: boolean
   routesOnLinks: Set<string>
   /** route key → the last event for it; undefined = the scope has no event for a key (dump) */
   routes: Map<string, Route | null> | undefined
@@ -57,6 +61,7 @@ export function splitScope(scope: ScopeEntries): ScopeParts {
     addresses: false,
     rules: false,
     neighbors: false,
+    fdb: false,
     routesOnLinks: new Set(),
     routes: undefined,
     routesNeedDump: false,
@@ -76,6 +81,9 @@ export function splitScope(scope: ScopeEntries): ScopeParts {
         break
       case "neighbors":
         parts.neighbors = true
+        break
+      case "fdb":
+        parts.fdb = true
         break
       case "routesOnLink":
         parts.routesOnLinks.add(e.key)

@@ -16,6 +16,7 @@ import { type Owner, type OwnerMemo, resolveOwnership, tableNumber } from "./own
 import { diffRoutes, gatewayPrefixes, RouteDiffMemo } from "./route/diff.ts"
 import { diffRules } from "./rule/diff.ts"
 import { diffNeighbors } from "./neighbor/diff.ts"
+import { diffFdb } from "./fdb/model.ts"
 import {
   type LinkSpec,
   type RtnlDesired,
@@ -80,7 +81,14 @@ function diffRtnl(desired: RtnlDesired, observed: RtnlObserved, owner: Owner, ro
   add(far)
   if (observed.addresses) add(diffAddresses(desired.addresses, observed.addresses, linkName, owner))
   if (observed.rules) add(diffRules(desired.rules, observed.rules, owner))
-  if (observed.neighbors) add(diffNeighbors(desired.neighbors, observed.neighbors, linkName, owner))
+  // entries on a link this pass deletes (or replaces) go with it: they are not there for the diff
+  const gone = new Set(links.ops.flatMap((op) => (op.kind === "delete" ? [op.index] : [])))
+  const stays = <T extends { index: number }>(x: readonly T[]) => (gone.size ? x.filter((e) => !gone.has(e.index)) : x)
+  if (observed.neighbors) add(diffNeighbors(desired.neighbors, stays(observed.neighbors), linkName, owner))
+  if (observed.fdb) {
+    const remote = new Map(observed.links.map((l) => [l.index, l.vxlan?.remote]))
+    add(diffFdb(desired.fdb, stays(observed.fdb), linkName, owner, (i) => remote.get(i)))
+  }
   if (observed.routes) {
     let scope = observed.routeScope
     // which gateways sit on the scoped links: the prefixes of their addresses, observed and desired

@@ -45,6 +45,16 @@ export function describeLinkCreate(op: Extract<LinkOp, { kind: "create" }>): str
     case "vlan":
       parts.push(`protocol ${s.protocol} id ${s.vlanId}`)
       break
+    case "vxlan":
+      parts.push(`id ${s.vni}`)
+      if (s.remote) parts.push(`remote ${s.remote}`)
+      if (s.multicastGroup) parts.push(`group ${s.multicastGroup}`)
+      if (s.local) parts.push(`local ${s.local}`)
+      if (s.dev) parts.push(`dev ${s.dev}`)
+      parts.push(`dstport ${s.dstport}`)
+      if (!s.learning) parts.push("nolearning")
+      if (s.ttl !== undefined) parts.push(`ttl ${s.ttl}`)
+      break
     case "dummy":
     case "device":
       break

@@ -1,6 +1,7 @@
 // Links: the observed type, and the diff of desired link specs against the kernel.
 import { deletesLink, type Owner, ownsLink } from "../ownership.ts"
 import type { LinkSpec, VethSpec } from "../schema.ts"
+import type { VxlanSpec } from "./schema.ts"
 import type { ConflictOp } from "../conflict.ts"
 import type { Link } from "../wire/link.ts"
 
@@ -79,6 +80,23 @@ function isPeer(w: WantedLink): w is PeerSpec {
   return "peerOf" in w
 }
 
+/** A vxlan's settings (the kernel changes few of them in place: a difference replaces the link). */
+function vxlanMismatch(w: VxlanSpec, o: Link, byIndex: ReadonlyMap<number, Link>): string | undefined {
+  const x = o.vxlan
+  if (!x) return undefined
+  if (x.vni !== w.vni) return `has vni ${x.vni}, not ${w.vni}`
+  const remote = w.remote ?? w.multicastGroup
+  if ((x.remote ?? "") !== (remote ?? "")) return `goes to ${x.remote ?? "nobody"}, not ${remote ?? "nobody"}`
+  if ((x.local ?? "") !== (w.local ?? ""))
+    return `sends from ${x.local ?? "any address"}, not ${w.local ?? "any address"}`
+  if (x.port !== w.dstport) return `uses port ${x.port}, not ${w.dstport}`
+  if (x.learning !== w.learning) return w.learning ? "does not learn" : "learns"
+  if (w.ttl !== undefined && x.ttl !== w.ttl) return `has ttl ${x.ttl}, not ${w.ttl}`
+  const dev = x.link ? byIndex.get(x.link)?.name : undefined
+  if ((dev ?? "") !== (w.dev ?? "")) return `is on ${dev ?? "no device"}, not ${w.dev ?? "no device"}`
+  return undefined
+}
+
 /** Why an existing link cannot be changed into the wanted one in place, or undefined. */
 function mismatch(w: WantedLink, o: Link, byIndex: ReadonlyMap<number, Link>): string | undefined {
   if (w.kind === "device") return undefined
@@ -101,6 +119,8 @@ function mismatch(w: WantedLink, o: Link, byIndex: ReadonlyMap<number, Link>): s
     case "ipvlan":
       if (o.mode && o.mode !== w.mode) return `is in ${o.mode} mode, not ${w.mode}`
       break
+    case "vxlan":
+      return vxlanMismatch(w, o, byIndex)
   }
   if ((w.kind === "vlan" || w.kind === "macvlan" || w.kind === "ipvlan") && !w.parentNetns) {
     const parent = byIndex.get(o.linkIndex)

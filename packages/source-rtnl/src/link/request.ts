@@ -1,5 +1,5 @@
 // Link ops → kernel requests (ip link add / set / del), names resolved just before.
-import { macBytes } from "@linx/netlink/ip"
+import { macBytes, parseIp } from "@linx/netlink/ip"
 import type { RtnlKernel, RtnlRequest } from "../kernel.ts"
 import { type IndexOf, missing } from "../request.ts"
 import type { LinkSpec } from "../schema.ts"
@@ -11,7 +11,9 @@ export type LinkUpdate = Extract<LinkOp, { kind: "update" }>
 export type LinkDelete = Extract<LinkOp, { kind: "delete" }>
 type LinkRequestOf = RtnlRequest & { object: "link" }
 
-export const hasParent = (s: LinkSpec): boolean => s.kind === "vlan" || s.kind === "macvlan" || s.kind === "ipvlan"
+// (a vxlan with an underlay device sits on it too)
+export const hasParent = (s: LinkSpec): boolean =>
+  s.kind === "vlan" || s.kind === "macvlan" || s.kind === "ipvlan" || (s.kind === "vxlan" && s.dev !== undefined)
 
 /** Equivalent to: ip link add NAME group G type KIND … (the settings creation can carry). */
 export function linkCreate(kernel: RtnlKernel, op: LinkCreate, label: string, indexOf: IndexOf): RtnlRequest[] | Error {
@@ -54,6 +56,17 @@ export function linkCreate(kernel: RtnlKernel, op: LinkCreate, label: string, in
         if (s.kind === "ipvlan") r.ipvlanMode = c.IPVLAN_MODE[s.mode]!
         if (s.kind === "vlan")
           r.vlan = { id: s.vlanId, protocol: s.protocol === "802.1ad" ? c.ETH_P_8021AD : c.ETH_P_8021Q }
+        break
+      }
+      case "vxlan": {
+        const underlay = s.dev === undefined ? undefined : indexOf(s.dev)
+        if (s.dev !== undefined && underlay === undefined) return missing(s.dev, "underlay device", label)
+        const remote = s.remote ?? s.multicastGroup
+        r.vxlan = { vni: s.vni, port: s.dstport, learning: s.learning }
+        if (remote) r.vxlan.remote = parseIp(remote)!.bytes
+        if (s.local) r.vxlan.local = parseIp(s.local)!.bytes
+        if (underlay !== undefined) r.vxlan.link = underlay
+        if (s.ttl !== undefined) r.vxlan.ttl = s.ttl
         break
       }
       case "dummy":

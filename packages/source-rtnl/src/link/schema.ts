@@ -1,6 +1,6 @@
 // Desired links: one schema per kind (bridge, veth, macvlan, ipvlan, vlan, dummy, device).
 import * as v from "valibot"
-import { LinkName, Mac, Mtu, NetnsName, U32 } from "../schema-common.ts"
+import { Ip, LinkName, Mac, Mtu, NetnsName, U32 } from "../schema-common.ts"
 
 const common = {
   name: LinkName,
@@ -67,6 +67,40 @@ export const VlanSpecSchema = v.strictObject({
   protocol: v.optional(v.picklist(["802.1q", "802.1ad"]), "802.1q"),
 })
 
+/** A VXLAN tunnel endpoint (ip link add … type vxlan id N): an overlay's L2 over UDP. */
+export const VxlanSpecSchema = v.pipe(
+  v.strictObject({
+    kind: v.literal("vxlan"),
+    ...common,
+    /** the VXLAN network identifier, 0–16777215 */
+    vni: v.pipe(
+      v.number("vni must be a number"),
+      v.integer(),
+      v.minValue(0),
+      v.maxValue(0xffffff, "vni is at most 16777215"),
+    ),
+    /** the source address of the tunnel's packets */
+    local: v.optional(Ip),
+    /** one far end (unicast); FDB entries add more */
+    remote: v.optional(Ip),
+    /** a multicast group for flooding, instead of remote (`group` in ip's words: here `group` is the link group) */
+    multicastGroup: v.optional(Ip),
+    /** the underlay link the tunnel's packets leave by */
+    dev: v.optional(LinkName),
+    /** UDP port (default 4789, IANA's) */
+    dstport: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)), 4789),
+    /** learn far MACs from packets (default true; off for an FDB-driven overlay) */
+    learning: v.optional(v.boolean(), true),
+    /** the tunnel packets' TTL (0: inherit) */
+    ttl: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))),
+  }),
+  v.check((x) => !(x.remote && x.multicastGroup), "give remote or multicastGroup, not both"),
+  v.check((x) => {
+    const fams = [x.local, x.remote, x.multicastGroup].filter(Boolean).map((a) => (a!.includes(":") ? 6 : 4))
+    return new Set(fams).size <= 1
+  }, "local, remote and group are of one family"),
+)
+
 export const DummySpecSchema = v.strictObject({ kind: v.literal("dummy"), ...common })
 
 /** An existing NIC: only its settings are managed; it is never created or deleted. */
@@ -80,10 +114,12 @@ export const LinkSpecSchema = v.variant(
     MacvlanSpecSchema,
     IpvlanSpecSchema,
     VlanSpecSchema,
+    VxlanSpecSchema,
     DummySpecSchema,
     DeviceSpecSchema,
   ],
-  (i) => `unknown link kind ${JSON.stringify(i.input)}: use bridge, veth, macvlan, ipvlan, vlan, dummy or device`,
+  (i) =>
+    `unknown link kind ${JSON.stringify(i.input)}: use bridge, veth, macvlan, ipvlan, vlan, vxlan, dummy or device`,
 )
 
 export type LinkSpec = v.InferOutput<typeof LinkSpecSchema>
@@ -93,3 +129,4 @@ export type VethSpec = v.InferOutput<typeof VethSpecSchema>
 export type MacvlanSpec = v.InferOutput<typeof MacvlanSpecSchema>
 export type IpvlanSpec = v.InferOutput<typeof IpvlanSpecSchema>
 export type VlanSpec = v.InferOutput<typeof VlanSpecSchema>
+export type VxlanSpec = v.InferOutput<typeof VxlanSpecSchema>

@@ -17,6 +17,7 @@ import type { LinkRequest } from "../wire/link.ts"
 import type { RouteRequest } from "../wire/route.ts"
 import type { FibRule, RuleRequest } from "../wire/rule.ts"
 import type { Neighbor, NeighborRequest } from "../wire/neigh.ts"
+import type { FdbEntry } from "../wire/fdb.ts"
 import { ruleKey } from "../rule/model.ts"
 import type { Family } from "@linx/netlink/ip"
 
@@ -121,6 +122,10 @@ export class FakeRtnlKernel implements RtnlKernel {
   }
   neighbors(): Neighbor[] {
     return this.neighborTable.map((n) => ({ ...n }))
+  }
+  /** forwarding entries are not modelled: none, and requests for them succeed */
+  fdb(): FdbEntry[] {
+    return []
   }
   send(requests: readonly RtnlRequest[]): Map<number, NetlinkError> {
     this.#beforeChange()
@@ -298,6 +303,8 @@ export class FakeRtnlKernel implements RtnlKernel {
         return this.#rule(r.request)
       case "neighbor":
         return this.#neighbor(r.request)
+      case "fdb":
+        return undefined
     }
   }
 

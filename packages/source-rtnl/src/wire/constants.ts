@@ -32,7 +32,11 @@ export const RTM_DELNEIGH = 29
 export const RTM_GETNEIGH = 30
 /** struct ndmsg { u8 family; u8 pad1; u16 pad2; s32 ifindex; u16 state; u8 flags; u8 type; } */
 export const NDMSG_LEN = 12
-export const NDA = { DST: 1, LLADDR: 2, PROTOCOL: 12 } as const
+export const NDA = { DST: 1, LLADDR: 2, VLAN: 5, VNI: 7, MASTER: 9, PROTOCOL: 12 } as const
+export const AF_BRIDGE = 7
+/** NTF_SELF: an entry of the device itself (a vxlan's remotes); NTF_MASTER: of the bridge the port is in */
+export const NTF_SELF = 0x02
+export const NTF_MASTER = 0x04
 export const NUD = {
   incomplete: 0x01,
   reachable: 0x02,
@@ -109,6 +113,18 @@ export const IFLA_IPVLAN_MODE = 1
 export const IPVLAN_MODE: Record<string, number> = { l2: 0, l3: 1, l3s: 2 }
 
 export const IFLA_VLAN_ID = 1
+/** IFLA_VXLAN_* (linux/if_link.h) */
+export const VXLAN = {
+  ID: 1,
+  GROUP: 2,
+  LINK: 3,
+  LOCAL: 4,
+  TTL: 5,
+  LEARNING: 7,
+  PORT: 15,
+  GROUP6: 16,
+  LOCAL6: 17,
+} as const
 export const IFLA_VLAN_PROTOCOL = 5
 export const ETH_P_8021Q = 0x8100
 export const ETH_P_8021AD = 0x88a8

@@ -10,7 +10,7 @@ import {
   readU32,
   requireHeader,
 } from "@linx/netlink/wire"
-import { formatMac } from "@linx/netlink/ip"
+import { formatIp, formatMac } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
 
 /** A link as the kernel reports it (ip -d link show). */
@@ -36,6 +36,20 @@ export interface Link {
   mode?: string
   vlanId?: number
   vlanProtocol?: string
+  vxlan?: VxlanInfo
+}
+
+/** A vxlan link's settings as the kernel reports them. */
+export interface VxlanInfo {
+  vni: number
+  local?: string
+  /** remote (unicast) or group (multicast): IFLA_VXLAN_GROUP holds either */
+  remote?: string
+  /** ifindex of the underlay link (0: none) */
+  link: number
+  port: number
+  learning: boolean
+  ttl: number
 }
 
 /** A link request, in kernel terms (indexes, not names). */
@@ -60,6 +74,15 @@ export interface LinkRequest {
   macvlanMode?: number
   ipvlanMode?: number
   vlan?: { id: number; protocol: number }
+  vxlan?: {
+    vni: number
+    local?: Uint8Array
+    remote?: Uint8Array
+    link?: number
+    port: number
+    learning: boolean
+    ttl?: number
+  }
   peer?: { name: string; netnsFd?: number; mtu?: number; mac?: Uint8Array; group?: number }
 }
 
@@ -110,6 +133,7 @@ function encodeInfoData(w: MessageWriter, r: LinkRequest): void {
     (r.kind === "macvlan" && r.macvlanMode !== undefined) ||
     (r.kind === "ipvlan" && r.ipvlanMode !== undefined) ||
     (r.kind === "vlan" && r.vlan) ||
+    (r.kind === "vxlan" && r.vxlan) ||
     (r.kind === "veth" && r.peer)
   if (!has) return
   const data = w.nestStart(c.IFLA_INFO_DATA)
@@ -128,6 +152,18 @@ function encodeInfoData(w: MessageWriter, r: LinkRequest): void {
       w.attrU16(c.IFLA_VLAN_ID, r.vlan!.id)
       w.attrU16be(c.IFLA_VLAN_PROTOCOL, r.vlan!.protocol)
       break
+    case "vxlan": {
+      const x = r.vxlan!
+      w.attrU32(c.VXLAN.ID, x.vni)
+      const six = (x.local ?? x.remote)?.length === 16
+      if (x.remote) w.attrBytes(six ? c.VXLAN.GROUP6 : c.VXLAN.GROUP, x.remote)
+      if (x.local) w.attrBytes(six ? c.VXLAN.LOCAL6 : c.VXLAN.LOCAL, x.local)
+      if (x.link) w.attrU32(c.VXLAN.LINK, x.link)
+      if (x.ttl !== undefined) w.attrU8(c.VXLAN.TTL, x.ttl)
+      w.attrU8(c.VXLAN.LEARNING, x.learning ? 1 : 0)
+      w.attrU16be(c.VXLAN.PORT, x.port)
+      break
+    }
     case "veth": {
       // VETH_INFO_PEER carries a struct ifinfomsg followed by the peer's IFLA_* attributes.
       const p = r.peer!
@@ -243,6 +279,10 @@ function decodeLinkInfo(v: DataView, start: number, end: number, link: Link): vo
       case "ipvlan":
         if (type === c.IFLA_IPVLAN_MODE) link.mode = modeName(c.IPVLAN_MODE, readU16(v, off, len))
         break
+      case "vxlan":
+        link.vxlan ??= { vni: 0, link: 0, port: 0, learning: false, ttl: 0 }
+        decodeVxlanAttr(link.vxlan, v, type, off, len)
+        break
       case "vlan":
         if (type === c.IFLA_VLAN_ID) link.vlanId = readU16(v, off, len)
         else if (type === c.IFLA_VLAN_PROTOCOL)
@@ -250,6 +290,41 @@ function decodeLinkInfo(v: DataView, start: number, end: number, link: Link): vo
         break
     }
   })
+}
+
+function decodeVxlanAttr(x: VxlanInfo, v: DataView, type: number, off: number, len: number): void {
+  const bytes = () => new Uint8Array(v.buffer, v.byteOffset + off, len)
+  // an unset address is reported as all zeros
+  const ip = () => (bytes().some((b) => b !== 0) ? formatIp(bytes()) : undefined)
+  switch (type) {
+    case c.VXLAN.ID:
+      x.vni = readU32(v, off, len)
+      break
+    case c.VXLAN.GROUP:
+    case c.VXLAN.GROUP6: {
+      const a = ip()
+      if (a) x.remote = a
+      break
+    }
+    case c.VXLAN.LOCAL:
+    case c.VXLAN.LOCAL6: {
+      const a = ip()
+      if (a) x.local = a
+      break
+    }
+    case c.VXLAN.LINK:
+      x.link = readU32(v, off, len)
+      break
+    case c.VXLAN.PORT:
+      x.port = readU16(v, off, len, true)
+      break
+    case c.VXLAN.LEARNING:
+      x.learning = readU8(v, off, len) !== 0
+      break
+    case c.VXLAN.TTL:
+      x.ttl = readU8(v, off, len)
+      break
+  }
 }
 
 /** ifi_change of a link notification: which IFF_* flags changed (~0 for a new link). */
