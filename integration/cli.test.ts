@@ -332,17 +332,18 @@ desired:
     expect(listed()).toBe(before)
   })
 
-  test("examples/router.yaml: two uplinks, policy rules and static neighbours applied; drift put back by apply", () => {
+  test("examples/router.yaml: two uplinks, policy rules, static neighbours, a vxlan overlay; drift put back by apply", () => {
     using t = freshNetns()
     const f = join(import.meta.dir, "../examples/router.yaml")
     const plan = linx(t, "plan", f)
     expect(plan.code).toBe(2)
-    expect(plan.stdout).toContain("ip rule add priority 100 from all fwmark 0x1/0xff lookup 101 proto 77")
-    expect(plan.stdout).toContain("ip neigh add 198.51.100.1 dev wan0 lladdr 02:00:c6:33:64:01 nud permanent proto 77")
+    expect(plan.stdout).toContain("ip rule add priority 100 from all fwmark 0x1/0xff lookup 101 proto 78")
+    expect(plan.stdout).toContain("ip neigh add 198.51.100.1 dev wan0 lladdr 02:00:c6:33:64:01 nud permanent proto 78")
+    expect(plan.stdout).toContain("bridge fdb append 02:00:0a:c8:00:03 dev vx0 dst 198.51.100.11 self permanent")
     expect(linx(t, "apply", f).code).toBe(0)
     expect(linx(t, "plan", f).code).toBe(0)
     const rules = JSON.parse(t.sh("ip", "-j", "rule")) as { priority: number; table?: string; protocol?: string }[]
-    expect(rules.filter((r) => r.protocol === "77").map((r) => [r.priority, r.table])).toEqual([
+    expect(rules.filter((r) => r.protocol === "78").map((r) => [r.priority, r.table])).toEqual([
       [100, "101"],
       [110, "102"],
       [200, "102"],
@@ -353,8 +354,12 @@ desired:
     expect(t.sh("ip", "route", "get", "8.8.8.8", "mark", "2")).toContain("via 203.0.113.1 dev wan1")
     expect(t.sh("ip", "route", "get", "8.8.8.8", "from", "10.0.200.1", "iif", "lan0")).toContain("via 203.0.113.1")
     expect(t.sh("ip", "route", "get", "8.8.8.8")).toContain("via 198.51.100.1 dev wan0")
+    // the overlay: a peer's address resolves to its MAC, which goes to its host
+    expect(t.sh("ip", "route", "get", "10.200.0.3")).toContain("dev vx0")
+    expect(t.sh("bridge", "fdb", "show", "dev", "vx0")).toContain("02:00:0a:c8:00:03 dst 198.51.100.11 self permanent")
     t.sh("ip", "rule", "del", "priority", "110")
     t.sh("ip", "neigh", "del", "203.0.113.1", "dev", "wan1")
+    t.sh("bridge", "fdb", "del", "02:00:0a:c8:00:04", "dev", "vx0", "dst", "198.51.100.12")
     expect(linx(t, "plan", f).code).toBe(2)
     expect(linx(t, "apply", f).code).toBe(0)
     expect(linx(t, "plan", f).code).toBe(0)

@@ -27,6 +27,10 @@ const BREAKS: Break[] = [
   { loop: "host", argv: ["ip", "link", "set", "br-lan", "mtu", "1400"] },
   { loop: "host", argv: ["ip", "link", "set", "br-lan", "down"] },
   { loop: "host", argv: ["ip", "link", "del", "lan-a"] },
+  { loop: "router", argv: ["ip", "rule", "del", "priority", "110"] },
+  { loop: "router", argv: ["ip", "neigh", "del", "203.0.113.1", "dev", "wan1"] },
+  { loop: "router", argv: ["bridge", "fdb", "del", "02:00:0a:c8:00:04", "dev", "vx0", "dst", "198.51.100.12"] },
+  { loop: "router", argv: ["ip", "link", "del", "vx0"] },
 ]
 
 function examplesDir(): string {
@@ -46,7 +50,7 @@ type Row = [string, string, string]
 async function startLoops(dir: string, ns: Netns, loops: Loops, io: Output): Promise<boolean> {
   let ok = true
   // sysctl first: its br-lan key is pending until the host loop creates br-lan
-  for (const name of ["sysctl", "host", "firewall"]) {
+  for (const name of ["sysctl", "host", "firewall", "router"]) {
     const file = await loadFile(join(dir, `${name}.yaml`))
     // ip_local_port_range has no kernel event: a short resync shows the other healing layer
     const resyncMs = name === "sysctl" ? 1_000 : 30_000
