@@ -13,6 +13,7 @@ import * as route from "./route/request.ts"
 import * as rule from "./rule/request.ts"
 import * as neighbor from "./neighbor/request.ts"
 import * as fdb from "./fdb/request.ts"
+import * as nexthop from "./nexthop/request.ts"
 
 /** One step of the apply: which ops it takes, and the requests each op needs. */
 interface Phase<T extends RtnlOp> {
@@ -67,6 +68,11 @@ const PHASES: readonly Step[] = [
     build: (op, l) => route.routeDelete(op, l),
   }),
   phase({
+    name: "deleteNexthops",
+    takes: (op): op is nexthop.NexthopDelete => op.kind === "delete" && op.object === "nexthop",
+    build: (op, l) => nexthop.nexthopDelete(op, l),
+  }),
+  phase({
     name: "deleteAddresses",
     takes: (op): op is address.AddressDelete => op.kind === "delete" && op.object === "address",
     build: (op, l) => address.addressDelete(op, l),
@@ -105,6 +111,11 @@ const PHASES: readonly Step[] = [
     name: "createAddresses",
     takes: (op): op is address.AddressCreate => op.kind === "create" && op.object === "address",
     build: (op, l, x) => address.addressCreate(op, l, x.indexOf),
+  }),
+  phase({
+    name: "setNexthops",
+    takes: (op): op is nexthop.NexthopSet => (op.kind === "create" || op.kind === "replace") && op.object === "nexthop",
+    build: (op, l, x) => nexthop.nexthopSet(op, l, x.indexOf),
   }),
   phase({
     name: "createRoutes",

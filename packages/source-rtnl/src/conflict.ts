@@ -3,7 +3,7 @@
 
 export interface ConflictOp {
   kind: "conflict"
-  object: "link" | "address" | "route" | "rule" | "neighbor" | "fdb"
+  object: "link" | "address" | "route" | "rule" | "neighbor" | "fdb" | "nexthop"
   key: string
   reason: string
 }

@@ -87,7 +87,7 @@ describe("rtnl events on the fake kernel", () => {
     const { kernel, source } = await converged()
     const seen = await source.observe({ desired: D, ownership: OWN })
     const ops = source.diff(
-      { links: D.links, addresses: D.addresses, routes: [], rules: [], neighbors: [], fdb: [] },
+      { links: D.links, addresses: D.addresses, routes: [], rules: [], neighbors: [], fdb: [], nexthops: [] },
       seen,
       OWN,
     )

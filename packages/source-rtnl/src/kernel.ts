@@ -31,6 +31,13 @@ import {
   type Link,
   type LinkRequest,
 } from "./wire/link.ts"
+import {
+  decodeNexthop,
+  encodeNexthopDump,
+  encodeNexthopRequest,
+  type Nexthop,
+  type NexthopRequest,
+} from "./wire/nexthop.ts"
 import { decodeFdb, encodeFdbDump, encodeFdbRequest, type FdbEntry, type FdbRequest, isFdbMessage } from "./wire/fdb.ts"
 import {
   decodeNeighbor,
@@ -50,6 +57,7 @@ export type RtnlRequest =
   | { object: "rule"; request: RuleRequest; label: string }
   | { object: "neighbor"; request: NeighborRequest; label: string }
   | { object: "fdb"; request: FdbRequest; label: string }
+  | { object: "nexthop"; request: NexthopRequest; label: string }
 
 export interface RouteFilter {
   family: Family
@@ -69,6 +77,8 @@ export interface RtnlKernel {
   neighbors(): Neighbor[]
   /** bridge forwarding entries (bridge fdb show) */
   fdb(): FdbEntry[]
+  /** nexthop objects (ip nexthop show) */
+  nexthops(): Nexthop[]
   /** sends the requests as one pipelined batch; returns the failures by request index */
   send(requests: readonly RtnlRequest[]): Map<number, NetlinkError>
   /** ifindex of a link in another namespace (a macvlan/vlan parent), or undefined */
@@ -106,6 +116,9 @@ function encode(w: MessageWriter, r: RtnlRequest): void {
     case "fdb":
       encodeFdbRequest(w, r.request, r.label)
       return
+    case "nexthop":
+      encodeNexthopRequest(w, r.request, r.label)
+      return
   }
 }
 
@@ -116,6 +129,7 @@ const HEADER_SIZE = {
   rule: c.FIB_RULE_HDR_LEN,
   neighbor: c.NDMSG_LEN,
   fdb: c.NDMSG_LEN,
+  nexthop: c.NHMSG_LEN,
 } as const
 
 /**
@@ -215,6 +229,7 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
         ),
       ),
     fdb: () => sock.dumpInto(encodeFdbDump, (m) => (isFdbMessage(m) ? decodeFdb(m) : undefined)),
+    nexthops: () => sock.dumpInto(encodeNexthopDump, decodeNexthop),
     send: (requests) => sendRequests(sock, otherSocket, requests),
     // one link by name or index (RTM_GETLINK, no dump): a node namespace may hold a
     // thousand container far ends, and every pass of every container loop asks

@@ -27,6 +27,7 @@ export function startMonitor(netns: NetnsRef, onHint: (h: RtnlHint) => void): Su
       c.RTNLGRP_IPV4_RULE,
       c.RTNLGRP_IPV6_RULE,
       c.RTNLGRP_NEIGH,
+      c.RTNLGRP_NEXTHOP,
     ],
     onMessages(messages: Message[]) {
       const hint = hintFor(messages)
@@ -45,6 +46,7 @@ export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
   let rules = false
   let neighbors = false
   let fdb = false
+  let nexthops = false
   for (const m of messages) {
     switch (m.type) {
       case c.RTM_NEWLINK:
@@ -64,6 +66,10 @@ export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
       case c.RTM_NEWRULE:
       case c.RTM_DELRULE:
         rules = true
+        break
+      case c.RTM_NEWNEXTHOP:
+      case c.RTM_DELNEXTHOP:
+        nexthops = true
         break
       case c.RTM_NEWNEIGH:
       case c.RTM_DELNEIGH: {
@@ -105,5 +111,6 @@ export function hintFor(messages: readonly Message[]): RtnlHint | undefined {
   if (rules) scope.push({ kind: RTNL_SCOPE.rules })
   if (neighbors) scope.push({ kind: RTNL_SCOPE.neighbors })
   if (fdb) scope.push({ kind: RTNL_SCOPE.fdb })
+  if (nexthops) scope.push({ kind: RTNL_SCOPE.nexthops })
   return scope.length ? { scope } : undefined
 }

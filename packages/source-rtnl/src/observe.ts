@@ -12,6 +12,7 @@ import type { Link } from "./wire/link.ts"
 import type { FibRule } from "./wire/rule.ts"
 import type { Neighbor } from "./wire/neigh.ts"
 import type { FdbEntry } from "./wire/fdb.ts"
+import type { Nexthop } from "./wire/nexthop.ts"
 
 /** What observe() returns: kernel truth, possibly narrowed by a scope. */
 export interface RtnlObserved {
@@ -26,6 +27,8 @@ export interface RtnlObserved {
   neighbors?: Neighbor[]
   /** bridge forwarding entries; undefined when the scope did not include them */
   fdb?: FdbEntry[]
+  /** nexthop objects; undefined when the scope did not include them */
+  nexthops?: Nexthop[]
   /** when set, `routes` holds only what this scope covers (a scoped look) */
   routeScope?: RouteScope
   /** the far ends of desired veths whose peer is in another namespace, as found there */
@@ -89,6 +92,7 @@ export function observeRtnl(
       rules: kernel.rules(),
       neighbors: kernel.neighbors(),
       fdb: kernel.fdb(),
+      nexthops: kernel.nexthops(),
     }
   const parts = splitScope(scope)
   const observed: RtnlObserved = { links }
@@ -96,6 +100,8 @@ export function observeRtnl(
   // a link event may take its neighbours with it
   if (parts.neighbors || parts.links) observed.neighbors = kernel.neighbors()
   if (parts.fdb || parts.links) observed.fdb = kernel.fdb()
+  // a link going away takes the nexthops on it
+  if (parts.nexthops || parts.links) observed.nexthops = kernel.nexthops()
   if (parts.addresses) observed.addresses = kernel.addresses()
   if (parts.routesNeedDump || (parts.routes?.size ?? 0) > MAX_SCOPED_ROUTES) {
     observed.routes = observeAllRoutes(kernel, tables)

@@ -13,6 +13,8 @@ import { describeNeighborOp } from "./neighbor/describe.ts"
 import type { NeighborOp } from "./neighbor/model.ts"
 import { describeFdbOp } from "./fdb/describe.ts"
 import type { FdbOp } from "./fdb/model.ts"
+import { describeNexthopOp } from "./nexthop/describe.ts"
+import type { NexthopOp } from "./nexthop/model.ts"
 
 export type { ConflictOp }
 export type { Link } from "./wire/link.ts"
@@ -21,7 +23,8 @@ export type { Route } from "./wire/route.ts"
 export type { FibRule } from "./wire/rule.ts"
 export type { Neighbor } from "./wire/neigh.ts"
 export type { FdbEntry } from "./wire/fdb.ts"
-export type RtnlOp = LinkOp | AddressOp | RouteOp | RuleOp | NeighborOp | FdbOp | ConflictOp
+export type { Nexthop } from "./wire/nexthop.ts"
+export type RtnlOp = LinkOp | AddressOp | RouteOp | RuleOp | NeighborOp | FdbOp | NexthopOp | ConflictOp
 
 /** The `ip` command equivalent to an op: logs, plans, the status page and tests share it. */
 export function describeRtnlOp(op: RtnlOp): string {
@@ -39,5 +42,7 @@ export function describeRtnlOp(op: RtnlOp): string {
       return describeNeighborOp(op)
     case "fdb":
       return describeFdbOp(op)
+    case "nexthop":
+      return describeNexthopOp(op)
   }
 }

@@ -9,6 +9,9 @@ function rank(op: RtnlOp): number {
   switch (op.object) {
     case "route":
       return op.kind === "delete" ? 0 : 6
+    case "nexthop":
+      // after the routes that use them go, before the routes that use them come (their gateways need addresses)
+      return op.kind === "delete" ? 0.5 : 5.5
     case "rule":
     case "neighbor":
     case "fdb":

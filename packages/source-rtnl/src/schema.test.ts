@@ -52,7 +52,7 @@ describe("RtnlDesiredSchema", () => {
       "routes.0: a blackhole route takes no via, dev or nexthops",
     ])
     expect(issues({ routes: [{ dst: "10.0.0.0/8" }] })).toEqual([
-      "routes.0: a unicast route needs via, dev or nexthops",
+      "routes.0: a unicast route needs via, dev, nexthops or nhid",
     ])
     expect(issues({ routes: [{ dst: "10.0.0.0/8", nexthops: [{ via: "10.0.0.1" }] }] })).toEqual([
       "routes.0.nexthops: nexthops needs at least two entries (use via/dev for one)",

@@ -7,6 +7,7 @@ import { NexthopSchema, RouteSpecSchema, RouteTable, routeFamilyOf } from "./rou
 import { RuleSpecSchema } from "./rule/schema.ts"
 import { NeighborSpecSchema } from "./neighbor/schema.ts"
 import { FdbSpecSchema } from "./fdb/schema.ts"
+import { NexthopObjectSchema } from "./nexthop/schema.ts"
 
 import { type AddressSpec, AddressSpecSchema } from "./address/schema.ts"
 import {
@@ -34,6 +35,8 @@ export const RtnlDesiredSchema = v.pipe(
     neighbors: v.optional(v.array(NeighborSpecSchema), []),
     /** bridge forwarding entries (bridge fdb): a vxlan's remotes, a port's pinned MACs */
     fdb: v.optional(v.array(FdbSpecSchema), []),
+    /** nexthop objects (ip nexthop), used by routes as nhid */
+    nexthops: v.optional(v.array(NexthopObjectSchema), []),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return

@@ -18,6 +18,8 @@ export const RTNL_SCOPE = {
   neighbors: "neighbors",
   /** a static forwarding entry changed: one fdb dump */
   fdb: "fdb",
+  /** a nexthop object changed: one nexthop dump */
+  nexthops: "nexthops",
 } as const
 
 export type RtnlScopeEntry =
@@ -28,6 +30,7 @@ export type RtnlScopeEntry =
   | { readonly kind: "rules" }
   | { readonly kind: "neighbors" }
   | { readonly kind: "fdb" }
+  | { readonly kind: "nexthops" }
 
 export type RtnlScope = readonly RtnlScopeEntry[]
 
@@ -48,6 +51,7 @@ export interface ScopeParts {
   rules: boolean
   neighbors: boolean
   fdb: boolean
+  nexthops: boolean
   routesOnLinks: Set<string>
   /** route key → the last event for it; undefined = the scope has no event for a key (dump) */
   routes: Map<string, Route | null> | undefined
@@ -62,6 +66,7 @@ export function splitScope(scope: ScopeEntries): ScopeParts {
     rules: false,
     neighbors: false,
     fdb: false,
+    nexthops: false,
     routesOnLinks: new Set(),
     routes: undefined,
     routesNeedDump: false,
@@ -84,6 +89,11 @@ export function splitScope(scope: ScopeEntries): ScopeParts {
         break
       case "fdb":
         parts.fdb = true
+        break
+      case "nexthops":
+        // the kernel drops the routes through a deleted nexthop without a route event
+        parts.nexthops = true
+        parts.routesNeedDump = true
         break
       case "routesOnLink":
         parts.routesOnLinks.add(e.key)

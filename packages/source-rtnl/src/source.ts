@@ -17,6 +17,7 @@ import { diffRoutes, gatewayPrefixes, RouteDiffMemo } from "./route/diff.ts"
 import { diffRules } from "./rule/diff.ts"
 import { diffNeighbors } from "./neighbor/diff.ts"
 import { diffFdb } from "./fdb/model.ts"
+import { diffNexthops } from "./nexthop/model.ts"
 import {
   type LinkSpec,
   type RtnlDesired,
@@ -85,6 +86,7 @@ function diffRtnl(desired: RtnlDesired, observed: RtnlObserved, owner: Owner, ro
   const gone = new Set(links.ops.flatMap((op) => (op.kind === "delete" ? [op.index] : [])))
   const stays = <T extends { index: number }>(x: readonly T[]) => (gone.size ? x.filter((e) => !gone.has(e.index)) : x)
   if (observed.neighbors) add(diffNeighbors(desired.neighbors, stays(observed.neighbors), linkName, owner))
+  if (observed.nexthops) add(diffNexthops(desired.nexthops, observed.nexthops, linkName, owner))
   if (observed.fdb) {
     const remote = new Map(observed.links.map((l) => [l.index, l.vxlan?.remote]))
     add(diffFdb(desired.fdb, stays(observed.fdb), linkName, owner, (i) => remote.get(i)))

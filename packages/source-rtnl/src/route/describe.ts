@@ -6,6 +6,7 @@ function describeRoute(verb: string, w: WantedRoute, protocol: number): string {
   const parts = [w.family === "inet6" ? `ip -6 route ${verb}` : `ip route ${verb}`]
   if (w.type !== c.RTN_UNICAST) parts.push(c.ROUTE_TYPE_NAMES[w.type] ?? String(w.type))
   parts.push(w.dst === "0.0.0.0/0" || w.dst === "::/0" ? "default" : w.dst)
+  if (w.nhid !== undefined) parts.push(`nhid ${w.nhid}`)
   if (w.gateway) parts.push(`via ${w.gateway}`)
   if (w.dev) parts.push(`dev ${w.dev}`)
   if (w.prefsrc) parts.push(`src ${w.prefsrc}`)

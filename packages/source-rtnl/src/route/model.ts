@@ -28,6 +28,7 @@ export interface WantedRoute {
   mtu?: number
   onlink: boolean
   nexthops?: { gateway?: string; dev?: string; weight: number; onlink: boolean }[]
+  nhid?: number
 }
 
 export type RouteOp =
@@ -81,7 +82,8 @@ export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
   const table = tableNumber(s.table)
   const priority = s.metric ?? (family === "inet6" ? 1024 : 0)
   const type = TYPES[s.type ?? "unicast"]!
-  const hasGateway = !!s.via || !!s.nexthops?.some((n) => n.via)
+  // a route through a nexthop object is universe-scoped, as ip makes it
+  const hasGateway = !!s.via || !!s.nexthops?.some((n) => n.via) || s.nhid !== undefined
   const scope =
     s.scope !== undefined
       ? SCOPES[s.scope]!
@@ -105,6 +107,7 @@ export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
   if (s.dev) w.dev = s.dev
   if (s.src) w.prefsrc = s.src
   if (s.mtu !== undefined) w.mtu = s.mtu
+  if (s.nhid !== undefined) w.nhid = s.nhid
   if (s.nexthops) {
     w.nexthops = s.nexthops.map((n) => {
       const nh: { gateway?: string; dev?: string; weight: number; onlink: boolean } = {
@@ -126,6 +129,13 @@ export function routeDiffers(
   o: Route,
   linkName: (index: number) => string | undefined,
 ): string | undefined {
+  // through a nexthop object: the kernel reports the object's gateway and device too (compat
+  // mode), and a blackhole object's routes as blackhole routes
+  if (w.nhid !== undefined || o.nhid !== undefined) {
+    if (o.nhid !== w.nhid) return "nhid"
+    if ((o.prefsrc ?? undefined) !== w.prefsrc) return "src"
+    return (o.mtu ?? undefined) !== w.mtu ? "mtu" : undefined
+  }
   if (o.type !== w.type) return "type"
   if (o.scope !== w.scope) return "scope"
   if ((o.gateway ?? undefined) !== w.gateway) return "via"

@@ -30,6 +30,7 @@ export function routeCreate(op: RouteCreate, label: string, indexOf: IndexOf): R
     priority: w.priority,
     flags: w.onlink ? c.RTNH_F_ONLINK : 0,
   }
+  if (w.nhid !== undefined) req.nhid = w.nhid
   if (w.dev) {
     const oif = indexOf(w.dev)
     if (oif === undefined) return missing(w.dev, "link", label)

@@ -89,15 +89,21 @@ export const RouteSpecSchema = v.pipe(
     nexthops: v.optional(
       v.pipe(v.array(NexthopSchema), v.minLength(2, "nexthops needs at least two entries (use via/dev for one)")),
     ),
+    /** through a nexthop object (ip route add … nhid N): one of `nexthops:` at the top level */
+    nhid: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(0xffffffff))),
   }),
+  v.check(
+    (r) => r.nhid === undefined || (!r.via && !r.dev && !r.nexthops),
+    "a route with nhid takes no via, dev or nexthops",
+  ),
   v.check((r) => routeFamilies(r).size <= 1, "dst, via, src and nexthops must all be IPv4 or all IPv6"),
   v.check(
     (r) => r.type === "unicast" || (!r.via && !r.dev && !r.nexthops),
     (i) => `a ${i.input.type} route takes no via, dev or nexthops`,
   ),
   v.check(
-    (r) => r.type !== "unicast" || !!(r.via || r.dev || r.nexthops),
-    "a unicast route needs via, dev or nexthops",
+    (r) => r.type !== "unicast" || !!(r.via || r.dev || r.nexthops || r.nhid !== undefined),
+    "a unicast route needs via, dev, nexthops or nhid",
   ),
   v.check((r) => !(r.nexthops && (r.via || r.dev)), "use either nexthops or via/dev, not both"),
   v.check((r) => !r.nexthops || r.nexthops.every((n) => n.via || n.dev), "each nexthop needs via or dev"),

@@ -18,6 +18,7 @@ import type { RouteRequest } from "../wire/route.ts"
 import type { FibRule, RuleRequest } from "../wire/rule.ts"
 import type { Neighbor, NeighborRequest } from "../wire/neigh.ts"
 import type { FdbEntry } from "../wire/fdb.ts"
+import type { Nexthop } from "../wire/nexthop.ts"
 import { ruleKey } from "../rule/model.ts"
 import type { Family } from "@linx/netlink/ip"
 
@@ -125,6 +126,10 @@ export class FakeRtnlKernel implements RtnlKernel {
   }
   /** forwarding entries are not modelled: none, and requests for them succeed */
   fdb(): FdbEntry[] {
+    return []
+  }
+  /** nexthop objects are not modelled: none, and requests for them succeed */
+  nexthops(): Nexthop[] {
     return []
   }
   send(requests: readonly RtnlRequest[]): Map<number, NetlinkError> {
@@ -304,6 +309,7 @@ export class FakeRtnlKernel implements RtnlKernel {
       case "neighbor":
         return this.#neighbor(r.request)
       case "fdb":
+      case "nexthop":
         return undefined
     }
   }

@@ -25,6 +25,17 @@ export const RTNLGRP_IPV6_ROUTE = 11
 export const RTNLGRP_IPV4_RULE = 8
 export const RTNLGRP_IPV6_RULE = 19
 
+// nexthop objects (linux/nexthop.h)
+export const RTNLGRP_NEXTHOP = 32
+export const RTM_NEWNEXTHOP = 104
+export const RTM_DELNEXTHOP = 105
+export const RTM_GETNEXTHOP = 106
+/** struct nhmsg { u8 nh_family; u8 nh_scope; u8 nh_protocol; u8 resvd; u32 nh_flags; } */
+export const NHMSG_LEN = 8
+export const NHA = { ID: 1, GROUP: 2, GROUP_TYPE: 3, BLACKHOLE: 4, OIF: 5, GATEWAY: 6 } as const
+/** RTA_NH_ID: a route through a nexthop object */
+export const RTA_NH_ID = 30
+
 // neighbours (linux/neighbour.h)
 export const RTNLGRP_NEIGH = 3
 export const RTM_NEWNEIGH = 28
