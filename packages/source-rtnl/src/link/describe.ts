@@ -7,6 +7,8 @@ const quote = (s: string) => (/^[\w.:@/-]+$/.test(s) ? s : JSON.stringify(s))
 export function describeChanges(name: string, ch: LinkChanges): string {
   const parts = [`ip link set dev ${name}`]
   if (ch.mtu !== undefined) parts.push(`mtu ${ch.mtu}`)
+  if (ch.txqlen !== undefined) parts.push(`txqueuelen ${ch.txqlen}`)
+  if (ch.promisc !== undefined) parts.push(`promisc ${ch.promisc ? "on" : "off"}`)
   if (ch.mac !== undefined) parts.push(`address ${ch.mac}`)
   if (ch.group !== undefined) parts.push(`group ${ch.group}`)
   if (ch.alias !== undefined) parts.push(`alias ${quote(ch.alias)}`)

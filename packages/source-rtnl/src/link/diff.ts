@@ -11,6 +11,8 @@ export type { Link }
 export interface LinkChanges {
   up?: boolean
   mtu?: number
+  txqlen?: number
+  promisc?: boolean
   mac?: string
   /** a bridge name, or null to detach */
   master?: string | null
@@ -140,6 +142,8 @@ function changesFor(w: WantedLink, o: Link, byIndex: ReadonlyMap<number, Link>):
     if (current !== w.master) ch.master = w.master
   }
   if (!isPeer(w)) {
+    if (w.txqlen !== undefined && w.txqlen !== o.txqlen) ch.txqlen = w.txqlen
+    if (w.promisc !== undefined && w.promisc !== (o.promisc ?? false)) ch.promisc = w.promisc
     if (w.alias !== undefined && w.alias !== (o.alias ?? "")) ch.alias = w.alias
     if (w.group !== undefined && w.group !== o.group) ch.group = w.group
     if (w.kind === "bridge") {

@@ -28,6 +28,8 @@ export function linkCreate(kernel: RtnlKernel, op: LinkCreate, label: string, in
   // the kernel, and the first port to join resets it (two passes to converge)
   if (s.mtu !== undefined && s.kind !== "bridge") r.mtu = s.mtu
   if (s.mac !== undefined) r.mac = macBytes(s.mac)
+  if (s.txqlen !== undefined) r.txqlen = s.txqlen
+  if (s.promisc !== undefined) r.promisc = s.promisc
   try {
     switch (s.kind) {
       case "bridge":
@@ -153,6 +155,8 @@ export function linkUpdate(op: LinkUpdate, label: string, indexOf: IndexOf, kern
   const r = request.request
   if (ch.up !== undefined) r.up = ch.up
   if (ch.mtu !== undefined) r.mtu = ch.mtu
+  if (ch.txqlen !== undefined) r.txqlen = ch.txqlen
+  if (ch.promisc !== undefined) r.promisc = ch.promisc
   if (ch.mac !== undefined) r.mac = macBytes(ch.mac)
   if (ch.group !== undefined) r.group = ch.group
   if (ch.alias !== undefined) r.alias = ch.alias

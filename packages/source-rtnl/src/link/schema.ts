@@ -7,6 +7,10 @@ const common = {
   /** ip link set dev NAME up|down */
   up: v.optional(v.boolean()),
   mtu: v.optional(Mtu),
+  /** transmit queue length (ip link set … txqueuelen N) */
+  txqlen: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff))),
+  /** receive every frame on the wire (ip link set … promisc on) */
+  promisc: v.optional(v.boolean()),
   mac: v.optional(Mac),
   /** the bridge this link is a port of; null to detach */
   master: v.optional(v.nullable(LinkName)),

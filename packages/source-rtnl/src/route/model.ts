@@ -6,6 +6,7 @@ import { tableNumber } from "../ownership.ts"
 import type { RouteSpec } from "../schema.ts"
 import { routeFamilyOf } from "./schema.ts"
 import * as c from "../wire/constants.ts"
+import type { RouteMetric } from "../wire/constants.ts"
 import { type Nexthop, packRouteId, type Route } from "../wire/route.ts"
 
 export type { Nexthop, Route }
@@ -26,6 +27,7 @@ export interface WantedRoute {
   dev?: string
   prefsrc?: string
   mtu?: number
+  metrics?: Partial<Record<RouteMetric, number>>
   onlink: boolean
   nexthops?: { gateway?: string; dev?: string; weight: number; onlink: boolean }[]
   nhid?: number
@@ -107,6 +109,12 @@ export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
   if (s.dev) w.dev = s.dev
   if (s.src) w.prefsrc = s.src
   if (s.mtu !== undefined) w.mtu = s.mtu
+  const metrics: Partial<Record<RouteMetric, number>> = {}
+  for (const k of Object.keys(c.RTAX) as RouteMetric[]) {
+    const x = s[k]
+    if (x !== undefined) metrics[k] = typeof x === "boolean" ? (x ? 1 : 0) : x
+  }
+  if (Object.keys(metrics).length) w.metrics = metrics
   if (s.nhid !== undefined) w.nhid = s.nhid
   if (s.nexthops) {
     w.nexthops = s.nexthops.map((n) => {
@@ -142,6 +150,11 @@ export function routeDiffers(
   if (w.dev !== undefined && linkName(o.oif) !== w.dev) return "dev"
   if ((o.prefsrc ?? undefined) !== w.prefsrc) return "src"
   if ((o.mtu ?? undefined) !== w.mtu) return "mtu"
+  if (o.metrics || w.metrics) {
+    const a = JSON.stringify(Object.entries(o.metrics ?? {}).sort())
+    const b = JSON.stringify(Object.entries(w.metrics ?? {}).sort())
+    if (a !== b) return "metrics"
+  }
   if (((o.flags & c.RTNH_F_ONLINK) !== 0) !== w.onlink && !w.nexthops) return "onlink"
   if (!!o.nexthops !== !!w.nexthops) return "nexthops"
   if (o.nexthops && w.nexthops) {

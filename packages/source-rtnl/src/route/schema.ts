@@ -85,6 +85,17 @@ export const RouteSpecSchema = v.pipe(
     scope: v.optional(v.picklist(["universe", "global", "site", "link", "host"])),
     type: v.optional(v.picklist(["unicast", "blackhole", "unreachable", "prohibit"]), "unicast"),
     mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535))),
+    /** TCP's advertised MSS on this route */
+    advmss: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
+    /** the IPv4 TTL / IPv6 hop limit of packets on this route */
+    hoplimit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255))),
+    /** TCP's initial congestion and receive windows, in segments */
+    initcwnd: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1024))),
+    initrwnd: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1024))),
+    /** TCP's minimum retransmission timeout, ms */
+    rtoMin: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(120_000))),
+    /** TCP acks at once (no delayed ack) */
+    quickack: v.optional(v.boolean()),
     onlink: v.optional(v.boolean()),
     nexthops: v.optional(
       v.pipe(v.array(NexthopSchema), v.minLength(2, "nexthops needs at least two entries (use via/dev for one)")),

@@ -93,6 +93,8 @@ export const FR_ACT = { lookup: 1, goto: 2, nop: 3, blackhole: 6, unreachable: 7
 // struct ifinfomsg { u8 ifi_family; u8 pad; u16 ifi_type; s32 ifi_index; u32 ifi_flags; u32 ifi_change; }
 export const IFINFOMSG_LEN = 16
 export const IFF_UP = 0x1
+export const IFF_PROMISC = 0x100
+export const IFLA_TXQLEN = 13
 /** rtm_flags: a cached clone, not a FIB route (linux/rtnetlink.h) */
 export const RTM_F_CLONED = 0x200
 
@@ -164,6 +166,9 @@ export const RTA_METRICS = 8
 export const RTA_MULTIPATH = 9
 export const RTA_TABLE = 15
 export const RTAX_MTU = 2
+/** the other route metrics people set (linux/rtnetlink.h RTAX_*), by their desired-state names */
+export const RTAX = { advmss: 8, hoplimit: 10, initcwnd: 11, rtoMin: 13, initrwnd: 14, quickack: 15 } as const
+export type RouteMetric = keyof typeof RTAX
 
 // struct rtnexthop { u16 rtnh_len; u8 rtnh_flags; u8 rtnh_hops; s32 rtnh_ifindex; }
 export const RTNH_LEN = 8

@@ -21,6 +21,10 @@ export interface Link {
   kind: string
   up: boolean
   mtu: number
+  /** IFLA_TXQLEN */
+  txqlen?: number
+  /** IFF_PROMISC */
+  promisc?: boolean
   mac?: string
   masterIndex: number
   alias?: string
@@ -60,7 +64,9 @@ export interface LinkRequest {
   /** IFLA_INFO_KIND for create */
   kind?: string
   up?: boolean
+  promisc?: boolean
   mtu?: number
+  txqlen?: number
   mac?: Uint8Array
   /** IFLA_MASTER; 0 detaches */
   masterIndex?: number
@@ -104,11 +110,12 @@ export function encodeLinkRequest(w: MessageWriter, r: LinkRequest, label?: stri
     case "set": {
       const create = r.op === "create"
       w.begin(c.RTM_NEWLINK, create ? nl.NLM_F_CREATE | nl.NLM_F_EXCL : 0, label)
-      const flags = r.up ? c.IFF_UP : 0
-      const change = r.up === undefined ? 0 : c.IFF_UP
+      const flags = (r.up ? c.IFF_UP : 0) | (r.promisc ? c.IFF_PROMISC : 0)
+      const change = (r.up === undefined ? 0 : c.IFF_UP) | (r.promisc === undefined ? 0 : c.IFF_PROMISC)
       ifinfomsg(w, create ? 0 : (r.index ?? 0), flags, change)
       if (r.name !== undefined && (create || !r.index)) w.attrString(c.IFLA_IFNAME, r.name)
       if (r.mtu !== undefined) w.attrU32(c.IFLA_MTU, r.mtu)
+      if (r.txqlen !== undefined) w.attrU32(c.IFLA_TXQLEN, r.txqlen)
       if (r.mac !== undefined) w.attrBytes(c.IFLA_ADDRESS, r.mac)
       if (r.group !== undefined) w.attrU32(c.IFLA_GROUP, r.group)
       if (r.masterIndex !== undefined) w.attrU32(c.IFLA_MASTER, r.masterIndex)
@@ -208,6 +215,7 @@ export function decodeLink(m: Message): Link {
     name: "",
     kind: "device",
     up: (v.getUint32(p + 8, true) & c.IFF_UP) !== 0,
+    promisc: (v.getUint32(p + 8, true) & c.IFF_PROMISC) !== 0,
     mtu: 0,
     masterIndex: 0,
     group: 0,
@@ -221,6 +229,9 @@ export function decodeLink(m: Message): Link {
         break
       case c.IFLA_MTU:
         link.mtu = readU32(v, off, len)
+        break
+      case c.IFLA_TXQLEN:
+        link.txqlen = readU32(v, off, len)
         break
       case c.IFLA_ADDRESS:
         if (len === 6) link.mac = formatMac(new Uint8Array(v.buffer, v.byteOffset + off, len))

@@ -6,6 +6,9 @@ import { DecodeError } from "@linx/netlink"
 import { forEachAttr, type Message, type MessageWriter, nl, readU32, requireHeader } from "@linx/netlink/wire"
 import { type Family, formatIp } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
+import { Ipv4TextCache, ipv4Fresh, packRouteId, packRouteIdAt } from "./route-id.ts"
+
+export { Ipv4TextCache, packRouteId }
 import { familyNumber } from "./addr.ts"
 
 export interface Nexthop {
@@ -33,6 +36,8 @@ export interface Route {
   gateway?: string
   prefsrc?: string
   mtu?: number
+  /** the other metrics set on the route (absent when none are) */
+  metrics?: Partial<Record<c.RouteMetric, number>>
   nexthops?: Nexthop[]
   /** RTA_NH_ID: through a nexthop object */
   nhid?: number
@@ -60,6 +65,7 @@ export interface RouteRequest {
   gateway?: Uint8Array
   prefsrc?: Uint8Array
   mtu?: number
+  metrics?: Partial<Record<c.RouteMetric, number>>
   /** RTA_NH_ID: a route through a nexthop object (no oif or gateway of its own) */
   nhid?: number
   multipath?: { oif: number; gateway?: Uint8Array; weight: number; flags: number }[]
@@ -84,9 +90,10 @@ export function encodeRouteRequest(w: MessageWriter, r: RouteRequest, label?: st
     if (r.oif) w.attrU32(c.RTA_OIF, r.oif)
     if (r.gateway) w.attrBytes(c.RTA_GATEWAY, r.gateway)
     if (r.prefsrc) w.attrBytes(c.RTA_PREFSRC, r.prefsrc)
-    if (r.mtu !== undefined) {
+    if (r.mtu !== undefined || r.metrics) {
       const m = w.nestStartPlain(c.RTA_METRICS)
-      w.attrU32(c.RTAX_MTU, r.mtu)
+      if (r.mtu !== undefined) w.attrU32(c.RTAX_MTU, r.mtu)
+      for (const [k, n] of Object.entries(r.metrics ?? {})) w.attrU32(c.RTAX[k as c.RouteMetric], n)
       w.nestEnd(m)
     }
     if (r.multipath) {
@@ -156,81 +163,15 @@ function ipAt(v: DataView, off: number, len: number): string {
 const ZERO4 = "0.0.0.0"
 const ZERO6 = "::"
 
-/**
- * The kernel's route key, packed into a short flat string (family, table, priority,
- * tos, dst/len as UTF-16 units): cheap to build and to hash. Equal ids = the same route.
- */
-export function packRouteId(
-  familyNum: number,
-  table: number,
-  priority: number,
-  tos: number,
-  dstLen: number,
-  dst: Uint8Array | undefined,
-): string {
-  const head = [familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen]
-  if (!dst || dstLen === 0) return String.fromCharCode(...head)
-  // bytes read directly: touching `dst.buffer` makes the engine materialise a small array's buffer (slow)
-  for (let i = 0; i + 1 < dst.length; i += 2) head.push((dst[i]! << 8) | dst[i + 1]!)
-  return String.fromCharCode(...head)
-}
-
-function packRouteIdAt(
-  familyNum: number,
-  table: number,
-  priority: number,
-  tos: number,
-  dstLen: number,
-  v: DataView,
-  off: number,
-  len: number,
-): string {
-  if (len === 4) {
-    return String.fromCharCode(
-      familyNum,
-      table >>> 16,
-      table & 0xffff,
-      priority >>> 16,
-      priority & 0xffff,
-      tos,
-      dstLen,
-      v.getUint16(off, false),
-      v.getUint16(off + 2, false),
-    )
-  }
-  const units = [familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen]
-  for (let i = 0; i + 1 < len; i += 2) units.push(v.getUint16(off + i, false))
-  return String.fromCharCode(...units)
-}
-
-function ipv4Fresh(v: DataView, off: number): string {
-  return `${v.getUint8(off)}.${v.getUint8(off + 1)}.${v.getUint8(off + 2)}.${v.getUint8(off + 3)}`
-}
-
-/**
- * Formatted IPv4 addresses by value: gateways and sources repeat across many routes.
- * One per decoder (a kernel's dumps), never per process; bounded.
- */
-export class Ipv4TextCache {
-  readonly #text = new Map<number, string>()
-
-  at(v: DataView, off: number): string {
-    const n = v.getUint32(off, false)
-    let s = this.#text.get(n)
-    if (s === undefined) {
-      s = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
-      if (this.#text.size > 4096) this.#text.clear()
-      this.#text.set(n, s)
-    }
-    return s
-  }
-}
-
 /** A route decoder with its own address cache: what a kernel's dumps use. */
 export function createRouteDecoder(): (m: Message) => Route {
   const cache = new Ipv4TextCache()
   return (m) => decodeRoute(m, cache)
 }
+
+const METRIC_NAMES: Readonly<Record<number, c.RouteMetric>> = Object.fromEntries(
+  Object.entries(c.RTAX).map(([k, n]) => [n, k as c.RouteMetric]),
+)
 
 /** Decodes an RTM_NEWROUTE message (hot: 100k per dump, so no closures and one object shape). */
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: hand-tuned wire decoder on the observe hot path (1M routes), one flat loop
@@ -250,6 +191,7 @@ export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
   let gateway: string | undefined
   let prefsrc: string | undefined
   let mtu: number | undefined
+  let metrics: Partial<Record<c.RouteMetric, number>> | undefined
   let nexthops: Nexthop[] | undefined
   let nhid: number | undefined
   let a = p + c.RTMSG_LEN
@@ -284,6 +226,13 @@ export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
       case c.RTA_METRICS:
         forEachAttr(v, off, off + plen, (mt, moff, mlen) => {
           if (mt === c.RTAX_MTU) mtu = readU32(v, moff, mlen)
+          else {
+            const name = METRIC_NAMES[mt]
+            if (name) {
+              metrics ??= {}
+              metrics[name] = readU32(v, moff, mlen)
+            }
+          }
         })
         break
       case c.RTA_MULTIPATH:
@@ -318,6 +267,7 @@ export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
   if (gateway !== undefined) r.gateway = gateway
   if (prefsrc !== undefined) r.prefsrc = prefsrc
   if (mtu !== undefined) r.mtu = mtu
+  if (metrics !== undefined) r.metrics = metrics
   if (nexthops !== undefined) r.nexthops = nexthops
   if (nhid !== undefined) r.nhid = nhid
   return r

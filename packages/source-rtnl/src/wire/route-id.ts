@@ -1,0 +1,71 @@
+// A route's identity packed into a short flat string, and IPv4 text without garbage:
+// what the route decoder (route.ts) builds 100k times per dump.
+/**
+ * The kernel's route key, packed into a short flat string (family, table, priority,
+ * tos, dst/len as UTF-16 units): cheap to build and to hash. Equal ids = the same route.
+ */
+export function packRouteId(
+  familyNum: number,
+  table: number,
+  priority: number,
+  tos: number,
+  dstLen: number,
+  dst: Uint8Array | undefined,
+): string {
+  const head = [familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen]
+  if (!dst || dstLen === 0) return String.fromCharCode(...head)
+  // bytes read directly: touching `dst.buffer` makes the engine materialise a small array's buffer (slow)
+  for (let i = 0; i + 1 < dst.length; i += 2) head.push((dst[i]! << 8) | dst[i + 1]!)
+  return String.fromCharCode(...head)
+}
+
+export function packRouteIdAt(
+  familyNum: number,
+  table: number,
+  priority: number,
+  tos: number,
+  dstLen: number,
+  v: DataView,
+  off: number,
+  len: number,
+): string {
+  if (len === 4) {
+    return String.fromCharCode(
+      familyNum,
+      table >>> 16,
+      table & 0xffff,
+      priority >>> 16,
+      priority & 0xffff,
+      tos,
+      dstLen,
+      v.getUint16(off, false),
+      v.getUint16(off + 2, false),
+    )
+  }
+  const units = [familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen]
+  for (let i = 0; i + 1 < len; i += 2) units.push(v.getUint16(off + i, false))
+  return String.fromCharCode(...units)
+}
+
+export function ipv4Fresh(v: DataView, off: number): string {
+  return `${v.getUint8(off)}.${v.getUint8(off + 1)}.${v.getUint8(off + 2)}.${v.getUint8(off + 3)}`
+}
+
+/**
+ * Formatted IPv4 addresses by value: gateways and sources repeat across many routes.
+ * One per decoder (a kernel's dumps), never per process; bounded.
+ */
+export class Ipv4TextCache {
+  readonly #text = new Map<number, string>()
+
+  at(v: DataView, off: number): string {
+    const n = v.getUint32(off, false)
+    let s = this.#text.get(n)
+    if (s === undefined) {
+      s = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
+      if (this.#text.size > 4096) this.#text.clear()
+      this.#text.set(n, s)
+    }
+    return s
+  }
+}
