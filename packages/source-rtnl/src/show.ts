@@ -7,6 +7,7 @@ import { observedRouteKey, wantedRoute } from "./route/model.ts"
 import type { RtnlDesired, RtnlOwnership } from "./schema.ts"
 import * as c from "./wire/constants.ts"
 import { ruleText } from "./rule/describe.ts"
+import { stateName } from "./neighbor/model.ts"
 
 export interface ShowSection {
   title: string
@@ -99,5 +100,53 @@ export function showRtnl(o: RtnlObserved, desired: RtnlDesired | undefined, owne
       ],
     })),
   })
-  return { sections, json: { links, addresses, routes, rules } }
+  const ourProto = (p: number) => p === owner.routeProtocol || owner.former.routeProtocols.has(p)
+  const neighbors = (o.neighbors ?? []).map((n) => ({ ...n, link: names.get(n.index), owned: ourProto(n.protocol) }))
+  sections.push({
+    title: "neighbours",
+    columns: ["link", "address", "lladdr", "state", "proto"],
+    rows: neighbors.map((n) => ({
+      owned: n.owned,
+      cells: [n.link ?? `#${n.index}`, n.address, n.lladdr ?? "", stateName(n.state), String(n.protocol || "")],
+    })),
+  })
+  const nexthops = (o.nexthops ?? []).map((n) => ({ ...n, dev: names.get(n.oif), owned: ourProto(n.protocol) }))
+  sections.push({
+    title: "nexthops",
+    columns: ["id", "nexthop", "proto"],
+    rows: nexthops.map((n) => ({
+      owned: n.owned,
+      cells: [
+        String(n.id),
+        n.group
+          ? `group ${n.group.map((g) => (g.weight > 1 ? `${g.id},${g.weight}` : g.id)).join("/")}`
+          : n.blackhole
+            ? "blackhole"
+            : [n.gateway ? `via ${n.gateway}` : "", n.dev ? `dev ${n.dev}` : ""].filter(Boolean).join(" "),
+        c.ROUTE_PROTOCOL_NAMES[n.protocol] ?? String(n.protocol),
+      ],
+    })),
+  })
+  // forwarding entries someone put there (a vxlan's remotes, a port's static MACs): not the learned ones
+  const fdb = (o.fdb ?? [])
+    .filter((e) => e.dst !== undefined || e.state === c.NUD.noarp)
+    .map((e) => {
+      const link = names.get(e.index)
+      return { ...e, link, owned: link !== undefined && owner.ownsLinkName(link) }
+    })
+  sections.push({
+    title: "forwarding entries (static)",
+    columns: ["link", "lladdr", "dst", "vni", "side"],
+    rows: fdb.map((e) => ({
+      owned: e.owned,
+      cells: [
+        e.link ?? `#${e.index}`,
+        e.lladdr,
+        e.dst ?? "",
+        e.vni === undefined ? "" : String(e.vni),
+        e.flags & c.NTF_MASTER ? "master" : "self",
+      ],
+    })),
+  })
+  return { sections, json: { links, addresses, routes, rules, neighbors, nexthops, fdb } }
 }
