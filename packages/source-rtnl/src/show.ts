@@ -2,7 +2,7 @@
 // owned exactly when the diff may touch it (the predicates of ownership.ts).
 import { expandLinks } from "./link/diff.ts"
 import type { RtnlObserved } from "./observe.ts"
-import { deletesLink, ownsAddress, ownsLink, ownsRoute, resolveOwnership } from "./ownership.ts"
+import { deletesLink, type Owner, ownsAddress, ownsLink, ownsRoute, resolveOwnership } from "./ownership.ts"
 import { observedRouteKey, wantedRoute } from "./route/model.ts"
 import type { RtnlDesired, RtnlOwnership } from "./schema.ts"
 import * as c from "./wire/constants.ts"
@@ -100,6 +100,14 @@ export function showRtnl(o: RtnlObserved, desired: RtnlDesired | undefined, owne
       ],
     })),
   })
+  const more = extraSections(o, owner, names)
+  sections.push(...more.sections)
+  return { sections, json: { links, addresses, routes, rules, ...more.json } }
+}
+
+/** Neighbours, nexthops and static forwarding entries. */
+function extraSections(o: RtnlObserved, owner: Owner, names: ReadonlyMap<number, string>) {
+  const sections: ShowSection[] = []
   const ourProto = (p: number) => p === owner.routeProtocol || owner.former.routeProtocols.has(p)
   const neighbors = (o.neighbors ?? []).map((n) => ({ ...n, link: names.get(n.index), owned: ourProto(n.protocol) }))
   sections.push({
@@ -148,5 +156,5 @@ export function showRtnl(o: RtnlObserved, desired: RtnlDesired | undefined, owne
       ],
     })),
   })
-  return { sections, json: { links, addresses, routes, rules, neighbors, nexthops, fdb } }
+  return { sections, json: { neighbors, nexthops, fdb } }
 }
