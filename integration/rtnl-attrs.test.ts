@@ -73,3 +73,34 @@ describe("route attributes", () => {
     }
   })
 })
+
+describe("moving a device into a namespace", () => {
+  test("a device is moved and renamed on the way in, in one pass; then it is found there; refused when it is nowhere", async () => {
+    using host = freshNetns()
+    using ctr = freshNetns()
+    host.sh("ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1")
+    const d = v.parse(RtnlDesiredSchema, {
+      links: [{ name: "d1", kind: "device", netns: ctr.ns.path, rename: "eth0" }],
+    })
+    const own = { links: ["d1"] }
+    const s = createRtnlSource({ netns: host.ns })
+    try {
+      const ops = s.diff(d, await s.observe({ desired: d }), own)
+      expect(ops.map(s.describe)).toEqual([`ip link set dev d1 netns ${ctr.ns.path} name eth0`])
+      expect((await s.reconcile(ops)).failed).toEqual([])
+      expect(host.try("ip", "link", "show", "d1").code).not.toBe(0)
+      expect(JSON.parse(ctr.sh("ip", "-j", "link", "show", "eth0"))[0].ifname).toBe("eth0")
+      expect(s.diff(d, await s.observe({ desired: d }), own)).toEqual([])
+      // not ours to move: a device not named in ownership.links
+      host.sh("ip", "link", "add", "e0", "type", "veth", "peer", "name", "e1")
+      const other = v.parse(RtnlDesiredSchema, { links: [{ name: "e1", kind: "device", netns: ctr.ns.path }] })
+      expect(s.diff(other, await s.observe({ desired: other }), own).map((o) => o.kind)).toEqual(["conflict"])
+      // nowhere: a conflict that says so
+      const none = v.parse(RtnlDesiredSchema, { links: [{ name: "zz9", kind: "device", netns: ctr.ns.path }] })
+      const c = s.diff(none, await s.observe({ desired: none }), { links: ["zz9"] })
+      expect((c[0] as { reason: string }).reason).toContain("is neither here nor in")
+    } finally {
+      await s.close()
+    }
+  })
+})

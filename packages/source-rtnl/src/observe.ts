@@ -47,6 +47,14 @@ export interface FarEnd {
 export function observeFarEnds(kernel: RtnlKernel, desired: readonly LinkSpec[] | undefined): FarEnd[] | undefined {
   let out: FarEnd[] | undefined
   for (const l of desired ?? []) {
+    // a device to move: is it there already (under its new name)?
+    if (l.kind === "device" && l.netns) {
+      const name = l.rename ?? l.name
+      const link = kernel.linkIn(l.netns, { name })
+      out ??= []
+      out.push(link ? { netns: l.netns, name, link } : { netns: l.netns, name })
+      continue
+    }
     if (l.kind !== "veth" || !l.peer.netns) continue
     const netns = l.peer.netns
     const link = kernel.linkIn(netns, { name: l.peer.name })

@@ -75,7 +75,7 @@ function diffRtnl(desired: RtnlDesired, observed: RtnlObserved, owner: Owner, ro
     for (const op of r.ops) ops.push(op)
     for (const op of r.conflicts) conflicts.push(op)
   }
-  const links = diffLinks(desired.links, observed.links, owner)
+  const links = diffLinks(desired.links, observed.links, owner, observed.far)
   const far = diffFarEnds(desired.links, observed.links, observed.far)
   if (far.blocked.size) links.ops = links.ops.filter((op) => !(op.kind === "create" && far.blocked.has(op.spec.name)))
   add(links)

@@ -14,6 +14,8 @@ export function describeChanges(name: string, ch: LinkChanges): string {
   if (ch.alias !== undefined) parts.push(`alias ${quote(ch.alias)}`)
   if (ch.master !== undefined) parts.push(ch.master === null ? "nomaster" : `master ${ch.master}`)
   if (ch.up !== undefined) parts.push(ch.up ? "up" : "down")
+  if (ch.netns !== undefined) parts.push(`netns ${ch.netns}`)
+  if (ch.rename !== undefined) parts.push(`name ${ch.rename}`)
   if (ch.stp !== undefined || ch.vlanFiltering !== undefined) {
     parts.push("type bridge")
     if (ch.stp !== undefined) parts.push(`stp_state ${ch.stp ? 1 : 0}`)

@@ -4,6 +4,7 @@ import type { LinkSpec, VethSpec } from "../schema.ts"
 import type { VxlanSpec } from "./schema.ts"
 import type { ConflictOp } from "../conflict.ts"
 import type { Link } from "../wire/link.ts"
+import type { FarEnd } from "../observe.ts"
 
 export type { Link }
 
@@ -16,6 +17,9 @@ export interface LinkChanges {
   mac?: string
   /** a bridge name, or null to detach */
   master?: string | null
+  /** move into this namespace (ip link set dev X netns NS [name Y]) */
+  netns?: string
+  rename?: string
   alias?: string
   group?: number
   stp?: boolean
@@ -99,6 +103,29 @@ function vxlanMismatch(w: VxlanSpec, o: Link, byIndex: ReadonlyMap<number, Link>
   return undefined
 }
 
+/** A device to move into another namespace: the move, nothing (it is there), or why it cannot be. */
+function moveOp(
+  w: Extract<LinkSpec, { kind: "device" }>,
+  o: Link | undefined,
+  owner: Owner,
+  far: readonly FarEnd[] | undefined,
+): LinkOp | ConflictOp | undefined {
+  const there = w.rename ?? w.name
+  if (!o) {
+    if (far?.some((f) => f.netns === w.netns && f.name === there && f.link)) return undefined
+    return {
+      kind: "conflict",
+      object: "link",
+      key: w.name,
+      reason: `device ${w.name} is neither here nor in ${w.netns} (as ${there})`,
+    }
+  }
+  if (!ownsLink(owner, o, {})) return { kind: "conflict", object: "link", key: w.name, reason: notOurs(o, owner) }
+  const changes: LinkChanges = { netns: w.netns! }
+  if (w.rename) changes.rename = w.rename
+  return { kind: "update", object: "link", name: o.name, index: o.index, linkKind: o.kind, changes }
+}
+
 /** Why an existing link cannot be changed into the wanted one in place, or undefined. */
 function mismatch(w: WantedLink, o: Link, byIndex: ReadonlyMap<number, Link>): string | undefined {
   if (w.kind === "device") return undefined
@@ -164,6 +191,8 @@ export function diffLinks(
   desired: readonly LinkSpec[],
   observed: readonly Link[],
   owner: Owner,
+  /** what observe found in other namespaces (veth far ends, devices moved there) */
+  far?: readonly FarEnd[],
 ): { ops: LinkOp[]; conflicts: ConflictOp[] } {
   const ops: LinkOp[] = []
   const conflicts: ConflictOp[] = []
@@ -184,6 +213,12 @@ export function diffLinks(
       continue
     }
     const o = byName.get(w.name)
+    if (w.kind === "device" && w.netns) {
+      const move = moveOp(w, o, owner, far)
+      if (move && "reason" in move) conflicts.push(move)
+      else if (move) ops.push(move)
+      continue
+    }
     if (!o) {
       if (w.kind === "device") {
         conflicts.push({

@@ -156,6 +156,14 @@ export function linkUpdate(op: LinkUpdate, label: string, indexOf: IndexOf, kern
   if (ch.up !== undefined) r.up = ch.up
   if (ch.mtu !== undefined) r.mtu = ch.mtu
   if (ch.txqlen !== undefined) r.txqlen = ch.txqlen
+  if (ch.netns !== undefined) {
+    try {
+      r.netnsFd = kernel.netnsFd(ch.netns)
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e))
+    }
+    if (ch.rename) r.name = ch.rename
+  }
   if (ch.promisc !== undefined) r.promisc = ch.promisc
   if (ch.mac !== undefined) r.mac = macBytes(ch.mac)
   if (ch.group !== undefined) r.group = ch.group

@@ -107,8 +107,25 @@ export const VxlanSpecSchema = v.pipe(
 
 export const DummySpecSchema = v.strictObject({ kind: v.literal("dummy"), ...common })
 
-/** An existing NIC: only its settings are managed; it is never created or deleted. */
-export const DeviceSpecSchema = v.strictObject({ kind: v.literal("device"), ...common })
+/**
+ * An existing NIC: only its settings are managed; it is never created or deleted. With
+ * `netns` it is moved into that namespace (a CNI's host-device, an SR-IOV VF), renamed
+ * on the way with `rename`.
+ */
+export const DeviceSpecSchema = v.pipe(
+  v.strictObject({
+    kind: v.literal("device"),
+    ...common,
+    netns: v.optional(NetnsName),
+    /** its name in `netns` */
+    rename: v.optional(LinkName),
+  }),
+  v.check((d) => !d.rename || d.netns !== undefined, "rename goes with netns (a device is renamed as it moves)"),
+  v.check(
+    (d) => !d.netns || (d.up === undefined && d.mtu === undefined && d.master === undefined && d.mac === undefined),
+    "a device moved to another namespace is set up there (by that namespace's loop): give netns, rename and nothing else",
+  ),
+)
 
 export const LinkSpecSchema = v.variant(
   "kind",
