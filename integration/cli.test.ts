@@ -366,6 +366,34 @@ desired:
     expect(t.sh("ip", "-j", "neigh", "show", "dev", "wan1")).toContain("02:00:cb:00:71:01")
   })
 
+  test("show netfilter --desired: what is there as nft text, which apply takes back (show → apply round-trips)", () => {
+    using t = freshNetns()
+    const f = join(import.meta.dir, "../examples/firewall.yaml")
+    expect(linx(t, "apply", f).code).toBe(0)
+    t.sh("nft", "add", "table", "ip", "other")
+    t.sh("nft", "add", "chain", "ip", "other", "c", "{ type filter hook output priority 0; }")
+    t.sh("nft", "add", "rule", "ip", "other", "c", "ip daddr 192.0.2.1 counter drop")
+    const before = t.sh("nft", "list", "ruleset")
+    const shown = linx(t, "show", "netfilter", "--desired")
+    expect(shown.code).toBe(0)
+    const doc = JSON.parse(shown.stdout)
+    expect(doc.desired.tables.map((x: { family: string; name: string }) => `${x.family} ${x.name}`)).toEqual([
+      "inet edge",
+      "ip other",
+    ])
+    const back = file("shown.json", shown.stdout)
+    // as it stands: nothing to do
+    expect(linx(t, "plan", back).code).toBe(0)
+    // from nothing: the same ruleset, as nft lists it
+    t.sh("nft", "flush", "ruleset")
+    expect(linx(t, "apply", back).code).toBe(0)
+    expect(t.sh("nft", "list", "ruleset")).toBe(before)
+    // with a file: only the tables it owns
+    const owned = JSON.parse(linx(t, "show", "netfilter", "--desired", "--file", f).stdout)
+    expect(owned.desired.tables.map((x: { name: string }) => x.name)).toEqual(["edge"])
+    expect(linx(t, "show", "rtnl", "--desired").stderr).toContain("not for rtnl yet")
+  })
+
   test("plan has the kernel judge a netfilter change: a refusal is known before apply (exit 1), nothing is made", () => {
     using t = freshNetns()
     const f = file(

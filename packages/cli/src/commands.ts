@@ -34,9 +34,29 @@ function netnsOf(opt: string | undefined, file?: DesiredFile): NetnsRef {
   return opt ?? file?.netns
 }
 
+/** `show --desired`: a desired-state document (JSON) of what the kernel holds, for `apply` to take back. */
+async function showDesired(
+  entry: NonNullable<ReturnType<typeof sourceEntry>>,
+  kind: string,
+  opts: { netns?: string; file?: string },
+  io: Output,
+): Promise<ExitCode> {
+  if (!entry.asDesired) {
+    io.err(`linx show --desired: not for ${kind} yet (netfilter: every table as nft text)`)
+    return 1
+  }
+  const file = opts.file ? await loadFile(opts.file) : undefined
+  if (file && file.source !== kind) throw new FileError(opts.file!, [`is a ${file.source} file, not ${kind}`])
+  const netns = netnsOf(opts.netns, file)
+  const doc = entry.asDesired(netns, file?.ownership) as Record<string, unknown>
+  if (typeof netns === "string") doc.netns = netns
+  io.out(JSON.stringify(doc, null, 2))
+  return 0
+}
+
 export async function showCommand(
   kind: string,
-  opts: { netns?: string; json?: boolean; file?: string },
+  opts: { netns?: string; json?: boolean; file?: string; desired?: boolean },
   io: Output = stdio,
 ): Promise<ExitCode> {
   const entry = sourceEntry(kind)
@@ -44,6 +64,7 @@ export async function showCommand(
     io.err(`linx show: unknown source "${kind}": use ${SOURCE_KINDS.join(", ")}`)
     return 1
   }
+  if (opts.desired) return showDesired(entry, kind, opts, io)
   let ownership = entry.defaultOwnership
   let netns: NetnsRef = opts.netns
   let file: DesiredFile | undefined

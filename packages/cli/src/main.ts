@@ -45,7 +45,8 @@ program
   .option("--netns <ns>", "namespace: a name under /run/netns or a path (default: this process's)")
   .option("--file <file>", "take ownership (and the namespace) from this desired-state file")
   .option("--json", "JSON output")
-  .action(async (source: string, opts: { netns?: string; json?: boolean; file?: string }) => {
+  .option("--desired", "a desired-state file (JSON) of what is there, for apply to take back (netfilter)")
+  .action(async (source: string, opts: { netns?: string; json?: boolean; file?: string; desired?: boolean }) => {
     code = await guard(stdio, "show", () => showCommand(source, opts))
   })
 

@@ -22,6 +22,7 @@ import {
   type NftOwnership,
   NftOwnershipSchema,
   nftRuleTexts,
+  nftTableTexts,
   showNft,
 } from "@linx/source-netfilter"
 import {
@@ -60,6 +61,11 @@ export interface SourceEntry {
   carryOwnership?(before: unknown, next: unknown): { ownership: unknown; changed: string[] }
   /** what cannot be applied yet and is waited for (shown by `plan`) */
   waiting?(observed: unknown): string[]
+  /**
+   * For `show --desired`: what the kernel holds as a desired-state document (source,
+   * ownership, desired) that `apply` takes back (show → edit → apply).
+   */
+  asDesired?(netns: NetnsRef, ownership: unknown): unknown
   /** for `show` without a file: what to list when no desired state says what to look at */
   showAll?(netns: NetnsRef): { sections: ShowSection[]; json: unknown }
 }
@@ -81,6 +87,19 @@ const ENTRIES: Record<string, SourceEntry> = {
     ownershipSchema: NftOwnershipSchema as StandardSchemaV1<unknown, unknown>,
     defaultOwnership: { tables: [] },
     create: (netns) => createNftSource({ netns }),
+    // every table as nft text (nft's own listing): owned ones as the file says, all of them without a file
+    asDesired(netns, ownership) {
+      const tables = nftTableTexts(netns)
+      const owned = (ownership as NftOwnership | undefined)?.tables
+      const keep = owned?.length
+        ? tables.filter((t) => owned.some((o) => o.family === t.family && o.name === t.name))
+        : tables
+      return {
+        source: "netfilter",
+        ownership: { tables: keep.map((t) => ({ family: t.family, name: t.name })) },
+        desired: { tables: keep },
+      }
+    },
     // rules outside the common form are shown as nft lists them
     show: (o, d, own, netns) =>
       showNft(o as NftObserved, d as NftDesired | undefined, own as NftOwnership | undefined, nftRuleTexts(netns)),

@@ -2,7 +2,7 @@
 export { createNftSource, type NftSource, type NftSourceOptions, type NftWant } from "./source.ts"
 export type { NftHint, NftScopeEntry } from "./monitor.ts"
 export { showNft } from "./show.ts"
-export { nftRuleTexts } from "./listing.ts"
+export { nftRuleTexts, nftTableTexts } from "./listing.ts"
 export { TextRule } from "./text.ts"
 export {
   NftDesiredSchema,

@@ -20,6 +20,38 @@ export function nftRuleTexts(netns?: NetnsRef): Map<string, string> {
   }
 }
 
+/**
+ * Each table of the namespace as nft lists it, as the body of `table F T { … }` (stateless:
+ * no counter values): what a table given as nft text (`{ family, name, nft }`) takes, so a
+ * shown ruleset can be applied back.
+ */
+export function nftTableTexts(netns?: NetnsRef): { family: string; name: string; nft: string }[] {
+  const ns = Netns.open(netns)
+  const ctx = new NftContext(ns)
+  try {
+    ctx.setOutputFlags(NFT_CTX_OUTPUT_STATELESS)
+    const text = ns.run(() => ctx.list("list ruleset"))
+    const out: { family: string; name: string; nft: string }[] = []
+    let current: { family: string; name: string; lines: string[] } | undefined
+    for (const line of text.split("\n")) {
+      const head = /^table (\S+) (\S+) \{/.exec(line)
+      if (head) current = { family: head[1]!, name: head[2]!, lines: [] }
+      else if (line === "}" && current) {
+        out.push({
+          family: current.family,
+          name: current.name,
+          nft: `${current.lines.map((l) => l.replace(/^\t/, "")).join("\n")}\n`,
+        })
+        current = undefined
+      } else current?.lines.push(line)
+    }
+    return out
+  } finally {
+    ctx.close()
+    ns.close()
+  }
+}
+
 /** Rule lines of a listing with handles: inside `table F T {`, a line ending in `# handle N`. */
 export function parseListing(text: string): Map<string, string> {
   const out = new Map<string, string>()
