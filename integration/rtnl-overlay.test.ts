@@ -22,7 +22,7 @@ const overlay = (vni = 42) => ({
     { link: "vx0", lladdr: "00:00:00:00:00:00", dst: "10.9.0.2" },
     { link: "vx0", lladdr: "00:00:00:00:00:00", dst: "10.9.0.3" },
     { link: "vx0", lladdr: "02:00:00:00:00:04", dst: "10.9.0.4", vni: 4242 },
-    { link: "u1", lladdr: "02:00:00:00:00:07" },
+    { link: "u1", lladdr: "02:00:00:00:00:07", master: true },
   ],
 })
 const parse = (x: unknown): RtnlDesired => v.parse(RtnlDesiredSchema, x)
@@ -125,5 +125,6 @@ describe("a vxlan overlay", () => {
     expect(bad(vx({ dstport: 0 }))).toBeTruthy()
     expect(bad({ fdb: [{ link: "vx0", lladdr: "02:00:00:00:00:01", dst: "10.0.0.1", master: true }] })).toContain("dst")
     expect(bad({ fdb: [{ link: "vx0", lladdr: "nope" }] })).toContain("MAC")
+    expect(bad({ fdb: [{ link: "u1", lladdr: "02:00:00:00:00:01", master: true, self: true }] })).toContain("opposites")
   })
 })

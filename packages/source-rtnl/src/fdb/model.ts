@@ -25,7 +25,7 @@ export type FdbOp =
   | { kind: "delete"; object: "fdb"; entry: FdbEntry; link: string }
 
 export function wantedFdb(s: FdbSpec): WantedFdb {
-  const master = s.master ?? s.dst === undefined
+  const master = s.master ?? (s.self === undefined ? s.dst === undefined : !s.self)
   const w: WantedFdb = {
     link: s.link,
     lladdr: s.lladdr,

@@ -17,8 +17,17 @@ export const FdbSpecSchema = v.pipe(
     /** the entry is the bridge's (a port's MAC, `master`) rather than the device's own (`self`, a vxlan's);
      * default: self with dst, master without */
     master: v.optional(v.boolean()),
+    /** the device's own entry (bridge fdb … self): the opposite of master */
+    self: v.optional(v.boolean()),
   }),
-  v.check((f) => !(f.master && f.dst), "a remote (dst) is a vxlan's own entry, not the bridge's (master: false)"),
+  v.check(
+    (f) => f.master === undefined || f.self === undefined || f.master !== f.self,
+    "master and self are opposites: give one",
+  ),
+  v.check(
+    (f) => !((f.master || f.self === false) && f.dst),
+    "a remote (dst) is a vxlan's own entry, not the bridge's (master: false)",
+  ),
 )
 
 export type FdbSpec = v.InferOutput<typeof FdbSpecSchema>
