@@ -104,3 +104,48 @@ describe("moving a device into a namespace", () => {
     }
   })
 })
+
+describe("tun and tap devices", () => {
+  test("made through /dev/net/tun with the loop's marker, mtu, master and up in one pass; a mode change replaces; one made meanwhile is not taken over", async () => {
+    using t = freshNetns()
+    const own = { links: ["tun0", "tap0", "br9", "tunx"] }
+    const state = (mode: "tun" | "tap") =>
+      v.parse(RtnlDesiredSchema, {
+        links: [
+          { name: "br9", kind: "bridge", up: true },
+          { name: "tun0", kind: "tuntap", mode, mtu: 1400, up: true },
+          { name: "tap0", kind: "tuntap", mode: "tap", master: "br9", up: true },
+        ],
+      })
+    const s = createRtnlSource({ netns: t.ns })
+    try {
+      expect((await s.reconcile(s.diff(state("tun"), await s.observe(), own))).failed).toEqual([])
+      expect(s.diff(state("tun"), await s.observe(), own)).toEqual([])
+      const info = (name: string) => JSON.parse(t.sh("ip", "-d", "-j", "link", "show", name))[0]
+      expect(info("tun0")).toMatchObject({
+        mtu: 1400,
+        group: "77",
+        linkinfo: { info_kind: "tun", info_data: { type: "tun" } },
+      })
+      expect(info("tap0")).toMatchObject({ master: "br9", linkinfo: { info_data: { type: "tap" } } })
+      expect(info("tap0").flags).toContain("UP")
+      // another mode: the device is made anew (a tun cannot be a bridge port: the kernel refuses, EINVAL)
+      const ops = s.diff(state("tap"), await s.observe(), own)
+      expect(ops.map(s.describe)).toEqual([
+        "ip link del dev tun0",
+        "ip tuntap add tun0 mode tap; ip link set dev tun0 group 77 mtu 1400 up",
+      ])
+      expect((await s.reconcile(ops)).failed).toEqual([])
+      expect(info("tun0").linkinfo.info_data.type).toBe("tap")
+      // made by someone else between the look and the apply: the create fails, the device is left alone
+      const more = v.parse(RtnlDesiredSchema, { links: [{ name: "tunx", kind: "tuntap", mode: "tun" }] })
+      const plan = s.diff(more, await s.observe(), own)
+      t.sh("ip", "tuntap", "add", "tunx", "mode", "tun")
+      const r = await s.reconcile(plan.filter((o) => o.kind === "create"))
+      expect(r.failed.map((f) => f.error.message)).toEqual([expect.stringContaining("appeared after the look")])
+      expect(info("tunx").group).toBe("default")
+    } finally {
+      await s.close()
+    }
+  })
+})

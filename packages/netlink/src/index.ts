@@ -12,5 +12,5 @@ export {
   type NetnsRef,
 } from "./netns.ts"
 export { NetlinkError, DecodeError, DumpInterruptedError, isNotFound, isExists, isTerminal } from "./errors.ts"
-export { LibraryError } from "./ffi/index.ts"
+export { LibraryError, createTunDevice, SyscallError } from "./ffi/index.ts"
 export { ApplyError, reportFailure, type ApplyReport } from "./report.ts"

@@ -2,9 +2,11 @@
 // `createNetlinkKernel` is the real one (rtnetlink over @linx/netlink);
 // `@linx/source-rtnl/testing` has an in-memory fake with the kernel's rules.
 import {
+  createTunDevice,
+  NetlinkError,
+  SyscallError,
   assertNetnsThere,
   isNotFound,
-  type NetlinkError,
   type NetlinkSocket,
   Netns,
   type NetnsRef,
@@ -58,6 +60,8 @@ export type RtnlRequest =
   | { object: "neighbor"; request: NeighborRequest; label: string }
   | { object: "fdb"; request: FdbRequest; label: string }
   | { object: "nexthop"; request: NexthopRequest; label: string }
+  /** a tun/tap device: made through /dev/net/tun in the namespace (no rtnetlink message creates one) */
+  | { object: "tun"; request: { name: string; mode: "tun" | "tap" }; label: string }
 
 export interface RouteFilter {
   family: Family
@@ -119,6 +123,8 @@ function encode(w: MessageWriter, r: RtnlRequest): void {
     case "nexthop":
       encodeNexthopRequest(w, r.request, r.label)
       return
+    case "tun":
+      throw new Error("a tun device is made by ioctl, not by a message")
   }
 }
 
@@ -130,6 +136,7 @@ const HEADER_SIZE = {
   neighbor: c.NDMSG_LEN,
   fdb: c.NDMSG_LEN,
   nexthop: c.NHMSG_LEN,
+  tun: 0,
 } as const
 
 /**
@@ -140,12 +147,22 @@ function sendRequests(
   sock: NetlinkSocket,
   otherSocket: (netns: string) => NetlinkSocket,
   requests: readonly RtnlRequest[],
+  makeTun: (name: string, mode: "tun" | "tap") => NetlinkError | undefined,
 ): Map<number, NetlinkError> {
   const failures = new Map<number, NetlinkError>()
   // Requests that must come from another namespace's socket go one by one, in order.
   let i = 0
   while (i < requests.length) {
     const r = requests[i]!
+    if (r.object === "tun") {
+      const e = makeTun(r.request.name, r.request.mode)
+      i++
+      if (!e) continue
+      failures.set(i - 1, e)
+      // the settings that follow for the same device are not sent: it is not ours (it may be another agent's)
+      while (i < requests.length && requests[i]!.label === r.label) failures.set(i++, e)
+      continue
+    }
     if (r.object === "link" && r.via) {
       const w = new MessageWriter(512)
       encode(w, r)
@@ -156,7 +173,8 @@ function sendRequests(
     }
     let j = i
     const w = new MessageWriter(64 * 1024)
-    while (j < requests.length && !(requests[j]!.object === "link" && (requests[j] as { via?: string }).via)) {
+    const apart = (x: RtnlRequest) => x.object === "tun" || (x.object === "link" && !!x.via)
+    while (j < requests.length && !apart(requests[j]!)) {
       encode(w, requests[j]!)
       j++
     }
@@ -230,7 +248,17 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
       ),
     fdb: () => sock.dumpInto(encodeFdbDump, (m) => (isFdbMessage(m) ? decodeFdb(m) : undefined)),
     nexthops: () => sock.dumpInto(encodeNexthopDump, decodeNexthop),
-    send: (requests) => sendRequests(sock, otherSocket, requests),
+    send: (requests) =>
+      sendRequests(sock, otherSocket, requests, (name, mode) => {
+        try {
+          ns.run(() => createTunDevice(name, mode))
+          return undefined
+        } catch (e) {
+          // EBUSY from IFF_TUN_EXCL: a device of that name is there, like EEXIST for a message
+          const errno = e instanceof SyscallError ? (e.errno === 16 ? 17 : e.errno) : 22
+          return new NetlinkError(errno, { context: `tun device ${name}: ${(e as Error).message}` })
+        }
+      }),
     // one link by name or index (RTM_GETLINK, no dump): a node namespace may hold a
     // thousand container far ends, and every pass of every container loop asks
     linkIndexIn: (netnsName, name) => linkGet(otherSocket(netnsName), { name })?.index,

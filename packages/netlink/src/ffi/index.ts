@@ -9,5 +9,6 @@ export {
   setSocketOptionBytes,
   getSocketOptionInt,
   closeFd,
+  createTunDevice,
 } from "./libc.ts"
 export { MnlSocket } from "./libmnl.ts"

@@ -14,6 +14,8 @@ const libc = lazyLibrary("libc.so.6", "libc6", {
     returns: FFIType.i32,
   },
   close: { args: [FFIType.i32], returns: FFIType.i32 },
+  open: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+  ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
 })
 
@@ -41,6 +43,38 @@ export function setns(fd: number, nstype: number): void {
 /** unshare(2) on the calling (JS) thread. */
 export function unshare(flags: number): void {
   if (libc().unshare(flags) !== 0) throw new SyscallError("unshare", lastErrno())
+}
+
+const O_RDWR = 2
+const O_CLOEXEC = 0o2000000
+/** _IOW('T', 202, int) and _IOW('T', 203, int) (linux/if_tun.h) */
+const TUNSETIFF = 0x400454ca
+const TUNSETPERSIST = 0x400454cb
+const IFF_TUN = 0x0001
+const IFF_TAP = 0x0002
+const IFF_NO_PI = 0x1000
+/** fail when a device of that name exists, rather than attach to it (a create never takes over) */
+const IFF_TUN_EXCL = 0x8000
+
+/**
+ * Makes a persistent tun or tap device (what `ip tuntap add NAME mode tun|tap` does):
+ * open /dev/net/tun, TUNSETIFF with the name, TUNSETPERSIST, close. The device lands in
+ * the calling thread's network namespace (run it inside `Netns.run`).
+ */
+export function createTunDevice(name: string, mode: "tun" | "tap"): void {
+  const l = libc()
+  const fd = l.open(Buffer.from("/dev/net/tun\0"), O_RDWR | O_CLOEXEC)
+  if (fd < 0) throw new SyscallError("open /dev/net/tun", lastErrno())
+  try {
+    // struct ifreq: char ifr_name[16]; short ifr_flags; (padded to 40 bytes)
+    const ifr = new Uint8Array(40)
+    ifr.set(Buffer.from(name).subarray(0, 15))
+    new DataView(ifr.buffer).setUint16(16, (mode === "tap" ? IFF_TAP : IFF_TUN) | IFF_NO_PI | IFF_TUN_EXCL, true)
+    if (l.ioctl(fd, TUNSETIFF, ptr(ifr)) !== 0) throw new SyscallError("ioctl TUNSETIFF", lastErrno())
+    if (l.ioctl(fd, TUNSETPERSIST, 1 as never) !== 0) throw new SyscallError("ioctl TUNSETPERSIST", lastErrno())
+  } finally {
+    l.close(fd)
+  }
 }
 
 /** setsockopt(2) with an int value. */

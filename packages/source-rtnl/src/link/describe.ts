@@ -24,6 +24,17 @@ export function describeChanges(name: string, ch: LinkChanges): string {
   return parts.join(" ")
 }
 
+/** ip tuntap add NAME mode M, then what it takes from ip link (group, settings). */
+function describeTuntap(s: Extract<LinkOp, { kind: "create" }>["spec"] & { kind: "tuntap" }, group: number): string {
+  const then = [`group ${group}`]
+  if (s.mtu !== undefined) then.push(`mtu ${s.mtu}`)
+  if (s.mac !== undefined) then.push(`address ${s.mac}`)
+  if (s.alias !== undefined) then.push(`alias ${quote(s.alias)}`)
+  if (s.master) then.push(`master ${s.master}`)
+  if (s.up !== undefined) then.push(s.up ? "up" : "down")
+  return `ip tuntap add ${s.name} mode ${s.mode}; ip link set dev ${s.name} ${then.join(" ")}`
+}
+
 export function describeLinkCreate(op: Extract<LinkOp, { kind: "create" }>): string {
   const s = op.spec
   const parts = ["ip link add"]
@@ -59,6 +70,8 @@ export function describeLinkCreate(op: Extract<LinkOp, { kind: "create" }>): str
       if (!s.learning) parts.push("nolearning")
       if (s.ttl !== undefined) parts.push(`ttl ${s.ttl}`)
       break
+    case "tuntap":
+      return describeTuntap(s, op.group)
     case "dummy":
     case "device":
       break

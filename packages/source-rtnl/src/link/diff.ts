@@ -129,6 +129,13 @@ function moveOp(
 /** Why an existing link cannot be changed into the wanted one in place, or undefined. */
 function mismatch(w: WantedLink, o: Link, byIndex: ReadonlyMap<number, Link>): string | undefined {
   if (w.kind === "device") return undefined
+  // the kernel calls both tun and tap devices "tun"
+  if (w.kind === "tuntap")
+    return o.kind !== "tun"
+      ? `is a ${o.kind}, not a tuntap`
+      : o.tunMode && o.tunMode !== w.mode
+        ? `is a ${o.tunMode}, not a ${w.mode}`
+        : undefined
   if (o.kind !== w.kind) return `is a ${o.kind}, not a ${w.kind}`
   if (isPeer(w)) return undefined
   switch (w.kind) {

@@ -18,6 +18,14 @@ export const hasParent = (s: LinkSpec): boolean =>
 /** Equivalent to: ip link add NAME group G type KIND … (the settings creation can carry). */
 export function linkCreate(kernel: RtnlKernel, op: LinkCreate, label: string, indexOf: IndexOf): RtnlRequest[] | Error {
   const s = op.spec
+  if (s.kind === "tuntap") {
+    // made through /dev/net/tun; then the marker and what creation by ioctl cannot carry
+    const set: LinkRequestOf = { object: "link", label, request: { op: "set", name: s.name, group: op.group } }
+    if (s.mtu !== undefined) set.request.mtu = s.mtu
+    if (s.mac !== undefined) set.request.mac = macBytes(s.mac)
+    if (s.txqlen !== undefined) set.request.txqlen = s.txqlen
+    return [{ object: "tun", request: { name: s.name, mode: s.mode }, label }, set]
+  }
   const request: LinkRequestOf = {
     object: "link",
     label,

@@ -105,6 +105,13 @@ export const VxlanSpecSchema = v.pipe(
   }, "local, remote and group are of one family"),
 )
 
+/** A persistent tun (L3) or tap (L2) device, made through /dev/net/tun as `ip tuntap add` does. */
+export const TuntapSpecSchema = v.strictObject({
+  kind: v.literal("tuntap"),
+  ...common,
+  mode: v.picklist(["tun", "tap"], "mode is tun or tap"),
+})
+
 export const DummySpecSchema = v.strictObject({ kind: v.literal("dummy"), ...common })
 
 /**
@@ -136,11 +143,12 @@ export const LinkSpecSchema = v.variant(
     IpvlanSpecSchema,
     VlanSpecSchema,
     VxlanSpecSchema,
+    TuntapSpecSchema,
     DummySpecSchema,
     DeviceSpecSchema,
   ],
   (i) =>
-    `unknown link kind ${JSON.stringify(i.input)}: use bridge, veth, macvlan, ipvlan, vlan, vxlan, dummy or device`,
+    `unknown link kind ${JSON.stringify(i.input)}: use bridge, veth, macvlan, ipvlan, vlan, vxlan, tuntap, dummy or device`,
 )
 
 export type LinkSpec = v.InferOutput<typeof LinkSpecSchema>

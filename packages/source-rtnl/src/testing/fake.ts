@@ -311,6 +311,8 @@ export class FakeRtnlKernel implements RtnlKernel {
       case "fdb":
       case "nexthop":
         return undefined
+      case "tun":
+        return this.#createLink({ op: "create", name: r.request.name, kind: "tun" })
     }
   }
 

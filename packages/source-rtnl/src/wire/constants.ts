@@ -126,6 +126,8 @@ export const IFLA_IPVLAN_MODE = 1
 export const IPVLAN_MODE: Record<string, number> = { l2: 0, l3: 1, l3s: 2 }
 
 export const IFLA_VLAN_ID = 1
+/** IFLA_TUN_TYPE: IFF_TUN 1, IFF_TAP 2 */
+export const IFLA_TUN_TYPE = 3
 /** IFLA_VXLAN_* (linux/if_link.h) */
 export const VXLAN = {
   ID: 1,

@@ -10,8 +10,11 @@ import {
   readU32,
   requireHeader,
 } from "@linx/netlink/wire"
-import { formatIp, formatMac } from "@linx/netlink/ip"
+import { formatMac } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
+import { decodeVxlanAttr, type VxlanInfo } from "./vxlan.ts"
+
+export type { VxlanInfo }
 
 /** A link as the kernel reports it (ip -d link show). */
 export interface Link {
@@ -41,19 +44,8 @@ export interface Link {
   vlanId?: number
   vlanProtocol?: string
   vxlan?: VxlanInfo
-}
-
-/** A vxlan link's settings as the kernel reports them. */
-export interface VxlanInfo {
-  vni: number
-  local?: string
-  /** remote (unicast) or group (multicast): IFLA_VXLAN_GROUP holds either */
-  remote?: string
-  /** ifindex of the underlay link (0: none) */
-  link: number
-  port: number
-  learning: boolean
-  ttl: number
+  /** a tun device's mode */
+  tunMode?: "tun" | "tap"
 }
 
 /** A link request, in kernel terms (indexes, not names). */
@@ -291,6 +283,9 @@ function decodeLinkInfo(v: DataView, start: number, end: number, link: Link): vo
       case "ipvlan":
         if (type === c.IFLA_IPVLAN_MODE) link.mode = modeName(c.IPVLAN_MODE, readU16(v, off, len))
         break
+      case "tun":
+        if (type === c.IFLA_TUN_TYPE) link.tunMode = readU8(v, off, len) === 2 ? "tap" : "tun"
+        break
       case "vxlan":
         link.vxlan ??= { vni: 0, link: 0, port: 0, learning: false, ttl: 0 }
         decodeVxlanAttr(link.vxlan, v, type, off, len)
@@ -302,41 +297,6 @@ function decodeLinkInfo(v: DataView, start: number, end: number, link: Link): vo
         break
     }
   })
-}
-
-function decodeVxlanAttr(x: VxlanInfo, v: DataView, type: number, off: number, len: number): void {
-  const bytes = () => new Uint8Array(v.buffer, v.byteOffset + off, len)
-  // an unset address is reported as all zeros
-  const ip = () => (bytes().some((b) => b !== 0) ? formatIp(bytes()) : undefined)
-  switch (type) {
-    case c.VXLAN.ID:
-      x.vni = readU32(v, off, len)
-      break
-    case c.VXLAN.GROUP:
-    case c.VXLAN.GROUP6: {
-      const a = ip()
-      if (a) x.remote = a
-      break
-    }
-    case c.VXLAN.LOCAL:
-    case c.VXLAN.LOCAL6: {
-      const a = ip()
-      if (a) x.local = a
-      break
-    }
-    case c.VXLAN.LINK:
-      x.link = readU32(v, off, len)
-      break
-    case c.VXLAN.PORT:
-      x.port = readU16(v, off, len, true)
-      break
-    case c.VXLAN.LEARNING:
-      x.learning = readU8(v, off, len) !== 0
-      break
-    case c.VXLAN.TTL:
-      x.ttl = readU8(v, off, len)
-      break
-  }
 }
 
 /** ifi_change of a link notification: which IFF_* flags changed (~0 for a new link). */
