@@ -149,3 +149,38 @@ describe("tun and tap devices", () => {
     }
   })
 })
+
+describe("route types and preference", () => {
+  test("a throw route and an IPv6 route's pref: as ip shows them, then nothing to do; pref changed in place", async () => {
+    using t = freshNetns()
+    const state = (pref: "high" | "low") =>
+      v.parse(RtnlDesiredSchema, {
+        links: [{ name: "a0", kind: "veth", peer: { name: "a1" }, up: true }],
+        addresses: [{ link: "a0", address: "fd03::1/64", nodad: true }],
+        routes: [
+          { dst: "10.70.0.0/16", type: "throw", table: 100 },
+          { dst: "fd70::/48", via: "fd03::fe", pref },
+        ],
+      })
+    const s = createRtnlSource({ netns: t.ns })
+    try {
+      expect((await s.reconcile(s.diff(state("high"), await s.observe(), OWN))).failed).toEqual([])
+      expect(s.diff(state("high"), await s.observe(), OWN)).toEqual([])
+      expect(JSON.parse(t.sh("ip", "-j", "route", "show", "table", "100"))[0]).toMatchObject({
+        type: "throw",
+        dst: "10.70.0.0/16",
+      })
+      const six = () => JSON.parse(t.sh("ip", "-6", "-j", "route", "show", "fd70::/48"))[0]
+      expect(six().pref).toBe("high")
+      const ops = s.diff(state("low"), await s.observe(), OWN)
+      expect(ops.map((o) => o.kind)).toEqual(["update"])
+      expect((await s.reconcile(ops)).failed).toEqual([])
+      expect(six().pref).toBe("low")
+      expect(v.safeParse(RtnlDesiredSchema, { routes: [{ dst: "10.0.0.0/8", dev: "a0", pref: "high" }] }).success).toBe(
+        false,
+      )
+    } finally {
+      await s.close()
+    }
+  })
+})

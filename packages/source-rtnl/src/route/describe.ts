@@ -13,6 +13,7 @@ function describeRoute(verb: string, w: WantedRoute, protocol: number): string {
   if (w.table !== c.RT_TABLE_MAIN) parts.push(`table ${w.table}`)
   if (w.priority !== (w.family === "inet6" ? 1024 : 0)) parts.push(`metric ${w.priority}`)
   if (w.mtu !== undefined) parts.push(`mtu ${w.mtu}`)
+  if (w.pref !== undefined) parts.push(`pref ${w.pref === 1 ? "high" : w.pref === 3 ? "low" : "medium"}`)
   const ipName: Record<string, string> = { rtoMin: "rto_min" }
   for (const [k, n] of Object.entries(w.metrics ?? {})) parts.push(`${ipName[k] ?? k} ${k === "rtoMin" ? `${n}ms` : n}`)
   if (w.onlink) parts.push("onlink")

@@ -28,6 +28,8 @@ export interface WantedRoute {
   prefsrc?: string
   mtu?: number
   metrics?: Partial<Record<RouteMetric, number>>
+  /** an IPv6 route's preference (RTA_PREF), when given */
+  pref?: number
   onlink: boolean
   nexthops?: { gateway?: string; dev?: string; weight: number; onlink: boolean }[]
   nhid?: number
@@ -40,7 +42,10 @@ export type RouteOp =
 
 /** Route types a desired route may have (the others are the kernel's), by name. */
 const TYPES: Record<string, number> = Object.fromEntries(
-  [c.RTN_UNICAST, c.RTN_BLACKHOLE, c.RTN_UNREACHABLE, c.RTN_PROHIBIT].map((n) => [c.ROUTE_TYPE_NAMES[n]!, n]),
+  [c.RTN_UNICAST, c.RTN_BLACKHOLE, c.RTN_UNREACHABLE, c.RTN_PROHIBIT, c.RTN_THROW].map((n) => [
+    c.ROUTE_TYPE_NAMES[n]!,
+    n,
+  ]),
 )
 const SCOPES: Record<string, number> = {
   universe: 0,
@@ -116,6 +121,7 @@ export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
   }
   if (Object.keys(metrics).length) w.metrics = metrics
   if (s.nhid !== undefined) w.nhid = s.nhid
+  if (s.pref !== undefined) w.pref = c.ROUTE_PREF[s.pref]
   if (s.nexthops) {
     w.nexthops = s.nexthops.map((n) => {
       const nh: { gateway?: string; dev?: string; weight: number; onlink: boolean } = {
@@ -150,6 +156,8 @@ export function routeDiffers(
   if (w.dev !== undefined && linkName(o.oif) !== w.dev) return "dev"
   if ((o.prefsrc ?? undefined) !== w.prefsrc) return "src"
   if ((o.mtu ?? undefined) !== w.mtu) return "mtu"
+  // the kernel reports every IPv6 route's preference (medium unless set)
+  if (w.pref !== undefined && (o.pref ?? 0) !== w.pref) return "pref"
   if (o.metrics || w.metrics) {
     const a = JSON.stringify(Object.entries(o.metrics ?? {}).sort())
     const b = JSON.stringify(Object.entries(w.metrics ?? {}).sort())
@@ -173,7 +181,11 @@ export function routeDiffers(
 /** Route types a reconciler compares; local/broadcast/multicast are the kernel's. */
 export function isComparableRoute(r: Route): boolean {
   return (
-    r.type === c.RTN_UNICAST || r.type === c.RTN_BLACKHOLE || r.type === c.RTN_UNREACHABLE || r.type === c.RTN_PROHIBIT
+    r.type === c.RTN_UNICAST ||
+    r.type === c.RTN_BLACKHOLE ||
+    r.type === c.RTN_UNREACHABLE ||
+    r.type === c.RTN_PROHIBIT ||
+    r.type === c.RTN_THROW
   )
 }
 

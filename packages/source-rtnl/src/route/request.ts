@@ -40,6 +40,7 @@ export function routeCreate(op: RouteCreate, label: string, indexOf: IndexOf): R
   if (w.prefsrc) req.prefsrc = parseIp(w.prefsrc)!.bytes
   if (w.mtu !== undefined) req.mtu = w.mtu
   if (w.metrics) req.metrics = w.metrics
+  if (w.pref !== undefined) req.pref = w.pref
   if (w.nexthops) {
     req.multipath = []
     for (const nh of w.nexthops) {

@@ -83,7 +83,9 @@ export const RouteSpecSchema = v.pipe(
     table: v.optional(RouteTable),
     metric: v.optional(U32),
     scope: v.optional(v.picklist(["universe", "global", "site", "link", "host"])),
-    type: v.optional(v.picklist(["unicast", "blackhole", "unreachable", "prohibit"]), "unicast"),
+    type: v.optional(v.picklist(["unicast", "blackhole", "unreachable", "prohibit", "throw"]), "unicast"),
+    /** an IPv6 route's preference (ip -6 route … pref low|medium|high) */
+    pref: v.optional(v.picklist(["low", "medium", "high"])),
     mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535))),
     /** TCP's advertised MSS on this route */
     advmss: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
@@ -108,6 +110,7 @@ export const RouteSpecSchema = v.pipe(
     "a route with nhid takes no via, dev or nexthops",
   ),
   v.check((r) => routeFamilies(r).size <= 1, "dst, via, src and nexthops must all be IPv4 or all IPv6"),
+  v.check((r) => r.pref === undefined || routeFamilyOf(r) === "inet6", "pref is for IPv6 routes"),
   v.check(
     (r) => r.type === "unicast" || (!r.via && !r.dev && !r.nexthops),
     (i) => `a ${i.input.type} route takes no via, dev or nexthops`,

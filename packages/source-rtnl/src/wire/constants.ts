@@ -182,6 +182,11 @@ export const RTN_BROADCAST = 3
 export const RTN_BLACKHOLE = 6
 export const RTN_UNREACHABLE = 7
 export const RTN_PROHIBIT = 8
+/** a lookup in this table ends here and goes on with the next rule */
+export const RTN_THROW = 9
+/** RTA_PREF: an IPv6 route's preference (ICMPV6_ROUTER_PREF_*) */
+export const RTA_PREF = 20
+export const ROUTE_PREF = { medium: 0, high: 1, low: 3 } as const
 
 export const RT_SCOPE_UNIVERSE = 0
 export const RT_SCOPE_SITE = 200
@@ -207,6 +212,7 @@ export const ROUTE_TYPE_NAMES: Readonly<Record<number, string>> = {
   [RTN_BLACKHOLE]: "blackhole",
   [RTN_UNREACHABLE]: "unreachable",
   [RTN_PROHIBIT]: "prohibit",
+  [RTN_THROW]: "throw",
 }
 
 /** rtm_protocol names as /etc/iproute2/rt_protos spells them (routes only). */

@@ -41,6 +41,8 @@ export interface Route {
   nexthops?: Nexthop[]
   /** RTA_NH_ID: through a nexthop object */
   nhid?: number
+  /** RTA_PREF (IPv6) */
+  pref?: number
 }
 
 export interface RouteRequest {
@@ -68,6 +70,7 @@ export interface RouteRequest {
   metrics?: Partial<Record<c.RouteMetric, number>>
   /** RTA_NH_ID: a route through a nexthop object (no oif or gateway of its own) */
   nhid?: number
+  pref?: number
   multipath?: { oif: number; gateway?: Uint8Array; weight: number; flags: number }[]
 }
 
@@ -87,6 +90,7 @@ export function encodeRouteRequest(w: MessageWriter, r: RouteRequest, label?: st
   w.attrU32(c.RTA_PRIORITY, r.priority)
   if (create) {
     if (r.nhid !== undefined) w.attrU32(c.RTA_NH_ID, r.nhid)
+    if (r.pref !== undefined) w.attrU8(c.RTA_PREF, r.pref)
     if (r.oif) w.attrU32(c.RTA_OIF, r.oif)
     if (r.gateway) w.attrBytes(c.RTA_GATEWAY, r.gateway)
     if (r.prefsrc) w.attrBytes(c.RTA_PREFSRC, r.prefsrc)
@@ -194,6 +198,7 @@ export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
   let metrics: Partial<Record<c.RouteMetric, number>> | undefined
   let nexthops: Nexthop[] | undefined
   let nhid: number | undefined
+  let pref: number | undefined
   let a = p + c.RTMSG_LEN
   const end = m.end
   while (a + 4 <= end) {
@@ -241,6 +246,9 @@ export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
       case c.RTA_NH_ID:
         nhid = readU32(v, off, plen)
         break
+      case c.RTA_PREF:
+        pref = v.getUint8(off)
+        break
     }
     a += (len + 3) & ~3
   }
@@ -270,6 +278,7 @@ export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
   if (metrics !== undefined) r.metrics = metrics
   if (nexthops !== undefined) r.nexthops = nexthops
   if (nhid !== undefined) r.nhid = nhid
+  if (pref !== undefined) r.pref = pref
   return r
 }
 
