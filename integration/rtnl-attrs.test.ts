@@ -38,6 +38,38 @@ describe("link attributes", () => {
   })
 })
 
+describe("altnames", () => {
+  test("set with the link in one pass; one removed and a stray one added by hand are put right", async () => {
+    using t = freshNetns()
+    const d = v.parse(RtnlDesiredSchema, {
+      links: [
+        { name: "a0", kind: "veth", peer: { name: "a1" }, altnames: ["uplink-primary-with-a-long-name", "wan-a"] },
+      ],
+    })
+    const s = createRtnlSource({ netns: t.ns })
+    try {
+      expect((await s.reconcile(s.diff(d, await s.observe(), OWN))).failed).toEqual([])
+      expect(s.diff(d, await s.observe(), OWN)).toEqual([])
+      const names = () => JSON.parse(t.sh("ip", "-j", "link", "show", "a0"))[0].altnames as string[]
+      expect(names()).toEqual(["uplink-primary-with-a-long-name", "wan-a"])
+      t.sh("ip", "link", "property", "del", "dev", "a0", "altname", "wan-a")
+      t.sh("ip", "link", "property", "add", "dev", "a0", "altname", "stray")
+      const ops = s.diff(d, await s.observe(), OWN)
+      expect(ops.map(s.describe)).toEqual([
+        "ip link property del dev a0 altname stray; ip link property add dev a0 altname wan-a",
+      ])
+      expect((await s.reconcile(ops)).failed).toEqual([])
+      expect(names()).toEqual(["uplink-primary-with-a-long-name", "wan-a"])
+      const bad = v.safeParse(RtnlDesiredSchema, {
+        links: [{ name: "a0", kind: "dummy", altnames: ["a b", "x".repeat(128)] }],
+      })
+      expect(bad.success).toBe(false)
+    } finally {
+      await s.close()
+    }
+  })
+})
+
 describe("route attributes", () => {
   test("advmss, hoplimit, initcwnd, initrwnd, rto_min, quickack: as ip shows them; one changed is one replace", async () => {
     using t = freshNetns()

@@ -26,6 +26,7 @@ import {
 } from "./wire/addr.ts"
 import * as c from "./wire/constants.ts"
 import {
+  encodeAltnames,
   decodeLink,
   encodeLinkDump,
   encodeLinkGet,
@@ -62,6 +63,7 @@ export type RtnlRequest =
   | { object: "nexthop"; request: NexthopRequest; label: string }
   /** a tun/tap device: made through /dev/net/tun in the namespace (no rtnetlink message creates one) */
   | { object: "tun"; request: { name: string; mode: "tun" | "tap" }; label: string }
+  | { object: "altnames"; request: { op: "add" | "del"; index: number; names: string[] }; label: string }
 
 export interface RouteFilter {
   family: Family
@@ -123,6 +125,9 @@ function encode(w: MessageWriter, r: RtnlRequest): void {
     case "nexthop":
       encodeNexthopRequest(w, r.request, r.label)
       return
+    case "altnames":
+      encodeAltnames(w, r.request.op, r.request.index, r.request.names, r.label)
+      return
     case "tun":
       throw new Error("a tun device is made by ioctl, not by a message")
   }
@@ -137,6 +142,7 @@ const HEADER_SIZE = {
   fdb: c.NDMSG_LEN,
   nexthop: c.NHMSG_LEN,
   tun: 0,
+  altnames: c.IFINFOMSG_LEN,
 } as const
 
 /**

@@ -21,7 +21,12 @@ export function describeChanges(name: string, ch: LinkChanges): string {
     if (ch.stp !== undefined) parts.push(`stp_state ${ch.stp ? 1 : 0}`)
     if (ch.vlanFiltering !== undefined) parts.push(`vlan_filtering ${ch.vlanFiltering ? 1 : 0}`)
   }
-  return parts.join(" ")
+  const lines = parts.length > 1 ? [parts.join(" ")] : []
+  if (ch.altnamesDel)
+    lines.push(`ip link property del dev ${name} ${ch.altnamesDel.map((n) => `altname ${n}`).join(" ")}`)
+  if (ch.altnamesAdd)
+    lines.push(`ip link property add dev ${name} ${ch.altnamesAdd.map((n) => `altname ${n}`).join(" ")}`)
+  return lines.length ? lines.join("; ") : parts.join(" ")
 }
 
 /** ip tuntap add NAME mode M, then what it takes from ip link (group, settings). */
@@ -84,7 +89,10 @@ export function describeLinkCreate(op: Extract<LinkOp, { kind: "create" }>): str
   if (s.alias !== undefined) then.push(`alias ${quote(s.alias)}`)
   if (s.master) then.push(`master ${s.master}`)
   if (s.up !== undefined) then.push(s.up ? "up" : "down")
-  return then.length ? `${parts.join(" ")}; ip link set dev ${s.name} ${then.join(" ")}` : parts.join(" ")
+  const made = then.length ? `${parts.join(" ")}; ip link set dev ${s.name} ${then.join(" ")}` : parts.join(" ")
+  return s.altnames?.length
+    ? `${made}; ip link property add dev ${s.name} ${s.altnames.map((n) => `altname ${n}`).join(" ")}`
+    : made
 }
 
 /** The `ip link` command equivalent to a link op. */

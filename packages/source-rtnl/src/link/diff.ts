@@ -17,6 +17,8 @@ export interface LinkChanges {
   mac?: string
   /** a bridge name, or null to detach */
   master?: string | null
+  altnamesAdd?: string[]
+  altnamesDel?: string[]
   /** move into this namespace (ip link set dev X netns NS [name Y]) */
   netns?: string
   rename?: string
@@ -179,6 +181,14 @@ function changesFor(w: WantedLink, o: Link, byIndex: ReadonlyMap<number, Link>):
     if (w.txqlen !== undefined && w.txqlen !== o.txqlen) ch.txqlen = w.txqlen
     if (w.promisc !== undefined && w.promisc !== (o.promisc ?? false)) ch.promisc = w.promisc
     if (w.alias !== undefined && w.alias !== (o.alias ?? "")) ch.alias = w.alias
+    if (w.altnames !== undefined) {
+      const have = new Set(o.altnames ?? [])
+      const want = new Set(w.altnames)
+      const add = w.altnames.filter((n) => !have.has(n))
+      const del = (o.altnames ?? []).filter((n) => !want.has(n))
+      if (add.length) ch.altnamesAdd = add
+      if (del.length) ch.altnamesDel = del
+    }
     if (w.group !== undefined && w.group !== o.group) ch.group = w.group
     if (w.kind === "bridge") {
       if (w.stp !== undefined && w.stp !== (o.stp ?? false)) ch.stp = w.stp

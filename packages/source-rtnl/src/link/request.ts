@@ -105,7 +105,7 @@ export function needsSettling(s: LinkSpec): boolean {
   // (the far end of a veth in another namespace too: it is set from a socket there)
   const peer = s.kind === "veth" && ((s.peer.up ?? s.up) !== undefined || !!s.peer.master)
   const bridgeMtu = s.kind === "bridge" && s.mtu !== undefined
-  return peer || bridgeMtu || s.up !== undefined || !!s.master || s.alias !== undefined
+  return peer || bridgeMtu || s.up !== undefined || !!s.master || s.alias !== undefined || !!s.altnames?.length
 }
 
 /**
@@ -147,7 +147,14 @@ export function linkSettle(op: LinkCreate, label: string, indexOf: IndexOf, kern
   const peerError =
     s.kind === "veth" ? set(s.peer.name, s.peer.up ?? s.up, s.peer.master, undefined, s.peer.netns) : undefined
   const mtu = s.kind === "bridge" ? s.mtu : undefined
-  return peerError ?? set(s.name, s.up, s.master, s.alias, undefined, mtu) ?? out
+  const error = peerError ?? set(s.name, s.up, s.master, s.alias, undefined, mtu)
+  if (error) return error
+  if (s.altnames?.length) {
+    const index = indexOf(s.name)
+    if (index === undefined) return missing(s.name, "link", label)
+    out.push({ object: "altnames", label, request: { op: "add", index, names: [...s.altnames] } })
+  }
+  return out
 }
 
 /** Equivalent to: ip link set dev NAME mtu … address … master … up|down. */
@@ -186,7 +193,14 @@ export function linkUpdate(op: LinkUpdate, label: string, indexOf: IndexOf, kern
     r.kind = "bridge"
     r.bridge = bridgeSettings(ch)
   }
-  return [request]
+  const out: RtnlRequest[] = []
+  // (altnames go by their own messages; removed ones first, so that a name can move)
+  if (ch.altnamesDel)
+    out.push({ object: "altnames", label, request: { op: "del", index: op.index, names: ch.altnamesDel } })
+  if (ch.altnamesAdd)
+    out.push({ object: "altnames", label, request: { op: "add", index: op.index, names: ch.altnamesAdd } })
+  const onlyNames = Object.keys(ch).every((k) => k === "altnamesAdd" || k === "altnamesDel")
+  return onlyNames ? out : [request, ...out]
 }
 
 /** Equivalent to: ip link del dev NAME, by the ifindex observed. */

@@ -15,6 +15,21 @@ const common = {
   /** the bridge this link is a port of; null to detach */
   master: v.optional(v.nullable(LinkName)),
   alias: v.optional(v.pipe(v.string(), v.maxLength(255, "alias is longer than 255 bytes"))),
+  /** alternative names (ip link property add … altname), up to 127 bytes each */
+  altnames: v.optional(
+    v.pipe(
+      v.array(
+        v.pipe(
+          v.string(),
+          v.check(
+            (s) => s.length > 0 && Buffer.byteLength(s) <= 127 && !/[/:\s]/.test(s) && s !== "." && s !== "..",
+            (i) => `${JSON.stringify(i.input)} is not a valid altname (1–127 bytes, no "/", ":" or spaces)`,
+          ),
+        ),
+      ),
+      v.check((a) => new Set(a).size === a.length, "an altname is listed twice"),
+    ),
+  ),
   group: v.optional(U32),
 }
 

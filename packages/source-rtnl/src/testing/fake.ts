@@ -313,6 +313,14 @@ export class FakeRtnlKernel implements RtnlKernel {
         return undefined
       case "tun":
         return this.#createLink({ op: "create", name: r.request.name, kind: "tun" })
+      case "altnames": {
+        const l = this.linkTable.get(r.request.index)
+        if (!l) return fail(ENODEV, "No such device")
+        const names = new Set(l.altnames ?? [])
+        for (const n of r.request.names) r.request.op === "add" ? names.add(n) : names.delete(n)
+        l.altnames = [...names]
+        return undefined
+      }
     }
   }
 

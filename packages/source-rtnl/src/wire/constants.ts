@@ -110,6 +110,11 @@ export const IFLA_GROUP = 27
 export const IFLA_NET_NS_FD = 28
 export const IFLA_EXT_MASK = 29
 export const IFLA_LINK_NETNSID = 37
+/** alternative names (ip link property add … altname): RTM_NEWLINKPROP / RTM_DELLINKPROP, IFLA_PROP_LIST { IFLA_ALT_IFNAME … } */
+export const RTM_NEWLINKPROP = 108
+export const RTM_DELLINKPROP = 109
+export const IFLA_PROP_LIST = 52
+export const IFLA_ALT_IFNAME = 53
 
 export const IFLA_INFO_KIND = 1
 export const IFLA_INFO_DATA = 2

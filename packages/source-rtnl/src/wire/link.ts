@@ -46,6 +46,28 @@ export interface Link {
   vxlan?: VxlanInfo
   /** a tun device's mode */
   tunMode?: "tun" | "tap"
+  /** alternative names */
+  altnames?: string[]
+}
+
+/** ip link property add|del dev INDEX altname NAME …: one message. */
+export function encodeAltnames(
+  w: MessageWriter,
+  op: "add" | "del",
+  index: number,
+  names: readonly string[],
+  label?: string,
+): void {
+  w.begin(
+    op === "add" ? c.RTM_NEWLINKPROP : c.RTM_DELLINKPROP,
+    op === "add" ? nl.NLM_F_CREATE | nl.NLM_F_EXCL | nl.NLM_F_APPEND : 0,
+    label,
+  )
+  ifinfomsg(w, index, 0, 0)
+  const list = w.nestStart(c.IFLA_PROP_LIST)
+  for (const n of names) w.attrString(c.IFLA_ALT_IFNAME, n)
+  w.nestEnd(list)
+  w.end()
 }
 
 /** A link request, in kernel terms (indexes, not names). */
@@ -225,6 +247,13 @@ export function decodeLink(m: Message): Link {
         break
       case c.IFLA_TXQLEN:
         link.txqlen = readU32(v, off, len)
+        break
+      case c.IFLA_PROP_LIST:
+        forEachAttr(v, off, off + len, (t, o, l) => {
+          if (t !== c.IFLA_ALT_IFNAME) return
+          link.altnames ??= []
+          link.altnames.push(readString(v, o, l))
+        })
         break
       case c.IFLA_ADDRESS:
         if (len === 6) link.mac = formatMac(new Uint8Array(v.buffer, v.byteOffset + off, len))
