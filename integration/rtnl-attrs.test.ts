@@ -70,6 +70,51 @@ describe("altnames", () => {
   })
 })
 
+describe("address lifetimes and flags", () => {
+  test("valid/preferred lifetimes and home/mngtmpaddr as ip shows them; a forever address given a lifetime by hand is put back", async () => {
+    using t = freshNetns()
+    const d = v.parse(RtnlDesiredSchema, {
+      links: [{ name: "a0", kind: "veth", peer: { name: "a1" }, up: true }],
+      addresses: [
+        { link: "a0", address: "10.8.0.1/24", validLft: 3600, preferredLft: 1800 },
+        { link: "a0", address: "fd08::1/64", nodad: true, mngtmpaddr: true, home: true },
+        { link: "a0", address: "10.8.1.1/24" },
+      ],
+    })
+    const s = createRtnlSource({ netns: t.ns })
+    try {
+      expect((await s.reconcile(s.diff(d, await s.observe(), OWN))).failed).toEqual([])
+      expect(s.diff(d, await s.observe(), OWN)).toEqual([])
+      type Info = {
+        local: string
+        valid_life_time: number
+        preferred_life_time: number
+        home?: boolean
+        mngtmpaddr?: boolean
+      }
+      const info = () => JSON.parse(t.sh("ip", "-j", "addr", "show", "a0"))[0].addr_info as Info[]
+      const at = (a: string) => info().find((x) => x.local === a)!
+      expect(at("10.8.0.1").valid_life_time).toBeLessThanOrEqual(3600)
+      expect(at("10.8.0.1").valid_life_time).toBeGreaterThan(3500)
+      expect(at("10.8.0.1").preferred_life_time).toBeLessThanOrEqual(1800)
+      expect(at("fd08::1")).toMatchObject({ home: true, mngtmpaddr: true })
+      // (ip addr change cannot keep our proto: the address is someone else's now, taken back with adopt)
+      t.sh("ip", "addr", "change", "10.8.1.1/24", "dev", "a0", "valid_lft", "100", "preferred_lft", "100")
+      expect(s.diff(d, await s.observe(), OWN).map((o) => o.kind)).toEqual(["conflict"])
+      const ops = s.diff(d, await s.observe(), { ...OWN, adopt: true })
+      expect(ops.map(s.describe)).toEqual(["ip addr del 10.8.1.1/24 dev a0", "ip addr add 10.8.1.1/24 dev a0 proto 77"])
+      expect((await s.reconcile(ops)).failed).toEqual([])
+      expect(at("10.8.1.1").valid_life_time).toBe(4294967295)
+      const bad = v.safeParse(RtnlDesiredSchema, {
+        addresses: [{ link: "a0", address: "10.0.0.1/24", validLft: 10, preferredLft: 20 }],
+      })
+      expect(bad.success).toBe(false)
+    } finally {
+      await s.close()
+    }
+  })
+})
+
 describe("route attributes", () => {
   test("advmss, hoplimit, initcwnd, initrwnd, rto_min, quickack: as ip shows them; one changed is one replace", async () => {
     using t = freshNetns()

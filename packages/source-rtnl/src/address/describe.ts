@@ -11,6 +11,11 @@ export function describeAddressOp(op: AddressOp): string {
   if (a.label) parts.push(`label ${a.label}`)
   if (a.noPrefixRoute) parts.push("noprefixroute")
   if (a.nodad) parts.push("nodad")
+  if (a.home) parts.push("home")
+  if (a.mngtmpaddr) parts.push("mngtmpaddr")
+  if (a.autojoin) parts.push("autojoin")
+  if (a.validLft !== undefined) parts.push(`valid_lft ${a.validLft}`)
+  if (a.preferredLft !== undefined) parts.push(`preferred_lft ${a.preferredLft}`)
   parts.push(`proto ${op.proto}`)
   return parts.join(" ")
 }

@@ -7,7 +7,13 @@ import type { ConflictOp } from "../conflict.ts"
 import type { Address } from "../wire/addr.ts"
 import type { Owner } from "../ownership.ts"
 import type { AddressSpec } from "../schema.ts"
-import { IFA_F_NODAD, IFA_F_NOPREFIXROUTE } from "../wire/constants.ts"
+import {
+  IFA_F_HOMEADDRESS,
+  IFA_F_MANAGETEMPADDR,
+  IFA_F_MCAUTOJOIN,
+  IFA_F_NODAD,
+  IFA_F_NOPREFIXROUTE,
+} from "../wire/constants.ts"
 
 export type { Address }
 
@@ -15,12 +21,16 @@ export type AddressOp =
   | { kind: "create"; object: "address"; spec: AddressSpec; proto: number }
   | { kind: "delete"; object: "address"; link: string; index: number; address: string; peer?: string; family: Family }
 
-const MANAGED_FLAGS = IFA_F_NOPREFIXROUTE | IFA_F_NODAD
+const MANAGED_FLAGS = IFA_F_NOPREFIXROUTE | IFA_F_NODAD | IFA_F_HOMEADDRESS | IFA_F_MANAGETEMPADDR | IFA_F_MCAUTOJOIN
 
-function wantedFlags(a: AddressSpec): number {
+export function wantedFlags(a: AddressSpec): number {
   let f = 0
+  const six = familyOf(a.address) === "inet6"
   if (a.noPrefixRoute) f |= IFA_F_NOPREFIXROUTE
-  if (a.nodad && familyOf(a.address) === "inet6") f |= IFA_F_NODAD
+  if (a.nodad && six) f |= IFA_F_NODAD
+  if (a.home && six) f |= IFA_F_HOMEADDRESS
+  if (a.mngtmpaddr && six) f |= IFA_F_MANAGETEMPADDR
+  if (a.autojoin) f |= IFA_F_MCAUTOJOIN
   return f
 }
 
@@ -28,8 +38,10 @@ function differs(a: AddressSpec, o: Address, link: string): string | undefined {
   if ((a.peer ?? undefined) !== o.peer) return "peer"
   const label = a.label ?? (o.family === "inet" ? link : undefined)
   if (o.family === "inet" && label !== (o.label ?? link)) return "label"
-  const mask = o.family === "inet6" ? MANAGED_FLAGS : IFA_F_NOPREFIXROUTE
+  const mask = o.family === "inet6" ? MANAGED_FLAGS : IFA_F_NOPREFIXROUTE | IFA_F_MCAUTOJOIN
   if ((wantedFlags(a) & mask) !== (o.flags & mask)) return "flags"
+  // lifetimes count down: a finite one is what was asked while it runs; forever and finite differ
+  if ((a.validLft === undefined || a.validLft === "forever") !== (o.validLft === undefined)) return "lifetime"
   return undefined
 }
 

@@ -2,8 +2,8 @@
 import { parseIp, parsePrefix } from "@linx/netlink/ip"
 import type { RtnlRequest } from "../kernel.ts"
 import { type IndexOf, missing } from "../request.ts"
-import * as c from "../wire/constants.ts"
-import type { AddressOp } from "./diff.ts"
+import { type AddressOp, wantedFlags } from "./diff.ts"
+import { lifetimeSeconds } from "./schema.ts"
 
 export type AddressCreate = Extract<AddressOp, { kind: "create" }>
 export type AddressDelete = Extract<AddressOp, { kind: "delete" }>
@@ -14,9 +14,7 @@ export function addressCreate(op: AddressCreate, label: string, indexOf: IndexOf
   const link = indexOf(a.link)
   if (link === undefined) return missing(a.link, "link", label)
   const p = parsePrefix(a.address)!
-  let flags = 0
-  if (a.noPrefixRoute) flags |= c.IFA_F_NOPREFIXROUTE
-  if (a.nodad && p.family === "inet6") flags |= c.IFA_F_NODAD
+  const flags = wantedFlags(a)
   const request: RtnlRequest & { object: "address" } = {
     object: "address",
     label,
@@ -32,6 +30,10 @@ export function addressCreate(op: AddressCreate, label: string, indexOf: IndexOf
   }
   if (a.peer) request.request.peer = parseIp(a.peer)!.bytes
   if (a.label) request.request.label = a.label
+  if (a.validLft !== undefined || a.preferredLft !== undefined) {
+    const valid = lifetimeSeconds(a.validLft)
+    request.request.lifetimes = { valid, preferred: lifetimeSeconds(a.preferredLft ?? a.validLft) }
+  }
   return [request]
 }
 

@@ -31,6 +31,9 @@ export interface Address {
   scope: number
   /** IFA_PROTO; 0 when unset */
   proto: number
+  /** seconds left (IFA_CACHEINFO); absent: forever */
+  validLft?: number
+  preferredLft?: number
 }
 
 export interface AddressRequest {
@@ -45,6 +48,8 @@ export interface AddressRequest {
   flags?: number
   /** IFA_PROTO */
   proto?: number
+  /** seconds (LIFETIME_FOREVER for none): IFA_CACHEINFO */
+  lifetimes?: { valid: number; preferred: number }
 }
 
 export function familyNumber(f: Family): number {
@@ -74,6 +79,13 @@ export function encodeAddressRequest(w: MessageWriter, r: AddressRequest, label?
     if (r.label !== undefined) w.attrString(c.IFA_LABEL, r.label)
     if (flags) w.attrU32(c.IFA_FLAGS, flags)
     if (r.proto !== undefined) w.attrU8(c.IFA_PROTO, r.proto)
+    if (r.lifetimes) {
+      const b = new Uint8Array(16)
+      const dv = new DataView(b.buffer)
+      dv.setUint32(0, r.lifetimes.preferred, true)
+      dv.setUint32(4, r.lifetimes.valid, true)
+      w.attrBytes(c.IFA_CACHEINFO, b)
+    }
   }
   w.end()
 }
@@ -102,6 +114,8 @@ export function decodeAddress(m: Message): Address {
   let address: string | undefined
   let label: string | undefined
   let proto = 0
+  let preferred = c.LIFETIME_FOREVER
+  let valid = c.LIFETIME_FOREVER
   forEachAttr(v, p + c.IFADDRMSG_LEN, m.end, (type, off, len) => {
     switch (type) {
       case c.IFA_LOCAL:
@@ -119,6 +133,12 @@ export function decodeAddress(m: Message): Address {
       case c.IFA_PROTO:
         proto = readU8(v, off, len)
         break
+      case c.IFA_CACHEINFO:
+        if (len >= 8) {
+          preferred = v.getUint32(off, true)
+          valid = v.getUint32(off + 4, true)
+        }
+        break
     }
   })
   const own = local ?? address ?? ""
@@ -126,6 +146,8 @@ export function decodeAddress(m: Message): Address {
   const a: Address = { family, index, address: `${own}/${prefixLen}`, flags, scope, proto }
   if (peer) a.peer = peer
   if (label !== undefined) a.label = label
+  if (valid !== c.LIFETIME_FOREVER) a.validLft = valid
+  if (preferred !== c.LIFETIME_FOREVER) a.preferredLft = preferred
   return a
 }
 

@@ -161,6 +161,12 @@ export const IFA_FLAGS = 8
 export const IFA_PROTO = 11
 export const IFA_F_NODAD = 0x02
 export const IFA_F_NOPREFIXROUTE = 0x200
+export const IFA_F_HOMEADDRESS = 0x10
+export const IFA_F_MANAGETEMPADDR = 0x100
+export const IFA_F_MCAUTOJOIN = 0x400
+/** IFA_CACHEINFO: struct ifa_cacheinfo { u32 ifa_prefered, ifa_valid, cstamp, tstamp } (seconds; ~0 forever) */
+export const IFA_CACHEINFO = 6
+export const LIFETIME_FOREVER = 0xffffffff
 
 // struct rtmsg { u8 family, dst_len, src_len, tos, table, protocol, scope, type; u32 flags; }
 export const RTMSG_LEN = 12
