@@ -228,14 +228,20 @@ describe("tun and tap devices", () => {
 })
 
 describe("route types and preference", () => {
-  test("a throw route and an IPv6 route's pref: as ip shows them, then nothing to do; pref changed in place", async () => {
+  test("throw and local routes, tos, an IPv6 route's pref: as ip shows them, then nothing to do; pref changed in place", async () => {
     using t = freshNetns()
     const state = (pref: "high" | "low") =>
       v.parse(RtnlDesiredSchema, {
         links: [{ name: "a0", kind: "veth", peer: { name: "a1" }, up: true }],
-        addresses: [{ link: "a0", address: "fd03::1/64", nodad: true }],
+        addresses: [
+          { link: "a0", address: "fd03::1/64", nodad: true },
+          { link: "a0", address: "10.3.0.1/24" },
+        ],
         routes: [
           { dst: "10.70.0.0/16", type: "throw", table: 100 },
+          { dst: "10.71.0.0/24", type: "local", dev: "lo", table: 100 },
+          { dst: "10.72.0.0/16", via: "10.3.0.254", tos: 16 },
+          { dst: "10.72.0.0/16", via: "10.3.0.253" },
           { dst: "fd70::/48", via: "fd03::fe", pref },
         ],
       })
@@ -243,10 +249,14 @@ describe("route types and preference", () => {
     try {
       expect((await s.reconcile(s.diff(state("high"), await s.observe(), OWN))).failed).toEqual([])
       expect(s.diff(state("high"), await s.observe(), OWN)).toEqual([])
-      expect(JSON.parse(t.sh("ip", "-j", "route", "show", "table", "100"))[0]).toMatchObject({
-        type: "throw",
-        dst: "10.70.0.0/16",
-      })
+      const t100 = JSON.parse(t.sh("ip", "-j", "route", "show", "table", "100")) as { type?: string; dst: string }[]
+      expect(t100.map((r) => `${r.type ?? "unicast"} ${r.dst}`).sort()).toEqual([
+        "local 10.71.0.0/24",
+        "throw 10.70.0.0/16",
+      ])
+      // two routes to one destination, told apart by tos (part of an IPv4 route's key)
+      const main = JSON.parse(t.sh("ip", "-j", "route", "show", "10.72.0.0/16")) as { tos?: string; gateway: string }[]
+      expect(main.map((r) => `${r.tos ?? "0"} ${r.gateway}`).sort()).toEqual(["0 10.3.0.253", "0x10 10.3.0.254"])
       const six = () => JSON.parse(t.sh("ip", "-6", "-j", "route", "show", "fd70::/48"))[0]
       expect(six().pref).toBe("high")
       const ops = s.diff(state("low"), await s.observe(), OWN)

@@ -82,10 +82,10 @@ export const RtnlDesiredSchema = v.pipe(
     })
     const routes = new Map<string, number>()
     dataset.value.routes.forEach((r, i) => {
-      // the kernel's key of a route: family, table, destination, metric (tos is always 0 here)
+      // the kernel's key of a route: family, table, destination, tos (IPv4), metric
       const family = routeFamilyOf(r)
       const metric = r.metric ?? (family === "inet6" ? 1024 : 0)
-      const key = `${family} ${r.table ?? "main"} ${r.dst} ${metric}`
+      const key = `${family} ${r.table ?? "main"} ${r.dst} ${r.tos ?? 0} ${metric}`
       const prev = routes.get(key)
       if (prev === undefined) routes.set(key, i)
       else

@@ -10,6 +10,7 @@ function describeRoute(verb: string, w: WantedRoute, protocol: number): string {
   if (w.gateway) parts.push(`via ${w.gateway}`)
   if (w.dev) parts.push(`dev ${w.dev}`)
   if (w.prefsrc) parts.push(`src ${w.prefsrc}`)
+  if (w.tos) parts.push(`tos 0x${w.tos.toString(16)}`)
   if (w.table !== c.RT_TABLE_MAIN) parts.push(`table ${w.table}`)
   if (w.priority !== (w.family === "inet6" ? 1024 : 0)) parts.push(`metric ${w.priority}`)
   if (w.mtu !== undefined) parts.push(`mtu ${w.mtu}`)

@@ -17,6 +17,8 @@ export interface WantedRoute {
   key: string
   /** the same key, packed like Route.id */
   id: string
+  /** IPv4 TOS: part of the key */
+  tos: number
   family: Family
   dst: string
   table: number
@@ -42,7 +44,7 @@ export type RouteOp =
 
 /** Route types a desired route may have (the others are the kernel's), by name. */
 const TYPES: Record<string, number> = Object.fromEntries(
-  [c.RTN_UNICAST, c.RTN_BLACKHOLE, c.RTN_UNREACHABLE, c.RTN_PROHIBIT, c.RTN_THROW].map((n) => [
+  [c.RTN_UNICAST, c.RTN_BLACKHOLE, c.RTN_UNREACHABLE, c.RTN_PROHIBIT, c.RTN_THROW, c.RTN_LOCAL].map((n) => [
     c.ROUTE_TYPE_NAMES[n]!,
     n,
   ]),
@@ -94,13 +96,17 @@ export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
   const scope =
     s.scope !== undefined
       ? SCOPES[s.scope]!
-      : family === "inet" && type === c.RTN_UNICAST && !hasGateway
-        ? c.RT_SCOPE_LINK
-        : c.RT_SCOPE_UNIVERSE
+      : type === c.RTN_LOCAL
+        ? c.RT_SCOPE_HOST
+        : family === "inet" && type === c.RTN_UNICAST && !hasGateway
+          ? c.RT_SCOPE_LINK
+          : c.RT_SCOPE_UNIVERSE
   const p = parsePrefix(dst)!
-  const id = packRouteId(family === "inet" ? c.AF_INET : c.AF_INET6, table, priority, 0, p.prefixLen, p.bytes)
+  const tos = family === "inet" ? (s.tos ?? 0) : 0
+  const id = packRouteId(family === "inet" ? c.AF_INET : c.AF_INET6, table, priority, tos, p.prefixLen, p.bytes)
   const w: WantedRoute = {
-    key: routeKey(family, table, dst, 0, priority),
+    key: routeKey(family, table, dst, tos, priority),
+    tos,
     id,
     family,
     dst,
@@ -185,7 +191,9 @@ export function isComparableRoute(r: Route): boolean {
     r.type === c.RTN_BLACKHOLE ||
     r.type === c.RTN_UNREACHABLE ||
     r.type === c.RTN_PROHIBIT ||
-    r.type === c.RTN_THROW
+    r.type === c.RTN_THROW ||
+    // local routes of the kernel's own live in table local, which is never compared
+    (r.type === c.RTN_LOCAL && r.table !== c.RT_TABLE_LOCAL)
   )
 }
 

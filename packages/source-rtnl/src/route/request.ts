@@ -26,7 +26,7 @@ export function routeCreate(op: RouteCreate, label: string, indexOf: IndexOf): R
     protocol: op.protocol,
     scope: w.scope,
     type: w.type,
-    tos: 0,
+    tos: w.tos,
     priority: w.priority,
     flags: w.onlink ? c.RTNH_F_ONLINK : 0,
   }

@@ -83,7 +83,10 @@ export const RouteSpecSchema = v.pipe(
     table: v.optional(RouteTable),
     metric: v.optional(U32),
     scope: v.optional(v.picklist(["universe", "global", "site", "link", "host"])),
-    type: v.optional(v.picklist(["unicast", "blackhole", "unreachable", "prohibit", "throw"]), "unicast"),
+    /** local (AnyIP: every address of dst is this host's; in a table other than local) */
+    type: v.optional(v.picklist(["unicast", "blackhole", "unreachable", "prohibit", "throw", "local"]), "unicast"),
+    /** IPv4 type of service: part of the route's key (ip route add … tos 0x10) */
+    tos: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255))),
     /** an IPv6 route's preference (ip -6 route … pref low|medium|high) */
     pref: v.optional(v.picklist(["low", "medium", "high"])),
     mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535))),
@@ -111,8 +114,9 @@ export const RouteSpecSchema = v.pipe(
   ),
   v.check((r) => routeFamilies(r).size <= 1, "dst, via, src and nexthops must all be IPv4 or all IPv6"),
   v.check((r) => r.pref === undefined || routeFamilyOf(r) === "inet6", "pref is for IPv6 routes"),
+  v.check((r) => !r.tos || routeFamilyOf(r) === "inet", "tos is for IPv4 routes"),
   v.check(
-    (r) => r.type === "unicast" || (!r.via && !r.dev && !r.nexthops),
+    (r) => r.type === "unicast" || r.type === "local" || (!r.via && !r.dev && !r.nexthops),
     (i) => `a ${i.input.type} route takes no via, dev or nexthops`,
   ),
   v.check(
