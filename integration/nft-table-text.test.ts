@@ -206,6 +206,27 @@ describe("a table written whole as nft text", () => {
     }
   })
 
+  test("a set whose size changed (nothing else) is made anew with the rules that use it, in one pass", async () => {
+    using t = freshNetns()
+    const loop = createReconciler({
+      source: createNftSource({ netns: t.ns }),
+      desired: v.parse(NftDesiredSchema, { tables: [{ family: "inet", name: "edge", nft: BODY }] }),
+      ownership: own,
+    })
+    try {
+      await loop.start()
+      const next = BODY.replace("size 65535", "size 1024")
+      const pass = await loop.setDesired({ tables: [{ family: "inet", name: "edge", nft: next }] })
+      expect(pass.failed).toEqual([])
+      expect(pass.applied.some((op) => op.includes("nft delete set inet edge blocked"))).toBe(true)
+      expect(t.sh("nft", "list", "set", "inet", "edge", "blocked")).toContain("size 1024")
+      nftFile(t, `table inet ref {${next}}\n`)
+      expect(listing(t, "edge")).toBe(listing(t, "ref"))
+    } finally {
+      await loop.stop()
+    }
+  })
+
   test("the common form's per-element timeout and comment: the kernel holds what nft makes of the same elements", async () => {
     using t = freshNetns()
     const text = `set seen {

@@ -9,6 +9,7 @@ import { compileRule } from "./rule-compile.ts"
 import type { CommonRule } from "./rule-schema.ts"
 import type { ChainSpec, RuleSpec } from "./schema.ts"
 import { TextRule } from "./text.ts"
+import { setsReferenced } from "./wire/raw.ts"
 import type { OpLists } from "./set-diff.ts"
 
 interface Where {
@@ -56,8 +57,14 @@ function baseDiffers(want: ChainSpec, have: Chain): boolean {
   )
 }
 
+/** Whether any of the rules refers to one of the sets (lookups; in nft's bytes also dynset and objref maps). */
 const looksUp = (rules: readonly CompiledRule[], sets: ReadonlySet<string>) =>
-  sets.size > 0 && rules.some((r) => r.exprs.some((e) => e.type === "lookup" && e.set !== undefined && sets.has(e.set)))
+  sets.size > 0 &&
+  rules.some((r) =>
+    r.wire
+      ? setsReferenced(r.wire.exprs).some((n) => sets.has(n))
+      : r.exprs.some((e) => e.type === "lookup" && e.set !== undefined && sets.has(e.set)),
+  )
 
 /** A text rule compares by the kernel's bytes, the others by their normal form. */
 function sameRules(want: readonly CompiledRule[], have: readonly Rule[]): boolean {

@@ -39,6 +39,8 @@ export interface NftSet {
   timeout?: number
   /** element keys in the kernel's bytes, hex; a map's as "key=value" (value hex, or "v:<verdict>[:<chain>]") */
   elements: string[]
+  /** what it was made with (setAttrsKey of its NEWSET attributes): tells a changed size, typeof or policy */
+  attrsKey?: string
   /** only these element keys were looked at (an element event's): `elements` holds those of them present */
   lookedAt?: ReadonlySet<string>
 }

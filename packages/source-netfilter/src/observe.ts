@@ -30,7 +30,7 @@ import { anonKey, commentOf, ObservedRule } from "./observed-rule.ts"
 
 export { anonKey, commentOf }
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
-import { eachAttr } from "./wire/raw.ts"
+import { eachAttr, setAttrsKey } from "./wire/raw.ts"
 import { END_MARK, EXTRA_MARK, keyTypeName } from "./elements.ts"
 
 const familyName = (n: number) => Object.keys(NFPROTO).find((k) => NFPROTO[k] === n) ?? String(n)
@@ -84,6 +84,8 @@ export function parseSet(m: Message, family: string): NftSet | undefined {
   // an anonymous set of it can be written back as it was
   if (/^\d+$/.test(type)) type = `${s.keyType}/${s.keyLen}`
   const set: NftSet = { name: s.name, handle: s.handle, type, flags: s.flags, elements: [] }
+  if (!(s.flags & NFT_SET_ANONYMOUS))
+    set.attrsKey = setAttrsKey(new Uint8Array(m.view.buffer, m.view.byteOffset + m.payload + 4, m.end - m.payload - 4))
   if (s.timeout) set.timeout = s.timeout
   if (s.flags & NFT_SET_MAP) set.map = s.dataType === NFT_DATA_VERDICT ? "verdict" : keyTypeName(s.dataType ?? 0)
   return set

@@ -77,6 +77,8 @@ function mustRecreate(want: SetSpec, have: NftSet, partial = false): boolean {
   const flags = setFlags(want)
   // a constant set cannot change while bound: a new content means a new set (a partial look cannot tell)
   const constantChanged = !partial && (flags & NFT_SET_CONSTANT) !== 0 && !sameContent(desiredKeys(want), have.elements)
+  // made from nft text: every attribute it is made with counts
+  if (want instanceof KernelSet && have.attrsKey !== undefined && have.attrsKey !== want.attrsKey) return true
   return (
     have.type !== want.type ||
     (have.flags & SET_FLAGS_COMPARED) !== flags ||

@@ -2,6 +2,7 @@
 // their diff (per element, by key bytes; a set whose type or flags changed is recreated).
 import * as v from "valibot"
 import { toHex } from "@linx/netlink/wire"
+import { setAttrsKey } from "./wire/raw.ts"
 import {
   EXTRA_MARK,
   elementBytes,
@@ -176,7 +177,11 @@ export class KernelSet {
     readonly attrs: Uint8Array,
     /** updated from the packet path (`add @s { ip saddr }`, flags dynamic): elements beyond `keys` are left alone */
     readonly dynamic: boolean,
-  ) {}
+  ) {
+    this.attrsKey = setAttrsKey(attrs)
+  }
+  /** what it is made with, as observe keys a set (a changed size, typeof or policy makes it anew) */
+  readonly attrsKey: string
   toJSON(): object {
     return { name: this.name, type: this.type, flags: this.flags, map: this.map, elements: this.keys.length }
   }

@@ -168,7 +168,7 @@ function copyAttrs(w: MessageWriter, src: Uint8Array, keep: readonly number[]): 
 }
 
 /** Appends an attribute's bytes padded to 4 (the writer pads its own attributes only). */
-function padTo4(w: MessageWriter, n: number): void {
+export function padTo4(w: MessageWriter, n: number): void {
   if (n & 3) w.zeros(4 - (n & 3))
 }
 
@@ -235,6 +235,19 @@ export function writeRule(
  */
 const SET_INPUT_ATTRS = [3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 17, 18]
 
+/**
+ * What a set is made with (its NEWSET attributes, as dumped), as a key: two sets with
+ * equal keys behave alike. Userdata (13: nft's typeof and byte-order notes, for listing
+ * only) is left out, so a set made by another tool is not made anew for it alone.
+ */
+export function setAttrsKey(attrs: Uint8Array): string {
+  let out = ""
+  eachAttr(attrs, (t, s, e) => {
+    if (t !== 13 && SET_INPUT_ATTRS.includes(t)) out += `${t}:${toHex(attrs.subarray(s, e))};`
+  })
+  return out
+}
+
 /** NFT_MSG_NEWSET for a named set as dumped (a set of a table written as nft text), under its name. */
 export function writeNamedSet(
   w: MessageWriter,
@@ -249,70 +262,6 @@ export function writeNamedSet(
   w.attrString(1, where.table).attrString(2, name).attrU32be(10, id)
   copyAttrs(w, attrs, SET_INPUT_ATTRS)
   w.end()
-}
-
-/** One element to write: key, interval-end flag, data (bytes, or a verdict with its chain), its other attributes as dumped. */
-export interface ElementBytes {
-  key: Uint8Array
-  flags: number
-  data?: Uint8Array
-  verdict?: { code: number; chain?: string }
-  extra?: Uint8Array
-}
-
-/** The nest of one NFTA_SET_ELEM_LIST_ELEMENTS list holds at most this much (a u16 length). */
-const ELEMENTS_NEST_MAX = 60_000
-
-/**
- * NFT_MSG_NEWSETELEM (or DELSETELEM: key, flags and a key end only) for elements with
- * their own attributes, as many messages as their size needs; returns the message count.
- */
-export function writeElements(
-  w: MessageWriter,
-  where: { family: number; table: string; set: string; label: string },
-  elements: readonly ElementBytes[],
-  type: number,
-  flags: number,
-): number {
-  let n = 0
-  for (let i = 0; i < elements.length; ) {
-    w.begin(nfnl.nftType(type), flags, where.label)
-    nfnl.writeNfgenmsg(w, where.family)
-    w.attrString(1, where.table).attrString(2, where.set)
-    const list = w.nestStart(3)
-    const start = w.length
-    do {
-      const e = elements[i++]!
-      const el = w.nestStart(1)
-      const key = w.nestStart(1)
-      w.attrBytes(1, e.key).nestEnd(key)
-      if (e.flags) w.attrU32be(3, e.flags)
-      if (type === nfnl.NFT_MSG_NEWSETELEM && (e.data || e.verdict)) {
-        const data = w.nestStart(2)
-        if (e.data) w.attrBytes(1, e.data)
-        else {
-          const v = w.nestStart(2)
-          w.attrU32be(1, e.verdict!.code >>> 0)
-          if (e.verdict!.chain) w.attrString(2, e.verdict!.chain)
-          w.nestEnd(v)
-        }
-        w.nestEnd(data)
-      }
-      if (e.extra)
-        eachAttr(e.extra, (t, _s, end, at) => {
-          // a delete names the element by its key (and a concatenated interval's end), nothing more
-          if (type === nfnl.NFT_MSG_NEWSETELEM || t === 10) {
-            w.bytes(e.extra!.subarray(at, end))
-            padTo4(w, end - at)
-          }
-        })
-      w.nestEnd(el)
-    } while (i < elements.length && w.length - start < ELEMENTS_NEST_MAX)
-    w.nestEnd(list)
-    w.end()
-    n++
-  }
-  return n
 }
 
 /** NFT_MSG_NEWSET and NEWSETELEM for one anonymous set of a text rule, bound to `id`; returns the message count. */
