@@ -1,6 +1,6 @@
 // The `linx` command run as a user would: spawned, in fresh namespaces.
 import { describe, expect, test } from "bun:test"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { freshNetns, type TestNetns } from "./netns.ts"
@@ -604,4 +604,66 @@ desired:
     }
     expect(await proc.exited).toBe(0)
   }, 30_000)
+})
+
+describe("linx as a binary", () => {
+  test("bun build --compile: --version, and the demo from outside any checkout (its examples inside the binary)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "linx-bin-"))
+    try {
+      const bin = join(dir, "linx")
+      const build = Bun.spawnSync(["bun", "build", "--compile", MAIN, "--outfile", bin], { stderr: "pipe" })
+      expect(build.exitCode).toBe(0)
+      const version = Bun.spawnSync([bin, "--version"], { cwd: "/" })
+      const pkg = JSON.parse(readFileSync(join(import.meta.dir, "../packages/cli/package.json"), "utf8"))
+      expect(version.stdout.toString().trim()).toBe(pkg.version)
+      const demo = Bun.spawnSync([bin, "demo"], { cwd: "/", stdout: "pipe", stderr: "pipe" })
+      expect(demo.stderr.toString()).toBe("")
+      expect(demo.exitCode).toBe(0)
+      expect(demo.stdout.toString()).toContain("router (rtnl, examples/router.yaml)")
+      expect(demo.stdout.toString()).toContain("nothing left behind")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
+
+  test("scripts/install.sh puts the compiled linx on PATH ($PREFIX/bin), and running it again changes nothing", () => {
+    const prefix = mkdtempSync(join(tmpdir(), "linx-prefix-"))
+    try {
+      const run = () =>
+        Bun.spawnSync(["bash", join(import.meta.dir, "../scripts/install.sh")], {
+          env: { ...process.env, PREFIX: prefix },
+          stdout: "pipe",
+          stderr: "pipe",
+        })
+      const first = run()
+      expect(first.exitCode).toBe(0)
+      expect(first.stdout.toString()).toContain(`installed as ${prefix}/bin/linx`)
+      expect(run().exitCode).toBe(0)
+      const v = Bun.spawnSync([join(prefix, "bin", "linx"), "--version"], { cwd: "/" })
+      expect(v.exitCode).toBe(0)
+      expect(v.stdout.toString().trim()).toMatch(/^\d+\.\d+\.\d+$/)
+    } finally {
+      rmSync(prefix, { recursive: true, force: true })
+    }
+  }, 120_000)
+
+  test("completion: a bash script that completes commands, sources and options; zsh's; another shell refused", () => {
+    const script = Bun.spawnSync(["bun", MAIN, "completion", "bash"]).stdout.toString()
+    const complete = (words: string[]) =>
+      Bun.spawnSync([
+        "bash",
+        "-c",
+        `${script}\nCOMP_WORDS=(${words.join(" ")}); COMP_CWORD=${words.length - 1}; _linx; echo "\${COMPREPLY[@]}"`,
+      ])
+        .stdout.toString()
+        .trim()
+    expect(complete(["linx", "pl"])).toBe("plan")
+    expect(complete(["linx", "show", "net"])).toBe("netfilter")
+    expect(complete(["linx", "show", "--des"])).toBe("--desired")
+    expect(complete(["linx", "run", "--log"])).toBe("--log-level")
+    expect(Bun.spawnSync(["bun", MAIN, "completion", "zsh"]).stdout.toString()).toContain("#compdef linx")
+    const fish = Bun.spawnSync(["bun", MAIN, "completion", "fish"], { stderr: "pipe" })
+    expect(fish.exitCode).toBe(1)
+    expect(fish.stderr.toString()).toContain('"fish" is not bash or zsh')
+  })
 })

@@ -5,6 +5,7 @@ import { join } from "node:path"
 import { Netns } from "@linx/netlink"
 import { createReconciler, type Reconciler } from "@linx/reconcile"
 import type { ExitCode, Output } from "./commands.ts"
+import { EMBEDDED_EXAMPLES } from "./examples.ts"
 import { loadFile } from "./file.ts"
 
 interface Break {
@@ -33,10 +34,11 @@ const BREAKS: Break[] = [
   { loop: "router", argv: ["ip", "link", "del", "vx0"] },
 ]
 
-function examplesDir(): string {
+/** The examples directory of a checkout, when there is one (edits to the files show); else the copies inside linx. */
+function examplesDir(): string | undefined {
   for (const d of [join(import.meta.dir, "../../../examples"), join(process.cwd(), "examples")])
     if (existsSync(join(d, "host.yaml"))) return d
-  throw new Error("cannot find the examples/ directory (run linx demo from the repository)")
+  return undefined
 }
 
 function fmt(ms: number): string {
@@ -47,11 +49,13 @@ type Loops = Map<string, Reconciler<unknown, unknown>>
 type Row = [string, string, string]
 
 /** Starts the example loops in the namespace; false when one did not converge. */
-async function startLoops(dir: string, ns: Netns, loops: Loops, io: Output): Promise<boolean> {
+async function startLoops(dir: string | undefined, ns: Netns, loops: Loops, io: Output): Promise<boolean> {
   let ok = true
   // sysctl first: its br-lan key is pending until the host loop creates br-lan
   for (const name of ["sysctl", "host", "firewall", "router"]) {
-    const file = await loadFile(join(dir, `${name}.yaml`))
+    const file = dir
+      ? await loadFile(join(dir, `${name}.yaml`))
+      : await loadFile(`examples/${name}.yaml`, EMBEDDED_EXAMPLES[name])
     // ip_local_port_range has no kernel event: a short resync shows the other healing layer
     const resyncMs = name === "sysctl" ? 1_000 : 30_000
     const loop = createReconciler({

@@ -2,10 +2,14 @@
 // The `linx` command.
 import { Command, InvalidArgumentError, Option } from "commander"
 import { guard, planCommand, showCommand, stdio } from "./commands.ts"
+import { completionScript } from "./completion.ts"
 import { demoCommand } from "./demo.ts"
 import { LOG_LEVELS, type LogLevel, runCommand } from "./run.ts"
 
-const VERSION: string = (await Bun.file(new URL("../package.json", import.meta.url)).json()).version
+// imported, not read: a compiled linx (bun build --compile) carries it inside
+import pkg from "../package.json" with { type: "json" }
+
+const VERSION: string = pkg.version
 
 /** "500ms", "30s", "5m", "1h"; a bare number is refused (is 30000 seconds or milliseconds?). */
 export function duration(text: string): number {
@@ -131,6 +135,19 @@ program
   .description("a self-contained demo in a private namespace: apply, break, watch it heal")
   .action(async () => {
     code = await guard(stdio, "demo", () => demoCommand(stdio))
+  })
+
+program
+  .command("completion")
+  .description("a shell completion script: source <(linx completion bash), or zsh")
+  .argument("<shell>", "bash or zsh")
+  .action((shell: string) => {
+    const script = completionScript(program, shell)
+    if (script) stdio.out(script)
+    else {
+      stdio.err(`linx completion: "${shell}" is not bash or zsh`)
+      code = 1
+    }
   })
 
 try {
