@@ -392,6 +392,13 @@ desired:
     const owned = JSON.parse(linx(t, "show", "netfilter", "--desired", "--file", f).stdout)
     expect(owned.desired.tables.map((x: { name: string }) => x.name)).toEqual(["edge"])
     expect(linx(t, "show", "rtnl", "--desired").stderr).toContain("not for rtnl yet")
+    // sysctl: the keys a file names, with the values the kernel holds now
+    const sf = file("s.yaml", "source: sysctl\ndesired:\n  net.ipv4.ip_forward: 1\n  net.ipv4.tcp_syncookies: 0\n")
+    t.sh("sysctl", "-qw", "net.ipv4.ip_forward=0", "net.ipv4.tcp_syncookies=1")
+    const sys = JSON.parse(linx(t, "show", "sysctl", "--desired", "--file", sf).stdout)
+    expect(sys.desired).toEqual({ "net.ipv4.ip_forward": "0", "net.ipv4.tcp_syncookies": "1" })
+    expect(linx(t, "plan", file("s.json", JSON.stringify(sys))).code).toBe(0)
+    expect(linx(t, "show", "sysctl", "--desired").stderr).toContain("give --file")
   })
 
   test("plan has the kernel judge a netfilter change: a refusal is known before apply (exit 1), nothing is made", () => {

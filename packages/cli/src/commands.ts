@@ -42,13 +42,13 @@ async function showDesired(
   io: Output,
 ): Promise<ExitCode> {
   if (!entry.asDesired) {
-    io.err(`linx show --desired: not for ${kind} yet (netfilter: every table as nft text)`)
+    io.err(`linx show --desired: not for ${kind} yet (netfilter: every table as nft text; sysctl: a file's keys)`)
     return 1
   }
   const file = opts.file ? await loadFile(opts.file) : undefined
   if (file && file.source !== kind) throw new FileError(opts.file!, [`is a ${file.source} file, not ${kind}`])
   const netns = netnsOf(opts.netns, file)
-  const doc = entry.asDesired(netns, file?.ownership) as Record<string, unknown>
+  const doc = (await entry.asDesired(netns, file)) as Record<string, unknown>
   if (typeof netns === "string") doc.netns = netns
   io.out(JSON.stringify(doc, null, 2))
   return 0

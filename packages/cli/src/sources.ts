@@ -1,6 +1,6 @@
 // The sources the CLI knows, and how `show` presents what each observes.
 import type { NetnsRef } from "@linx/netlink"
-import type { AnySource } from "@linx/reconcile"
+import { type AnySource, validate } from "@linx/reconcile"
 import {
   carryOwnership,
   createRtnlSource,
@@ -65,7 +65,7 @@ export interface SourceEntry {
    * For `show --desired`: what the kernel holds as a desired-state document (source,
    * ownership, desired) that `apply` takes back (show → edit → apply).
    */
-  asDesired?(netns: NetnsRef, ownership: unknown): unknown
+  asDesired?(netns: NetnsRef, file?: { desired: unknown; ownership: unknown }): Promise<unknown> | unknown
   /** for `show` without a file: what to list when no desired state says what to look at */
   showAll?(netns: NetnsRef): { sections: ShowSection[]; json: unknown }
 }
@@ -88,9 +88,9 @@ const ENTRIES: Record<string, SourceEntry> = {
     defaultOwnership: { tables: [] },
     create: (netns) => createNftSource({ netns }),
     // every table as nft text (nft's own listing): owned ones as the file says, all of them without a file
-    asDesired(netns, ownership) {
+    asDesired(netns, file) {
       const tables = nftTableTexts(netns)
-      const owned = (ownership as NftOwnership | undefined)?.tables
+      const owned = (file?.ownership as NftOwnership | undefined)?.tables
       const keep = owned?.length
         ? tables.filter((t) => owned.some((o) => o.family === t.family && o.name === t.name))
         : tables
@@ -110,6 +110,20 @@ const ENTRIES: Record<string, SourceEntry> = {
     ownershipSchema: SysctlOwnershipSchema as StandardSchemaV1<unknown, unknown>,
     defaultOwnership: {},
     create: (netns) => createSysctlSource({ netns }),
+    // the keys a file names, with the values the kernel holds now
+    async asDesired(netns, file) {
+      if (!file)
+        throw new Error("sysctl has thousands of keys: give --file, whose keys are shown with their values now")
+      const source = createSysctlSource({ netns })
+      try {
+        const desired = await validate(SysctlDesiredSchema, file.desired)
+        const o = await source.observe({ desired })
+        const values = Object.fromEntries([...o.values].map(([k, v]) => [keyName(k), v.trim().split(/\s+/).join(" ")]))
+        return { source: "sysctl", ownership: file.ownership ?? {}, desired: values }
+      } finally {
+        await source.close()
+      }
+    },
     waiting: (o) =>
       [...(o as SysctlObserved).pending].map(
         (k) => `${keyName(k)}: interface ${interfaceOf(k) ?? "?"} does not exist yet (applied when it appears)`,
