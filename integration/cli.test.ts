@@ -391,7 +391,6 @@ desired:
     // with a file: only the tables it owns
     const owned = JSON.parse(linx(t, "show", "netfilter", "--desired", "--file", f).stdout)
     expect(owned.desired.tables.map((x: { name: string }) => x.name)).toEqual(["edge"])
-    expect(linx(t, "show", "rtnl", "--desired").stderr).toContain("not for rtnl yet")
     // sysctl: the keys a file names, with the values the kernel holds now
     const sf = file("s.yaml", "source: sysctl\ndesired:\n  net.ipv4.ip_forward: 1\n  net.ipv4.tcp_syncookies: 0\n")
     t.sh("sysctl", "-qw", "net.ipv4.ip_forward=0", "net.ipv4.tcp_syncookies=1")
@@ -399,6 +398,25 @@ desired:
     expect(sys.desired).toEqual({ "net.ipv4.ip_forward": "0", "net.ipv4.tcp_syncookies": "1" })
     expect(linx(t, "plan", file("s.json", JSON.stringify(sys))).code).toBe(0)
     expect(linx(t, "show", "sysctl", "--desired").stderr).toContain("give --file")
+  })
+
+  test("show rtnl --desired --file: what the file owns as desired state; applied from nothing it gives the example back", () => {
+    using t = freshNetns()
+    const f = join(import.meta.dir, "../examples/router.yaml")
+    expect(linx(t, "apply", f).code).toBe(0)
+    const shown = linx(t, "show", "rtnl", "--desired", "--file", f)
+    expect(shown.code).toBe(0)
+    const doc = JSON.parse(shown.stdout)
+    expect(doc.desired.rules).toHaveLength(4)
+    expect(doc.desired.fdb).toHaveLength(3)
+    const back = file("router-shown.json", shown.stdout)
+    expect(linx(t, "plan", back).code).toBe(0)
+    // from (almost) nothing: links, and with them addresses, routes, neighbours and fdb entries, gone
+    for (const l of ["vx0", "wan0", "wan1", "lan0"]) t.sh("ip", "link", "del", l)
+    t.sh("ip", "rule", "del", "priority", "200")
+    expect(linx(t, "apply", back).code).toBe(0)
+    expect(linx(t, "plan", f).code).toBe(0)
+    expect(linx(t, "show", "rtnl", "--desired").stderr).toContain("give --file")
   })
 
   test("plan has the kernel judge a netfilter change: a refusal is known before apply (exit 1), nothing is made", () => {

@@ -42,7 +42,9 @@ async function showDesired(
   io: Output,
 ): Promise<ExitCode> {
   if (!entry.asDesired) {
-    io.err(`linx show --desired: not for ${kind} yet (netfilter: every table as nft text; sysctl: a file's keys)`)
+    io.err(
+      `linx show --desired: not for ${kind} yet (netfilter: every table as nft text; rtnl and sysctl: with --file)`,
+    )
     return 1
   }
   const file = opts.file ? await loadFile(opts.file) : undefined

@@ -9,6 +9,7 @@ import {
   type RtnlObserved,
   type RtnlOwnership,
   RtnlOwnershipSchema,
+  rtnlAsDesired,
   showRtnl,
 } from "@linx/source-rtnl"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
@@ -80,6 +81,18 @@ const ENTRIES: Record<string, SourceEntry> = {
     carryOwnership: (before, next) =>
       carryOwnership(before as RtnlOwnership | undefined, next as RtnlOwnership | undefined),
     show: (o, d, own) => showRtnl(o as RtnlObserved, d as RtnlDesired | undefined, own as RtnlOwnership | undefined),
+    // what the file's ownership covers, as desired state
+    async asDesired(netns, file) {
+      if (!file) throw new Error("rtnl: give --file, whose ownership says which objects are shown")
+      const own = await validate(RtnlOwnershipSchema, file.ownership ?? {})
+      const source = createRtnlSource({ netns })
+      try {
+        const desired = rtnlAsDesired(await source.observe(), own)
+        return { source: "rtnl", ownership: file.ownership ?? {}, desired }
+      } finally {
+        await source.close()
+      }
+    },
   },
   netfilter: {
     kind: "netfilter",

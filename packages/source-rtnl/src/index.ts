@@ -11,6 +11,7 @@ export {
   type AddressSpec,
   type RouteSpec,
 } from "./schema.ts"
+export { rtnlAsDesired } from "./as-desired.ts"
 export { showRtnl } from "./show.ts"
 export { carryOwnership } from "./ownership.ts"
 export { FarLinkEvents } from "./far-events.ts"
