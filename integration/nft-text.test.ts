@@ -273,6 +273,38 @@ describe("rules written as nft text", () => {
     }
   })
 
+  test("anonymous sets read once per set: a rule replaced by one with another anonymous set is still told apart", async () => {
+    using t = freshNetns()
+    const d = v.parse(NftDesiredSchema, {
+      tables: [{ family: "inet", name: "lx", chains: [{ name: "c", rules: ["tcp dport { 22, 80 } accept"] }] }],
+    })
+    const own: NftOwnership = { tables: [{ family: "inet", name: "lx" }] }
+    const s = createNftSource({ netns: t.ns })
+    try {
+      const first = await s.observe({ desired: d, ownership: own })
+      expect((await s.reconcile(s.diff(d, first, own), first)).failed).toEqual([])
+      expect(s.diff(d, await s.observe({ desired: d, ownership: own }), own)).toEqual([]) // (elements remembered now)
+      // someone swaps the rule for one whose bytes differ only in its anonymous set's contents
+      t.sh("nft", "flush", "chain", "inet", "lx", "c")
+      t.sh("nft", "add", "rule", "inet", "lx", "c", "tcp dport { 22, 443 } accept")
+      const seen = await s.observe({ desired: d, ownership: own })
+      const ops = s.diff(d, seen, own)
+      expect(ops.map(s.describe)).toEqual([
+        "nft flush chain inet lx c; nft add rule inet lx c tcp dport { 22, 80 } accept",
+      ])
+      expect((await s.reconcile(ops, seen)).failed).toEqual([])
+      expect(t.sh("nft", "list", "chain", "inet", "lx", "c")).toContain("tcp dport { 22, 80 } accept")
+      // the table made anew by someone else (handles start again): nothing stale is used
+      t.sh("nft", "delete", "table", "inet", "lx")
+      t.sh("nft", "add", "table", "inet", "lx")
+      t.sh("nft", "add", "chain", "inet", "lx", "c")
+      t.sh("nft", "add", "rule", "inet", "lx", "c", "tcp dport { 22, 8080 } accept")
+      expect(s.diff(d, await s.observe({ desired: d, ownership: own }), own).length).toBe(1)
+    } finally {
+      await s.close()
+    }
+  })
+
   test("a big rewrite wakes one pass: the loop's own echo is not news, a foreign flush is one hint", async () => {
     using t = freshNetns()
     const rules = Array.from({ length: 3000 }, (_, i) =>

@@ -134,13 +134,36 @@ function readElements(sock: NetlinkSocket, t: Table, set: NftSet): string[] {
 }
 
 /** Every set of the table with its elements, anonymous ones included (their rules read them). */
-export function observeSets(sock: NetlinkSocket, t: Table): NftSet[] {
+export function observeSets(sock: NetlinkSocket, t: Table, known?: Known): NftSet[] {
   // a set lookup needs the table's family
   const sets = dumpObjects(sock, nfnl.NFT_MSG_GETSET, { family: NFPROTO[t.family]!, table: t.name }, (m) =>
     parseSet(m, t.family),
   )
-  for (const set of sets) set.elements = readElements(sock, t, set)
+  for (const set of sets) set.elements = anonElements(sock, t, set, known) ?? readElements(sock, t, set)
   return sets
+}
+
+/**
+ * Elements of anonymous sets by their handle, per table (by the table's handle): an
+ * anonymous set is bound to one rule and constant, so its elements never change while it
+ * lives, and handles are never reused in a namespace. A loop's later looks read them from
+ * here instead of one element dump per set (the kernel finds each set by walking the
+ * table's list of sets: 10k kube-proxy services are 10k such dumps).
+ */
+export type AnonCache = Map<string, Map<number, string[]>>
+
+/** For one look at a table: what earlier looks read (`prev`), and what this one saw (`next`). */
+interface Known {
+  prev?: Map<number, string[]> | undefined
+  next: Map<number, string[]>
+}
+
+/** An anonymous set's elements from what an earlier look read (recorded in `known` when read now). */
+function anonElements(sock: NetlinkSocket, t: Table, set: NftSet, known: Known | undefined): string[] | undefined {
+  if (!known || !(set.flags & NFT_SET_ANONYMOUS)) return undefined
+  const els = known.next.get(set.handle) ?? known.prev?.get(set.handle) ?? readElements(sock, t, set)
+  known.next.set(set.handle, els)
+  return els
 }
 
 /** The table's rules (or one chain's) as decoded from the kernel's messages. */
@@ -180,7 +203,7 @@ function observeChains(sock: NetlinkSocket, t: Table): TableChain[] {
  * use, and some named sets with their elements (after rule and element events: a
  * flushed chain or a deleted element is healed without reading the whole table).
  */
-function lookIntoParts(sock: NetlinkSocket, t: Table, parts: TableParts): void {
+function lookIntoParts(sock: NetlinkSocket, t: Table, parts: TableParts, known?: Known): void {
   const chains = [...parts.chains].flatMap((name) => getObject(sock, t, nfnl.NFT_MSG_GETCHAIN, name, parseChain) ?? [])
   const raws = chains.map((c) => dumpRules(sock, t, c.name))
   // the anonymous sets these rules use, each asked for by name (a table may hold thousands)
@@ -192,7 +215,7 @@ function lookIntoParts(sock: NetlinkSocket, t: Table, parts: TableParts): void {
         const set = getObject(sock, t, nfnl.NFT_MSG_GETSET, e.set, (m) => parseSet(m, t.family))
         if (set && set.flags & NFT_SET_ANONYMOUS) used.set(e.set, set)
       }
-  for (const set of used.values()) set.elements = readElements(sock, t, set)
+  for (const set of used.values()) set.elements = anonElements(sock, t, set, known) ?? readElements(sock, t, set)
   chains.forEach((c, i) => {
     c.rules = observed(raws[i]!, t.family, used)
   })
@@ -263,9 +286,9 @@ function getElement(sock: NetlinkSocket, t: Table, set: NftSet, key: string): st
 }
 
 /** Fills in a table's chains (with their rules) and named sets. */
-function lookInto(sock: NetlinkSocket, t: Table): void {
+function lookInto(sock: NetlinkSocket, t: Table, known?: Known): void {
   const chains = observeChains(sock, t)
-  const allSets = observeSets(sock, t)
+  const allSets = observeSets(sock, t, known)
   const anon = new Map(allSets.filter((x) => x.flags & NFT_SET_ANONYMOUS).map((x) => [x.name, x]))
   const byName = new Map(chains.map((c) => [c.name, c]))
   for (const r of observed(dumpRules(sock, t), t.family, anon)) byName.get(r.chain)?.rules.push(r)
@@ -281,16 +304,29 @@ function lookInto(sock: NetlinkSocket, t: Table): void {
 export function createNftObserver(
   sock: NetlinkSocket,
 ): (interest?: ReadonlySet<string>, parts?: ReadonlyMap<string, TableParts>) => NftObserved {
+  const anon: AnonCache = new Map()
   return (interest, parts) => {
     const genId = nfnl.getGeneration(sock)
     const tables = dumpObjects(sock, nfnl.NFT_MSG_GETTABLE, {}, parseTable)
+    const present = new Set<string>()
     for (const t of tables) {
       const key = `${t.family} ${t.name}`
+      const byHandle = `${t.family} ${t.handle}`
+      present.add(byHandle)
       if (interest && !interest.has(key)) continue
       const only = parts?.get(key)
-      if (only) lookIntoParts(sock, t, only)
-      else lookInto(sock, t)
+      if (only) {
+        const next = anon.get(byHandle) ?? new Map<number, string[]>()
+        anon.set(byHandle, next)
+        lookIntoParts(sock, t, only, { next })
+      } else {
+        // a whole look keeps what it saw: sets gone since are forgotten
+        const next = new Map<number, string[]>()
+        lookInto(sock, t, { prev: anon.get(byHandle), next })
+        anon.set(byHandle, next)
+      }
     }
+    for (const k of anon.keys()) if (!present.has(k)) anon.delete(k)
     return { genId, tables }
   }
 }
