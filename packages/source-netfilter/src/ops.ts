@@ -189,14 +189,13 @@ function minusOne(b: Uint8Array): Uint8Array {
 
 /** Interval keys in key order, an end before a start at the same key (as the kernel dumps them in any order). */
 export function sortedKeys(keys: readonly string[]): string[] {
-  const k = (e: string) => {
-    const p = entryParts(e)
-    return p.end ? p.key + END_MARK : p.key
-  }
-  const base = (e: string) => entryParts(e).key
+  // ascending by key bytes (hex of one length); at one key an interval's end before a start
+  const parts = new Map(keys.map((e) => [e, entryParts(e)]))
   return [...keys].sort((a, b) => {
-    const d = base(a) < base(b) ? -1 : base(a) > base(b) ? 1 : 0
-    return d || (k(a).endsWith(END_MARK) ? -1 : 0) - (k(b).endsWith(END_MARK) ? -1 : 0)
+    const pa = parts.get(a)!
+    const pb = parts.get(b)!
+    if (pa.key !== pb.key) return pa.key < pb.key ? -1 : 1
+    return (pb.end ? 1 : 0) - (pa.end ? 1 : 0)
   })
 }
 

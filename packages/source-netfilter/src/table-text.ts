@@ -21,7 +21,8 @@ import { observeObjects } from "./objects.ts"
 import { anonSets, getScratch, runLines, SCRATCH_TABLE, type Scratch, type TextRule, textRule } from "./text.ts"
 import { decodeElementsMessage } from "./wire/objects.ts"
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
-import { entryParts, type KeyType } from "./elements.ts"
+import type { KeyType } from "./elements.ts"
+import { sortedKeys } from "./ops.ts"
 
 /** A table compiled from nft text: used as a table spec, serialised as the text it came from. */
 export class NftTextTable {
@@ -125,23 +126,24 @@ function namedSets(s: Scratch, family: string): KernelSet[] {
     const keys = elementKeys(set, dumpObjects(s.sock, nfnl.NFT_MSG_GETSETELEM, filter, decodeElementsMessage))
     // an interval set's keys in nft's order (ascending; at one key an end before a start): in the dump's
     // order (an interval's end before its start) the kernel refuses them with EEXIST
-    if (set.flags & NFT_SET_INTERVAL) keys.sort(intervalOrder)
+    const ordered = set.flags & NFT_SET_INTERVAL ? sortedKeys(keys) : keys
     const timeout = set.timeout ? `${set.timeout}ms` : undefined
     const map = set.map as KernelSet["map"]
     const flags = flagNames(set.flags)
     out.push(
-      new KernelSet(set.name, set.type as KeyType, flags, map, timeout, keys, payload(m), !!(set.flags & NFT_SET_EVAL)),
+      new KernelSet(
+        set.name,
+        set.type as KeyType,
+        flags,
+        map,
+        timeout,
+        ordered,
+        payload(m),
+        !!(set.flags & NFT_SET_EVAL),
+      ),
     )
   }
   return out
-}
-
-/** Ascending by key bytes (hex of one length), an interval end first where a start has the same key. */
-function intervalOrder(a: string, b: string): number {
-  const pa = entryParts(a)
-  const pb = entryParts(b)
-  if (pa.key !== pb.key) return pa.key < pb.key ? -1 : 1
-  return (pb.end ? 1 : 0) - (pa.end ? 1 : 0)
 }
 
 /** The compiled table, or nft's complaints (with the text's line and column). */

@@ -17,10 +17,9 @@ import type { LinkRequest } from "../wire/link.ts"
 import type { RouteRequest } from "../wire/route.ts"
 import type { FibRule, RuleRequest } from "../wire/rule.ts"
 import type { Neighbor, NeighborRequest } from "../wire/neigh.ts"
+import { defaultRules, neighborRequest, ruleRequest } from "./tables.ts"
 import type { FdbEntry } from "../wire/fdb.ts"
 import type { Nexthop } from "../wire/nexthop.ts"
-import { ruleKey } from "../rule/model.ts"
-import type { Family } from "@linx/netlink/ip"
 
 const fail = (errno: number, message: string) => new NetlinkError(errno, { extAck: { message } })
 const { EPERM, ENOENT, ESRCH, EEXIST, ENODEV, EINVAL, EOPNOTSUPP, EADDRNOTAVAIL, ENETDOWN, ENETUNREACH } = errno
@@ -31,26 +30,6 @@ interface Snapshot {
   addresses: string
   rules: string
   neighbors: string
-}
-
-/** The rules a new namespace has: lookup local, main, default (ip rule show), in both families. */
-function defaultRules(): FibRule[] {
-  const rule = (family: Family, priority: number, table: number): FibRule => ({
-    family,
-    priority,
-    table,
-    action: c.FR_ACT.lookup,
-    tos: 0,
-    invert: false,
-    protocol: c.RTPROT_KERNEL,
-  })
-  return [
-    rule("inet", 0, c.RT_TABLE_LOCAL),
-    rule("inet", 32766, c.RT_TABLE_MAIN),
-    rule("inet", 32767, 253),
-    rule("inet6", 0, c.RT_TABLE_LOCAL),
-    rule("inet6", 32766, c.RT_TABLE_MAIN),
-  ]
 }
 
 export interface FakeRtnlKernelOptions {
@@ -324,30 +303,9 @@ export class FakeRtnlKernel implements RtnlKernel {
     }
   }
 
-  /** ip neigh add (EEXIST when there) / replace (ENOENT when not) / del (ENOENT when not). */
   #neighbor(req: NeighborRequest): NetlinkError | undefined {
     if (!this.linkTable.get(req.index)) return fail(ENODEV, "No such device")
-    const address = formatIp(req.address)
-    const i = this.neighborTable.findIndex((n) => n.index === req.index && n.address === address)
-    if (req.op === "delete") {
-      if (i < 0) return fail(ENOENT, "No such file or directory")
-      this.neighborTable.splice(i, 1)
-      return undefined
-    }
-    if (req.op === "create" && i >= 0) return fail(EEXIST, "File exists")
-    if (req.op === "replace" && i < 0) return fail(ENOENT, "No such file or directory")
-    const n: Neighbor = {
-      family: req.family,
-      index: req.index,
-      address,
-      state: req.state,
-      flags: req.flags,
-      protocol: req.protocol ?? 0,
-    }
-    if (req.lladdr) n.lladdr = formatMac(req.lladdr)
-    if (i >= 0) this.neighborTable[i] = n
-    else this.neighborTable.push(n)
-    return undefined
+    return neighborRequest(this.neighborTable, req)
   }
 
   /** an entry someone else made, or the kernel learned (`ip neigh add/del`, ARP) */
@@ -363,20 +321,8 @@ export class FakeRtnlKernel implements RtnlKernel {
     this.neighborTable = this.neighborTable.filter((x) => x.address !== address)
   }
 
-  /** ip rule add (refused when the same rule by the same protocol is there) / ip rule del (the first that matches). */
   #rule(req: RuleRequest): NetlinkError | undefined {
-    const key = ruleKey(req.rule)
-    const same = (r: FibRule) => ruleKey(r) === key && (!req.rule.protocol || r.protocol === req.rule.protocol)
-    const i = this.ruleTable.findIndex(same)
-    if (req.op === "create") {
-      if (i >= 0) return fail(EEXIST, "File exists")
-      this.ruleTable.push({ ...req.rule })
-      this.ruleTable.sort((a, b) => a.priority - b.priority)
-      return undefined
-    }
-    if (i < 0) return fail(ENOENT, "No such file or directory")
-    this.ruleTable.splice(i, 1)
-    return undefined
+    return ruleRequest(this.ruleTable, req)
   }
 
   /** `ip rule add/del` by another agent */
