@@ -90,6 +90,8 @@ export function observeRtnl(
   kernel: RtnlKernel,
   tables: readonly number[] | undefined,
   scope: ScopeEntries | undefined,
+  /** which kinds the desired state has: a link event looks again only at those (a full look reads all) */
+  wants: { neighbors: boolean; fdb: boolean; nexthops: boolean } = { neighbors: true, fdb: true, nexthops: true },
 ): RtnlObserved {
   const links = kernel.links()
   if (!scope)
@@ -106,10 +108,11 @@ export function observeRtnl(
   const observed: RtnlObserved = { links }
   if (parts.rules) observed.rules = kernel.rules()
   // a link event may take its neighbours with it
-  if (parts.neighbors || parts.links) observed.neighbors = kernel.neighbors()
-  if (parts.fdb || parts.links) observed.fdb = kernel.fdb()
-  // a link going away takes the nexthops on it
-  if (parts.nexthops || parts.links) observed.nexthops = kernel.nexthops()
+  // a link going away takes its neighbours, forwarding entries and nexthops with it: looked at
+  // again when desired state has some (one of ours left without a desire goes at the next full look)
+  if (parts.neighbors || (parts.links && wants.neighbors)) observed.neighbors = kernel.neighbors()
+  if (parts.fdb || (parts.links && wants.fdb)) observed.fdb = kernel.fdb()
+  if (parts.nexthops || (parts.links && wants.nexthops)) observed.nexthops = kernel.nexthops()
   if (parts.addresses) observed.addresses = kernel.addresses()
   if (parts.routesNeedDump || (parts.routes?.size ?? 0) > MAX_SCOPED_ROUTES) {
     observed.routes = observeAllRoutes(kernel, tables)

@@ -148,7 +148,11 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
     async observe(want) {
       check()
       kernel.assertThere?.() // a namespace only this source keeps alive: the loop lets it go
-      const observed = observeRtnl(kernel, tables, want?.scope)
+      const d = want?.desired
+      const wants = d
+        ? { neighbors: !!d.neighbors?.length, fdb: !!d.fdb?.length, nexthops: !!d.nexthops?.length }
+        : undefined
+      const observed = observeRtnl(kernel, tables, want?.scope, wants)
       const far = observeFarEnds(kernel, want?.desired?.links)
       if (far) {
         observed.far = far
