@@ -8,7 +8,7 @@ export PATH="$HOME/.bun/bin:$(npm prefix -g 2>/dev/null)/bin:$PATH"
 
 passed=0 failed=0 skipped=0
 
-if ! bash scripts/setup.sh; then
+if ! bash scripts/setup.sh --test; then
   echo "setup failed"
   echo "0 passed, 1 failed"
   exit 1

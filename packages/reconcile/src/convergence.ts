@@ -128,6 +128,14 @@ export class ConvergenceTracker {
     this.#reapplied.clear()
   }
 
+  /** True when one of `ops` was already contested before `since`: its heal waited for the rate limit. */
+  throttledAny(ops: readonly string[], since: number): boolean {
+    return ops.some((op) => {
+      const c = this.#contested.get(op)
+      return c !== undefined && c.since < since
+    })
+  }
+
   get contested(): ContestedObject[] {
     return [...this.#contested.values()].map((c) => ({ ...c }))
   }

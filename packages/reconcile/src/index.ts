@@ -26,6 +26,7 @@ export type {
   LoopState,
   LoopCounters,
   ContestedObject,
+  HealLatency,
   Trigger,
 } from "./result.ts"
 export { DesiredStateError, formatIssues, validate } from "./desired.ts"

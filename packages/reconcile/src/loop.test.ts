@@ -187,6 +187,13 @@ describe("reconcile loop", () => {
     expect(conflicts).toContainEqual({ op: "set own/a=1", reason: "contested" })
     expect(loop.status().contested.map((c) => c.op)).toEqual(["set own/a=1"])
     expect(passes.length).toBeLessThan(30) // no spinning: ~2 passes per heal, not one per event
+    // heals held back by the rate limit are marked throttled (kept out of heal latency);
+    // the heals before the object became contested are not
+    const lat = loop.status().healLatenciesMs
+    const throttled = lat.filter((l) => l.throttled)
+    expect(throttled.length).toBeGreaterThanOrEqual(3)
+    expect(throttled.every((l) => l.ms >= 100)).toBe(true)
+    expect(lat.slice(0, 3).some((l) => l.throttled)).toBe(false)
     await loop.stop()
   })
 

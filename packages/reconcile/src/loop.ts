@@ -141,7 +141,9 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
     const now = this.#clock.now()
     const drift = isDrift(result)
     const latency = drift && job.firstHintAt !== undefined ? now - job.firstHintAt : undefined
-    this.#stats.record(result, !error, full, now, latency)
+    // a contested object's heal waits for its rate limit on purpose: kept apart from heal latency
+    const throttled = latency !== undefined && this.#tracker.throttledAny(result.applied, result.startedAt)
+    this.#stats.record(result, !error, full, now, latency, throttled)
     if (error) {
       this.#emit("error", { error, pass: result })
       this.#log?.error({

@@ -32,6 +32,14 @@ export interface PassResult {
   converged: boolean
 }
 
+/** One heal: when it ended (ms since the epoch) and how long after the first hint. */
+export interface HealLatency {
+  at: number
+  ms: number
+  /** the heal of a contested object, held back by its rate limit on purpose: not a latency to count */
+  throttled?: boolean
+}
+
 export type LoopState = "idle" | "running" | "backoff" | "stopped"
 
 export interface LoopCounters {
@@ -78,7 +86,7 @@ export interface LoopStatus {
   nextRetryAt?: number
   resyncMs: number
   /** recent heal latencies (ms from the hint to the end of the pass that healed) */
-  healLatenciesMs: { at: number; ms: number }[]
+  healLatenciesMs: HealLatency[]
   recentPasses: PassResult[]
   /** why the loop stopped by itself (its workload exited, its namespace is gone), when it did */
   stopReason?: string

@@ -1,6 +1,6 @@
 // What a loop has done: counters, recent passes and heal latencies, for status(),
 // the status endpoint and metrics. Private to the loop.
-import type { LoopCounters, PassResult } from "./result.ts"
+import type { HealLatency, LoopCounters, PassResult } from "./result.ts"
 
 const KEEP_PASSES = 20
 const KEEP_LATENCIES = 200
@@ -19,7 +19,7 @@ export class LoopStatistics {
     conflicts: 0,
   }
   readonly recent: PassResult[] = []
-  readonly latencies: { at: number; ms: number }[] = []
+  readonly latencies: HealLatency[] = []
   lastPass: PassResult | undefined
   lastSuccessAt: number | undefined
   lastFullPassAt: number | undefined
@@ -27,7 +27,7 @@ export class LoopStatistics {
   consecutiveFailures = 0
 
   /** Counts a finished pass. `healLatencyMs` is set when it healed drift a hint reported. */
-  record(result: PassResult, ok: boolean, full: boolean, now: number, healLatencyMs?: number): void {
+  record(result: PassResult, ok: boolean, full: boolean, now: number, healLatencyMs?: number, throttled = false): void {
     const c = this.counters
     this.lastPassEndAt = now
     c.passes++
@@ -40,7 +40,7 @@ export class LoopStatistics {
     this.recent.push(result)
     if (this.recent.length > KEEP_PASSES) this.recent.shift()
     if (healLatencyMs !== undefined) {
-      this.latencies.push({ at: now, ms: healLatencyMs })
+      this.latencies.push(throttled ? { at: now, ms: healLatencyMs, throttled } : { at: now, ms: healLatencyMs })
       if (this.latencies.length > KEEP_LATENCIES) this.latencies.shift()
     }
     if (ok) {
