@@ -632,11 +632,12 @@ desired:
 })
 
 describe("linx as a binary", () => {
-  test("bun build --compile: --version, and the demo from outside any checkout (its examples inside the binary)", () => {
+  test("the compiled binary: --version, the demo from outside any checkout, its status thread and lifetime watcher", async () => {
     const dir = mkdtempSync(join(tmpdir(), "linx-bin-"))
     try {
       const bin = join(dir, "linx")
-      const build = Bun.spawnSync(["bun", "build", "--compile", MAIN, "--outfile", bin], { stderr: "pipe" })
+      const build = Bun.spawnSync(["bash", join(import.meta.dir, "../scripts/compile.sh"), bin], { stderr: "pipe" })
+      expect(build.stderr.toString()).toBe("")
       expect(build.exitCode).toBe(0)
       const version = Bun.spawnSync([bin, "--version"], { cwd: "/" })
       const pkg = JSON.parse(readFileSync(join(import.meta.dir, "../packages/cli/package.json"), "utf8"))
@@ -646,10 +647,34 @@ describe("linx as a binary", () => {
       expect(demo.exitCode).toBe(0)
       expect(demo.stdout.toString()).toContain("router (rtnl, examples/router.yaml)")
       expect(demo.stdout.toString()).toContain("nothing left behind")
+      // the status endpoint runs on a worker thread inside the binary (it did not start before)
+      using t = freshNetns()
+      t.sh("ip", "link", "set", "lo", "up")
+      const f = file("host.yaml", HOST)
+      const sleeper = Bun.spawn(["sleep", "30"])
+      const proc = t.ns.run(() =>
+        Bun.spawn([bin, "run", f, "--status", "127.0.0.1:19478", "--pid", String(sleeper.pid)], {
+          cwd: "/",
+          stdout: "pipe",
+          stderr: "pipe",
+        }),
+      )
+      const ask = `const r = await fetch("http://127.0.0.1:19478/readyz").catch(() => ({ status: 0 })); console.log(r.status)`
+      let status = 0
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        await Bun.sleep(50)
+        status = Number(t.ns.run(() => Bun.spawnSync(["bun", "-e", ask], { stdout: "pipe" })).stdout.toString())
+      }
+      expect(status).toBe(200)
+      // and its workload watcher (another worker thread): the loop ends when the pid exits
+      sleeper.kill()
+      const code = await Promise.race([proc.exited, Bun.sleep(5000).then(() => "still running")])
+      if (code !== 0) proc.kill()
+      expect(code).toBe(0)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
-  }, 60_000)
+  }, 90_000)
 
   test("scripts/install.sh puts the compiled linx on PATH ($PREFIX/bin), and running it again changes nothing", () => {
     const prefix = mkdtempSync(join(tmpdir(), "linx-prefix-"))

@@ -10,6 +10,6 @@ export PATH="$HOME/.bun/bin:$(npm prefix -g 2>/dev/null)/bin:$PATH"
 mkdir -p "$PREFIX/bin"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-bun build --compile packages/cli/src/main.ts --outfile "$tmp/linx" >/dev/null
+bash scripts/compile.sh "$tmp/linx"
 install -m 0755 "$tmp/linx" "$PREFIX/bin/linx"
 echo "linx $("$PREFIX/bin/linx" --version) installed as $PREFIX/bin/linx"

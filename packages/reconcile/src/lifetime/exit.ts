@@ -2,6 +2,7 @@
 // process polling them all (poll-worker.ts). The thread runs only while something is
 // watched, so it never keeps a process alive.
 import { dlopen, FFIType, type Pointer, ptr, toArrayBuffer } from "bun:ffi"
+import { workerUrl } from "../worker-url.ts"
 
 const SYS_pidfd_open = 434
 const EFD_CLOEXEC = 0o2000000
@@ -78,7 +79,7 @@ class ExitWatcher {
   #start(): Worker {
     if (this.#worker) return this.#worker
     this.#wake = libc().eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
-    const w = new Worker(new URL("./poll-worker.ts", import.meta.url).href)
+    const w = new Worker(workerUrl(import.meta.url, "./poll-worker", "lifetime/poll-worker"))
     const fds = new Map<number, number>() // this thread's descriptors, by watch id
     const wake = this.#wake
     w.onmessage = (e: MessageEvent<{ exited?: number; removed?: number; stopped?: number[] }>) => {

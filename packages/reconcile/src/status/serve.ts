@@ -4,6 +4,7 @@
 // caller's network namespace.
 import { type LoopSet, type ServeOptions, statusCore } from "./core.ts"
 import type { FromServer, Snapshot, ToServer } from "./protocol.ts"
+import { workerUrl } from "../worker-url.ts"
 
 export interface StatusServer {
   /** where it listens (with port 0, known once `listening` resolved) */
@@ -18,7 +19,7 @@ export function serveStatus(loops: LoopSet, options: ServeOptions = {}): StatusS
   const { app, answers, sync } = statusCore(loops, { ...options, snapshotMs: 0 })
   const hostname = options.hostname ?? "127.0.0.1"
   const port = options.port ?? 9477
-  const worker = new Worker(new URL("./worker.ts", import.meta.url).href)
+  const worker = new Worker(workerUrl(import.meta.url, "./worker", "status/worker"))
   const send = (m: ToServer) => worker.postMessage(m)
   let stopped: (() => void) | undefined
   const s: StatusServer = {
