@@ -47,6 +47,12 @@ echo "== unit tests (no root needed)"
 bun test packages scripts 2>&1 | tee "$tmp/unit.txt"
 count_bun "$tmp/unit.txt" "${PIPESTATUS[0]}"
 
+echo "== packages from a registry (pack, publish to Verdaccio on loopback, bun add, README examples)"
+# not under unshare -n: the local registry proxies the public one for third-party packages;
+# the examples it runs go into private namespaces of their own
+bun test --timeout 300000 ship 2>&1 | tee "$tmp/ship.txt"
+count_bun "$tmp/ship.txt" "${PIPESTATUS[0]}"
+
 echo "== integration tests (real kernel, private network namespaces)"
 if [[ $(id -u) -ne 0 ]]; then
   echo "[test] integration tests need root: skipped"
