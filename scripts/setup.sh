@@ -2,13 +2,13 @@
 # Installs what Linx needs on a Debian machine with Node and npm: the native libraries
 # and tools (apt), Bun (npm), and the workspace's packages (bun install). Idempotent:
 # each step runs only when its result is missing. `--test` adds what only the tests need
-# (Debian's chromium, for the status page's browser test).
+# (chromium for the status page's browser test, systemd for systemd-analyze, buildah for the image).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUN_VERSION=1.4.4
 APT_PACKAGES=(libmnl0 libnftnl11 iproute2 nftables procps util-linux)
-[[ "${1:-}" == "--test" ]] && APT_PACKAGES+=(chromium systemd)
+[[ "${1:-}" == "--test" ]] && APT_PACKAGES+=(chromium systemd buildah)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -138,6 +138,37 @@ program
   })
 
 program
+  .command("probe")
+  .description("ask a running linx's status endpoint: exit 0 when healthy (or ready), 1 otherwise; for probes")
+  .argument("[what]", "healthz or readyz", "healthz")
+  .addOption(
+    new Option("--status <host:port>", "where `linx run --status` listens")
+      .argParser(hostPort)
+      .default({ hostname: "127.0.0.1", port: 9477 }, "127.0.0.1:9477"),
+  )
+  .addOption(new Option("--timeout <duration>", "how long to wait").argParser(duration).default(2000, "2s"))
+  .action(async (what: string, opts: { status: { hostname: string; port: number }; timeout: number }) => {
+    if (what !== "healthz" && what !== "readyz") {
+      stdio.err(`linx probe: "${what}" is not healthz or readyz`)
+      code = 1
+      return
+    }
+    const url = `http://${opts.status.hostname}:${opts.status.port}/${what}`
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(opts.timeout) })
+      const body = (await r.text()).trim()
+      ;(r.ok ? stdio.out : stdio.err)(`${what}: ${r.status} ${body}`)
+      code = r.ok ? 0 : 1
+    } catch (e) {
+      const refused = (e as { code?: string }).code === "ECONNREFUSED"
+      stdio.err(
+        `linx probe: ${url}: ${refused ? "nothing listens there (is linx run --status running?)" : (e as Error).message}`,
+      )
+      code = 1
+    }
+  })
+
+program
   .command("completion")
   .description("a shell completion script: source <(linx completion bash), or zsh")
   .argument("<shell>", "bash or zsh")
