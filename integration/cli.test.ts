@@ -257,7 +257,11 @@ desired:
     t.sh("ip", "link", "set", "lo", "up")
     const f = file("host.yaml", HOST)
     const proc = t.ns.run(() =>
-      Bun.spawn(["bun", MAIN, "run", f, "--status", "127.0.0.1:19477"], { stdout: "pipe", stderr: "pipe" }),
+      Bun.spawn(["bun", MAIN, "run", f, "--status", "127.0.0.1:19477"], {
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...process.env, LINX_STATUS_TOKEN: "t0ken" },
+      }),
     )
     const fetchIn = (path: string) => {
       const script = `const r = await fetch("http://127.0.0.1:19477${path}"); console.log(r.status); console.log(await r.text())`
@@ -277,7 +281,11 @@ desired:
       expect(fetchIn("/healthz").status).toBe(200)
       expect(JSON.parse(fetchIn("/status").body).loops.host.converged).toBe(true)
       expect(fetchIn("/metrics").body).toContain('linx_converged{loop="host"} 1')
-      expect(fetchIn("/loops/host/resync").status).toBe(404)
+      // the file is what is desired: a PUT through the API is refused, naming the file
+      const put = `const r = await fetch("http://127.0.0.1:19477/loops/host/desired", { method: "PUT", headers: { authorization: "Bearer t0ken" }, body: "{}" }); console.log(r.status); console.log(await r.text())`
+      const out = t.ns.run(() => Bun.spawnSync(["bun", "-e", put], { stdout: "pipe" })).stdout.toString()
+      expect(out.split("\n")[0]).toBe("409")
+      expect(JSON.parse(out.split("\n")[1]!).error).toContain(`takes its desired state from the file ${f}`)
     } finally {
       proc.kill("SIGTERM")
     }
@@ -590,7 +598,32 @@ desired:
     t.sh("ip", "link", "add", "br9", "type", "bridge")
     const after = JSON.parse(linx(t, "plan", "--json", f).stdout)
     expect(after.waiting).toEqual([])
-    expect(after.details).toEqual([{ kind: "set", op: expect.stringContaining("net.ipv4.conf.br9.rp_filter=2") }])
+    const was = t.sh("sysctl", "-n", "net.ipv4.conf.br9.rp_filter").trim()
+    expect(after.details).toEqual([
+      { kind: "set", before: was, after: "2", op: expect.stringContaining("net.ipv4.conf.br9.rp_filter=2") },
+    ])
+  })
+
+  test("plan: an rtnl update says what was (text and --json before/after), read from the kernel", () => {
+    using t = freshNetns()
+    const f = file(
+      "mtu.yaml",
+      HOST.replace("{ name: br-lan, kind: bridge, up: true }", "{ name: br-lan, kind: bridge, up: true, mtu: 1400 }"),
+    )
+    expect(linx(t, "apply", f).code).toBe(0)
+    t.sh("ip", "link", "set", "br-lan", "mtu", "1300", "down")
+    const kernel = t.ipJson<{ mtu: number; flags: string[] }[]>("link", "show", "br-lan")[0]!
+    expect([kernel.mtu, kernel.flags.includes("UP")]).toEqual([1300, false])
+    const plan = linx(t, "plan", f)
+    expect(plan.stdout).toContain("ip link set dev br-lan mtu 1400 up  # was mtu 1300, down")
+    const j = JSON.parse(linx(t, "plan", "--json", f).stdout)
+    expect(j.details).toContainEqual({
+      kind: "update",
+      object: "link",
+      before: { mtu: 1300, up: false },
+      after: { mtu: 1400, up: true },
+      op: "ip link set dev br-lan mtu 1400 up  # was mtu 1300, down",
+    })
   })
 
   test("run DIR: a file added to the directory starts its loop, a removed one stops it (what it made stays)", async () => {

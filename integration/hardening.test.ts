@@ -133,7 +133,9 @@ describe("ownership crossed (issue 12)", () => {
     const noAdopt: RtnlOwnership = { routeProtocol: 77 }
     const again = parse({ links: [{ name: "other1", kind: "bridge", mtu: 1300 }] })
     const o2 = await source.observe({ desired: again, ownership: noAdopt })
-    expect(source.diff(again, o2, noAdopt).map((o) => source.describe(o))).toEqual(["ip link set dev other1 mtu 1300"])
+    expect(source.diff(again, o2, noAdopt).map((o) => source.describe(o))).toEqual([
+      "ip link set dev other1 mtu 1300  # was mtu 1400",
+    ])
   })
 
   test("a changed route protocol adopts what the old one marked (rewritten in place), never orphans it", async () => {

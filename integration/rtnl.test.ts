@@ -165,19 +165,19 @@ describe("rtnl source on the kernel", () => {
       const cases: [unknown, string[]][] = [
         [
           { ...HOST, links: [{ ...HOST.links[0], mtu: 1450 }, ...HOST.links.slice(1)] },
-          ["ip link set dev br-lan mtu 1450"],
+          ["ip link set dev br-lan mtu 1450  # was mtu 1500"],
         ],
         [
           { ...HOST, links: [HOST.links[0], { ...HOST.links[1], up: false }, HOST.links[2]] },
-          ["ip link set dev lan-a down", "ip link set dev lan-b down"],
+          ["ip link set dev lan-a down  # was up", "ip link set dev lan-b down  # was up"],
         ],
         [
           { ...HOST, links: [HOST.links[0], { ...HOST.links[1], master: null }, HOST.links[2]] },
-          ["ip link set dev lan-a nomaster"],
+          ["ip link set dev lan-a nomaster  # was master br-lan"],
         ],
         [
           { ...HOST, links: [{ ...HOST.links[0], alias: "lan bridge" }, ...HOST.links.slice(1)] },
-          ['ip link set dev br-lan alias "lan bridge"'],
+          ['ip link set dev br-lan alias "lan bridge"  # was no alias'],
         ],
         [
           { ...HOST, addresses: [...HOST.addresses, { link: "br-lan", address: "10.10.0.2/24" }] },
@@ -352,7 +352,7 @@ describe("rtnl source on the kernel", () => {
       expect(await plan(source, d2)).toEqual([
         "ip link del dev lan-mv",
         "ip link add link lan-up lan-mv group 77 type macvlan mode private",
-        "ip link set dev br-lan type bridge stp_state 0",
+        "ip link set dev br-lan type bridge stp_state 0  # was stp_state 1",
       ])
       await converge(source, d2)
       expect(await plan(source, d2)).toEqual([])

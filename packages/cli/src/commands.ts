@@ -136,7 +136,7 @@ export async function planCommand(
     if (!opts.apply) {
       const checked = await kernelCheck(source, ops, observed, described)
       if (opts.json) {
-        const details = ops.map((op, i) => ({ ...kindOf(op), op: described[i] }))
+        const details = ops.map((op, i) => ({ ...detailOf(op), op: described[i] }))
         io.out(
           JSON.stringify(
             {
@@ -207,11 +207,36 @@ export async function planCommand(
 }
 
 /** What kind of op it is, for `plan --json` (every source's ops have a kind; most an object). */
-function kindOf(op: unknown): { kind?: string; object?: string } {
-  const o = op as { kind?: unknown; object?: unknown }
-  const out: { kind?: string; object?: string } = {}
+export interface OpDetail {
+  kind?: string
+  object?: string
+  /** what the op changes, as observed (null: nothing there yet); absent when the op does not say */
+  before?: unknown
+  /** what it makes it (null: removed) */
+  after?: unknown
+}
+
+/**
+ * An op's kind, object, and before/after where the op carries them: a link update's
+ * observed values and changes, a sysctl's old and new value, a create's spec.
+ */
+export function detailOf(op: unknown): OpDetail {
+  const o = op as { kind?: unknown; object?: unknown; was?: unknown; changes?: unknown; spec?: unknown }
+  const out: OpDetail = {}
   if (typeof o.kind === "string") out.kind = o.kind
   if (typeof o.object === "string") out.object = o.object
+  if (o.changes !== undefined) {
+    out.before = o.was ?? null
+    out.after = o.changes
+  } else if (o.kind === "set" && "value" in (op as object)) {
+    const s = op as { value: unknown; from?: unknown }
+    // as read from /proc/sys: a newline at the end, tabs between fields
+    out.before = typeof s.from === "string" ? s.from.trim().split(/\s+/).join(" ") : null
+    out.after = s.value
+  } else if (o.kind === "create" && o.spec !== undefined) {
+    out.before = null
+    out.after = o.spec
+  } else if (o.kind === "delete") out.after = null
   return out
 }
 

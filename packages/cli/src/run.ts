@@ -58,6 +58,12 @@ class Runner {
   readonly running = new Map<string, Running>()
   /** loops by name, for the status endpoint (read at every request) */
   readonly byName = new Map<string, Reconciler<unknown, unknown>>()
+
+  /** The file a loop runs from. */
+  pathOf(name: string): string | undefined {
+    for (const r of this.running.values()) if (r.name === name) return r.path
+    return undefined
+  }
   readonly #names = new Set<string>()
   /** called when every loop has stopped by itself */
   onEmpty: (() => void) | undefined
@@ -302,6 +308,11 @@ async function serve(runner: Runner, at: NonNullable<RunOptions["status"]>, log:
   const status = serveStatus(runner.byName, {
     hostname: at.hostname,
     port: at.port,
+    // the file is what is desired: a PUT would be undone by the next edit, or undo it
+    desiredFrom: (name) => {
+      const path = runner.pathOf(name)
+      return path === undefined ? undefined : `the file ${path} (linx run reloads it when it changes)`
+    },
     ...(at.token ? { token: at.token } : {}),
   })
   try {

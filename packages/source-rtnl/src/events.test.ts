@@ -76,7 +76,7 @@ describe("rtnl events on the fake kernel", () => {
     const scoped = await source.observe({ desired: D, ownership: OWN, scope: hint.scope! })
     const ops = source.diff(D, scoped, OWN)
     expect(ops.map((o) => source.describe(o))).toEqual([
-      "ip link set dev lan-a up",
+      "ip link set dev lan-a up  # was down",
       "ip route add 10.2.0.0/16 via 10.1.0.254 proto 77",
     ])
     await source.reconcile(ops, scoped)

@@ -69,7 +69,7 @@ describe("rtnl source on the fake kernel", () => {
   test("a changed attribute gives only the minimal op", async () => {
     const { source } = await setup()
     const mtu = parse({ ...HOST, links: [{ ...HOST.links[0], mtu: 9000 }, HOST.links[1]] })
-    expect(await plan(source, mtu)).toEqual(["ip link set dev br-lan mtu 9000"])
+    expect(await plan(source, mtu)).toEqual(["ip link set dev br-lan mtu 9000  # was mtu 1500"])
     const via = parse({ ...HOST, routes: [{ dst: "10.20.0.0/16", via: "10.10.0.253" }, HOST.routes[1]] })
     expect(await plan(source, via)).toEqual(["ip route replace 10.20.0.0/16 via 10.10.0.253 proto 77  # via differs"])
   })
@@ -238,7 +238,7 @@ describe("rtnl source on the fake kernel", () => {
     expect((await plan(source, sameKind, { routeProtocol: 77 }))[0]).toStartWith("# conflict: link other-x exists")
     // adopted: changed, and given the marker so it is recognised from now on
     expect(await plan(source, sameKind, { routeProtocol: 77, adopt: true })).toEqual([
-      "ip link set dev other-x mtu 1400 group 77",
+      "ip link set dev other-x mtu 1400 group 77  # was mtu 1500, group 0",
     ])
   })
 
@@ -247,7 +247,7 @@ describe("rtnl source on the fake kernel", () => {
     kernel.addDevice("eth0")
     const source = createRtnlSource({ kernel })
     const d = parse({ links: [{ name: "eth0", kind: "device", mtu: 1400 }] })
-    expect(await plan(source, d, { links: ["eth0"] })).toEqual(["ip link set dev eth0 mtu 1400"])
+    expect(await plan(source, d, { links: ["eth0"] })).toEqual(["ip link set dev eth0 mtu 1400  # was mtu 1500"])
     expect(await plan(source, d)).toEqual([
       "# conflict: device eth0 is not this loop's: list it in ownership.links to manage its settings",
     ])
@@ -317,7 +317,7 @@ describe("rtnl source on the fake kernel", () => {
     // a down link carries no IPv4 route: one filtered IPv6 dump, never the whole table
     expect(kernel.dumps.routes - routeDumpsBefore).toBe(1)
     expect(source.diff(d, scoped, OWN).map((o) => source.describe(o))).toEqual([
-      "ip link set dev lan-a up",
+      "ip link set dev lan-a up  # was down",
       "ip route add 10.11.0.0/16 via 10.1.0.254 proto 77",
       "ip route add 10.12.0.0/16 dev lan-a proto 77",
     ])

@@ -25,6 +25,12 @@ export interface StatusOptions {
    */
   snapshotMs?: number
   now?: () => number
+  /**
+   * Where a loop's desired state comes from when not from PUT (a file, say), or undefined.
+   * PUT /loops/:name/desired is refused (409) for such a loop: one place says what is
+   * desired, and an edit through the API cannot silently diverge from the file.
+   */
+  desiredFrom?: (name: string) => string | undefined
 }
 
 function toMap(loops: LoopSet): Map<string, AnyLoop> {
@@ -104,6 +110,9 @@ export function statusCore(loops: LoopSet, options: StatusOptions = {}) {
         if (denied) return denied
         const l = current().get(params.name)
         if (!l) return json({ error: `no loop named "${params.name}"` }, 404)
+        const from = options.desiredFrom?.(params.name)
+        if (from !== undefined)
+          return json({ error: `loop "${params.name}" takes its desired state from ${from}: change it there` }, 409)
         const length = Number(request.headers.get("content-length") ?? "0")
         if (length > maxBody) return json({ error: `body larger than ${maxBody} bytes` }, 413)
         const text = await request.text()

@@ -110,6 +110,21 @@ describe("status endpoint", () => {
     const ok = await put(JSON.stringify({ "own/x": "2" }))
     expect(ok.status).toBe(200)
     expect(la.desired()).toEqual({ "own/x": "2" })
+    // a loop whose desired state comes from elsewhere (linx run: its file) refuses PUT, and keeps its state
+    const fromFile = statusPlugin([la], {
+      token: "s3cret",
+      desiredFrom: (n) => (n === "a" ? "the file a.yaml" : undefined),
+    })
+    const refused = await get(fromFile, "/loops/a/desired", {
+      method: "PUT",
+      headers: { authorization: "Bearer s3cret" },
+      body: JSON.stringify({ "own/x": "3" }),
+    })
+    expect(refused.status).toBe(409)
+    expect(((await refused.json()) as { error: string }).error).toBe(
+      'loop "a" takes its desired state from the file a.yaml: change it there',
+    )
+    expect(la.desired()).toEqual({ "own/x": "2" })
   })
 
   test("GET / is a page; serveStatus binds 127.0.0.1", async () => {

@@ -29,6 +29,23 @@ export function describeChanges(name: string, ch: LinkChanges): string {
   return lines.length ? lines.join("; ") : parts.join(" ")
 }
 
+/** "  # was mtu 1300, down": the observed values of what an update changes. */
+export function describeWas(was: LinkChanges | undefined): string {
+  if (!was) return ""
+  const parts: string[] = []
+  if (was.mtu !== undefined) parts.push(`mtu ${was.mtu}`)
+  if (was.txqlen !== undefined) parts.push(`txqueuelen ${was.txqlen}`)
+  if (was.promisc !== undefined) parts.push(`promisc ${was.promisc ? "on" : "off"}`)
+  if (was.mac !== undefined) parts.push(`address ${was.mac}`)
+  if (was.group !== undefined) parts.push(`group ${was.group}`)
+  if (was.alias !== undefined) parts.push(was.alias ? `alias ${quote(was.alias)}` : "no alias")
+  if (was.master !== undefined) parts.push(was.master === null ? "nomaster" : `master ${was.master}`)
+  if (was.up !== undefined) parts.push(was.up ? "up" : "down")
+  if (was.stp !== undefined) parts.push(`stp_state ${was.stp ? 1 : 0}`)
+  if (was.vlanFiltering !== undefined) parts.push(`vlan_filtering ${was.vlanFiltering ? 1 : 0}`)
+  return parts.length ? `  # was ${parts.join(", ")}` : ""
+}
+
 /** ip tuntap add NAME mode M, then what it takes from ip link (group, settings). */
 function describeTuntap(s: Extract<LinkOp, { kind: "create" }>["spec"] & { kind: "tuntap" }, group: number): string {
   const then = [`group ${group}`]
@@ -102,8 +119,8 @@ export function describeLinkOp(op: LinkOp): string {
       return describeLinkCreate(op)
     case "update":
       return op.netns
-        ? `${describeChanges(op.name, op.changes)}  # in ${op.netns}`
-        : describeChanges(op.name, op.changes)
+        ? `${describeChanges(op.name, op.changes)}  # in ${op.netns}${describeWas(op.was).replace("  #", ";")}`
+        : describeChanges(op.name, op.changes) + describeWas(op.was)
     case "delete":
       return `ip link del dev ${op.name}`
   }

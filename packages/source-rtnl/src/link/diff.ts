@@ -37,6 +37,8 @@ export type LinkOp =
       index: number
       linkKind: string
       changes: LinkChanges
+      /** what the changed settings were when observed (for plans and logs: "# was mtu 1300") */
+      was?: LinkChanges
       /** the far end of a veth, in this namespace (changed through a socket there) */
       netns?: string
     }
@@ -199,6 +201,23 @@ function changesFor(w: WantedLink, o: Link, byIndex: ReadonlyMap<number, Link>):
   return ch
 }
 
+/** The observed values of the settings `ch` changes (altnames, netns and rename say themselves). */
+function wasOf(ch: LinkChanges, o: Link, byIndex: ReadonlyMap<number, Link>): LinkChanges {
+  const was: LinkChanges = {}
+  if (ch.up !== undefined) was.up = o.up
+  if (ch.mtu !== undefined) was.mtu = o.mtu
+  if (ch.mac !== undefined && o.mac !== undefined) was.mac = o.mac
+  if (ch.master !== undefined)
+    was.master = o.masterIndex ? (byIndex.get(o.masterIndex)?.name ?? `#${o.masterIndex}`) : null
+  if (ch.txqlen !== undefined && o.txqlen !== undefined) was.txqlen = o.txqlen
+  if (ch.promisc !== undefined) was.promisc = o.promisc ?? false
+  if (ch.alias !== undefined) was.alias = o.alias ?? ""
+  if (ch.group !== undefined) was.group = o.group
+  if (ch.stp !== undefined) was.stp = o.stp ?? false
+  if (ch.vlanFiltering !== undefined) was.vlanFiltering = o.vlanFiltering ?? false
+  return was
+}
+
 /**
  * Diffs links. Creates what is missing, changes settings in place, replaces links
  * whose kind or identity differs (when owned), deletes owned links that left desired
@@ -268,8 +287,12 @@ export function diffLinks(
     // adopted: give it this loop's marker, so it is recognised as ours from now on
     const group = wantGroup ?? owner.linkGroup
     if (o.kind !== "device" && o.group !== group && !owner.ownsLinkName(o.name)) changes.group = group
-    if (Object.keys(changes).length)
-      ops.push({ kind: "update", object: "link", name: o.name, index: o.index, linkKind: o.kind, changes })
+    if (Object.keys(changes).length) {
+      const op: LinkOp = { kind: "update", object: "link", name: o.name, index: o.index, linkKind: o.kind, changes }
+      const was = wasOf(changes, o, byIndex)
+      if (Object.keys(was).length) op.was = was
+      ops.push(op)
+    }
   }
 
   // a device (a NIC, no IFLA_INFO_KIND) is never deleted: only its settings are managed

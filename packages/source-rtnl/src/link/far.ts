@@ -59,7 +59,12 @@ export function diffFarEnds(
     if (mtu !== undefined && mtu !== f.link.mtu) ch.mtu = mtu
     if (p.mac !== undefined && p.mac !== f.link.mac) ch.mac = p.mac
     if (p.master !== undefined && (f.master ?? null) !== p.master) ch.master = p.master
-    if (Object.keys(ch).length)
+    if (Object.keys(ch).length) {
+      const was: LinkChanges = {}
+      if (ch.up !== undefined) was.up = f.link.up
+      if (ch.mtu !== undefined) was.mtu = f.link.mtu
+      if (ch.mac !== undefined && f.link.mac !== undefined) was.mac = f.link.mac
+      if (ch.master !== undefined) was.master = f.master ?? null
       ops.push({
         kind: "update",
         object: "link",
@@ -67,8 +72,10 @@ export function diffFarEnds(
         index: f.link.index,
         linkKind: "veth",
         changes: ch,
+        was,
         netns,
       })
+    }
   }
   return { ops, conflicts, blocked }
 }
