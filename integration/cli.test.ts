@@ -1,8 +1,8 @@
 // The `linx` command run as a user would: spawned, in fresh namespaces.
 import { describe, expect, test } from "bun:test"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { freshNetns, type TestNetns } from "./netns.ts"
 
 const MAIN = join(import.meta.dir, "../packages/cli/src/main.ts")
@@ -602,6 +602,27 @@ desired:
     expect(after.details).toEqual([
       { kind: "set", before: was, after: "2", op: expect.stringContaining("net.ipv4.conf.br9.rp_filter=2") },
     ])
+  })
+
+  test("without root: apply and run say so in one line, before touching anything", () => {
+    using t = freshNetns()
+    const f = file("host.yaml", HOST)
+    chmodSync(dirname(f), 0o755) // readable by nobody: the refusal is about root, not the file
+    const bun = Bun.which("bun")!
+    for (const verb of ["apply", "run"]) {
+      const p = t.ns.run(() =>
+        Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bun, MAIN, verb, f], {
+          stdout: "pipe",
+          stderr: "pipe",
+          env: { ...process.env, HOME: "/tmp" },
+        }),
+      )
+      expect(p.exitCode).toBe(1)
+      expect(p.stderr.toString()).toBe(
+        `linx ${verb}: changing the network needs root (CAP_NET_ADMIN): run it as root; nothing was changed\n`,
+      )
+    }
+    expect(t.ipJson<{ ifname: string }[]>("link", "show").map((l) => l.ifname)).toEqual(["lo"])
   })
 
   test("plan: an rtnl update says what was (text and --json before/after), read from the kernel", () => {

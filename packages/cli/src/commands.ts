@@ -1,4 +1,5 @@
 // show, plan, apply: one look at the kernel, or one pass, from the command line.
+import { needsRoot } from "./caps.ts"
 import type { ApplyReport, NetnsRef } from "@linx/netlink"
 import type { AnySource } from "@linx/reconcile"
 import { isConflictOp, validate } from "@linx/reconcile"
@@ -166,6 +167,11 @@ export async function planCommand(
       }
       if (checked && !checked.accepted) return 1
       return ops.length || waiting.length ? 2 : 0
+    }
+    const denied0 = ops.length ? needsRoot("apply", f.netns !== undefined || f.source === "netfilter") : undefined
+    if (denied0) {
+      io.err(denied0)
+      return 1
     }
     const report = await source.reconcile(
       ops.filter((op) => !isConflictOp(op)),

@@ -140,7 +140,7 @@ type Shell = (argv: string[]) => ReturnType<typeof Bun.spawnSync>
 
 export async function demoCommand(io: Output): Promise<ExitCode> {
   if (process.getuid?.() !== 0) {
-    io.err("linx demo: needs root (it creates a network namespace); run it with sudo")
+    io.err("linx demo: needs root (CAP_SYS_ADMIN to create a network namespace, CAP_NET_ADMIN in it): run it as root")
     return 1
   }
   const dir = examplesDir()

@@ -1,6 +1,7 @@
 // `linx run FILE...`: one loop per file in this process, a log line per pass, reload of
 // a file when it changes (the last good desired state stays when the new one is
 // invalid), a clean stop on SIGTERM/SIGINT.
+import { needsRoot } from "./caps.ts"
 import { readFileSync, statSync } from "node:fs"
 import { basename } from "node:path"
 import { createReconciler, type PassResult, type Reconciler } from "@linx/reconcile"
@@ -239,6 +240,12 @@ function stopRequested(
 }
 
 export async function runCommand(paths: string[], opts: RunOptions, io: Output): Promise<ExitCode> {
+  // (namespaces: nft's scratch namespace and other loops' need CAP_SYS_ADMIN; refuse early only without CAP_NET_ADMIN)
+  const denied = needsRoot("run", false)
+  if (denied) {
+    io.err(denied)
+    return 1
+  }
   const least = LOG_LEVELS.indexOf(opts.logLevel ?? "info")
   const log: Log = (level, msg, fields = {}) => {
     if (LOG_LEVELS.indexOf(level as LogLevel) < least) return
