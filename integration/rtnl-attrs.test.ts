@@ -28,7 +28,9 @@ describe("link attributes", () => {
       expect(link(t, "b0").txqlen).toBe(100)
       t.sh("ip", "link", "set", "a0", "promisc", "off", "txqueuelen", "10")
       const ops = s.diff(d, await s.observe(), OWN)
-      expect(ops.map(s.describe)).toEqual(["ip link set dev a0 txqueuelen 5000 promisc on"])
+      expect(ops.map(s.describe)).toEqual([
+        "ip link set dev a0 txqueuelen 5000 promisc on  # was txqueuelen 10, promisc off",
+      ])
       expect((await s.reconcile(ops)).failed).toEqual([])
       expect(link(t, "a0").txqlen).toBe(5000)
       expect(link(t, "a0").flags).toContain("PROMISC")

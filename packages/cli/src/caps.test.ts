@@ -5,7 +5,7 @@ describe("needs root", () => {
   test("reads CapEff from /proc/self/status text", () => {
     expect(effectiveCaps("Name:\tbun\nCapEff:\t000001ffffffffff\n")).toBe(0x1ffffffffffn)
     expect(effectiveCaps("Name:\tbun\n")).toBeUndefined()
-    expect(effectiveCaps(undefined)).toBeUndefined()
+    expect(effectiveCaps("")).toBeUndefined()
   })
 
   test("one line naming what is missing; nothing when it may, or when it cannot tell", () => {
