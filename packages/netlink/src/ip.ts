@@ -118,6 +118,7 @@ export function formatIp(bytes: Uint8Array): string {
 }
 
 export function formatPrefix(p: IpPrefix): string {
+  if (p.bytes.length === 4) return `${p.bytes[0]}.${p.bytes[1]}.${p.bytes[2]}.${p.bytes[3]}/${p.prefixLen}`
   return `${formatIp(p.bytes)}/${p.prefixLen}`
 }
 
@@ -137,12 +138,17 @@ export function networkOf(p: IpPrefix): IpPrefix {
 }
 
 export function canonicalIp(s: string): string | undefined {
+  // a dotted quad that parses is canonical already (no leading zeros, nothing else)
+  if (parseIpv4(s)) return s
   const ip = parseIp(s)
   return ip ? formatIp(ip.bytes) : undefined
 }
 
 export function familyOf(s: string): Family | undefined {
-  return parseIp(s.split("/")[0]!)?.family
+  const slash = s.indexOf("/")
+  const a = slash < 0 ? s : s.slice(0, slash)
+  if (parseIpv4(a)) return "inet"
+  return parseIpv6(a) ? "inet6" : undefined
 }
 
 /** "aa:bb:cc:dd:ee:ff" lower-case, or undefined. */

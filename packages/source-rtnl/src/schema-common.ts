@@ -52,11 +52,12 @@ export const U32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xf
 
 export const Ip = v.pipe(
   v.string(),
-  v.check(
-    (s) => canonicalIp(s) !== undefined,
-    (i) => `"${i.input}" is not an IPv4 or IPv6 address`,
-  ),
-  v.transform((s) => canonicalIp(s)!),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const ip = canonicalIp(dataset.value)
+    if (ip !== undefined) return ip
+    addIssue({ message: `"${dataset.value}" is not an IPv4 or IPv6 address` })
+    return NEVER
+  }),
 )
 
 /** A network namespace reference: a name under /run/netns or a path. */

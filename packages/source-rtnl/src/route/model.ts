@@ -82,6 +82,8 @@ export class RouteMemo {
   readonly wanted = new WeakMap<RouteSpec, WantedRoute>()
 }
 
+const METRIC_KEYS = Object.keys(c.RTAX) as RouteMetric[]
+
 /** Resolves a desired route's defaults the way the kernel will (metric, scope, family). */
 export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
   const cached = memo?.wanted.get(s)
@@ -120,12 +122,12 @@ export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
   if (s.dev) w.dev = s.dev
   if (s.src) w.prefsrc = s.src
   if (s.mtu !== undefined) w.mtu = s.mtu
-  const metrics: Partial<Record<RouteMetric, number>> = {}
-  for (const k of Object.keys(c.RTAX) as RouteMetric[]) {
+  let metrics: Partial<Record<RouteMetric, number>> | undefined
+  for (const k of METRIC_KEYS) {
     const x = s[k]
-    if (x !== undefined) metrics[k] = typeof x === "boolean" ? (x ? 1 : 0) : x
+    if (x !== undefined) (metrics ??= {})[k] = typeof x === "boolean" ? (x ? 1 : 0) : x
   }
-  if (Object.keys(metrics).length) w.metrics = metrics
+  if (metrics) w.metrics = metrics
   if (s.nhid !== undefined) w.nhid = s.nhid
   if (s.pref !== undefined) w.pref = c.ROUTE_PREF[s.pref]
   if (s.nexthops) {

@@ -42,39 +42,50 @@ export const NexthopSchema = v.strictObject({
   onlink: v.optional(v.boolean()),
 })
 
-function routeFamilies(r: {
+/** The families of a route's addresses, or "mixed" (they are validated and canonical here: a colon means IPv6). */
+function routeFamily(r: {
   dst: string
   via?: string | undefined
   src?: string | undefined
   nexthops?: { via?: string | undefined }[] | undefined
-}): Set<string> {
-  const fams = new Set<string>()
-  if (r.dst !== "default") fams.add(familyOf(r.dst) ?? "?")
-  for (const a of [r.via, r.src, ...(r.nexthops ?? []).map((n) => n.via)]) if (a) fams.add(familyOf(a) ?? "?")
-  return fams
+}): "inet" | "inet6" | "mixed" | undefined {
+  let fam: "inet" | "inet6" | undefined
+  const see = (a: string | undefined) => {
+    if (!a) return true
+    const f = a.includes(":") ? "inet6" : "inet"
+    if (fam && fam !== f) return false
+    fam = f
+    return true
+  }
+  if (r.dst !== "default" && !see(r.dst)) return "mixed"
+  if (!see(r.via) || !see(r.src)) return "mixed"
+  if (r.nexthops) for (const n of r.nexthops) if (!see(n.via)) return "mixed"
+  return fam
 }
+
+/** "default", or a prefix with zero host bits, made canonical: parsed once (a million routes are parsed here). */
+const Dst = v.pipe(
+  v.string(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const s = dataset.value
+    if (s === "default") return s
+    const p = parsePrefix(s)
+    if (!p) {
+      addIssue({ message: `${JSON.stringify(clip(s))} is not "default" or a prefix (10.0.0.0/8, fd00::/64)` })
+      return NEVER
+    }
+    if (!isNetworkAddress(p)) {
+      addIssue({ message: `${s} has host bits set; did you mean ${formatPrefix(networkOf(p))}?` })
+      return NEVER
+    }
+    return formatPrefix(p)
+  }),
+)
 
 export const RouteSpecSchema = v.pipe(
   v.strictObject({
     /** "default", "10.0.0.0/8", "fd00::/64"; host bits must be zero */
-    dst: v.pipe(
-      v.string(),
-      v.check(
-        (s) => s === "default" || parsePrefix(s) !== undefined,
-        (i) => `${JSON.stringify(clip(i.input))} is not "default" or a prefix (10.0.0.0/8, fd00::/64)`,
-      ),
-      v.check(
-        (s) => {
-          const p = s === "default" ? undefined : parsePrefix(s)
-          return !p || isNetworkAddress(p)
-        },
-        (i) => {
-          const p = parsePrefix(i.input)
-          return `${i.input} has host bits set; did you mean ${p ? formatPrefix(networkOf(p)) : "the network address"}?`
-        },
-      ),
-      v.transform((s) => (s === "default" ? s : formatPrefix(parsePrefix(s)!))),
-    ),
+    dst: Dst,
     /** for "default" without via/src: which family (default inet) */
     family: v.optional(v.picklist(["inet", "inet6"])),
     via: v.optional(Ip),
@@ -112,7 +123,7 @@ export const RouteSpecSchema = v.pipe(
     (r) => r.nhid === undefined || (!r.via && !r.dev && !r.nexthops),
     "a route with nhid takes no via, dev or nexthops",
   ),
-  v.check((r) => routeFamilies(r).size <= 1, "dst, via, src and nexthops must all be IPv4 or all IPv6"),
+  v.check((r) => routeFamily(r) !== "mixed", "dst, via, src and nexthops must all be IPv4 or all IPv6"),
   v.check((r) => r.pref === undefined || routeFamilyOf(r) === "inet6", "pref is for IPv6 routes"),
   v.check((r) => !r.tos || routeFamilyOf(r) === "inet", "tos is for IPv4 routes"),
   v.check(
