@@ -7,6 +7,7 @@ import { benchNetlinkDump } from "./netlink-dump.ts"
 import { benchHeal, benchIdle } from "./loop.ts"
 import { benchRtnlApply, benchRtnlNeighbors, benchRtnlObserveAndNoop, benchRtnlRules } from "./rtnl.ts"
 import { benchSysctl } from "./sysctl.ts"
+import { benchTwoLoops } from "./two-loops.ts"
 import { benchManyLoops } from "./many.ts"
 import { benchContainers } from "./containers.ts"
 import { benchKubeProxy, benchNetfilter, benchNetfilterSet, benchNetfilterText } from "./netfilter.ts"
@@ -21,6 +22,7 @@ const cases: [string, () => Promise<void>][] = [
   ["rtnl-observe-100k", () => benchRtnlObserveAndNoop(100_000)],
   ["rtnl-rules-10k", () => benchRtnlRules(10_000)],
   ["rtnl-neighbors-100k", () => benchRtnlNeighbors(100_000)],
+  ["loop-two-1m", () => benchTwoLoops(Number(process.env.LINX_ROUTES ?? 1_000_000))],
   ["loop-heal-1k", () => benchHeal(1_000)],
   ["loop-heal-10k", () => benchHeal(10_000)],
   ["loop-heal-100k", () => benchHeal(100_000)],

@@ -488,3 +488,40 @@ describe("rtnl source on the kernel", () => {
     }),
   )
 })
+
+describe("a big table does not hold the event loop", () => {
+  test("observe, diffAsync and reconcile of 50k routes let timers run meanwhile; diffAsync gives diff's ops", async () => {
+    using t = freshNetns()
+    t.sh("ip", "link", "add", "big0", "type", "veth", "peer", "name", "big1") // (no dummy driver here)
+    t.sh("ip", "link", "set", "big0", "up")
+    const source = createRtnlSource({ netns: t.ns })
+    const routes = Array.from({ length: 50_000 }, (_, i) => ({
+      dst: `10.${(i >> 8) & 255}.${i & 255}.0/24`,
+      dev: "big0",
+    }))
+    const desired = v.parse(RtnlDesiredSchema, { links: [], routes })
+    const own = { routeProtocol: 77 }
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 1)
+    try {
+      const empty = await source.observe({ desired, ownership: own })
+      const ops = await source.diffAsync(desired, empty, own)
+      expect(ops.map(source.describe)).toEqual(source.diff(desired, empty, own).map(source.describe))
+      ticks = 0
+      const report = await source.reconcile(ops, empty)
+      expect(report.failed).toEqual([])
+      expect(ticks).toBeGreaterThan(3) // the batch let the timer in between chunks
+      ticks = 0
+      const full = await source.observe({ desired, ownership: own })
+      expect(full.routes!.filter((r) => r.protocol === 77).length).toBe(50_000)
+      const observeTicks = ticks
+      ticks = 0
+      expect(await source.diffAsync(desired, full, own)).toEqual([])
+      expect([observeTicks > 3, ticks > 3]).toEqual([true, true])
+      expect(t.sh("ip", "route", "show", "proto", "77").trim().split("\n").length).toBe(50_000)
+    } finally {
+      clearInterval(timer)
+      await source.close()
+    }
+  }, 60_000)
+})

@@ -135,6 +135,11 @@ export function openNetlinkSocket(protocol: number, options: SocketOptions = {})
   }
 }
 
+/** Lets timers, I/O and other loops' work run: a macrotask turn, not a microtask. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
 export class NetlinkSocket {
   readonly #t: Transport
   #seq: number
@@ -251,15 +256,50 @@ export class NetlinkSocket {
   ): T[] {
     const retries = options.retries ?? 5
     for (let attempt = 0; ; attempt++) {
-      const w = new MessageWriter(256)
-      build(w)
-      const result = this.#dumpOnce(w, decode)
-      if (!result.interrupted) return result.items
+      const steps = this.#dumpSteps(build, decode)
+      let r = steps.next()
+      while (!r.done) r = steps.next()
+      if (!r.value.interrupted) return r.value.items
       if (attempt >= retries) throw new DumpInterruptedError(attempt + 1)
     }
   }
 
-  #dumpOnce<T>(w: MessageWriter, decode: (m: Message) => T | undefined): { items: T[]; interrupted: boolean } {
+  /**
+   * dumpInto() that lets the event loop run every `sliceMs` of work (default 4 ms): a
+   * dump of a million routes then does not hold back other loops' heals, timers or the
+   * status endpoint. The kernel keeps the dump's place between reads. Do not use the
+   * socket for anything else until it resolves.
+   */
+  async dumpIntoAsync<T>(
+    build: (w: MessageWriter) => void,
+    decode: (m: Message) => T | undefined,
+    options: DumpOptions & { sliceMs?: number } = {},
+  ): Promise<T[]> {
+    const retries = options.retries ?? 5
+    const slice = options.sliceMs ?? 4
+    for (let attempt = 0; ; attempt++) {
+      const steps = this.#dumpSteps(build, decode)
+      let since = performance.now()
+      let r = steps.next()
+      while (!r.done) {
+        if (performance.now() - since >= slice) {
+          await yieldToEventLoop()
+          since = performance.now()
+        }
+        r = steps.next()
+      }
+      if (!r.value.interrupted) return r.value.items
+      if (attempt >= retries) throw new DumpInterruptedError(attempt + 1)
+    }
+  }
+
+  /** One dump, a datagram per step. */
+  *#dumpSteps<T>(
+    build: (w: MessageWriter) => void,
+    decode: (m: Message) => T | undefined,
+  ): Generator<void, { items: T[]; interrupted: boolean }> {
+    const w = new MessageWriter(256)
+    build(w)
     if (w.count !== 1) throw new Error(`dump() takes exactly one request message, got ${w.count}`)
     const seq = this.#nextSeq()
     w.stamp(0, seq, 0)
@@ -290,6 +330,7 @@ export class NetlinkSocket {
         const item = decode(m)
         if (item !== undefined) items.push(item)
       }
+      yield
     }
   }
 
@@ -303,6 +344,30 @@ export class NetlinkSocket {
    * added to every message.
    */
   batch(w: MessageWriter, options: BatchOptions = {}): BatchResult {
+    const steps = this.#batchSteps(w, options)
+    let r = steps.next()
+    while (!r.done) r = steps.next()
+    return r.value
+  }
+
+  /** batch() that lets the event loop run between chunks once `sliceMs` of work has passed (default 4 ms). */
+  async batchAsync(w: MessageWriter, options: BatchOptions & { sliceMs?: number } = {}): Promise<BatchResult> {
+    const slice = options.sliceMs ?? 4
+    const steps = this.#batchSteps(w, options)
+    let since = performance.now()
+    let r = steps.next()
+    while (!r.done) {
+      if (performance.now() - since >= slice) {
+        await yieldToEventLoop()
+        since = performance.now()
+      }
+      r = steps.next()
+    }
+    return r.value
+  }
+
+  /** A batch, a chunk (with its barrier) per step. */
+  *#batchSteps(w: MessageWriter, options: BatchOptions): Generator<void, BatchResult> {
     const result: BatchResult = { failed: [], replies: [], repliesLost: false }
     const count = w.count
     if (count === 0) return result
@@ -320,6 +385,7 @@ export class NetlinkSocket {
       while (j < count && endOf(j) - start <= chunkBytes) j++
       this.#sendChunk(w, i, j, base, options, result)
       i = j
+      if (i < count) yield
     }
     return result
   }

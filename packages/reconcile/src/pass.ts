@@ -56,7 +56,9 @@ export async function runPass<D, O, Op, Own>(p: PassInput<D, O, Op, Own>): Promi
       : { desired: p.desired, ownership: p.ownership }
     const observed = await source.observe(want)
     const t1 = performance.now()
-    const ops = source.diff(p.desired, observed, p.ownership)
+    const ops = source.diffAsync
+      ? await source.diffAsync(p.desired, observed, p.ownership)
+      : source.diff(p.desired, observed, p.ownership)
     const t2 = performance.now()
     result.timings.observeMs = t1 - t0
     result.timings.diffMs = t2 - t1

@@ -5,14 +5,14 @@
 import { backoffDelay, resyncDelay } from "./backoff.ts"
 import type { Clock } from "./clock.ts"
 import type { PassResult, Trigger } from "./result.ts"
-import { mergeScopes } from "./scope.ts"
-import type { Scope } from "./source.ts"
+import { appendScope } from "./scope.ts"
+import type { Scope, ScopeEntry } from "./source.ts"
 
 /** Work waiting for the next pass: what asked for it, what to look at, who waits. */
 export interface Job {
   trigger: Trigger
   /** undefined = a full pass */
-  scope: Scope | undefined
+  scope: ScopeEntry[] | undefined
   full: boolean
   /** when the first hint of this job arrived (heal latency runs from there) */
   firstHintAt: number | undefined
@@ -92,11 +92,13 @@ export class Scheduler {
   request(trigger: Trigger, scope: Scope | undefined, full: boolean, hintAt?: number): Promise<PassResult> {
     return new Promise((resolve) => {
       const p = this.#pending
-      if (!p) this.#pending = { trigger, scope, full, firstHintAt: hintAt, waiters: [resolve] }
+      // the pending job's scope is its own array, appended to: 100k events during one
+      // pass cost 100k pushes, not 100k copies of a growing list
+      if (!p) this.#pending = { trigger, scope: scope && [...scope], full, firstHintAt: hintAt, waiters: [resolve] }
       else {
         if (PRIORITY.indexOf(trigger) < PRIORITY.indexOf(p.trigger)) p.trigger = trigger
         p.full ||= full
-        p.scope = p.full ? undefined : mergeScopes(p.scope, scope)
+        p.scope = p.full ? undefined : appendScope(p.scope, scope)
         if (hintAt !== undefined && p.firstHintAt === undefined) p.firstHintAt = hintAt
         p.waiters.push(resolve)
       }

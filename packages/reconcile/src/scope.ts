@@ -1,11 +1,13 @@
 // Merging hint scopes: concatenation in arrival order (DESIGN §4), so a later event
 // about the same object comes after an earlier one. No scope at all means a full look
 // and absorbs everything.
-import type { Scope } from "./source.ts"
+import type { Scope, ScopeEntry } from "./source.ts"
 
-export function mergeScopes(a: Scope | undefined, b: Scope | undefined): Scope | undefined {
+/** `b` appended to `a` (which is changed and returned); either absent: a full look. */
+export function appendScope(a: ScopeEntry[] | undefined, b: Scope | undefined): ScopeEntry[] | undefined {
   if (!a || !b) return undefined
-  return [...a, ...b]
+  for (const e of b) a.push(e)
+  return a
 }
 
 /** A short readable form of a scope for pass results and logs: "route 254 10.0.0.0/8 0 0", … */

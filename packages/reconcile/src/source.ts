@@ -57,6 +57,12 @@ export interface Source<Desired, Observed, Op, Ownership> {
    * collides with a foreign one: it is never applied and the loop reports it.
    */
   diff(desired: Desired, observed: Observed, ownership: Ownership): Op[]
+  /**
+   * optional: the same diff, letting the event loop run while it works (a source whose
+   * desired state can be huge: a million routes). The loop uses it when there is one, so
+   * one loop's big diff does not hold back another loop's heal.
+   */
+  diffAsync?(desired: Desired, observed: Observed, ownership: Ownership): Promise<Op[]>
   /** applies the ops (computed from `observed`) in dependency order, and reports each failure */
   reconcile(ops: readonly Op[], observed: Observed): Promise<ApplyReport<Op>>
   /** optional: change hints (events); the returned Disposable stops them */

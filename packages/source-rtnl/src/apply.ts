@@ -2,7 +2,7 @@
 // pipelined batch; names are resolved to ifindexes just before the phase that needs
 // them; a failure is reported for its op with the kernel's error as cause while the
 // other ops still apply. A delete that finds nothing has nothing left to do.
-import { type ApplyReport, isNotFound, NetlinkError, reportFailure } from "@linx/netlink"
+import { type ApplyReport, isNotFound, NetlinkError, reportFailure, yieldToEventLoop } from "@linx/netlink"
 import { errno } from "@linx/netlink/wire"
 import type { RtnlKernel, RtnlRequest } from "./kernel.ts"
 import { describeRtnlOp, type RtnlOp } from "./ops.ts"
@@ -31,16 +31,16 @@ interface Context {
 
 /** A phase with its op type closed over: runs on whatever ops it takes. */
 interface Step {
-  run(ops: readonly RtnlOp[], ctx: Context, failed: Map<RtnlOp, Error>): void
+  run(ops: readonly RtnlOp[], ctx: Context, failed: Map<RtnlOp, Error>): Promise<void>
   changesLinks: boolean
 }
 
 function phase<T extends RtnlOp>(p: Phase<T>): Step {
   return {
     changesLinks: p.changesLinks ?? false,
-    run(ops, ctx, failed) {
+    async run(ops, ctx, failed) {
       const list = ops.filter((op): op is T => p.takes(op) && !failed.has(op))
-      if (list.length) runPhase(list, (op, label) => p.build(op, label, ctx), ctx.kernel, failed)
+      if (list.length) await runPhase(list, (op, label) => p.build(op, label, ctx), ctx.kernel, failed)
     },
   }
 }
@@ -158,7 +158,7 @@ function isGone(op: RtnlOp, e: NetlinkError): boolean {
   return op.kind === "delete" && (isNotFound(e) || e.errno === errno.EADDRNOTAVAIL)
 }
 
-export function applyRtnlOps(kernel: RtnlKernel, ops: readonly RtnlOp[]): ApplyReport<RtnlOp> {
+export async function applyRtnlOps(kernel: RtnlKernel, ops: readonly RtnlOp[]): Promise<ApplyReport<RtnlOp>> {
   let index: Map<string, number> | undefined
   const ctx: Context = {
     kernel,
@@ -170,7 +170,7 @@ export function applyRtnlOps(kernel: RtnlKernel, ops: readonly RtnlOp[]): ApplyR
   /** ops that failed in any phase: they take no further step and are never "applied" */
   const failed = new Map<RtnlOp, Error>()
   for (const p of PHASES) {
-    p.run(ops, ctx, failed)
+    await p.run(ops, ctx, failed)
     if (p.changesLinks) index = undefined
   }
   const report: ApplyReport<RtnlOp> = { applied: [], failed: [] }
@@ -184,15 +184,21 @@ export function applyRtnlOps(kernel: RtnlKernel, ops: readonly RtnlOp[]): ApplyR
 }
 
 /** Builds the requests of one phase, sends them as one batch, records failures by op. */
-function runPhase<T extends RtnlOp>(
+async function runPhase<T extends RtnlOp>(
   list: readonly T[],
   build: (op: T, label: string) => RtnlRequest[] | Error,
   kernel: RtnlKernel,
   failed: Map<RtnlOp, Error>,
-): void {
+): Promise<void> {
   const requests: RtnlRequest[] = []
   const owner: T[] = []
+  // a million ops take seconds to build: the event loop runs every few milliseconds meanwhile
+  let since = performance.now()
   for (const op of list) {
+    if (performance.now() - since >= 4) {
+      await yieldToEventLoop()
+      since = performance.now()
+    }
     const built = build(op, describeRtnlOp(op))
     if (built instanceof Error) {
       failed.set(op, built)
@@ -204,7 +210,7 @@ function runPhase<T extends RtnlOp>(
     }
   }
   if (!requests.length) return
-  for (const [i, e] of kernel.send(requests)) {
+  for (const [i, e] of await kernel.send(requests)) {
     const op = owner[i]!
     if (isGone(op, e) || failed.has(op)) continue
     failed.set(op, op.kind === "create" && e.errno === errno.EEXIST ? appearedMeanwhile(e) : e)

@@ -76,7 +76,8 @@ export interface RouteFilter {
 export interface RtnlKernel {
   links(): Link[]
   addresses(): Address[]
-  routes(filter: RouteFilter): Route[]
+  /** (the real kernel's dump lets the event loop run between datagrams: a promise) */
+  routes(filter: RouteFilter): Route[] | Promise<Route[]>
   /** policy rules of both families (ip rule show; ip -6 rule show) */
   rules(): FibRule[]
   /** IPv4 and IPv6 neighbour entries (ip neigh show) */
@@ -85,8 +86,8 @@ export interface RtnlKernel {
   fdb(): FdbEntry[]
   /** nexthop objects (ip nexthop show) */
   nexthops(): Nexthop[]
-  /** sends the requests as one pipelined batch; returns the failures by request index */
-  send(requests: readonly RtnlRequest[]): Map<number, NetlinkError>
+  /** sends the requests as one pipelined batch; returns the failures by request index (the real kernel: a promise, letting the event loop run between chunks) */
+  send(requests: readonly RtnlRequest[]): Map<number, NetlinkError> | Promise<Map<number, NetlinkError>>
   /** ifindex of a link in another namespace (a macvlan/vlan parent), or undefined */
   linkIndexIn(netns: string, name: string): number | undefined
   /** one link of another namespace (a veth's far end, its master), or undefined */
@@ -149,12 +150,12 @@ const HEADER_SIZE = {
  * Sends requests as pipelined batches from this namespace's socket; the ones that must
  * come from another namespace's socket (`via`) go one by one, in order.
  */
-function sendRequests(
+async function sendRequests(
   sock: NetlinkSocket,
   otherSocket: (netns: string) => NetlinkSocket,
   requests: readonly RtnlRequest[],
   makeTun: (name: string, mode: "tun" | "tap") => NetlinkError | undefined,
-): Map<number, NetlinkError> {
+): Promise<Map<number, NetlinkError>> {
   const failures = new Map<number, NetlinkError>()
   // Requests that must come from another namespace's socket go one by one, in order.
   let i = 0
@@ -184,7 +185,7 @@ function sendRequests(
       encode(w, requests[j]!)
       j++
     }
-    const res = sock.batch(w, { headerSize: HEADER_SIZE[r.object] })
+    const res = await sock.batchAsync(w, { headerSize: HEADER_SIZE[r.object] })
     for (const f of res.failed) failures.set(i + f.index, f.error)
     i = j
   }
@@ -235,7 +236,7 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
     links: () => sock.dumpInto(encodeLinkDump, decodeLink),
     addresses: () => sock.dumpInto((w) => encodeAddressDump(w), decodeAddress),
     routes: (f) =>
-      sock.dumpInto((w) => {
+      sock.dumpIntoAsync((w) => {
         const filter: { family: number; table?: number; protocol?: number; oif?: number } = {
           family: familyNumber(f.family),
         }

@@ -74,31 +74,31 @@ export function observeFarEnds(kernel: RtnlKernel, desired: readonly LinkSpec[] 
 const MAX_SCOPED_ROUTES = 4096
 
 /** Every comparable route in every table but local (or in the tables asked for). */
-export function observeAllRoutes(kernel: RtnlKernel, tables: readonly number[] | undefined): Route[] {
+export async function observeAllRoutes(kernel: RtnlKernel, tables: readonly number[] | undefined): Promise<Route[]> {
   const out: Route[] = []
   for (const family of ["inet", "inet6"] as const) {
     // kernel prefix routes stay in, so a desired route that collides with one is a conflict
     for (const table of tables ?? [undefined]) {
       const filter = table === undefined ? { family } : { family, table }
-      for (const r of kernel.routes(filter)) if (r.table !== c.RT_TABLE_LOCAL && isComparableRoute(r)) out.push(r)
+      for (const r of await kernel.routes(filter)) if (r.table !== c.RT_TABLE_LOCAL && isComparableRoute(r)) out.push(r)
     }
   }
   return out
 }
 
-export function observeRtnl(
+export async function observeRtnl(
   kernel: RtnlKernel,
   tables: readonly number[] | undefined,
   scope: ScopeEntries | undefined,
   /** which kinds the desired state has: a link event looks again only at those (a full look reads all) */
   wants: { neighbors: boolean; fdb: boolean; nexthops: boolean } = { neighbors: true, fdb: true, nexthops: true },
-): RtnlObserved {
+): Promise<RtnlObserved> {
   const links = kernel.links()
   if (!scope)
     return {
       links,
       addresses: kernel.addresses(),
-      routes: observeAllRoutes(kernel, tables),
+      routes: await observeAllRoutes(kernel, tables),
       rules: kernel.rules(),
       neighbors: kernel.neighbors(),
       fdb: kernel.fdb(),
@@ -115,7 +115,7 @@ export function observeRtnl(
   if (parts.nexthops || (parts.links && wants.nexthops)) observed.nexthops = kernel.nexthops()
   if (parts.addresses) observed.addresses = kernel.addresses()
   if (parts.routesNeedDump || (parts.routes?.size ?? 0) > MAX_SCOPED_ROUTES) {
-    observed.routes = observeAllRoutes(kernel, tables)
+    observed.routes = await observeAllRoutes(kernel, tables)
     return observed
   }
   if (!parts.routes && !parts.routesOnLinks.size) return observed
@@ -126,19 +126,19 @@ export function observeRtnl(
     for (const r of parts.routes.values()) if (r && (!tables || tables.includes(r.table))) routes.push(r)
     routeScope.keys = new Set(parts.routes.keys())
   }
-  if (parts.routesOnLinks.size) routeScope.links = routesOnLinks(kernel, links, parts.routesOnLinks, routes)
+  if (parts.routesOnLinks.size) routeScope.links = await routesOnLinks(kernel, links, parts.routesOnLinks, routes)
   observed.routes = routes
   observed.routeScope = routeScope
   return observed
 }
 
 /** Adds the routes through the named links to `routes`; returns the link names covered. */
-function routesOnLinks(
+async function routesOnLinks(
   kernel: RtnlKernel,
   links: readonly Link[],
   wanted: ReadonlySet<string>,
   routes: Route[],
-): Set<string> {
+): Promise<Set<string>> {
   const names = new Set<string>()
   const seen = new Set(routes.map((r) => r.id))
   for (const l of links) {
@@ -147,7 +147,7 @@ function routesOnLinks(
     // a down link carries no IPv4 route (the kernel removed them and refuses new ones),
     // so only IPv6 needs a look: the kernel walks its whole table per dump
     for (const family of l.up ? (["inet", "inet6"] as const) : (["inet6"] as const)) {
-      for (const r of kernel.routes({ family, oif: l.index })) {
+      for (const r of await kernel.routes({ family, oif: l.index })) {
         if (r.table === c.RT_TABLE_LOCAL || !isComparableRoute(r) || seen.has(r.id)) continue
         seen.add(r.id)
         routes.push(r)

@@ -13,7 +13,8 @@ import { observeFarEnds, observeRtnl, type RtnlObserved } from "./observe.ts"
 import { describeRtnlOp, type RtnlOp } from "./ops.ts"
 import { orderOps } from "./order.ts"
 import { type Owner, type OwnerMemo, resolveOwnership, tableNumber } from "./ownership.ts"
-import { diffRoutes, gatewayPrefixes, RouteDiffMemo } from "./route/diff.ts"
+import { diffRoutesSteps, gatewayPrefixes, RouteDiffMemo } from "./route/diff.ts"
+import { runSteps, runStepsAsync, type Steps } from "./steps.ts"
 import { diffRules } from "./rule/diff.ts"
 import { diffNeighbors } from "./neighbor/diff.ts"
 import { diffFdb } from "./fdb/model.ts"
@@ -58,6 +59,8 @@ export interface RtnlSource extends AsyncDisposable {
   readonly ownershipSchema: StandardSchemaV1<unknown, RtnlOwnership>
   observe(want?: RtnlWant): Promise<RtnlObserved>
   diff(desired: RtnlDesired, observed: RtnlObserved, ownership?: RtnlOwnership): RtnlOp[]
+  /** diff() that lets the event loop run every few milliseconds (a million routes): the same ops */
+  diffAsync(desired: RtnlDesired, observed: RtnlObserved, ownership?: RtnlOwnership): Promise<RtnlOp[]>
   reconcile(ops: readonly RtnlOp[], observed?: RtnlObserved): Promise<ApplyReport<RtnlOp>>
   subscribe(onHint: (hint: RtnlHint) => void): Disposable
   describe(op: RtnlOp): string
@@ -65,7 +68,12 @@ export interface RtnlSource extends AsyncDisposable {
 }
 
 /** One pass's diff: every kind against what was observed of it (a scoped look leaves some kinds out). */
-function diffRtnl(desired: RtnlDesired, observed: RtnlObserved, owner: Owner, routeMemo: RouteDiffMemo): RtnlOp[] {
+function* diffRtnl(
+  desired: RtnlDesired,
+  observed: RtnlObserved,
+  owner: Owner,
+  routeMemo: RouteDiffMemo,
+): Steps<RtnlOp[]> {
   const names = new Map(observed.links.map((l) => [l.index, l.name]))
   const linkName = (i: number) => names.get(i)
   const ops: RtnlOp[] = []
@@ -99,7 +107,7 @@ function diffRtnl(desired: RtnlDesired, observed: RtnlObserved, owner: Owner, ro
         ...scope,
         linkPrefixes: gatewayPrefixes(scope.links, observed.addresses ?? [], desired.addresses, linkName),
       }
-    add(diffRoutes(desired.routes, observed.routes, linkName, owner, scope, routeMemo))
+    add(yield* diffRoutesSteps(desired.routes, observed.routes, linkName, owner, scope, routeMemo))
   }
   return [...orderOps(ops), ...conflicts]
 }
@@ -152,7 +160,7 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
       const wants = d
         ? { neighbors: !!d.neighbors?.length, fdb: !!d.fdb?.length, nexthops: !!d.nexthops?.length }
         : undefined
-      const observed = observeRtnl(kernel, tables, want?.scope, wants)
+      const observed = await observeRtnl(kernel, tables, want?.scope, wants)
       const far = observeFarEnds(kernel, want?.desired?.links)
       if (far) {
         observed.far = far
@@ -162,7 +170,11 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
     },
 
     diff(desired, observed, ownership) {
-      return diffRtnl(desired, observed, resolveOwnership(ownership, ownerMemo), routeMemo)
+      return runSteps(diffRtnl(desired, observed, resolveOwnership(ownership, ownerMemo), routeMemo))
+    },
+
+    diffAsync(desired, observed, ownership) {
+      return runStepsAsync(diffRtnl(desired, observed, resolveOwnership(ownership, ownerMemo), routeMemo))
     },
 
     async reconcile(ops) {

@@ -16,6 +16,7 @@ import {
   wantedRoute,
 } from "./model.ts"
 import type { RouteSpec } from "../schema.ts"
+import { runSteps, STEP_ITEMS, type Steps } from "../steps.ts"
 
 /** The route memo plus the index of each desired route list (one per source). */
 export class RouteDiffMemo extends RouteMemo {
@@ -42,11 +43,13 @@ interface ScopedIndex {
   byGateway: Map<string, RouteSpec[]>
 }
 
-function indexDesired(desired: readonly RouteSpec[], memo: RouteDiffMemo): DesiredIndex {
+function* indexDesired(desired: readonly RouteSpec[], memo: RouteDiffMemo): Steps<DesiredIndex> {
   const cached = memo.index.get(desired)
   if (cached) return cached
   const idx: DesiredIndex = { wanted: [], specs: [], byId: new Map() }
+  let n = 0
   for (const s of desired) {
+    if (++n % STEP_ITEMS === 0) yield
     const w = wantedRoute(s, memo)
     idx.byId.set(w.id, idx.wanted.length)
     idx.wanted.push(w)
@@ -155,10 +158,22 @@ export function diffRoutes(
   scope?: RouteScope,
   memo: RouteDiffMemo = new RouteDiffMemo(),
 ): { ops: RouteOp[]; conflicts: ConflictOp[] } {
+  return runSteps(diffRoutesSteps(desired, observed, linkName, owner, scope, memo))
+}
+
+/** diffRoutes in steps of STEP_ITEMS routes (see steps.ts). */
+export function* diffRoutesSteps(
+  desired: readonly RouteSpec[],
+  observed: readonly Route[],
+  linkName: (index: number) => string | undefined,
+  owner: Owner,
+  scope?: RouteScope,
+  memo: RouteDiffMemo = new RouteDiffMemo(),
+): Steps<{ ops: RouteOp[]; conflicts: ConflictOp[] }> {
   const ops: RouteOp[] = []
   const conflicts: ConflictOp[] = []
   const protocol = owner.routeProtocol
-  const idx = indexDesired(desired, memo)
+  const idx = yield* indexDesired(desired, memo)
   const deletes: RouteOp[] = []
   const compare = (w: WantedRoute, o: Route | undefined) => {
     if (!o) {
@@ -188,13 +203,18 @@ export function diffRoutes(
     // Full diff, observed-driven: one lookup per observed route in the (cached) desired
     // index, then the desired routes nobody matched are created.
     const matched: (Route | undefined)[] = new Array(idx.wanted.length)
+    let n = 0
     for (const o of observed) {
+      if (++n % STEP_ITEMS === 0) yield
       if (!isComparableRoute(o)) continue
       const i = idx.byId.get(o.id)
       if (i === undefined) deleteIfOwned(o)
       else matched[i] = o
     }
-    for (let i = 0; i < idx.wanted.length; i++) compare(idx.wanted[i]!, matched[i])
+    for (let i = 0; i < idx.wanted.length; i++) {
+      if (i % STEP_ITEMS === STEP_ITEMS - 1) yield
+      compare(idx.wanted[i]!, matched[i])
+    }
   } else {
     const byId = new Map<string, Route>()
     for (const o of observed) if (isComparableRoute(o)) byId.set(o.id, o)
