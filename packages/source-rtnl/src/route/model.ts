@@ -125,7 +125,9 @@ export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
   let metrics: Partial<Record<RouteMetric, number>> | undefined
   for (const k of METRIC_KEYS) {
     const x = s[k]
-    if (x !== undefined) (metrics ??= {})[k] = typeof x === "boolean" ? (x ? 1 : 0) : x
+    if (x === undefined) continue
+    metrics ??= {}
+    metrics[k] = typeof x === "boolean" ? (x ? 1 : 0) : x
   }
   if (metrics) w.metrics = metrics
   if (s.nhid !== undefined) w.nhid = s.nhid
