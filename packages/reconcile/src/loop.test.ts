@@ -43,6 +43,20 @@ function gate(source: FakeSource): () => void {
 }
 
 describe("reconcile loop", () => {
+  test("status keeps a big pass's lists short (200 entries, then a count); listeners get them whole", async () => {
+    const desired = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`own/k${i}`, "1"]))
+    const { loop, passes } = setup({ desired })
+    await loop.start()
+    expect(passes[0]!.applied.length).toBe(500)
+    const kept = loop.status().lastPass!
+    expect(kept.applied.length).toBe(201)
+    expect(kept.applied.at(-1)).toBe("… and 300 more")
+    expect(kept.ops.length).toBe(201)
+    expect(loop.status().recentPasses[0]!.applied.length).toBe(201)
+    expect(loop.status().counters.opsApplied).toBe(500)
+    await loop.stop()
+  })
+
   test("start subscribes before the first observe, then converges", async () => {
     const { source, loop } = setup()
     let subscribedAtFirstObserve: boolean | undefined

@@ -36,8 +36,11 @@ export class LoopStatistics {
     c.opsFailed += result.failed.length
     if (!result.ops.length && !result.error) c.noopPasses++
     if (isDrift(result)) c.driftHealed += result.applied.length
-    this.lastPass = result
-    this.recent.push(result)
+    // kept for status: a first pass over a million routes lists a million ops, which
+    // status (and its JSON) need not hold; listeners of "pass" got the whole result
+    const kept = trimmed(result)
+    this.lastPass = kept
+    this.recent.push(kept)
     if (this.recent.length > KEEP_PASSES) this.recent.shift()
     if (healLatencyMs !== undefined) {
       this.latencies.push(throttled ? { at: now, ms: healLatencyMs, throttled } : { at: now, ms: healLatencyMs })
@@ -55,6 +58,27 @@ export class LoopStatistics {
 
   snapshotCounters(): LoopCounters {
     return { ...this.counters, passesByTrigger: { ...this.counters.passesByTrigger } }
+  }
+}
+
+/** Lists in a kept pass result hold at most this many entries, then "… and N more". */
+export const KEEP_LISTED = 200
+
+function trimList<T>(list: T[], more: (n: number) => T): T[] {
+  return list.length <= KEEP_LISTED ? list : [...list.slice(0, KEEP_LISTED), more(list.length - KEEP_LISTED)]
+}
+
+function trimmed(r: PassResult): PassResult {
+  const long = [r.ops, r.applied, r.failed, r.conflicts, r.deferred].some((l) => l.length > KEEP_LISTED)
+  if (!long) return r
+  const more = (n: number) => `… and ${n} more`
+  return {
+    ...r,
+    ops: trimList(r.ops, more),
+    applied: trimList(r.applied, more),
+    failed: trimList(r.failed, (n) => ({ op: more(n), error: "" })),
+    conflicts: trimList(r.conflicts, more),
+    deferred: trimList(r.deferred, more),
   }
 }
 
