@@ -5,7 +5,7 @@ import { assertNotInitialNetns } from "@linx/netlink"
 import { argValue, compareWith, printTable, writeResults } from "./harness.ts"
 import { benchNetlinkDump } from "./netlink-dump.ts"
 import { benchHeal, benchIdle } from "./loop.ts"
-import { benchRtnlApply, benchRtnlNeighbors, benchRtnlObserveAndNoop, benchRtnlRules } from "./rtnl.ts"
+import { benchPlanFile, benchRtnlApply, benchRtnlNeighbors, benchRtnlObserveAndNoop, benchRtnlRules } from "./rtnl.ts"
 import { benchSysctl } from "./sysctl.ts"
 import { benchTwoLoops } from "./two-loops.ts"
 import { benchManyLoops } from "./many.ts"
@@ -20,6 +20,9 @@ const cases: [string, () => Promise<void>][] = [
   ["rtnl-apply-10k", () => benchRtnlApply(10_000)],
   ["rtnl-apply-100k", () => benchRtnlApply(100_000)],
   ["rtnl-observe-100k", () => benchRtnlObserveAndNoop(100_000)],
+  ["rtnl-1m-apply", () => benchRtnlApply(1_000_000)],
+  ["rtnl-1m-observe", () => benchRtnlObserveAndNoop(1_000_000)],
+  ["rtnl-1m-plan", () => benchPlanFile(1_000_000)],
   ["rtnl-rules-10k", () => benchRtnlRules(10_000)],
   ["rtnl-neighbors-100k", () => benchRtnlNeighbors(100_000)],
   ["loop-two-1m", () => benchTwoLoops(Number(process.env.LINX_ROUTES ?? 1_000_000))],

@@ -3,7 +3,7 @@
 import { createRtnlSource, type RtnlDesired, RtnlDesiredSchema } from "@linx/source-rtnl"
 import * as v from "valibot"
 import type { TestNetns } from "../integration/shell.ts"
-import { addRatio, benchNetns, timeMedianAsync } from "./harness.ts"
+import { addAbsolute, addRatio, benchNetns, fmtTiming, timeMedianAsync } from "./harness.ts"
 
 export const OWN = { links: ["lan-*"], routeProtocol: 77 }
 
@@ -154,4 +154,30 @@ export async function benchRtnlNeighbors(count: number): Promise<void> {
   const show = await timeMedianAsync(async () => void t.sh("ip", "-j", "neigh", "show"), 5)
   addRatio(`rtnl: observe ${count / 1000}k neighbours`, observe, show, "ip -j neigh show", 0.5)
   await source.close()
+}
+
+/** `linx plan` of a file of N routes (JSON), in a namespace that has none of them: the whole command, as a user runs it. */
+export async function benchPlanFile(count: number): Promise<void> {
+  using t = benchNetns()
+  prepareDevice(t)
+  const file = `/tmp/linx-bench-plan-${process.pid}.json`
+  await Bun.write(file, JSON.stringify({ source: "rtnl", ownership: OWN, desired: { routes: routeSpecs(count) } }))
+  const main = new URL("../packages/cli/src/main.ts", import.meta.url).pathname
+  const runs: number[] = []
+  let rss = 0
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now()
+    const p = t.ns.run(() => Bun.spawnSync(["bun", main, "plan", file], { stdout: "ignore", stderr: "pipe" }))
+    runs.push(performance.now() - start)
+    if (p.exitCode !== 2) throw new Error(`linx plan exited ${p.exitCode}: ${p.stderr.toString().slice(0, 500)}`)
+    rss = Number(p.resourceUsage?.maxRSS ?? 0) // bytes
+  }
+  runs.sort((a, b) => a - b)
+  const label = count >= 1_000_000 ? `${count / 1_000_000}M` : `${count / 1000}k`
+  addAbsolute(
+    `cli: linx plan of a ${label}-route file (JSON), none there yet`,
+    `${fmtTiming({ median: runs[1]!, min: runs[0]!, max: runs[2]!, runs })}; peak RSS ${(rss / 1e9).toFixed(2)} GB`,
+    "≤ 3 s",
+    runs[1]! <= 3000,
+  )
 }

@@ -158,7 +158,14 @@ export async function planCommand(
         io.out(
           `${path}: ${ops.length - conflicts.length} change(s) pending${conflicts.length ? `, ${conflicts.length} conflict(s)` : ""}${waiting.length ? `, ${waiting.length} waiting` : ""}`,
         )
-        for (const d of described) io.out(`  ${d}`)
+        // in blocks of lines: a million-route plan is a million lines, not a million writes
+        for (let i = 0; i < described.length; i += 4096)
+          io.out(
+            described
+              .slice(i, i + 4096)
+              .map((d) => `  ${d}`)
+              .join("\n"),
+          )
         for (const w of waiting) io.out(`  # waiting: ${w}`)
         if (checked?.accepted) io.out("  # the kernel accepts these changes (checked, nothing committed)")
         const [first, ...rest] = checked?.refused ?? []

@@ -49,17 +49,19 @@ function routeFamily(r: {
   src?: string | undefined
   nexthops?: { via?: string | undefined }[] | undefined
 }): "inet" | "inet6" | "mixed" | undefined {
-  let fam: "inet" | "inet6" | undefined
-  const see = (a: string | undefined) => {
-    if (!a) return true
+  let fam: "inet" | "inet6" | undefined = r.dst === "default" ? undefined : r.dst.includes(":") ? "inet6" : "inet"
+  for (const a of [r.via, r.src]) {
+    if (!a) continue
     const f = a.includes(":") ? "inet6" : "inet"
-    if (fam && fam !== f) return false
+    if (fam && fam !== f) return "mixed"
     fam = f
-    return true
   }
-  if (r.dst !== "default" && !see(r.dst)) return "mixed"
-  if (!see(r.via) || !see(r.src)) return "mixed"
-  if (r.nexthops) for (const n of r.nexthops) if (!see(n.via)) return "mixed"
+  for (const n of r.nexthops ?? []) {
+    if (!n.via) continue
+    const f = n.via.includes(":") ? "inet6" : "inet"
+    if (fam && fam !== f) return "mixed"
+    fam = f
+  }
   return fam
 }
 
