@@ -29,6 +29,7 @@ const cases: [string, () => Promise<void>][] = [
   ["loop-heal-1k", () => benchHeal(1_000)],
   ["loop-heal-10k", () => benchHeal(10_000)],
   ["loop-heal-100k", () => benchHeal(100_000)],
+  ["loop-heal-1m", () => benchHeal(1_000_000)],
   ["loop-idle", () => benchIdle(10)],
   ["sysctl-100", () => benchSysctl()],
   ["netfilter-10k", () => benchNetfilter(10_000)],
