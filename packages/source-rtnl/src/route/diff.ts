@@ -50,7 +50,9 @@ function* indexDesired(desired: readonly RouteSpec[], memo: RouteDiffMemo): Step
   let n = 0
   for (const s of desired) {
     if (++n % STEP_ITEMS === 0) yield
-    const w = wantedRoute(s, memo)
+    // no per-spec memo here: the index holds each resolved route (a million-entry WeakMap
+    // is a million ephemerons for every garbage collection to trace)
+    const w = wantedRoute(s)
     idx.byId.set(w.id, idx.wanted.length)
     idx.wanted.push(w)
     idx.specs.push(s)
@@ -218,8 +220,9 @@ export function* diffRoutesSteps(
   } else {
     const byId = new Map<string, Route>()
     for (const o of observed) if (isComparableRoute(o)) byId.set(o.id, o)
+    const positions = scopedIndex(idx).position
     for (const s of desiredInScope(idx, scope, observed)) {
-      const w = wantedRoute(s, memo)
+      const w = idx.wanted[positions.get(s)!]!
       compare(w, byId.get(w.id))
     }
     for (const o of byId.values()) if (!idx.byId.has(o.id)) deleteIfOwned(o)
