@@ -1,6 +1,7 @@
 // Requests over one netlink socket: a request with its ack, a consistent dump, and a
 // pipelined batch. All calls are synchronous: the kernel answers netlink requests while
 // we wait, and nothing else runs while the JS thread might be switched into a namespace.
+import { runSteps, runStepsAsync, type Steps } from "./steps.ts"
 import { ENOBUFS, ENOSPC, EPERM } from "./errno.ts"
 import { DecodeError, DumpInterruptedError, NetlinkError, type RequestInfo } from "./errors.ts"
 import { MnlSocket, setSocketOptionBytes, setSocketOptionInt } from "./ffi/index.ts"
@@ -135,11 +136,6 @@ export function openNetlinkSocket(protocol: number, options: SocketOptions = {})
   }
 }
 
-/** Lets timers, I/O and other loops' work run: a macrotask turn, not a microtask. */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
-
 export class NetlinkSocket {
   readonly #t: Transport
   #seq: number
@@ -256,10 +252,8 @@ export class NetlinkSocket {
   ): T[] {
     const retries = options.retries ?? 5
     for (let attempt = 0; ; attempt++) {
-      const steps = this.#dumpSteps(build, decode)
-      let r = steps.next()
-      while (!r.done) r = steps.next()
-      if (!r.value.interrupted) return r.value.items
+      const r = runSteps(this.#dumpSteps(build, decode))
+      if (!r.interrupted) return r.items
       if (attempt >= retries) throw new DumpInterruptedError(attempt + 1)
     }
   }
@@ -276,19 +270,9 @@ export class NetlinkSocket {
     options: DumpOptions & { sliceMs?: number } = {},
   ): Promise<T[]> {
     const retries = options.retries ?? 5
-    const slice = options.sliceMs ?? 4
     for (let attempt = 0; ; attempt++) {
-      const steps = this.#dumpSteps(build, decode)
-      let since = performance.now()
-      let r = steps.next()
-      while (!r.done) {
-        if (performance.now() - since >= slice) {
-          await yieldToEventLoop()
-          since = performance.now()
-        }
-        r = steps.next()
-      }
-      if (!r.value.interrupted) return r.value.items
+      const r = await runStepsAsync(this.#dumpSteps(build, decode), options.sliceMs)
+      if (!r.interrupted) return r.items
       if (attempt >= retries) throw new DumpInterruptedError(attempt + 1)
     }
   }
@@ -297,7 +281,7 @@ export class NetlinkSocket {
   *#dumpSteps<T>(
     build: (w: MessageWriter) => void,
     decode: (m: Message) => T | undefined,
-  ): Generator<void, { items: T[]; interrupted: boolean }> {
+  ): Steps<{ items: T[]; interrupted: boolean }> {
     const w = new MessageWriter(256)
     build(w)
     if (w.count !== 1) throw new Error(`dump() takes exactly one request message, got ${w.count}`)
@@ -344,30 +328,16 @@ export class NetlinkSocket {
    * added to every message.
    */
   batch(w: MessageWriter, options: BatchOptions = {}): BatchResult {
-    const steps = this.#batchSteps(w, options)
-    let r = steps.next()
-    while (!r.done) r = steps.next()
-    return r.value
+    return runSteps(this.#batchSteps(w, options))
   }
 
   /** batch() that lets the event loop run between chunks once `sliceMs` of work has passed (default 4 ms). */
-  async batchAsync(w: MessageWriter, options: BatchOptions & { sliceMs?: number } = {}): Promise<BatchResult> {
-    const slice = options.sliceMs ?? 4
-    const steps = this.#batchSteps(w, options)
-    let since = performance.now()
-    let r = steps.next()
-    while (!r.done) {
-      if (performance.now() - since >= slice) {
-        await yieldToEventLoop()
-        since = performance.now()
-      }
-      r = steps.next()
-    }
-    return r.value
+  batchAsync(w: MessageWriter, options: BatchOptions & { sliceMs?: number } = {}): Promise<BatchResult> {
+    return runStepsAsync(this.#batchSteps(w, options), options.sliceMs)
   }
 
   /** A batch, a chunk (with its barrier) per step. */
-  *#batchSteps(w: MessageWriter, options: BatchOptions): Generator<void, BatchResult> {
+  *#batchSteps(w: MessageWriter, options: BatchOptions): Steps<BatchResult> {
     const result: BatchResult = { failed: [], replies: [], repliesLost: false }
     const count = w.count
     if (count === 0) return result
