@@ -3,6 +3,7 @@
 // same kernel key). Every issue is reported as `path: message`.
 import * as v from "valibot"
 import { clip, isValidLinkName, issuePath } from "./schema-common.ts"
+import { RouteListSchema } from "./route/list.ts"
 import { NexthopSchema, RouteSpecSchema, RouteTable, routeFamilyOf } from "./route/schema.ts"
 import { RuleSpecSchema } from "./rule/schema.ts"
 import { NeighborSpecSchema } from "./neighbor/schema.ts"
@@ -28,7 +29,7 @@ export const RtnlDesiredSchema = v.pipe(
   v.strictObject({
     links: v.optional(v.array(LinkSpecSchema), []),
     addresses: v.optional(v.array(AddressSpecSchema), []),
-    routes: v.optional(v.array(RouteSpecSchema), []),
+    routes: v.optional(RouteListSchema, []),
     /** policy rules (ip rule): [{ priority: 100, from: 10.1.0.0/16, table: 100 }] */
     rules: v.optional(v.array(RuleSpecSchema), []),
     /** static neighbours (ip neigh): [{ link: eth0, address: 10.0.0.2, lladdr: "02:00:00:00:00:02" }] */

@@ -1,0 +1,71 @@
+// The fast route list gives exactly what RouteSpecSchema gives: the same output for every
+// route it builds itself, and the schema's own messages (with their paths) for the rest.
+import { describe, expect, test } from "bun:test"
+import * as v from "valibot"
+import { formatIssues } from "@linx/reconcile"
+import { RtnlDesiredSchema } from "../schema.ts"
+import { simpleRoute } from "./list.ts"
+import { RouteSpecSchema } from "./schema.ts"
+
+const CASES: unknown[] = [
+  { dst: "10.0.0.0/8", via: "10.255.0.254" },
+  { dst: "10.1.2.0/24", dev: "eth0" },
+  { dst: "default", via: "192.0.2.1", table: 100, metric: 50 },
+  { dst: "default", via: "fe80::1", dev: "eth0" },
+  { dst: "fd00::/64", via: "fd00::1", table: "main" },
+  { dst: "172.16.0.1/32", via: "10.0.0.1", dev: "bench0", metric: 0 },
+  // each of these must go to the schema: not canonical, wrong, another key, another family
+  { dst: "10.0.0.0/08", via: "10.0.0.1" },
+  { dst: "10.1.2.3/16", via: "10.0.0.1" },
+  { dst: "010.0.0.0/8", via: "10.0.0.1" },
+  { dst: "FD00::/64", via: "fd00::1" },
+  { dst: "10.0.0.0/8", via: "FE80::1" },
+  { dst: "10.0.0.0/8", via: "fd00::1" },
+  { dst: "10.0.0.0/8" },
+  { dst: "10.0.0.0/8", dev: "a/b" },
+  { dst: "10.0.0.0/8", dev: "way-too-long-name" },
+  { dst: "10.0.0.0/8", via: "10.0.0.1", table: 255 },
+  { dst: "10.0.0.0/8", via: "10.0.0.1", table: 0 },
+  { dst: "10.0.0.0/8", via: "10.0.0.1", metric: -1 },
+  { dst: "10.0.0.0/8", via: "10.0.0.1", metric: 1.5 },
+  { dst: "10.0.0.0/8", via: "10.0.0.1", mtu: 1400 },
+  { dst: "10.0.0.0/8", via: "10.0.0.1", mtuu: 1400 },
+  { dst: "10.0.0.0/8", via: 5 },
+  { dst: 7 },
+  null,
+  "10.0.0.0/8",
+  [],
+]
+
+describe("route list", () => {
+  test("each case: the same output as RouteSpecSchema, or the same issues at the same paths", () => {
+    for (const c of CASES) {
+      const fast = v.safeParse(RtnlDesiredSchema, { routes: [c] })
+      const full = v.safeParse(v.object({ routes: v.array(RouteSpecSchema) }), { routes: [c] })
+      expect(fast.success).toBe(full.success)
+      if (fast.success && full.success) expect(fast.output.routes).toEqual(full.output.routes)
+      else {
+        const words = (issues: unknown) => formatIssues(issues as never, RtnlDesiredSchema)
+        expect(words(fast.issues)).toEqual(words(full.issues))
+      }
+    }
+  })
+
+  test("the fast path takes the simple canonical ones only", () => {
+    const names = new Set<string>()
+    expect(CASES.slice(0, 6).every((c) => simpleRoute(c, names) !== undefined)).toBe(true)
+    expect(CASES.slice(6).filter((c) => simpleRoute(c, names) !== undefined)).toEqual([])
+  })
+
+  test("an unknown key in a route still gets its did-you-mean, at its index", () => {
+    const r = v.safeParse(RtnlDesiredSchema, {
+      routes: [
+        { dst: "10.0.0.0/8", via: "10.0.0.1" },
+        { dst: "default", viaa: "10.0.0.1" },
+      ],
+    })
+    expect(formatIssues(r.issues as never, RtnlDesiredSchema)).toContain(
+      'routes.1.viaa: unknown key "viaa": did you mean "via"?',
+    )
+  })
+})

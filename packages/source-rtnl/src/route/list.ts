@@ -1,0 +1,93 @@
+// The desired route list, validated fast: a full BGP table is a million routes of one
+// simple shape ({ dst, via, dev, table, metric }), and valibot's general object walk costs
+// microseconds each. A route of that shape that passes every check RouteSpecSchema would
+// make is built here directly, with the same output; any other route (another key, a bad
+// value) goes through RouteSpecSchema itself, so every error message and path is its own.
+import * as v from "valibot"
+import { canonicalIp, formatPrefix, isNetworkAddress, parsePrefix } from "@linx/netlink/ip"
+import { isValidLinkName } from "../schema-common.ts"
+import { RT_TABLE_LOCAL } from "../wire/constants.ts"
+import { RouteSpecSchema } from "./schema.ts"
+
+type RouteSpecOut = v.InferOutput<typeof RouteSpecSchema>
+
+const SIMPLE_KEYS = new Set(["dst", "via", "dev", "table", "metric"])
+
+const isU32 = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff
+
+/** The canonical prefix when `s` is one already (with zero host bits), else undefined. */
+function canonicalDst(s: unknown): string | undefined {
+  if (typeof s !== "string") return undefined
+  if (s === "default") return s
+  const p = parsePrefix(s)
+  return p && isNetworkAddress(p) && formatPrefix(p) === s ? s : undefined
+}
+
+/** RouteSpecSchema's output for a route of the simple shape that passes all its checks; else undefined. */
+export function simpleRoute(x: unknown, goodNames: Set<string>): RouteSpecOut | undefined {
+  if (typeof x !== "object" || x === null || Array.isArray(x)) return undefined
+  const r = x as Record<string, unknown>
+  for (const k in r) if (!SIMPLE_KEYS.has(k)) return undefined
+  const dst = canonicalDst(r.dst)
+  if (dst === undefined) return undefined
+  const out: Record<string, unknown> = { dst }
+  if (r.via !== undefined) {
+    if (typeof r.via !== "string" || canonicalIp(r.via) !== r.via) return undefined
+    // one family: a default route takes its gateway's; a prefix must match it
+    if (dst !== "default" && dst.includes(":") !== r.via.includes(":")) return undefined
+    out.via = r.via
+  }
+  if (r.dev !== undefined) {
+    if (typeof r.dev !== "string") return undefined
+    if (!goodNames.has(r.dev)) {
+      if (!isValidLinkName(r.dev)) return undefined
+      goodNames.add(r.dev)
+    }
+    out.dev = r.dev
+  }
+  if (out.via === undefined && out.dev === undefined) return undefined // a unicast route needs one
+  if (r.table !== undefined) {
+    if (r.table !== "main" && !(isU32(r.table) && r.table >= 1 && r.table !== RT_TABLE_LOCAL)) return undefined
+    out.table = r.table
+  }
+  if (r.metric !== undefined) {
+    if (!isU32(r.metric)) return undefined
+    out.metric = r.metric
+  }
+  out.type = "unicast"
+  return out as RouteSpecOut
+}
+
+/** An array of routes: each simple one built directly, any other checked by RouteSpecSchema. */
+export const RouteListSchema = Object.assign(
+  v.pipe(
+    v.array(v.unknown()),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const input = dataset.value
+      const out: RouteSpecOut[] = new Array(input.length)
+      const goodNames = new Set<string>()
+      let failed = false
+      for (let i = 0; i < input.length; i++) {
+        const item = input[i]
+        const simple = simpleRoute(item, goodNames)
+        if (simple) {
+          out[i] = simple
+          continue
+        }
+        const r = v.safeParse(RouteSpecSchema, item)
+        if (r.success) {
+          out[i] = r.output
+          continue
+        }
+        failed = true
+        for (const issue of r.issues) {
+          const at = { type: "array", origin: "value", input, key: i, value: item }
+          addIssue({ message: issue.message, path: [at, ...(issue.path ?? [])] as never })
+        }
+      }
+      return failed ? NEVER : out
+    }),
+  ),
+  // what reconcile's did-you-mean walks into (valibot's pipe never reads it)
+  { item: RouteSpecSchema },
+)
