@@ -81,14 +81,33 @@ export const RtnlDesiredSchema = v.pipe(
       }
       seen.add(key)
     })
-    const routes = new Map<string, number>()
+    // the kernel's key of a route: family, table, destination, tos (IPv4), metric; in
+    // nested maps keyed by the values themselves (no key string per route: a full table
+    // is a million of them), the destination last (its text carries the family, but "default")
+    const routes = new Map<string | number, Map<number, Map<number, Map<string, number>>>>()
+    const level = <K, V>(m: Map<K, V>, k: K, make: () => V): V => {
+      let x = m.get(k)
+      if (x === undefined) {
+        x = make()
+        m.set(k, x)
+      }
+      return x
+    }
     dataset.value.routes.forEach((r, i) => {
-      // the kernel's key of a route: family, table, destination, tos (IPv4), metric
       const family = routeFamilyOf(r)
       const metric = r.metric ?? (family === "inet6" ? 1024 : 0)
-      const key = `${family} ${r.table ?? "main"} ${r.dst} ${r.tos ?? 0} ${metric}`
-      const prev = routes.get(key)
-      if (prev === undefined) routes.set(key, i)
+      const byDst = level(
+        level(
+          level(routes, r.table ?? "main", () => new Map()),
+          r.tos ?? 0,
+          () => new Map(),
+        ),
+        metric,
+        () => new Map<string, number>(),
+      )
+      const dst = r.dst === "default" ? `default ${family}` : r.dst
+      const prev = byDst.get(dst)
+      if (prev === undefined) byDst.set(dst, i)
       else
         addIssue({
           message: `routes.${prev} and routes.${i} are the same route to the kernel (${r.dst}, table ${r.table ?? "main"}, metric ${metric}): one would replace the other every pass`,
