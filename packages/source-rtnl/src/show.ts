@@ -3,7 +3,7 @@
 import { expandLinks } from "./link/diff.ts"
 import type { RtnlObserved } from "./observe.ts"
 import { deletesLink, type Owner, ownsAddress, ownsLink, ownsRoute, resolveOwnership } from "./ownership.ts"
-import { observedRouteKey, wantedRoute } from "./route/model.ts"
+import { observedRouteKey, wantedRoute, wantedRouteKey } from "./route/model.ts"
 import type { RtnlDesired, RtnlOwnership } from "./schema.ts"
 import * as c from "./wire/constants.ts"
 import { ruleText } from "./rule/describe.ts"
@@ -23,7 +23,7 @@ export function showRtnl(o: RtnlObserved, desired: RtnlDesired | undefined, owne
   const names = new Map(o.links.map((l) => [l.index, l.name]))
   const desiredLinks = new Map(expandLinks(desired?.links ?? []).map((l) => [l.name, "group" in l ? l : {}]))
   const desiredAddresses = new Set((desired?.addresses ?? []).map((a) => `${a.link} ${a.address}`))
-  const desiredRoutes = new Set((desired?.routes ?? []).map((r) => wantedRoute(r).key))
+  const desiredRoutes = new Set((desired?.routes ?? []).map((r) => wantedRouteKey(wantedRoute(r))))
   const links = o.links.map((l) => ({
     ...l,
     master: l.masterIndex ? names.get(l.masterIndex) : undefined,

@@ -14,6 +14,7 @@ import {
   routeDiffers,
   type WantedRoute,
   wantedRoute,
+  wantedRouteKey,
 } from "./model.ts"
 import type { RouteSpec } from "../schema.ts"
 import { runSteps, STEP_ITEMS, type Steps } from "../steps.ts"
@@ -72,7 +73,7 @@ function scopedIndex(idx: DesiredIndex): ScopedIndex {
   idx.wanted.forEach((w, i) => {
     const s = idx.specs[i]!
     x.position.set(s, i)
-    x.byKey.set(w.key, s)
+    x.byKey.set(wantedRouteKey(w), s)
     if (!w.nexthops) {
       // the common case, without a Set per route
       if (w.dev) push(x.byDev, w.dev, s)
@@ -186,7 +187,7 @@ export function* diffRoutesSteps(
       conflicts.push({
         kind: "conflict",
         object: "route",
-        key: w.key,
+        key: wantedRouteKey(w),
         reason: `route ${w.dst} table ${w.table} metric ${w.priority} exists with proto ${o.protocol}, not ${protocol} (set ownership.adopt to take it over)`,
       })
       return

@@ -13,9 +13,7 @@ export type { Nexthop, Route }
 
 /** A desired route resolved to kernel terms (names stay names until apply). */
 export interface WantedRoute {
-  /** the kernel's route key, readable: "254 10.0.0.0/8 0 0" */
-  key: string
-  /** the same key, packed like Route.id */
+  /** the kernel's route key, packed like Route.id (the readable one: wantedRouteKey) */
   id: string
   /** IPv4 TOS: part of the key */
   tos: number
@@ -70,6 +68,14 @@ export function withRouteId(r: Omit<Route, "id">): Route {
   }
 }
 
+/**
+ * The kernel's route key of a desired route, readable ("254 10.0.0.0/8 0 0"): made when
+ * needed (events name routes by it), not kept per route (a million strings).
+ */
+export function wantedRouteKey(w: WantedRoute): string {
+  return routeKey(w.family, w.table, w.dst, w.tos, w.priority)
+}
+
 export function observedRouteKey(r: Route): string {
   return routeKey(r.family, r.table, r.dst, r.tos, r.priority)
 }
@@ -107,7 +113,6 @@ export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
   const tos = family === "inet" ? (s.tos ?? 0) : 0
   const id = packRouteId(family === "inet" ? c.AF_INET : c.AF_INET6, table, priority, tos, p.prefixLen, p.bytes)
   const w: WantedRoute = {
-    key: routeKey(family, table, dst, tos, priority),
     tos,
     id,
     family,
