@@ -85,7 +85,7 @@ export async function showCommand(
   const source = entry.create(netns)
   try {
     // with a file: observe as the loop would, and mark owned what the diff may touch
-    const desired = file ? await validate(entry.schema, file.desired) : undefined
+    const desired = file?.valid
     const own = file ? await validOwnership(entry, ownership) : undefined
     const observed = await source.observe({ desired, ownership: own })
     const shown = entry.show(observed, desired, own, netns)
@@ -125,7 +125,7 @@ export async function planCommand(
   const f = await loadFile(path)
   const source = f.entry.create(netnsOf(opts.netns, f))
   try {
-    const desired = await validate(f.entry.schema, f.desired)
+    const desired = f.valid // validated by loadFile
     const ownership = await validOwnership(f.entry, f.ownership)
     // the verbs exactly as the loop calls them
     const observed = await source.observe({ desired, ownership })

@@ -14,6 +14,8 @@ export interface DesiredFile {
   ownership: unknown
   /** desired state as written */
   desired: unknown
+  /** desired state as the source's schema made it (validated once, here) */
+  valid: unknown
   entry: SourceEntry
 }
 
@@ -103,8 +105,9 @@ export async function loadFile(path: string, text?: string): Promise<DesiredFile
   if (issues.length) throw new FileError(path, issues)
   const entry = sourceEntry(o.source as string)
   if (!entry) throw new FileError(path, [`source: unknown source "${o.source}": use rtnl, netfilter or sysctl`])
+  let valid: unknown
   try {
-    await validate(entry.schema, o.desired)
+    valid = await validate(entry.schema, o.desired)
   } catch (e) {
     if (e instanceof DesiredStateError)
       throw new FileError(
@@ -130,6 +133,7 @@ export async function loadFile(path: string, text?: string): Promise<DesiredFile
     source: entry.kind,
     ownership: o.ownership ?? entry.defaultOwnership,
     desired: o.desired,
+    valid,
     entry,
   }
   if (typeof o.netns === "string") f.netns = o.netns
