@@ -12,6 +12,19 @@ export function packRouteId(
   dstLen: number,
   dst: Uint8Array | undefined,
 ): string {
+  // IPv4 (a full table's million routes): no array, no spread; the same units as below
+  if (dst && dstLen !== 0 && dst.length === 4)
+    return String.fromCharCode(
+      familyNum,
+      table >>> 16,
+      table & 0xffff,
+      priority >>> 16,
+      priority & 0xffff,
+      tos,
+      dstLen,
+      (dst[0]! << 8) | dst[1]!,
+      (dst[2]! << 8) | dst[3]!,
+    )
   const head = [familyNum, table >>> 16, table & 0xffff, priority >>> 16, priority & 0xffff, tos, dstLen]
   if (!dst || dstLen === 0) return String.fromCharCode(...head)
   // bytes read directly: touching `dst.buffer` makes the engine materialise a small array's buffer (slow)
