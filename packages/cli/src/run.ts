@@ -107,7 +107,8 @@ class Runner {
       else log(level, describePass(name, p))
     })
     loop.on("conflict", (e) => log("warn", `${name}: ${e.reason}: ${e.op}`, { loop: name, reason: e.reason, op: e.op }))
-    const r: Running = { path, file, ownership, loop, text, name }
+    // the loop holds the desired state: the file's copies are let go (a million routes each)
+    const r: Running = { path, file: { ...file, desired: undefined, valid: undefined }, ownership, loop, text, name }
     this.running.set(path, r)
     this.byName.set(name, loop)
     await loop.start()
@@ -163,7 +164,7 @@ class Runner {
         await this.#restart(r, next, text, this.#carried(r, next))
         return
       }
-      r.file = next
+      r.file = { ...next, desired: undefined, valid: undefined }
       this.log("info", `${path}: changed, applying the new desired state`)
       await r.loop.setDesired(next.desired)
     } catch (e) {

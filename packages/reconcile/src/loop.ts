@@ -55,7 +55,8 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
   readonly #onAbort = () => void this.stop()
 
   constructor(options: ReconcilerOptions<D, O, Op, Own>) {
-    this.#options = options
+    // a copy: the desired state given is let go once validated (a million routes are not kept twice)
+    this.#options = { ...options }
     this.#source = options.source
     this.name = options.name ?? options.source.kind
     this.#clock = options.clock ?? systemClock
@@ -191,6 +192,7 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
       if (this.#stopping) throw new Error(`loop ${this.name} is stopped`)
       const { source, signal } = this.#options
       this.#desired = await validate(source.schema, this.#options.desired)
+      this.#options.desired = undefined // the validated copy is the one kept
       this.#ownership = await this.#validOwnership()
       if (signal?.aborted) throw new Error(`loop ${this.name}: signal already aborted`)
       signal?.addEventListener("abort", this.#onAbort, { once: true })
