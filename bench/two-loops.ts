@@ -4,12 +4,8 @@
 // (a container's, a sysctl's) see while a big one is busy.
 import { createReconciler } from "@linx/reconcile"
 import { createRtnlSource } from "@linx/source-rtnl"
-import { addAbsolute, benchNetns, fmtMs } from "./harness.ts"
+import { addAbsolute, benchNetns, fmtMs, percentile } from "./harness.ts"
 import { OWN, prepareDevice, routesDesired } from "./rtnl.ts"
-
-function quantile(sorted: number[], f: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]!
-}
 
 export async function benchTwoLoops(count: number, heals = 60): Promise<void> {
   using big = benchNetns()
@@ -70,9 +66,9 @@ export async function benchTwoLoops(count: number, heals = 60): Promise<void> {
   const label = `${count >= 1_000_000 ? `${count / 1_000_000}M` : `${count / 1000}k`}`
   addAbsolute(
     `loops: heal of one route while another loop does full passes over ${label} routes`,
-    `p50 ${fmtMs(quantile(latencies, 0.5))}, p99 ${fmtMs(quantile(latencies, 0.99))}, max ${fmtMs(latencies.at(-1)!)} (${latencies.length} heals during ${fullPasses} full passes)`,
+    `p50 ${fmtMs(percentile(latencies, 50))}, p99 ${fmtMs(percentile(latencies, 99))}, max ${fmtMs(latencies.at(-1)!)} (${latencies.length} heals during ${fullPasses} full passes)`,
     "p99 ≤ 10 ms",
-    quantile(latencies, 0.99) <= 10,
+    percentile(latencies, 99) <= 10,
   )
   addAbsolute(
     `loops: ${label} routes, first pass (validate, observe, diff, apply) and process RSS per route`,

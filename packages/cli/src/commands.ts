@@ -243,8 +243,7 @@ export function detailOf(op: unknown): OpDetail {
     out.after = o.changes
   } else if (o.kind === "set" && "value" in (op as object)) {
     const s = op as { value: unknown; from?: unknown }
-    // as read from /proc/sys: a newline at the end, tabs between fields
-    out.before = typeof s.from === "string" ? s.from.trim().split(/\s+/).join(" ") : null
+    out.before = s.from ?? null
     out.after = s.value
   } else if (o.kind === "create" && o.spec !== undefined) {
     out.before = null

@@ -2,7 +2,7 @@
 import { keyName } from "./key.ts"
 
 export type SysctlOp =
-  /** sysctl -w key=value; `from` is the value observed (undefined: not read yet) */
+  /** sysctl -w key=value; `from` is the value observed, normalised (undefined: not read yet) */
   | { kind: "set"; key: string; value: string; from?: string }
   /** put back the value found before the first write (restoreOnRelease) */
   | { kind: "restore"; key: string; value: string }
@@ -13,7 +13,7 @@ export function describeSysctlOp(op: SysctlOp): string {
   const q = (v: string) => (/\s/.test(v) ? `"${v}"` : v)
   switch (op.kind) {
     case "set":
-      return `sysctl -w ${keyName(op.key)}=${q(op.value)}${op.from === undefined ? "" : `  # was ${q(op.from.trim().split(/\s+/).join(" "))}`}`
+      return `sysctl -w ${keyName(op.key)}=${q(op.value)}${op.from === undefined ? "" : `  # was ${q(op.from)}`}`
     case "restore":
       return `sysctl -w ${keyName(op.key)}=${q(op.value)}  # restore`
     case "conflict":

@@ -125,7 +125,10 @@ function diffSysctl(
     if (observed.pending.has(key)) continue // its interface does not exist yet
     const current = observed.values.get(key)
     if (current === undefined) ops.push({ kind: "set", key, value })
-    else if (normaliseValue(current) !== value) ops.push({ kind: "set", key, value, from: current })
+    else {
+      const from = normaliseValue(current)
+      if (from !== value) ops.push({ kind: "set", key, value, from })
+    }
   }
   for (const [key, value] of observed.originals) {
     if (desired.has(key)) continue
