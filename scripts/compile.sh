@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:?usage: compile.sh OUTFILE}"
 bun build --compile packages/cli/src/main.ts \
-  packages/reconcile/src/status/worker.ts packages/reconcile/src/lifetime/poll-worker.ts \
+  packages/reconcile/src/status/worker.ts packages/reconcile/src/ffi/poll-worker.ts \
   --outfile "$out" >/dev/null

@@ -1,48 +1,8 @@
 // Watching a workload's process exit, event-driven: pidfd_open(2) per pid, one thread per
-// process polling them all (poll-worker.ts). The thread runs only while something is
+// process polling them all (ffi/poll-worker.ts). The thread runs only while something is
 // watched, so it never keeps a process alive.
-import { dlopen, FFIType, type Pointer, ptr, toArrayBuffer } from "bun:ffi"
+import { closeFd, pidfdOpen, poke, wakeFd } from "../ffi/libc.ts"
 import { workerUrl } from "../worker-url.ts"
-
-const SYS_pidfd_open = 434
-const EFD_CLOEXEC = 0o2000000
-const EFD_NONBLOCK = 0o4000
-const ESRCH = 3
-
-let symbols:
-  | {
-      syscall: (n: number, a: number, b: number) => number | bigint
-      eventfd: (init: number, flags: number) => number
-      write: (fd: number, buf: number, n: number) => number | bigint
-      close: (fd: number) => number
-      __errno_location: () => Pointer
-    }
-  | undefined
-
-function libc() {
-  symbols ??= dlopen("libc.so.6", {
-    syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64 },
-    eventfd: { args: [FFIType.u32, FFIType.i32], returns: FFIType.i32 },
-    write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-  }).symbols as never
-  return symbols!
-}
-
-function errno(): number {
-  return new Int32Array(toArrayBuffer(libc().__errno_location(), 0, 4))[0]!
-}
-
-/** A descriptor that becomes readable when `pid` exits; undefined when it is not running. */
-export function pidfdOpen(pid: number): number | undefined {
-  if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`${pid} is not a process id`)
-  const fd = Number(libc().syscall(SYS_pidfd_open, pid, 0))
-  if (fd >= 0) return fd
-  const e = errno()
-  if (e === ESRCH) return undefined
-  throw new Error(`pidfd_open(${pid}) failed: errno ${e}`)
-}
 
 class ExitWatcher {
   #worker: Worker | undefined
@@ -78,15 +38,15 @@ class ExitWatcher {
 
   #start(): Worker {
     if (this.#worker) return this.#worker
-    this.#wake = libc().eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)
-    const w = new Worker(workerUrl(import.meta.url, "./poll-worker", "lifetime/poll-worker"))
+    this.#wake = wakeFd()
+    const w = new Worker(workerUrl(import.meta.url, "../ffi/poll-worker", "ffi/poll-worker"))
     const fds = new Map<number, number>() // this thread's descriptors, by watch id
     const wake = this.#wake
     w.onmessage = (e: MessageEvent<{ exited?: number; removed?: number; stopped?: number[] }>) => {
       const m = e.data
       const release = (id: number) => {
         const fd = fds.get(id)
-        if (fd !== undefined) libc().close(fd)
+        if (fd !== undefined) closeFd(fd)
         fds.delete(id)
       }
       if (m.removed !== undefined) release(m.removed)
@@ -102,7 +62,7 @@ class ExitWatcher {
       if (m.stopped) {
         for (const id of [...fds.keys()]) release(id)
         w.terminate()
-        libc().close(wake)
+        closeFd(wake)
       }
     }
     const post = w.postMessage.bind(w)
@@ -118,8 +78,7 @@ class ExitWatcher {
   /** Wakes the thread from poll() so that it picks up a changed set. */
   #poke(): void {
     if (this.#wake < 0) return
-    const one = new BigUint64Array([1n])
-    libc().write(this.#wake, ptr(one), 8)
+    poke(this.#wake)
   }
 
   #stop(): void {
