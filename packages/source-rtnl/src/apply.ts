@@ -2,9 +2,10 @@
 // pipelined batch; names are resolved to ifindexes just before the phase that needs
 // them; a failure is reported for its op with the kernel's error as cause while the
 // other ops still apply. A delete that finds nothing has nothing left to do.
-import { type ApplyReport, isNotFound, NetlinkError, reportFailure, yieldToEventLoop } from "@linx/netlink"
+import { type ApplyReport, isNotFound, NetlinkError, reportFailure } from "@linx/netlink"
 import { errno } from "@linx/netlink/wire"
 import type { RtnlKernel, RtnlRequest } from "./kernel.ts"
+import { runStepsAsync, STEP_ITEMS, type Steps } from "./steps.ts"
 import { describeRtnlOp, type RtnlOp } from "./ops.ts"
 import * as address from "./address/request.ts"
 import * as link from "./link/request.ts"
@@ -183,22 +184,17 @@ export async function applyRtnlOps(kernel: RtnlKernel, ops: readonly RtnlOp[]): 
   return report
 }
 
-/** Builds the requests of one phase, sends them as one batch, records failures by op. */
-async function runPhase<T extends RtnlOp>(
+/** The requests of a phase's ops, and the op each belongs to; ops that cannot be built fail. */
+function* buildRequests<T extends RtnlOp>(
   list: readonly T[],
   build: (op: T, label: string) => RtnlRequest[] | Error,
-  kernel: RtnlKernel,
   failed: Map<RtnlOp, Error>,
-): Promise<void> {
+): Steps<{ requests: RtnlRequest[]; owner: T[] }> {
   const requests: RtnlRequest[] = []
   const owner: T[] = []
-  // a million ops take seconds to build: the event loop runs every few milliseconds meanwhile
-  let since = performance.now()
+  let n = 0
   for (const op of list) {
-    if (performance.now() - since >= 4) {
-      await yieldToEventLoop()
-      since = performance.now()
-    }
+    if (++n % STEP_ITEMS === 0) yield
     const built = build(op, describeRtnlOp(op))
     if (built instanceof Error) {
       failed.set(op, built)
@@ -209,6 +205,18 @@ async function runPhase<T extends RtnlOp>(
       owner.push(op)
     }
   }
+  return { requests, owner }
+}
+
+/** Builds the requests of one phase, sends them as one batch, records failures by op. */
+async function runPhase<T extends RtnlOp>(
+  list: readonly T[],
+  build: (op: T, label: string) => RtnlRequest[] | Error,
+  kernel: RtnlKernel,
+  failed: Map<RtnlOp, Error>,
+): Promise<void> {
+  // a million ops take seconds to build: in steps, with the event loop let in meanwhile
+  const { requests, owner } = await runStepsAsync(buildRequests(list, build, failed))
   if (!requests.length) return
   for (const [i, e] of await kernel.send(requests)) {
     const op = owner[i]!
