@@ -6,16 +6,12 @@ import { describe, expect, test } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { must as mustIn } from "./shell.ts"
 
 const ROOT = resolve(import.meta.dir, "..")
 const IS_ROOT = process.getuid?.() === 0
 const HAVE_BUILDAH = !!Bun.which("buildah")
-
-function must(argv: string[], cwd = ROOT): string {
-  const p = Bun.spawnSync(argv, { cwd, stdout: "pipe", stderr: "pipe" })
-  if (p.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${p.exitCode}):\n${p.stdout}${p.stderr}`)
-  return p.stdout.toString()
-}
+const must = (argv: string[]) => mustIn(argv, ROOT)
 
 describe("the container image", () => {
   test.skipIf(!IS_ROOT || !HAVE_BUILDAH)(

@@ -9,27 +9,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { pack } from "../scripts/pack.ts"
+import { must, run } from "./shell.ts"
 
 const ROOT = resolve(import.meta.dir, "..")
 const VERDACCIO = join(ROOT, ".artifacts/verdaccio")
 const TSC = join(ROOT, "node_modules/.bin/tsc")
 const IS_ROOT = process.getuid?.() === 0
-
-interface Ran {
-  code: number
-  out: string
-}
-
-function run(argv: string[], cwd: string, env: Record<string, string> = {}): Ran {
-  const p = Bun.spawnSync(argv, { cwd, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" })
-  return { code: p.exitCode ?? -1, out: p.stdout.toString() + p.stderr.toString() }
-}
-
-function must(argv: string[], cwd: string, env: Record<string, string> = {}): string {
-  const r = run(argv, cwd, env)
-  if (r.code !== 0) throw new Error(`${argv.join(" ")} failed (${r.code}):\n${r.out}`)
-  return r.out
-}
 
 /** The ```ts blocks of a markdown file, in order. */
 function tsBlocks(file: string): string[] {
