@@ -9,7 +9,6 @@ const ROOT = resolve(import.meta.dir, "..")
 const MAX_LINES = 350
 /** Files allowed over MAX_LINES for now, and why. Shrink this list; never grow it silently. */
 const OVERSIZED: Record<string, string> = {
-  "packages/netlink/src/socket.ts": "hand-tuned dump and batch loops of the transport",
   "packages/source-rtnl/src/testing/fake.ts":
     "the fake kernel's rules for links, addresses and routes, with its event stream",
 }

@@ -1,8 +1,9 @@
 // Requests over one netlink socket: a request with its ack, a consistent dump, and a
 // pipelined batch. All calls are synchronous: the kernel answers netlink requests while
 // we wait, and nothing else runs while the JS thread might be switched into a namespace.
+import { type BatchOptions, type BatchResult, batchSteps, type Wire } from "./batch.ts"
 import { runSteps, runStepsAsync, type Steps } from "./steps.ts"
-import { ENOBUFS, ENOSPC, EPERM } from "./errno.ts"
+import { ENOSPC, EPERM } from "./errno.ts"
 import { DecodeError, DumpInterruptedError, NetlinkError, type RequestInfo } from "./errors.ts"
 import { MnlSocket, setSocketOptionBytes, setSocketOptionInt } from "./ffi/index.ts"
 import { Netns, type NetnsRef } from "./netns.ts"
@@ -18,7 +19,6 @@ import {
   NLM_F_REQUEST,
   NLMSG_DONE,
   NLMSG_ERROR,
-  NLMSG_HDRLEN,
   NLMSG_NOOP,
   NLMSG_OVERRUN,
   SO_RCVBUF,
@@ -55,31 +55,7 @@ export interface DumpOptions {
   retries?: number
 }
 
-export interface BatchOptions {
-  /** family header size, to locate the attribute an error points at */
-  headerSize?: number
-  /**
-   * Send everything in one datagram (an nfnetlink transaction must be one datagram).
-   * Default false: requests are sent in chunks of about `chunkBytes`.
-   */
-  atomic?: boolean
-  /** chunk size for non-atomic batches. Default 256 KiB. */
-  chunkBytes?: number
-}
-
-export interface BatchFailure {
-  /** index of the failing message in the writer */
-  index: number
-  error: NetlinkError
-}
-
-export interface BatchResult {
-  failed: BatchFailure[]
-  /** non-error replies addressed to the batch (e.g. NLM_F_ECHO), copied */
-  replies: Message[]
-  /** true when the kernel dropped replies (ENOBUFS): some failures may be missing */
-  repliesLost: boolean
-}
+export type { BatchFailure, BatchOptions, BatchResult } from "./batch.ts"
 
 const DEFAULT_RCVBUF = 8 << 20
 const DEFAULT_SNDBUF = 8 << 20
@@ -144,6 +120,15 @@ export class NetlinkSocket {
   constructor(transport: Transport, options: { firstSeq?: number } = {}) {
     this.#t = transport
     this.#seq = options.firstSeq ?? 1
+  }
+
+  /** What a batch (batch.ts) needs of this socket. */
+  readonly #wire: Wire = {
+    peekSeq: () => this.#seq,
+    nextSeq: () => this.#nextSeq(),
+    send: (data, request) => this.#send(data, request),
+    receive: (copy) => this.#receive(copy),
+    failure: (m, errno, request, bytes, headerSize) => this.#failure(m, errno, request, bytes, headerSize),
   }
 
   get portId(): number {
@@ -328,84 +313,12 @@ export class NetlinkSocket {
    * added to every message.
    */
   batch(w: MessageWriter, options: BatchOptions = {}): BatchResult {
-    return runSteps(this.#batchSteps(w, options))
+    return runSteps(batchSteps(this.#wire, w, options))
   }
 
   /** batch() that lets the event loop run between chunks once `sliceMs` of work has passed (default 4 ms). */
   batchAsync(w: MessageWriter, options: BatchOptions & { sliceMs?: number } = {}): Promise<BatchResult> {
-    return runStepsAsync(this.#batchSteps(w, options), options.sliceMs)
-  }
-
-  /** A batch, a chunk (with its barrier) per step. */
-  *#batchSteps(w: MessageWriter, options: BatchOptions): Steps<BatchResult> {
-    const result: BatchResult = { failed: [], replies: [], repliesLost: false }
-    const count = w.count
-    if (count === 0) return result
-    const base = this.#seq
-    for (let i = 0; i < count; i++) {
-      w.stamp(i, this.#nextSeq(), 0)
-      w.addFlags(i, NLM_F_REQUEST)
-    }
-    const chunkBytes = options.atomic ? Number.POSITIVE_INFINITY : (options.chunkBytes ?? 256 * 1024)
-    let i = 0
-    while (i < count) {
-      let j = i + 1
-      const start = w.offsetOf(i)
-      const endOf = (k: number): number => (k + 1 < count ? w.offsetOf(k + 1) : w.length)
-      while (j < count && endOf(j) - start <= chunkBytes) j++
-      this.#sendChunk(w, i, j, base, options, result)
-      i = j
-      if (i < count) yield
-    }
-    return result
-  }
-
-  #sendChunk(
-    w: MessageWriter,
-    from: number,
-    to: number,
-    base: number,
-    options: BatchOptions,
-    result: BatchResult,
-  ): void {
-    const first = w.headerOf(from)
-    this.#send(w.slice(from, to), { type: first.type, flags: first.flags, seq: first.seq, index: from })
-    const barrier = new MessageWriter(NLMSG_HDRLEN).begin(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK).end()
-    const barrierSeq = this.#nextSeq()
-    barrier.stamp(0, barrierSeq, 0)
-    this.#send(barrier.finish(), { type: NLMSG_NOOP, flags: NLM_F_REQUEST | NLM_F_ACK, seq: barrierSeq })
-    const count = w.count
-    for (;;) {
-      let messages: Message[]
-      try {
-        messages = this.#receive(false)
-      } catch (e) {
-        // Replies were dropped for lack of buffer space; keep reading to the barrier.
-        if (e instanceof NetlinkError && e.errno === ENOBUFS) {
-          result.repliesLost = true
-          continue
-        }
-        throw e
-      }
-      for (const m of messages) {
-        if (m.seq === barrierSeq && m.type === NLMSG_ERROR) return
-        const index = (m.seq - base) >>> 0
-        if (index >= count) continue
-        if (m.type === NLMSG_ERROR) {
-          const ack = decodeAck(m)
-          if (ack.errno === 0) continue
-          const hdr = w.headerOf(index)
-          const label = w.labelOf(index)
-          const info: RequestInfo = { type: hdr.type, flags: hdr.flags, seq: m.seq, index, ...(label ? { label } : {}) }
-          result.failed.push({
-            index,
-            error: this.#failure(m, ack.errno, info, w.messageBytes(index), options.headerSize),
-          })
-        } else {
-          result.replies.push(parseMessages(m.data.slice())[0] as Message)
-        }
-      }
-    }
+    return runStepsAsync(batchSteps(this.#wire, w, options), options.sliceMs)
   }
 
   close(): void {
