@@ -4,7 +4,7 @@ import { createReconciler } from "@linx/reconcile"
 import { createNftSource, NftDesiredSchema } from "@linx/source-netfilter"
 import * as v from "valibot"
 import { kubeProxyNftText, kubeProxyRuleset } from "../examples/kube-proxy.ts"
-import { forgetCompiledText } from "../packages/source-netfilter/src/text.ts"
+import { forgetCompiledText } from "../packages/source-netfilter/src/text-compile.ts"
 import { addAbsolute, addRatio, benchNetns, fmtMs, percentile, timeMedianAsync } from "./harness.ts"
 
 export async function benchNetfilter(count = 10_000): Promise<void> {

@@ -9,7 +9,7 @@ import { compileRule } from "./rule-compile.ts"
 import type { CommonRule } from "./rule-schema.ts"
 import type { ChainSpec, RuleSpec } from "./schema.ts"
 import { TextRule } from "./text.ts"
-import { setsReferenced } from "./wire/raw.ts"
+import { type RuleBytes, setsReferenced } from "./wire/raw.ts"
 import type { OpLists } from "./set-diff.ts"
 
 interface Where {
@@ -67,9 +67,29 @@ const looksUp = (rules: readonly CompiledRule[], sets: ReadonlySet<string>) =>
   )
 
 /** A text rule compares by the kernel's bytes, the others by their normal form. */
-function sameRules(want: readonly CompiledRule[], have: readonly Rule[]): boolean {
+function sameRules(want: readonly CompiledRule[], have: readonly Rule[], look?: Look): boolean {
   if (want.length !== have.length) return false
-  return want.every((r, i) => (r.wire ? have[i]!.bytesKey === r.key : exprKey(r.exprs) === have[i]!.key))
+  return want.every((r, i) => {
+    if (!r.wire) return exprKey(r.exprs) === have[i]!.key
+    if (look) learnKey(r.wire, have[i]!, i, look)
+    return have[i]!.bytesKey === r.key
+  })
+}
+
+type Look = { by: object; genId: number; family: string; table: string; chain: string }
+
+/**
+ * A rule from nft's batch (text-capture.ts) this source wrote, seen by a look at the very
+ * generation its commit made (nothing committed since): what the kernel holds at its
+ * index is the kernel's form of it, whose key is the rule's from now on.
+ */
+function learnKey(w: RuleBytes, have: Rule, index: number, look: Look): void {
+  const at = w.written
+  if (!at || w.kernelKey !== undefined || at.by !== look.by || at.genId !== look.genId || at.index !== index) return
+  if (at.family !== look.family || at.table !== look.table || at.chain !== look.chain) return
+  if (have.bytesKey === undefined) return
+  w.kernelKey = have.bytesKey
+  delete w.written
 }
 
 /** New chains (all created before any rule, so rules may jump to any of them), then their rules. */
@@ -110,7 +130,8 @@ export function diffChains(
     if (c.hook && (c.policy ?? "accept") !== (hc.policy ?? "accept"))
       out.changes.push({ kind: "update", object: "chain", chain: c, ...where })
     const refersToNew = looksUp(rules, recreatedSets) || (objectsRecreated && rules.some((r) => r.wire))
-    if (!sameRules(rules, hc.rules) || refersToNew)
+    const look = out.look && { ...out.look, ...where, chain: c.name }
+    if (!sameRules(rules, hc.rules, look) || refersToNew)
       out.changes.push({ kind: "replace", object: "rules", chain: c.name, rules, flush: hc.rules.length > 0, ...where })
   }
   const wanted = new Set(want.map((c) => c.name))

@@ -66,10 +66,10 @@ const notOwned = (key: string): NftOp => ({
 })
 
 /** Creates a diff function with its own compiled-rule cache (one per source). */
-export function createRulesetDiff() {
+export function createRulesetDiff(writer?: object) {
   const compiled = new WeakMap<RuleSpec, CompiledRule>()
   return (desired: NftDesired, observed: NftObserved, ownership: NftOwnership | undefined): NftOp[] =>
-    diffRulesetWith(desired, observed, ownership, compiled)
+    diffRulesetWith(desired, observed, ownership, compiled, writer)
 }
 
 export function diffRuleset(desired: NftDesired, observed: NftObserved, ownership: NftOwnership | undefined): NftOp[] {
@@ -81,10 +81,12 @@ function diffRulesetWith(
   observed: NftObserved,
   ownership: NftOwnership | undefined,
   compiled: WeakMap<RuleSpec, CompiledRule>,
+  writer?: object,
 ): NftOp[] {
   const owned = new Set((ownership?.tables ?? []).map((t) => `${t.family} ${t.name}`))
   const byKey = new Map<string, Table>(observed.tables.map((t) => [`${t.family} ${t.name}`, t]))
   const out: OpLists = { deletes: [], creates: [], changes: [] }
+  if (writer && observed.steady) out.look = { by: writer, genId: observed.genId }
   const conflicts: NftOp[] = []
   const wanted = new Set<string>()
   const inScope = (key: string) => !observed.scope || observed.scope.has(key)

@@ -70,6 +70,8 @@ export interface Table {
 export interface NftObserved {
   /** the ruleset generation the whole look was taken at */
   genId: number
+  /** the generation was still genId when the look ended: nothing was committed while it was taken */
+  steady?: boolean
   tables: Table[]
   /** when set, only these tables ("inet edge") were looked into: diff leaves the others alone */
   scope?: ReadonlySet<string>

@@ -327,6 +327,6 @@ export function createNftObserver(
       }
     }
     for (const k of anon.keys()) if (!present.has(k)) anon.delete(k)
-    return { genId, tables }
+    return { genId, tables, steady: nfnl.getGeneration(sock) === genId }
   }
 }

@@ -25,6 +25,8 @@ export interface OpLists {
   deletes: NftOp[]
   creates: NftOp[]
   changes: NftOp[]
+  /** the source that diffs, and the generation of a look nothing was committed during (chain.ts learns keys from it) */
+  look?: { by: object; genId: number }
 }
 
 /** A new set: create it, then add its elements. */

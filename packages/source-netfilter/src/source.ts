@@ -101,7 +101,9 @@ const tableKey = (t: { family: string; name: string }) => `${t.family} ${t.name}
 export function createNftSource(options: NftSourceOptions = {}): NftSource {
   const kernel = options.kernel ?? createNftKernel(options.netns)
   const subscriptions = new SubscriptionSet()
-  const diff = createRulesetDiff()
+  // who writes: text rules from nft's batch learn their kernel key from this source's next steady look
+  const writer = {}
+  const diff = createRulesetDiff(writer)
   let closed = false
 
   const run = async (ops: readonly NftOp[], observed: NftObserved, check: boolean): Promise<ApplyReport<NftOp>> => {
@@ -109,7 +111,7 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
     const report: ApplyReport<NftOp> = { applied: [], failed: [] }
     const real = ops.filter((op) => op.kind !== "conflict")
     if (!real.length) return report
-    const failures = kernel.apply(real, { genId: observed.genId, check })
+    const failures = kernel.apply(real, { genId: observed.genId, check, writer })
     real.forEach((op, i) => {
       const e = failures.get(i)
       if (e) reportFailure(report, op, describeNftOp(op), e)

@@ -134,9 +134,9 @@ function setupOps(t: TextTable, withText: ReadonlySet<number>): NftOp[] {
 }
 
 export const SCRATCH_TABLE = "linx_scratch"
-const standIn = (chain: number) => `linx_chain_${chain}`
+export const standIn = (chain: number) => `linx_chain_${chain}`
 
-interface Line {
+export interface Line {
   chain: number
   rule: number
   text: string
@@ -144,7 +144,7 @@ interface Line {
 }
 
 /** nft's errors ("FILE:3:10-12: Error: msg", the line, the caret) mapped to the rules they name. */
-function mapErrors(err: string, file: string, lines: readonly Line[]): TextIssue[] {
+export function mapErrors(err: string, file: string, lines: readonly (Line | undefined)[]): TextIssue[] {
   const out: TextIssue[] = []
   const rows = err.split("\n")
   for (let i = 0; i < rows.length; i++) {
@@ -166,6 +166,26 @@ function mapErrors(err: string, file: string, lines: readonly Line[]): TextIssue
 
 /** Runs nft commands from a private file (so that its errors name lines): the error text and the file's name. */
 export function runLines(s: Scratch, commands: readonly string[]): { err: string; path: string } {
+  const { result, path } = writeCommands(s, commands, (p) => s.nft.runFile(p))
+  return { err: result, path }
+}
+
+/** Writes commands to a private file, runs `run` on it, removes it. */
+export function writeCommands<T>(
+  s: Scratch,
+  commands: readonly string[],
+  run: (path: string) => T,
+): { result: T; path: string } {
+  const path = writeNftFile(s, commands)
+  try {
+    return { result: run(path), path }
+  } finally {
+    rmSync(path, { force: true })
+  }
+}
+
+/** Writes commands to a new private file (its name unique to this process); the caller removes it. */
+export function writeNftFile(s: Scratch, commands: readonly string[]): string {
   const path = join(tmpdir(), `linx-nft-${process.pid}-${++s.files}.nft`)
   const fd = openSync(path, "wx", 0o600)
   try {
@@ -173,11 +193,7 @@ export function runLines(s: Scratch, commands: readonly string[]): { err: string
   } finally {
     closeSync(fd)
   }
-  try {
-    return { err: s.nft.runFile(path), path }
-  } finally {
-    rmSync(path, { force: true })
-  }
+  return path
 }
 
 /** The anonymous sets of the scratch table: as bytes (to write them) and decoded (to name them by contents). */
@@ -213,11 +229,16 @@ export function anonSets(
   return { bytes, typed }
 }
 
+/**
+ * A text rule from its compiled bytes. `slowKey`: the bytes are nft's batch (text-capture.ts);
+ * their key is the kernel's once a write taught it, else what `slowKey` works out.
+ */
 export function textRule(
   text: string,
   raw: RawRule,
   anon: Map<string, AnonSetBytes>,
   typed: Map<string, NftSet>,
+  slowKey?: () => string,
 ): TextRule {
   const bytes: RuleBytes = { exprs: raw.bytes ?? new Uint8Array(), anon: [] }
   if (raw.userdata) bytes.userdata = raw.userdata
@@ -237,57 +258,20 @@ export function textRule(
       const t = e.type === "lookup" ? typed.get(e.set) : undefined
       return t ? { ...e, anon: { type: t.type, elements: [...t.elements].sort() } } : e
     }) as Expr[]
+  if (slowKey) {
+    bytes.captured = true
+    return new TextRule(text, exprs, bytes, () => bytes.kernelKey ?? slowKey())
+  }
   return new TextRule(text, exprs, bytes, () => bytesKey(bytes.exprs, keyOf))
 }
 
-/**
- * Compiles the text rules of a table (strings among its chains' rules) in one nft run.
- * Returns them by "chain:rule" position, or nft's complaints by position.
- */
-export function compileTextRules(t: TextTable): { rules: Map<string, TextRule>; issues: TextIssue[] } {
-  // the same table text again (a file reloaded, a PUT of the same state): nft's answer is the same
-  const key = JSON.stringify([
-    t.family,
-    t.sets,
-    t.chains.map((c) => [
-      c.name,
-      c.type,
-      c.hook,
-      c.priority,
-      c.device,
-      c.devices,
-      c.rules.map((r) => (typeof r === "string" ? r : 0)),
-    ]),
-  ])
-  const cached = recent.get(key)
-  if (cached) return cached
-  const result = compileUncached(t)
-  if (!result.issues.length) {
-    recent.set(key, result)
-    if (recent.size > RECENT) recent.delete(recent.keys().next().value!)
-  }
-  return result
-}
-
-/** Compiled tables kept for reuse, the most recent last: rule texts change far less often than files are read. */
-const recent = new Map<string, { rules: Map<string, TextRule>; issues: TextIssue[] }>()
-const RECENT = 16
-
-/** Forgets compiled tables (a benchmark of the first compile). */
-export function forgetCompiledText(): void {
-  recent.clear()
-}
-
-function compileUncached(t: TextTable): { rules: Map<string, TextRule>; issues: TextIssue[] } {
+/** Compiles text rules by letting nft add them to a copy of their table in the scratch namespace, and reading them back. */
+export function compileInScratch(
+  s: Scratch,
+  t: TextTable,
+  lines: Line[],
+): { rules: Map<string, TextRule>; issues: TextIssue[] } {
   const rules = new Map<string, TextRule>()
-  const lines: Line[] = []
-  t.chains.forEach((c, ci) => {
-    c.rules.forEach((r, ri) => {
-      if (typeof r === "string") lines.push({ chain: ci, rule: ri, text: r, prefix: 0 })
-    })
-  })
-  if (!lines.length) return { rules, issues: [] }
-  const s = getScratch()
   const reset = s.nft.run("flush ruleset")
   if (reset) throw new Error(`nft could not reset its scratch namespace: ${reset}`)
   const failed = s.tx.apply(setupOps(t, new Set(lines.map((l) => l.chain))), {})

@@ -40,8 +40,10 @@ export interface NftTransaction {
    * Sends the ops as one transaction, guarded by the observed generation when given.
    * Returns failures by op index; when any op fails, all do (nothing was applied).
    * `check`: the kernel validates the batch and commits nothing (no batch end).
+   * `writer`: who writes (the source); text rules from nft's batch remember it, with the
+   * generation the commit made, to learn their kernel key from the next look (noteWritten).
    */
-  apply(ops: readonly NftOp[], options: { genId?: number; check?: boolean }): Map<number, Error>
+  apply(ops: readonly NftOp[], options: { genId?: number; check?: boolean; writer?: object }): Map<number, Error>
 }
 
 /** Elements per message: attribute nests are 16-bit. */
@@ -180,10 +182,11 @@ function createChainsAndSets(b: Batch, op: NftOp): void {
 /** A text rule's anonymous sets, as nft made them, each bound to the rule by a fresh id. */
 function textAnonSets(b: Batch, op: Where, rule: RuleBytes): void {
   const ids = new Map<string, number>()
+  const flags = nl.NLM_F_CREATE
   for (const a of rule.anon) {
     const id = b.setId()
     ids.set(a.name, id)
-    const n = writeAnonSet(b.writer, { family: b.family, table: op.table, label: b.label }, a, id, nl.NLM_F_CREATE)
+    const n = writeAnonSet(b.writer, { family: b.family, table: op.table, label: b.label }, a, id, flags)
     for (let k = 0; k < n; k++) b.owner.push(b.op)
   }
   b.anonIds.set(rule, ids)
@@ -279,6 +282,22 @@ function addRules(b: Batch, op: NftOp): void {
   }
 }
 
+/**
+ * A committed, generation-guarded transaction made generation `genId`: each rule from
+ * nft's batch whose kernel key is unknown remembers where it went. Its chain holds exactly
+ * the op's rules (a replace flushes a chain that held any), so a look taken at that same
+ * generation shows the kernel's form of the rule at that index (chain.ts learns it).
+ */
+function noteWritten(ops: readonly NftOp[], by: object, genId: number): void {
+  for (const op of ops) {
+    if (op.kind !== "replace") continue
+    op.rules.forEach((r, index) => {
+      if (r.wire?.captured && r.wire.kernelKey === undefined)
+        r.wire.written = { by, genId, family: op.family, table: op.table, chain: op.chain, index }
+    })
+  }
+}
+
 /** The phases, in the order the kernel must see them. */
 const PHASES = [flushChains, deleteObjects, createTables, createChainsAndSets, changeElements, addRules] as const
 
@@ -321,7 +340,11 @@ export function createNftTransaction(sock: BatchSocket): NftTransaction {
       const res = sock.batch(b.writer, { atomic: true, headerSize: nfnl.NFGENMSG_LEN })
       const failures = new Map<number, Error>()
       const first = res.failed[0]
-      if (!first) return failures
+      if (!first) {
+        if (options.genId !== undefined && options.writer && !options.check)
+          noteWritten(ops, options.writer, options.genId + 1)
+        return failures
+      }
       for (const f of res.failed) {
         const i = b.owner[f.index]
         if (i === undefined || i < 0) {

@@ -20,6 +20,9 @@ const lib = lazyLibrary("libnftables.so.1", "libnftables1", {
   nft_run_cmd_from_filename: { args: [P, FFIType.cstring], returns: FFIType.i32 },
 })
 
+/** The library itself, for capture.ts. */
+export const nftLibrary = lib
+
 const cstring = (s: string) => Buffer.from(`${s}\0`)
 
 /** One libnftables context whose socket lives in `ns`. */

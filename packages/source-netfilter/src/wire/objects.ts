@@ -198,8 +198,8 @@ export function decodeElementsMessage(m: Message): ElementMessage[] {
   const list = attrs.nested(3)
   if (!list) return []
   const out: ElementMessage[] = []
-  for (const [type, offset, length] of list.list) {
-    if (type !== 1) continue
+  // the kernel numbers every element 1; nft numbers them 1, 2, 3… in what it sends (the kernel reads any)
+  for (const [, offset, length] of list.list) {
     const el = new Attrs(list.view, offset, offset + length)
     const e: ElementMessage = { key: el.nested(1)?.bytes(1) ?? new Uint8Array(0), flags: el.u32(3) ?? 0 }
     const extras = el.list.filter(([t]) => ELEMENT_EXTRA.has(t))

@@ -21,6 +21,16 @@ export interface RuleBytes {
   exprs: Uint8Array
   userdata?: Uint8Array
   anon: AnonSetBytes[]
+  /**
+   * the bytes are nft's own batch, not the kernel's dump (text-capture.ts): the kernel
+   * stores some expressions with defaults added, so the key an observed rule is compared
+   * with is learned from the kernel once the rule was written (`written`, chain.ts)
+   */
+  captured?: boolean
+  /** that key, once learned */
+  kernelKey?: string
+  /** where a transaction wrote the rule, and the generation its commit made */
+  written?: { by: object; genId: number; family: string; table: string; chain: string; index: number }
 }
 
 const NLA_F_NESTED = 0x8000
