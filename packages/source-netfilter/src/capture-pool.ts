@@ -18,6 +18,9 @@ import {
 
 let worker: Worker | undefined | null
 
+/** nft runs done by this thread and by the worker, in this process (tests read it). */
+export const captureRuns = { here: 0, worker: 0 }
+
 /** Where the worker module is: beside this file (source .ts, package .js), or inside a `linx` binary. */
 function workerUrl(): string {
   const here = import.meta.url
@@ -54,19 +57,12 @@ export function runCapturedMany(
   if (w && theirs.length) w.postMessage({ nsFd: ns.fd, jobs: theirs, shared } satisfies CaptureJobs)
   const started = performance.now()
   for (let i = 0; i < split; i++) results[i] = runNftOn(captures[i]!.theirs, jobs[i]!.path, (fn) => ns.run(fn))
-  if (process.env.LINX_DEBUG_CAPTURE)
-    console.error(
-      `main share done in ${(performance.now() - started).toFixed(0)} ms; worker has done ${Atomics.load(state, 0)}`,
-    )
+  captureRuns.here += split
   if (theirs.length && w) {
     const deadline = performance.now() + Math.max(WAIT_MS, 3 * (performance.now() - started))
     for (let done = Atomics.load(state, 0); done < theirs.length; done = Atomics.load(state, 0)) {
       if (Atomics.wait(state, 0, done, Math.max(1, deadline - performance.now())) === "timed-out") break
     }
-    if (process.env.LINX_DEBUG_CAPTURE)
-      console.error(
-        `main ${(performance.now() - started).toFixed(0)} ms, worker done ${Atomics.load(state, 0)}/${theirs.length} at ${(performance.now() - started).toFixed(0)}`,
-      )
     const bytes = new Uint8Array(shared)
     for (let k = 0; k < Atomics.load(state, 0); k++) {
       const unread = state[2 + 2 * k]!
@@ -74,7 +70,10 @@ export function runCapturedMany(
         bytes.subarray(ERRORS_AT + k * ERROR_BYTES, ERRORS_AT + k * ERROR_BYTES + state[3 + 2 * k]!),
       )
       // a run that failed in the worker itself (not in nft) is redone here
-      if (unread >= 0) results[split + k] = { err: err.toString(), unread }
+      if (unread >= 0) {
+        results[split + k] = { err: err.toString(), unread }
+        captureRuns.worker++
+      }
     }
   }
   return jobs.map((j, i) => {
@@ -84,6 +83,7 @@ export function runCapturedMany(
     collectCapture(captures[i]!.ours)
     const again = openCapture(ns, j.answers)
     const ran = runNftOn(again.theirs, j.path, (fn) => ns.run(fn))
+    captureRuns.here++
     return { ...ran, sent: collectCapture(again.ours) }
   })
 }

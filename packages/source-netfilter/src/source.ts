@@ -4,6 +4,7 @@
 import {
   type ApplyReport,
   type NetnsRef,
+  NetlinkError,
   reportFailure,
   subscribe as subscribeNetlink,
   SubscriptionSet,
@@ -98,6 +99,21 @@ export function partsOfInterest(want: NftWant | undefined): Map<string, TablePar
 
 const tableKey = (t: { family: string; name: string }) => `${t.family} ${t.name}`
 
+/**
+ * A kernel error on rules compiled without asking the kernel (text-capture.ts): nft's
+ * own words for the rule it refused, with the rule and a caret, instead of an errno for
+ * the whole chain.
+ */
+function explained(op: NftOp, e: Error): Error {
+  if (op.kind !== "replace" || !(e instanceof NetlinkError)) return e
+  for (const r of op.rules) {
+    const why = r.wire?.explain?.()
+    if (why)
+      return Object.assign(new Error(`${why} (${e.message})`), { errno: e.errno, code: e.code, terminal: e.terminal })
+  }
+  return e
+}
+
 export function createNftSource(options: NftSourceOptions = {}): NftSource {
   const kernel = options.kernel ?? createNftKernel(options.netns)
   const subscriptions = new SubscriptionSet()
@@ -114,7 +130,7 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
     const failures = kernel.apply(real, { genId: observed.genId, check, writer })
     real.forEach((op, i) => {
       const e = failures.get(i)
-      if (e) reportFailure(report, op, describeNftOp(op), e)
+      if (e) reportFailure(report, op, describeNftOp(op), explained(op, e))
       else report.applied.push(op)
     })
     return report

@@ -22,6 +22,7 @@ import {
   type TextIssue,
   type TextRule,
   type TextTable,
+  textCompileCounts,
   textRule,
   writeNftFile,
 } from "./text.ts"
@@ -44,6 +45,11 @@ const EXPECTED = [
 ]
 /** The sequence that last worked (learned when a run asked something else). */
 let plan: number[] = EXPECTED
+
+/** Sets the requests the next run is answered for (a test of the learning); none: the expected ones. */
+export function answerRequests(types?: readonly number[]): void {
+  plan = types ? [...types] : EXPECTED
+}
 
 function message(type: number, flags: number, payload: readonly number[]): Uint8Array {
   const m = new Uint8Array(16 + payload.length)
@@ -136,7 +142,8 @@ function runChunks(s: Scratch, decl: readonly string[], chunks: Line[][], family
     )
     return runs.map((run, i) => {
       let got = outcome(run, files[i]!, decl, chunks[i]!)
-      for (let attempt = 0; !got && attempt < 3; attempt++)
+      // nft stops at the first question left unanswered: each run teaches one more (a handful in all)
+      for (let attempt = 0; !got && attempt < 10; attempt++)
         got = outcome(runCaptured(s.ns, files[i]!, answersFor(plan)), files[i]!, decl, chunks[i]!)
       if (got) return got
       plan = EXPECTED
@@ -319,22 +326,28 @@ export function compileCaptured(
     if (list) list.push(l)
     else linesOf.set(l.chain, [l])
   }
-  // a rule not written yet whose key is asked for (the chain already holds rules): the table compiled the slow way, once
-  let slow: Map<string, TextRule> | undefined
-  const slowKey = (pos: string) => () => {
+  // a rule not written yet whose key is asked for (the chain already holds rules), or one
+  // the kernel refused: the table compiled the slow way, once
+  let slow: { rules: Map<string, TextRule>; issues: TextIssue[] } | undefined
+  const slowly = () => {
+    if (!slow) textCompileCounts.slowly++
     slow ??= compileInScratch(
       s,
       t,
       lines.map((l) => ({ ...l })),
-    ).rules
-    return slow.get(pos)?.key ?? `!not compiled: ${pos}`
+    )
+    return slow
   }
+  const slowOf = (pos: string) => ({
+    key: () => slowly().rules.get(pos)?.key ?? `!not compiled: ${pos}`,
+    explain: () => slowly().issues.find((i) => `${i.chain}:${i.rule}` === pos)?.message,
+  })
   for (const [ci, mine] of linesOf) {
     const got = into.byChain.get(standIn(ci)) ?? []
     if (got.length !== mine.length) return undefined
     mine.forEach((l, k) => {
       const pos = `${ci}:${l.rule}`
-      rules.set(pos, textRule(l.text, got[k]!, into.anon, into.typed, slowKey(pos)))
+      rules.set(pos, textRule(l.text, got[k]!, into.anon, into.typed, slowOf(pos)))
     })
   }
   return { rules, issues }

@@ -2,7 +2,15 @@
 // the same state: nft's answer is the same), by capturing nft's batch where that works
 // (text-capture.ts), else in the scratch namespace (text.ts).
 import { compileCaptured } from "./text-capture.ts"
-import { compileInScratch, getScratch, type Line, type TextIssue, type TextRule, type TextTable } from "./text.ts"
+import {
+  compileInScratch,
+  getScratch,
+  type Line,
+  type TextIssue,
+  type TextRule,
+  type TextTable,
+  textCompileCounts,
+} from "./text.ts"
 
 type Compiled = { rules: Map<string, TextRule>; issues: TextIssue[] }
 
@@ -58,5 +66,11 @@ function compileUncached(t: TextTable): Compiled {
   })
   if (!lines.length) return { rules: new Map(), issues: [] }
   const s = getScratch()
-  return (textCompiler === "capture" && compileCaptured(s, t, lines)) || compileInScratch(s, t, lines)
+  const captured = textCompiler === "capture" ? compileCaptured(s, t, lines) : undefined
+  if (captured) {
+    textCompileCounts.captured++
+    return captured
+  }
+  textCompileCounts.scratch++
+  return compileInScratch(s, t, lines)
 }

@@ -133,6 +133,9 @@ function setupOps(t: TextTable, withText: ReadonlySet<number>): NftOp[] {
   return ops
 }
 
+/** How text rules were compiled in this process: by capture, in the scratch namespace, slowly after a capture (tests read it). */
+export const textCompileCounts = { captured: 0, scratch: 0, slowly: 0 }
+
 export const SCRATCH_TABLE = "linx_scratch"
 export const standIn = (chain: number) => `linx_chain_${chain}`
 
@@ -230,15 +233,16 @@ export function anonSets(
 }
 
 /**
- * A text rule from its compiled bytes. `slowKey`: the bytes are nft's batch (text-capture.ts);
- * their key is the kernel's once a write taught it, else what `slowKey` works out.
+ * A text rule from its compiled bytes. `slow`: the bytes are nft's batch (text-capture.ts);
+ * their key is the kernel's once a write taught it, else what `slow.key` works out, and
+ * `slow.explain` says why the kernel refused it.
  */
 export function textRule(
   text: string,
   raw: RawRule,
   anon: Map<string, AnonSetBytes>,
   typed: Map<string, NftSet>,
-  slowKey?: () => string,
+  slow?: { key: () => string; explain: () => string | undefined },
 ): TextRule {
   const bytes: RuleBytes = { exprs: raw.bytes ?? new Uint8Array(), anon: [] }
   if (raw.userdata) bytes.userdata = raw.userdata
@@ -258,9 +262,10 @@ export function textRule(
       const t = e.type === "lookup" ? typed.get(e.set) : undefined
       return t ? { ...e, anon: { type: t.type, elements: [...t.elements].sort() } } : e
     }) as Expr[]
-  if (slowKey) {
+  if (slow) {
     bytes.captured = true
-    return new TextRule(text, exprs, bytes, () => bytes.kernelKey ?? slowKey())
+    bytes.explain = slow.explain
+    return new TextRule(text, exprs, bytes, () => bytes.kernelKey ?? slow.key())
   }
   return new TextRule(text, exprs, bytes, () => bytesKey(bytes.exprs, keyOf))
 }

@@ -29,6 +29,8 @@ export interface RuleBytes {
   captured?: boolean
   /** that key, once learned */
   kernelKey?: string
+  /** nft's words when the kernel refused the rule (it was compiled without asking the kernel) */
+  explain?: () => string | undefined
   /** where a transaction wrote the rule, and the generation its commit made */
   written?: { by: object; genId: number; family: string; table: string; chain: string; index: number }
 }
