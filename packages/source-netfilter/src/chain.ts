@@ -9,7 +9,8 @@ import { compileRule } from "./rule-compile.ts"
 import type { CommonRule } from "./rule-schema.ts"
 import type { ChainSpec, RuleSpec } from "./schema.ts"
 import { TextRule } from "./text.ts"
-import { type RuleBytes, setsReferenced } from "./wire/raw.ts"
+import { type Look, learnKey } from "./learn.ts"
+import { setsReferenced } from "./wire/raw.ts"
 import type { OpLists } from "./set-diff.ts"
 
 interface Where {
@@ -74,22 +75,6 @@ function sameRules(want: readonly CompiledRule[], have: readonly Rule[], look?: 
     if (look) learnKey(r.wire, have[i]!, i, look)
     return have[i]!.bytesKey === r.key
   })
-}
-
-type Look = { by: object; genId: number; family: string; table: string; chain: string }
-
-/**
- * A rule from nft's batch (text-capture.ts) this source wrote, seen by a look at the very
- * generation its commit made (nothing committed since): what the kernel holds at its
- * index is the kernel's form of it, whose key is the rule's from now on.
- */
-function learnKey(w: RuleBytes, have: Rule, index: number, look: Look): void {
-  const at = w.written
-  if (!at || w.kernelKey !== undefined || at.by !== look.by || at.genId !== look.genId || at.index !== index) return
-  if (at.family !== look.family || at.table !== look.table || at.chain !== look.chain) return
-  if (have.bytesKey === undefined) return
-  w.kernelKey = have.bytesKey
-  delete w.written
 }
 
 /** New chains (all created before any rule, so rules may jump to any of them), then their rules. */

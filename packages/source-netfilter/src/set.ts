@@ -1,12 +1,14 @@
 // Named sets and maps: their desired shape, their flags as the kernel keeps them, and
 // their diff (per element, by key bytes; a set whose type or flags changed is recreated).
 import * as v from "valibot"
-import { toHex } from "@linx/netlink/wire"
+import { fromHex, toHex } from "@linx/netlink/wire"
+import type { ElementBytes } from "./wire/element-writer.ts"
 import { setAttrsKey } from "./wire/raw.ts"
 import {
   EXTRA_MARK,
   elementBytes,
   elementRange,
+  entryParts,
   intervalKeys,
   isKeyType,
   type KeyType,
@@ -17,7 +19,14 @@ import {
   SET_TYPES,
   type SetType,
 } from "./elements.ts"
-import { NFT_SET_CONSTANT, NFT_SET_INTERVAL, NFT_SET_MAP, NFT_SET_TIMEOUT } from "./wire/constants.ts"
+import {
+  ELEM_INTERVAL_END,
+  NFT_SET_CONSTANT,
+  NFT_SET_INTERVAL,
+  NFT_SET_MAP,
+  NFT_SET_TIMEOUT,
+  VERDICT_CODES,
+} from "./wire/constants.ts"
 
 /** The set's flags as the kernel keeps them (constant, interval, map, timeout). */
 export function setFlags(s: { flags: readonly string[]; map?: string | undefined }): number {
@@ -222,4 +231,17 @@ export function desiredKeys(s: SetSpec): string[] {
     keysCache.set(s, k)
   }
   return k
+}
+
+/** An entry with its own attributes, as bytes for the raw writer (wire/element-writer.ts). */
+export function entryBytes(entry: string): ElementBytes {
+  const { key, end, data, extra } = entryParts(entry)
+  const e: ElementBytes = { key: fromHex(key), flags: end ? ELEM_INTERVAL_END : 0 }
+  if (data?.startsWith("v:")) {
+    const [, verdict, chain] = data.split(":")
+    e.verdict = { code: VERDICT_CODES[verdict as keyof typeof VERDICT_CODES] ?? 0 }
+    if (chain) e.verdict.chain = chain
+  } else if (data !== undefined) e.data = fromHex(data)
+  if (extra) e.extra = fromHex(extra)
+  return e
 }

@@ -10,12 +10,13 @@ import { NetlinkError } from "@linx/netlink"
 import { errno, fromHex, MessageWriter, nfnl, nl } from "@linx/netlink/wire"
 import { encodeExpr } from "./wire/expr.ts"
 import { type RuleBytes, writeAnonSet, writeNamedSet, writeRule } from "./wire/raw.ts"
-import { type ElementBytes, writeElements } from "./wire/element-writer.ts"
+import { writeElements } from "./wire/element-writer.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import type { NftOp } from "./ops.ts"
 import { describeNftOp } from "./ops.ts"
+import { noteWritten } from "./learn.ts"
 import { EXTRA_MARK, entryParts, keyTypeInfo, SET_TYPES } from "./elements.ts"
-import { KernelSet, setFlags, timeoutMs } from "./set.ts"
+import { entryBytes, KernelSet, setFlags, timeoutMs } from "./set.ts"
 import { writeDeleteObject, writeObject } from "./objects.ts"
 import {
   CHAIN,
@@ -229,19 +230,6 @@ function addElement(o: NftObject, entry: string): void {
   o.addElement(fromHex(key), end ? ELEM_INTERVAL_END : 0, data)
 }
 
-/** An entry with its own attributes, as bytes for the raw writer. */
-function elementBytes(entry: string): ElementBytes {
-  const { key, end, data, extra } = entryParts(entry)
-  const e: ElementBytes = { key: fromHex(key), flags: end ? ELEM_INTERVAL_END : 0 }
-  if (data?.startsWith("v:")) {
-    const [, verdict, chain] = data.split(":")
-    e.verdict = { code: VERDICT_CODES[verdict as keyof typeof VERDICT_CODES] ?? 0 }
-    if (chain) e.verdict.chain = chain
-  } else if (data !== undefined) e.data = fromHex(data)
-  if (extra) e.extra = fromHex(extra)
-  return e
-}
-
 /** Phase 5: set elements, removals then additions, once every chain a verdict map may jump to exists. */
 function changeElements(b: Batch, op: NftOp): void {
   if (op.kind !== "update" || op.object !== "elements") return
@@ -256,7 +244,7 @@ function changeElements(b: Batch, op: NftOp): void {
       for (const entry of plain.slice(k, k + ELEMENTS_PER_MESSAGE)) addElement(o, entry)
       b.addElements(o, type, flags)
     }
-    const own = keys.filter((k) => k.includes(EXTRA_MARK)).map(elementBytes)
+    const own = keys.filter((k) => k.includes(EXTRA_MARK)).map(entryBytes)
     if (!own.length) continue
     const where = { family: b.family, table: op.table, set: op.set, label: b.label }
     const n = writeElements(b.writer, where, own, type, flags)
@@ -279,22 +267,6 @@ function addRules(b: Batch, op: NftOp): void {
     for (const e of r.exprs) o.addExpr(encodeExpr(e, b.setIds))
     if (r.comment !== undefined) o.setData(RULE.USERDATA, commentData(r.comment))
     b.add(o, nfnl.NFT_MSG_NEWRULE, nl.NLM_F_CREATE | nl.NLM_F_APPEND)
-  }
-}
-
-/**
- * A committed, generation-guarded transaction made generation `genId`: each rule from
- * nft's batch whose kernel key is unknown remembers where it went. Its chain holds exactly
- * the op's rules (a replace flushes a chain that held any), so a look taken at that same
- * generation shows the kernel's form of the rule at that index (chain.ts learns it).
- */
-function noteWritten(ops: readonly NftOp[], by: object, genId: number): void {
-  for (const op of ops) {
-    if (op.kind !== "replace") continue
-    op.rules.forEach((r, index) => {
-      if (r.wire?.captured && r.wire.kernelKey === undefined)
-        r.wire.written = { by, genId, family: op.family, table: op.table, chain: op.chain, index }
-    })
   }
 }
 
