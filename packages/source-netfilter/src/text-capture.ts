@@ -245,9 +245,10 @@ export function compileCaptured(
       if ("issues" in got) issues.push(...got.issues)
       else collect(got.messages, t.family, into)
     }
-  } catch (e) {
-    if (e instanceof NotCaptured) return undefined
-    throw e
+  } catch {
+    // not this table (NotCaptured), or no capture here at all (a libnftables whose context
+    // is laid out otherwise, no worker): the scratch namespace compiles it, or says why not
+    return undefined
   }
   const rules = new Map<string, TextRule>()
   if (issues.length) return { rules, issues }
