@@ -5,7 +5,8 @@
 // commit (anything else is compiled the slow way, and healed); a rule the kernel refuses
 // fails its transaction whole, in nft's words; nft asking other questions is learned.
 import { describe, expect, test } from "bun:test"
-import { rmSync, writeFileSync } from "node:fs"
+import { readdirSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { createNftSource, NftDesiredSchema, type NftOwnership } from "@linx/source-netfilter"
 import * as v from "valibot"
 import { captureRuns } from "../packages/source-netfilter/src/capture-pool.ts"
@@ -147,6 +148,25 @@ describe("nft text compiled from nft's own batch", () => {
     } finally {
       await s.close()
     }
+  })
+
+  test("no descriptor or file left behind by 20 compiles (sockets, nft contexts, the worker's share, the nft files)", () => {
+    const rules = Array.from(
+      { length: 2500 },
+      (_, i) => `tcp dport ${1000 + i} ip saddr 10.0.${i >> 8}.${i & 255} accept`,
+    )
+    const compile = () => {
+      forgetCompiledText()
+      table([{ name: "c", rules }])
+    }
+    compile() // the worker and the scratch namespace exist from now on
+    const fds = readdirSync("/proc/self/fd").length
+    const files = readdirSync(tmpdir()).filter((f) => f.startsWith(`linx-nft-${process.pid}-`)).length
+    const worker = captureRuns.worker
+    for (let i = 0; i < 20; i++) compile()
+    expect(captureRuns.worker).toBeGreaterThan(worker)
+    expect(readdirSync("/proc/self/fd").length).toBe(fds)
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith(`linx-nft-${process.pid}-`)).length).toBe(files)
   })
 
   test("nft asking other questions than expected: the compile learns them and still captures", () => {
