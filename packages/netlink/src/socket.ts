@@ -28,7 +28,7 @@ import {
   SO_SNDBUFFORCE,
   SOL_SOCKET,
 } from "./wire/constants.ts"
-import { type Message, parseMessages } from "./wire/reader.ts"
+import { type Message, MessageReuse, parseMessages } from "./wire/reader.ts"
 import { MessageWriter } from "./wire/writer.ts"
 
 export interface SocketOptions {
@@ -53,6 +53,12 @@ export interface RequestOptions {
 export interface DumpOptions {
   /** how many times an interrupted dump (NLM_F_DUMP_INTR) is retried. Default 5. */
   retries?: number
+  /**
+   * false: each message handed to `decode` is a view into a receive buffer the next read
+   * reuses, so decode must keep nothing of it (a decoder that makes strings and numbers):
+   * a million-route dump then copies no datagram. Default true (each datagram copied).
+   */
+  copy?: boolean
 }
 
 export type { BatchFailure, BatchOptions, BatchResult } from "./batch.ts"
@@ -167,8 +173,11 @@ export class NetlinkSocket {
         throw new DecodeError(0, `datagram larger than the ${this.#recvBuf.byteLength}-byte receive buffer`)
       throw new NetlinkError(errno, { context: "receive" })
     }
-    return parseMessages(copy ? this.#recvBuf.slice(0, n) : this.#recvBuf, n)
+    return copy ? parseMessages(this.#recvBuf.slice(0, n), n) : this.#reuse.parse(this.#recvBuf, n)
   }
+
+  /** the messages of receive(false): reused, as the buffer is */
+  readonly #reuse = new MessageReuse()
 
   #failure(
     m: Message,
@@ -222,7 +231,7 @@ export class NetlinkSocket {
    * table changed during the dump) the whole dump is repeated, at most `retries` times.
    */
   dump(build: (w: MessageWriter) => void, options: DumpOptions = {}): Message[] {
-    return this.dumpInto(build, (m) => m, options)
+    return this.dumpInto(build, (m) => m, { ...options, copy: true })
   }
 
   /**
@@ -237,7 +246,7 @@ export class NetlinkSocket {
   ): T[] {
     const retries = options.retries ?? 5
     for (let attempt = 0; ; attempt++) {
-      const r = runSteps(this.#dumpSteps(build, decode))
+      const r = runSteps(this.#dumpSteps(build, decode, options.copy !== false))
       if (!r.interrupted) return r.items
       if (attempt >= retries) throw new DumpInterruptedError(attempt + 1)
     }
@@ -256,7 +265,7 @@ export class NetlinkSocket {
   ): Promise<T[]> {
     const retries = options.retries ?? 5
     for (let attempt = 0; ; attempt++) {
-      const r = await runStepsAsync(this.#dumpSteps(build, decode), options.sliceMs)
+      const r = await runStepsAsync(this.#dumpSteps(build, decode, options.copy !== false), options.sliceMs)
       if (!r.interrupted) return r.items
       if (attempt >= retries) throw new DumpInterruptedError(attempt + 1)
     }
@@ -266,6 +275,7 @@ export class NetlinkSocket {
   *#dumpSteps<T>(
     build: (w: MessageWriter) => void,
     decode: (m: Message) => T | undefined,
+    copy: boolean,
   ): Steps<{ items: T[]; interrupted: boolean }> {
     const w = new MessageWriter(256)
     build(w)
@@ -281,7 +291,7 @@ export class NetlinkSocket {
     const items: T[] = []
     let interrupted = false
     for (;;) {
-      for (const m of this.#receive(true)) {
+      for (const m of this.#receive(copy)) {
         if (m.seq !== seq) continue
         if (m.flags & NLM_F_DUMP_INTR) interrupted = true
         if (m.type === NLMSG_DONE) {

@@ -234,23 +234,32 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
 
   return {
     links: () => sock.dumpInto(encodeLinkDump, decodeLink),
-    addresses: () => sock.dumpInto((w) => encodeAddressDump(w), decodeAddress),
+    addresses: () => sock.dumpInto((w) => encodeAddressDump(w), decodeAddress, { copy: false }),
     routes: (f) =>
-      sock.dumpIntoAsync((w) => {
-        const filter: { family: number; table?: number; protocol?: number; oif?: number } = {
-          family: familyNumber(f.family),
-        }
-        if (f.table !== undefined) filter.table = f.table
-        if (f.protocol !== undefined) filter.protocol = f.protocol
-        if (f.oif !== undefined) filter.oif = f.oif
-        encodeRouteDump(w, filter)
-      }, decodeRouteCached),
-    rules: () => (["inet", "inet6"] as const).flatMap((f) => sock.dumpInto((w) => encodeRuleDump(w, f), decodeRule)),
+      sock.dumpIntoAsync(
+        (w) => {
+          const filter: { family: number; table?: number; protocol?: number; oif?: number } = {
+            family: familyNumber(f.family),
+          }
+          if (f.table !== undefined) filter.table = f.table
+          if (f.protocol !== undefined) filter.protocol = f.protocol
+          if (f.oif !== undefined) filter.oif = f.oif
+          encodeRouteDump(w, filter)
+          // the decoder keeps strings and numbers only: no datagram copied
+        },
+        decodeRouteCached,
+        { copy: false },
+      ),
+    rules: () =>
+      (["inet", "inet6"] as const).flatMap((f) =>
+        sock.dumpInto((w) => encodeRuleDump(w, f), decodeRule, { copy: false }),
+      ),
     neighbors: () =>
       (["inet", "inet6"] as const).flatMap((f) =>
         sock.dumpInto(
           (w) => encodeNeighborDump(w, f),
           (m) => (isIpNeighbor(m) ? decodeNeighbor(m) : undefined),
+          { copy: false },
         ),
       ),
     fdb: () => sock.dumpInto(encodeFdbDump, (m) => (isFdbMessage(m) ? decodeFdb(m) : undefined)),

@@ -75,15 +75,22 @@ const MAX_SCOPED_ROUTES = 4096
 
 /** Every comparable route in every table but local (or in the tables asked for). */
 export async function observeAllRoutes(kernel: RtnlKernel, tables: readonly number[] | undefined): Promise<Route[]> {
-  const out: Route[] = []
+  let out: Route[] | undefined
+  const keep = (r: Route) => r.table !== c.RT_TABLE_LOCAL && isComparableRoute(r)
   for (const family of ["inet", "inet6"] as const) {
     // kernel prefix routes stay in, so a desired route that collides with one is a conflict
     for (const table of tables ?? [undefined]) {
       const filter = table === undefined ? { family } : { family, table }
-      for (const r of await kernel.routes(filter)) if (r.table !== c.RT_TABLE_LOCAL && isComparableRoute(r)) out.push(r)
+      const routes = await kernel.routes(filter)
+      // the first dump whose routes all count is taken as it is (a full table: no second array of a million)
+      if (out === undefined && routes.every(keep)) out = routes
+      else {
+        out ??= []
+        for (const r of routes) if (keep(r)) out.push(r)
+      }
     }
   }
-  return out
+  return out ?? []
 }
 
 export async function observeRtnl(

@@ -65,6 +65,64 @@ export function parseMessages(buf: Uint8Array, length = buf.byteLength, out: Mes
   return out
 }
 
+/** A message object reused from one datagram to the next (MessageReuse). */
+class ReusedMessage implements Message {
+  type = 0
+  flags = 0
+  seq = 0
+  pid = 0
+  payload = 0
+  end = 0
+  offset = 0
+  constructor(public view: DataView) {}
+  get data(): Uint8Array {
+    return new Uint8Array(this.view.buffer, this.view.byteOffset + this.offset, this.end - this.offset)
+  }
+}
+
+/**
+ * parseMessages for a receive loop over one reused buffer: the message objects and the
+ * array are reused too, so each call's messages are valid only until the next call
+ * (a million-route dump then makes no object per message).
+ */
+export class MessageReuse {
+  readonly #out: Message[] = []
+  readonly #pool: ReusedMessage[] = []
+  #view: DataView | undefined
+
+  parse(buf: Uint8Array, length: number): Message[] {
+    if (!this.#view || this.#view.buffer !== buf.buffer || this.#view.byteOffset !== buf.byteOffset) {
+      this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+      for (const m of this.#pool) m.view = this.#view
+    }
+    const view = this.#view
+    const out = this.#out
+    out.length = 0
+    let p = 0
+    while (p < length) {
+      if (length - p < NLMSG_HDRLEN) throw new DecodeError(p, `${length - p} trailing bytes, shorter than a header`)
+      const len = view.getUint32(p, true)
+      if (len < NLMSG_HDRLEN) throw new DecodeError(p, `nlmsg_len ${len} is shorter than the header`)
+      if (len > length - p) throw new DecodeError(p, `nlmsg_len ${len} runs past the end (${length - p} bytes left)`)
+      let m = this.#pool[out.length]
+      if (!m) {
+        m = new ReusedMessage(view)
+        this.#pool.push(m)
+      }
+      m.type = view.getUint16(p + 4, true)
+      m.flags = view.getUint16(p + 6, true)
+      m.seq = view.getUint32(p + 8, true)
+      m.pid = view.getUint32(p + 12, true)
+      m.offset = p
+      m.payload = p + NLMSG_HDRLEN
+      m.end = p + len
+      out.push(m)
+      p += align4(len)
+    }
+    return out
+  }
+}
+
 /**
  * Calls `visit(type, offset, length)` for each attribute in [start, end) of `view`
  * (type without NLA_F_NESTED/NLA_F_NET_BYTEORDER; offset of the payload).
