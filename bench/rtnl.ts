@@ -68,7 +68,9 @@ export async function benchRtnlObserveAndNoop(count: number): Promise<void> {
     if (o.routes!.length < count) throw new Error(`observed ${o.routes!.length} routes, expected ${count}`)
   })
   const ipShow = await timeMedianAsync(async () => void t.sh("ip", "-j", "route", "show"), 5)
-  addRatio(`rtnl: observe ${count / 1000}k routes (dump + decode)`, observe, ipShow, "ip -j route show", 1.0)
+  // the goal issue 16 set for a full table (1M routes)
+  const goal = count >= 1_000_000 ? 0.2 : 1.0
+  addRatio(`rtnl: observe ${count / 1000}k routes (dump + decode)`, observe, ipShow, "ip -j route show", goal)
 
   const noop = await timeMedianAsync(async () => {
     const ops = source.diff(desired, await source.observe(), OWN)

@@ -254,15 +254,17 @@ export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
   }
   if (dstLen > (family === "inet" ? 32 : 128))
     throw new DecodeError(m.offset, `route prefix length ${dstLen} is longer than a ${family} address`)
-  const dstText =
-    dstOff < 0 ? (family === "inet" ? ZERO4 : ZERO6) : dstBytes === 4 ? ipv4Fresh(v, dstOff) : ipAt(v, dstOff, dstBytes)
+  const dst =
+    dstOff >= 0 && dstBytes === 4
+      ? `${v.getUint8(dstOff)}.${v.getUint8(dstOff + 1)}.${v.getUint8(dstOff + 2)}.${v.getUint8(dstOff + 3)}/${dstLen}`
+      : `${dstOff < 0 ? (family === "inet" ? ZERO4 : ZERO6) : ipAt(v, dstOff, dstBytes)}/${dstLen}`
   const r: Route = {
     id:
       dstOff < 0 || dstLen === 0
         ? packRouteId(familyNum, table, priority, tos, dstLen, undefined)
         : packRouteIdAt(familyNum, table, priority, tos, dstLen, v, dstOff, dstBytes),
     family,
-    dst: `${dstText}/${dstLen}`,
+    dst,
     tos,
     table,
     protocol: v.getUint8(p + 5),
