@@ -76,6 +76,32 @@ describe("nft text compiled from nft's own batch", () => {
     }
   })
 
+  test("right after a first apply the source looks once and learns: a foreign flush then heals without the slow way", async () => {
+    using t = freshNetns()
+    forgetCompiledText()
+    const chains = Array.from({ length: 20 }, (_, k) => ({
+      name: `svc-${k}`,
+      rules: Array.from({ length: 50 }, (_, i) => `ip saddr != 10.${k}.${i}.0/24 meta mark set mark or 0x${k + 1}`),
+    }))
+    const d = table(chains)
+    const before = textCompileCounts.slowly
+    const s = createNftSource({ netns: t.ns })
+    try {
+      const seen = await s.observe({ desired: d, ownership: own })
+      expect((await s.reconcile(s.diff(d, seen, own), seen)).failed).toEqual([])
+      await Bun.sleep(50) // the source's own look, off the pass
+      t.sh("nft", "flush", "chain", "inet", "lx", "svc-7")
+      const look = await s.observe({ desired: d, ownership: own })
+      // the flushed chain is rewritten (it is empty: no flush); the other 19 compare equal by their learned keys
+      expect(s.diff(d, look, own).map(s.describe)).toEqual([
+        chains[7]!.rules.map((r) => `nft add rule inet lx svc-7 ${r}`).join("; "),
+      ])
+      expect(textCompileCounts.slowly).toBe(before)
+    } finally {
+      await s.close()
+    }
+  })
+
   test("a rule swapped between the commit and the next look is not taken for ours: it is seen, and healed", async () => {
     using t = freshNetns()
     forgetCompiledText()

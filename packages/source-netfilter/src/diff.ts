@@ -2,6 +2,7 @@
 // by key (family and name), then its sets (set.ts) and chains with their rules
 // (chain.ts). Ops come out as deletes, creates, changes, conflicts; the transaction
 // orders them further by phase.
+import type { Writer } from "./learn.ts"
 import { createChainOps, diffChains, compileSpec } from "./chain.ts"
 import type { NftObserved, Table } from "./model.ts"
 import type { CompiledRule, NftOp } from "./ops.ts"
@@ -66,7 +67,7 @@ const notOwned = (key: string): NftOp => ({
 })
 
 /** Creates a diff function with its own compiled-rule cache (one per source). */
-export function createRulesetDiff(writer?: object) {
+export function createRulesetDiff(writer?: Writer) {
   const compiled = new WeakMap<RuleSpec, CompiledRule>()
   return (desired: NftDesired, observed: NftObserved, ownership: NftOwnership | undefined): NftOp[] =>
     diffRulesetWith(desired, observed, ownership, compiled, writer)
@@ -81,7 +82,7 @@ function diffRulesetWith(
   observed: NftObserved,
   ownership: NftOwnership | undefined,
   compiled: WeakMap<RuleSpec, CompiledRule>,
-  writer?: object,
+  writer?: Writer,
 ): NftOp[] {
   const owned = new Set((ownership?.tables ?? []).map((t) => `${t.family} ${t.name}`))
   const byKey = new Map<string, Table>(observed.tables.map((t) => [`${t.family} ${t.name}`, t]))

@@ -1,6 +1,7 @@
 // The seam to nf_tables: a consistent look (observe.ts) and one transaction per apply
 // (transaction.ts) over one @linx/netlink socket. The fake in testing/ keeps a ruleset
 // in memory with the same rules.
+import type { Writer } from "./learn.ts"
 import { assertNetnsThere, type NetlinkSocket, Netns, type NetnsRef, openNetlinkSocket } from "@linx/netlink"
 import { nfnl, nl } from "@linx/netlink/wire"
 import type { NftObserved, TableParts } from "./model.ts"
@@ -13,7 +14,7 @@ export interface NftKernel {
   /** a consistent look (generation before and after equal); chains and rules only for `tables` when given */
   observe(tables?: ReadonlySet<string>, parts?: ReadonlyMap<string, TableParts>): NftObserved
   /** one transaction; failures by op index (all ops fail when any does: nothing was applied) */
-  apply(ops: readonly NftOp[], options: { genId?: number; check?: boolean; writer?: object }): Map<number, Error>
+  apply(ops: readonly NftOp[], options: { genId?: number; check?: boolean; writer?: Writer }): Map<number, Error>
   /** a fake's own change events (the real kernel's come from the nftables multicast group) */
   subscribe?(onHint: (h: NftHint) => void): Disposable & { close(): Promise<void> }
   /** the port id of the socket transactions are sent on: events it caused are echoes */

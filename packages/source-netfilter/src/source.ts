@@ -13,6 +13,7 @@ import { nl } from "@linx/netlink/wire"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { NFNLGRP_NFTABLES } from "./wire/constants.ts"
 import { createRulesetDiff } from "./diff.ts"
+import { learnableTables, learnFrom, type Writer } from "./learn.ts"
 import { createNftKernel, type NftKernel } from "./kernel.ts"
 import type { NftObserved, TableParts } from "./model.ts"
 import { describeNftOp, type NftOp } from "./ops.ts"
@@ -118,8 +119,21 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
   const kernel = options.kernel ?? createNftKernel(options.netns)
   const subscriptions = new SubscriptionSet()
   // who writes: text rules from nft's batch learn their kernel key from this source's next steady look
-  const writer = {}
+  const writer: Writer = { learnable: [] }
   const diff = createRulesetDiff(writer)
+  // the rules just written from nft's batch learn their kernel keys from a look right after
+  // (in a moment, off the pass): the first foreign change then finds them known
+  let learning: ReturnType<typeof setTimeout> | undefined
+  const learnSoon = () => {
+    learning = undefined
+    if (closed || !writer.learnable.length) return
+    const tables = learnableTables(writer)
+    try {
+      learnFrom(writer, kernel.observe(tables))
+    } catch {
+      writer.learnable.length = 0 // the next pass's look learns them, or the slow way does
+    }
+  }
   let closed = false
 
   const run = async (ops: readonly NftOp[], observed: NftObserved, check: boolean): Promise<ApplyReport<NftOp>> => {
@@ -128,6 +142,10 @@ export function createNftSource(options: NftSourceOptions = {}): NftSource {
     const real = ops.filter((op) => op.kind !== "conflict")
     if (!real.length) return report
     const failures = kernel.apply(real, { genId: observed.genId, check, writer })
+    if (writer.learnable.length && !learning) {
+      learning = setTimeout(learnSoon, 0)
+      learning.unref?.()
+    }
     real.forEach((op, i) => {
       const e = failures.get(i)
       if (e) reportFailure(report, op, describeNftOp(op), explained(op, e))

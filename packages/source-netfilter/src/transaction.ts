@@ -14,7 +14,7 @@ import { writeElements } from "./wire/element-writer.ts"
 import { NftObject } from "./ffi/libnftnl.ts"
 import type { NftOp } from "./ops.ts"
 import { describeNftOp } from "./ops.ts"
-import { noteWritten } from "./learn.ts"
+import { noteWritten, type Writer } from "./learn.ts"
 import { EXTRA_MARK, entryParts, keyTypeInfo, SET_TYPES } from "./elements.ts"
 import { entryBytes, KernelSet, setFlags, timeoutMs } from "./set.ts"
 import { writeDeleteObject, writeObject } from "./objects.ts"
@@ -44,7 +44,7 @@ export interface NftTransaction {
    * `writer`: who writes (the source); text rules from nft's batch remember it, with the
    * generation the commit made, to learn their kernel key from the next look (noteWritten).
    */
-  apply(ops: readonly NftOp[], options: { genId?: number; check?: boolean; writer?: object }): Map<number, Error>
+  apply(ops: readonly NftOp[], options: { genId?: number; check?: boolean; writer?: Writer }): Map<number, Error>
 }
 
 /** Elements per message: attribute nests are 16-bit. */
