@@ -3,6 +3,7 @@
 export { MessageWriter } from "./wire/writer.ts"
 export {
   parseMessages,
+  MessageReuse,
   forEachAttr,
   indexAttrs,
   readString,

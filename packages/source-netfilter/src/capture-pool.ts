@@ -11,7 +11,7 @@ import {
   type Captured,
   collectCapture,
   ERROR_BYTES,
-  ERRORS_AT,
+  errorsAt,
   openCapture,
   runNftOn,
 } from "./ffi/capture.ts"
@@ -39,41 +39,45 @@ function getWorker(): Worker | undefined {
   return worker ?? undefined
 }
 
-/** How long this thread waits for the worker's runs (at least; or thrice its own share's time) before doing them itself. */
+/** How long this thread waits for the worker's runs (at least; or thrice its own runs' time) before doing them itself. */
 const WAIT_MS = 1000
 
-/** Runs each file on a capture with its answers; the later half on the worker thread. */
+/** Runs each file on a capture with its answers; this thread and the worker take them in turn from a shared counter. */
 export function runCapturedMany(
   ns: Netns,
   jobs: readonly { path: string; answers: readonly Uint8Array[] }[],
 ): Captured[] {
+  const n = jobs.length
   const captures = jobs.map((j) => openCapture(ns, j.answers))
   const results: ({ err: string; unread: number } | undefined)[] = jobs.map(() => undefined)
-  const w = jobs.length > 1 ? getWorker() : undefined
-  const split = w ? Math.floor(jobs.length / 2) : jobs.length
-  const theirs = captures.slice(split).map((c, k) => ({ path: jobs[split + k]!.path, theirs: c.theirs }))
-  const shared = new SharedArrayBuffer(ERRORS_AT + theirs.length * ERROR_BYTES)
-  const state = new Int32Array(shared, 0, ERRORS_AT / 4)
-  if (w && theirs.length) w.postMessage({ nsFd: ns.fd, jobs: theirs, shared } satisfies CaptureJobs)
+  const w = n > 1 ? getWorker() : undefined
+  const shared = new SharedArrayBuffer(errorsAt(n) + (w ? n * ERROR_BYTES : 0))
+  const state = new Int32Array(shared, 0, 2 + 3 * n)
+  if (w) {
+    const theirs = captures.map((c, j) => ({ path: jobs[j]!.path, theirs: c.theirs }))
+    w.postMessage({ nsFd: ns.fd, jobs: theirs, shared } satisfies CaptureJobs)
+  }
   const started = performance.now()
-  for (let i = 0; i < split; i++) results[i] = runNftOn(captures[i]!.theirs, jobs[i]!.path, (fn) => ns.run(fn))
-  captureRuns.here += split
-  if (theirs.length && w) {
+  let here = 0
+  for (let j = Atomics.add(state, 1, 1); j < n; j = Atomics.add(state, 1, 1)) {
+    results[j] = runNftOn(captures[j]!.theirs, jobs[j]!.path, (fn) => ns.run(fn))
+    here++
+  }
+  captureRuns.here += here
+  if (w && here < n) {
     const deadline = performance.now() + Math.max(WAIT_MS, 3 * (performance.now() - started))
-    for (let done = Atomics.load(state, 0); done < theirs.length; done = Atomics.load(state, 0)) {
+    for (let done = Atomics.load(state, 0); done < n - here; done = Atomics.load(state, 0)) {
       if (Atomics.wait(state, 0, done, Math.max(1, deadline - performance.now())) === "timed-out") break
     }
     const bytes = new Uint8Array(shared)
-    for (let k = 0; k < Atomics.load(state, 0); k++) {
-      const unread = state[2 + 2 * k]!
-      const err = Buffer.from(
-        bytes.subarray(ERRORS_AT + k * ERROR_BYTES, ERRORS_AT + k * ERROR_BYTES + state[3 + 2 * k]!),
-      )
-      // a run that failed in the worker itself (not in nft) is redone here
-      if (unread >= 0) {
-        results[split + k] = { err: err.toString(), unread }
-        captureRuns.worker++
-      }
+    for (let j = 0; j < n; j++) {
+      const unread = state[3 + 3 * j]!
+      const len = state[4 + 3 * j]!
+      // this thread's, not finished by the worker, or failed in the worker itself (not in nft): redone below
+      if (results[j] || Atomics.load(state, 2 + 3 * j) !== 1 || unread < 0) continue
+      const at = errorsAt(n) + j * ERROR_BYTES
+      results[j] = { err: Buffer.from(bytes.subarray(at, at + len)).toString(), unread }
+      captureRuns.worker++
     }
   }
   return jobs.map((j, i) => {

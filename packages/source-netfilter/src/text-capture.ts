@@ -6,7 +6,7 @@
 // are learned from the kernel later (see compileTextRules' keys). Anything this cannot
 // declare in nft syntax (a chain or set named like an nft keyword), and nft asking other
 // questions than expected, sends the table to the scratch namespace instead.
-import { type Message, nfnl, parseMessages } from "@linx/netlink/wire"
+import { type Message, MessageReuse, nfnl } from "@linx/netlink/wire"
 import { rmSync } from "node:fs"
 import { runCapturedMany } from "./capture-pool.ts"
 import { type Captured, runCaptured } from "./ffi/capture.ts"
@@ -99,7 +99,7 @@ function declarations(t: TextTable, withText: ReadonlySet<number>): string[] {
 
 class NotCaptured extends Error {}
 
-type ChunkResult = { messages: Message[] } | { issues: TextIssue[] }
+type ChunkResult = { batch: Uint8Array } | { issues: TextIssue[] }
 
 /** The commands of one nft run: the declarations, then "add rule" for each of the chunk's rules. */
 function chunkCommands(decl: readonly string[], chunk: Line[], family: string): string[] {
@@ -129,7 +129,7 @@ function outcome(run: Captured, path: string, decl: readonly string[], chunk: Li
     return { issues }
   }
   if (batches.length !== 1) throw new NotCaptured(`nft wrote ${batches.length} batches`)
-  return { messages: parseMessages(batches[0]!) }
+  return { batch: batches[0]! }
 }
 
 /** The chunks' nft runs, on two threads; a run whose questions were not the expected ones is run again alone. */
@@ -240,10 +240,12 @@ export function compileCaptured(
     chunks.push(lines.slice(start, end))
     start = end
   }
+  // the batches' messages are read one batch at a time (what a rule keeps is a view of its batch, not the message)
+  const reuse = new MessageReuse()
   try {
     for (const got of runChunks(s, decl, chunks, t.family)) {
       if ("issues" in got) issues.push(...got.issues)
-      else collect(got.messages, t.family, into)
+      else collect(reuse.parse(got.batch, got.batch.length), t.family, into)
     }
   } catch {
     // not this table (NotCaptured), or no capture here at all (a libnftables whose context

@@ -232,6 +232,12 @@ export function anonSets(
   return { bytes, typed }
 }
 
+/** Whether the bytes hold "__" (an anonymous set's name: "__set0", "__map1"). */
+function namesAnonymous(b: Uint8Array): boolean {
+  for (let i = b.indexOf(95); i >= 0 && i + 1 < b.length; i = b.indexOf(95, i + 1)) if (b[i + 1] === 95) return true
+  return false
+}
+
 /**
  * A text rule from its compiled bytes. `slow`: the bytes are nft's batch (text-capture.ts);
  * their key is the kernel's once a write taught it, else what `slow.key` works out, and
@@ -247,7 +253,7 @@ export function textRule(
   const bytes: RuleBytes = { exprs: raw.bytes ?? new Uint8Array(), anon: [] }
   if (raw.userdata) bytes.userdata = raw.userdata
   // only a rule whose bytes name one ("__set0", "__map1") uses an anonymous set
-  if (anon.size && Buffer.from(bytes.exprs.buffer, bytes.exprs.byteOffset, bytes.exprs.byteLength).includes("__"))
+  if (anon.size && namesAnonymous(bytes.exprs))
     for (const name of new Set(setsReferenced(bytes.exprs))) {
       const a = anon.get(name)
       if (a) bytes.anon.push(a)

@@ -192,15 +192,25 @@ export function runCaptured(ns: Netns, path: string, answers: readonly Uint8Arra
   return { ...ran, sent: collectCapture(ours) }
 }
 
-/** What the main thread gives the capture worker (capture-worker.ts). */
+/**
+ * What the main thread gives the capture worker (capture-worker.ts): every job of a
+ * compile. Both threads take the next job from a shared counter, so neither waits on a
+ * share the other was slow to start.
+ */
 export interface CaptureJobs {
   nsFd: number
   jobs: { path: string; theirs: number }[]
-  /** Int32 [0]: jobs done; per job j at 2 + 2j: unread answers (-1: the run failed), the error's byte length; errors from ERRORS_AT */
+  /**
+   * Int32 [0]: jobs the worker finished; [1]: the next job to take; per job j at 2 + 3j:
+   * 1 when the worker finished it, unread answers (-1: the run failed in the worker), the
+   * error's byte length; the error texts from errorsAt(jobs)
+   */
   shared: SharedArrayBuffer
 }
-export const ERRORS_AT = 4096
-export const ERROR_BYTES = 16384
+/** Error text kept per job (longer text is cut) */
+export const ERROR_BYTES = 8192
+/** Where the jobs' error texts start in the shared memory. */
+export const errorsAt = (jobs: number) => (2 + 3 * jobs) * 4
 
 const CLONE_NEWNET = 0x40000000
 
