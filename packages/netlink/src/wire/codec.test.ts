@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import { DecodeError } from "../errors.ts"
 import { NLA_F_NESTED } from "./constants.ts"
-import { forEachAttr, parseMessages, readString } from "./reader.ts"
+import { forEachAttr, MessageReuse, parseMessages, readString } from "./reader.ts"
 import { MessageWriter } from "./writer.ts"
 
 describe("MessageWriter", () => {
@@ -112,5 +112,38 @@ describe("parseMessages rejects malformed input", () => {
   test("readString stops at NUL", () => {
     const b = new TextEncoder().encode("eth0\0\0\0\0")
     expect(readString(new DataView(b.buffer), 0, b.byteLength)).toBe("eth0")
+  })
+})
+
+describe("MessageReuse", () => {
+  const datagram = (types: number[]) => {
+    const w = new MessageWriter(256)
+    for (const t of types) w.begin(t, 0).u32(t).end()
+    return w.finish()
+  }
+
+  test("gives what parseMessages gives, and the same objects again for the next datagram", () => {
+    const reuse = new MessageReuse()
+    const a = datagram([16, 17, 18])
+    const first = reuse.parse(a, a.length)
+    expect(first.map((m) => [m.type, m.offset, m.payload, m.end])).toEqual(
+      parseMessages(a).map((m) => [m.type, m.offset, m.payload, m.end]),
+    )
+    expect([...first[1]!.data]).toEqual([...parseMessages(a)[1]!.data])
+    const kept = first[0]
+    const b = datagram([20])
+    const second = reuse.parse(b, b.length)
+    expect(second.length).toBe(1)
+    expect(second[0]).toBe(kept!) // reused: valid only until the next call
+    expect(second[0]!.type).toBe(20)
+    expect(second[0]!.view.getUint32(second[0]!.payload, true)).toBe(20)
+  })
+
+  test("refuses what parseMessages refuses", () => {
+    const reuse = new MessageReuse()
+    const bad = datagram([16]).slice()
+    new DataView(bad.buffer).setUint32(0, 4096, true)
+    expect(() => reuse.parse(bad, bad.length)).toThrow(DecodeError)
+    expect(() => reuse.parse(bad, 10)).toThrow(DecodeError)
   })
 })

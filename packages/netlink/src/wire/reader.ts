@@ -47,6 +47,15 @@ class ReceivedMessage implements Message {
   }
 }
 
+/** The length of the message at p, checked against the header size and the bytes left. */
+function messageLength(view: DataView, p: number, length: number): number {
+  if (length - p < NLMSG_HDRLEN) throw new DecodeError(p, `${length - p} trailing bytes, shorter than a header`)
+  const len = view.getUint32(p, true)
+  if (len < NLMSG_HDRLEN) throw new DecodeError(p, `nlmsg_len ${len} is shorter than the header`)
+  if (len > length - p) throw new DecodeError(p, `nlmsg_len ${len} runs past the end (${length - p} bytes left)`)
+  return len
+}
+
 /**
  * Parses `length` bytes of `buf` into messages. Each message's `nlmsg_len` is checked
  * against the header size and the bytes left.
@@ -55,10 +64,7 @@ export function parseMessages(buf: Uint8Array, length = buf.byteLength, out: Mes
   const view = new DataView(buf.buffer, buf.byteOffset, length)
   let p = 0
   while (p < length) {
-    if (length - p < NLMSG_HDRLEN) throw new DecodeError(p, `${length - p} trailing bytes, shorter than a header`)
-    const len = view.getUint32(p, true)
-    if (len < NLMSG_HDRLEN) throw new DecodeError(p, `nlmsg_len ${len} is shorter than the header`)
-    if (len > length - p) throw new DecodeError(p, `nlmsg_len ${len} runs past the end (${length - p} bytes left)`)
+    const len = messageLength(view, p, length)
     out.push(new ReceivedMessage(view, p, len))
     p += align4(len)
   }
@@ -100,10 +106,7 @@ export class MessageReuse {
     out.length = 0
     let p = 0
     while (p < length) {
-      if (length - p < NLMSG_HDRLEN) throw new DecodeError(p, `${length - p} trailing bytes, shorter than a header`)
-      const len = view.getUint32(p, true)
-      if (len < NLMSG_HDRLEN) throw new DecodeError(p, `nlmsg_len ${len} is shorter than the header`)
-      if (len > length - p) throw new DecodeError(p, `nlmsg_len ${len} runs past the end (${length - p} bytes left)`)
+      const len = messageLength(view, p, length)
       let m = this.#pool[out.length]
       if (!m) {
         m = new ReusedMessage(view)
