@@ -8,10 +8,7 @@ import { dirname, join, relative, resolve } from "node:path"
 const ROOT = resolve(import.meta.dir, "..")
 const MAX_LINES = 350
 /** Files allowed over MAX_LINES for now, and why. Shrink this list; never grow it silently. */
-const OVERSIZED: Record<string, string> = {
-  "packages/source-rtnl/src/testing/fake.ts":
-    "the fake kernel's rules for links, addresses and routes, with its event stream",
-}
+const OVERSIZED: Record<string, string> = {}
 
 function sources(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
