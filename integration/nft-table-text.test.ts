@@ -3,7 +3,6 @@
 // makes of the same file, nft lists both alike, drift is healed, and bad text is refused
 // with nft's own words and the line it is on.
 import { describe, expect, test } from "bun:test"
-import { rmSync, writeFileSync } from "node:fs"
 import { createReconciler } from "@linx/reconcile"
 import { createNftSource, NftDesiredSchema, type NftOwnership } from "@linx/source-netfilter"
 import * as v from "valibot"
@@ -91,16 +90,6 @@ const BODY = `
 
 const own: NftOwnership = { tables: [{ family: "inet", name: "edge" }] }
 
-function nftFile(t: TestNetns, script: string): void {
-  const path = `/tmp/linx-test-${process.pid}-${Math.random().toString(36).slice(2)}.nft`
-  writeFileSync(path, script)
-  try {
-    t.sh("nft", "-f", path)
-  } finally {
-    rmSync(path, { force: true })
-  }
-}
-
 /** `nft list table` without its name line, its objects, sets and chains in name order (nft lists them by handle) */
 const listing = (t: TestNetns, name: string) =>
   t
@@ -128,7 +117,7 @@ const listing = (t: TestNetns, name: string) =>
 describe("a table written whole as nft text", () => {
   test("one pass: the kernel holds what nft -f makes of the same text, listed alike; a second pass has nothing to do", async () => {
     using t = freshNetns()
-    nftFile(t, `table inet ref {${BODY}}\n`)
+    t.nftFile(`table inet ref {${BODY}}\n`)
     const d = v.parse(NftDesiredSchema, { tables: [{ family: "inet", name: "edge", nft: BODY }] })
     const s = createNftSource({ netns: t.ns })
     try {
@@ -199,7 +188,7 @@ describe("a table written whole as nft text", () => {
       expect(pass.failed).toEqual([])
       expect(pass.applied.some((op) => op.includes("nft delete quota inet edge q"))).toBe(true)
       expect(pass.applied.some((op) => op.includes("nft add quota inet edge q { over 20 mbytes"))).toBe(true)
-      nftFile(t, `table inet ref {${next}}\n`)
+      t.nftFile(`table inet ref {${next}}\n`)
       expect(listing(t, "edge")).toBe(listing(t, "ref"))
     } finally {
       await loop.stop()
@@ -220,7 +209,7 @@ describe("a table written whole as nft text", () => {
       expect(pass.failed).toEqual([])
       expect(pass.applied.some((op) => op.includes("nft delete set inet edge blocked"))).toBe(true)
       expect(t.sh("nft", "list", "set", "inet", "edge", "blocked")).toContain("size 1024")
-      nftFile(t, `table inet ref {${next}}\n`)
+      t.nftFile(`table inet ref {${next}}\n`)
       expect(listing(t, "edge")).toBe(listing(t, "ref"))
     } finally {
       await loop.stop()
@@ -235,7 +224,7 @@ describe("a table written whole as nft text", () => {
     timeout 1h
     elements = { 10.0.0.1 timeout 30m comment "first", 10.0.0.2 comment "second", 10.0.0.3 }
   }`
-    nftFile(t, `table inet ref {\n  ${text}\n}\n`)
+    t.nftFile(`table inet ref {\n  ${text}\n}\n`)
     const seen = {
       name: "seen",
       type: "ipv4_addr",

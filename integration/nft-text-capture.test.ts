@@ -5,7 +5,7 @@
 // commit (anything else is compiled the slow way, and healed); a rule the kernel refuses
 // fails its transaction whole, in nft's words; nft asking other questions is learned.
 import { describe, expect, test } from "bun:test"
-import { readdirSync, rmSync, writeFileSync } from "node:fs"
+import { readdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { createNftSource, NftDesiredSchema, type NftOwnership } from "@linx/source-netfilter"
 import * as v from "valibot"
@@ -27,16 +27,6 @@ const listed = (t: TestNetns, table: string, chain: string) =>
     .slice(2)
     .join("\n")
     .replace(/packets \d+ bytes \d+/g, "packets 0 bytes 0")
-
-function nftFile(t: TestNetns, text: string): void {
-  const path = `/tmp/linx-test-${process.pid}-${Math.random().toString(36).slice(2)}.nft`
-  writeFileSync(path, text)
-  try {
-    t.sh("nft", "-f", path)
-  } finally {
-    rmSync(path, { force: true })
-  }
-}
 
 describe("nft text compiled from nft's own batch", () => {
   test("3000 rules: captured on two threads, written as nft writes them, keys learned from the next look", async () => {
@@ -62,7 +52,7 @@ describe("nft text compiled from nft's own batch", () => {
       expect(s.diff(d, again, own)).toEqual([])
       expect(textCompileCounts.slowly).toBe(before.slowly)
       // the same text added by nft itself, beside it: the same listing
-      nftFile(t, `table inet ref {\n chain c {\n${rules.join("\n")}\n }\n}\n`)
+      t.nftFile(`table inet ref {\n chain c {\n${rules.join("\n")}\n }\n}\n`)
       expect(listed(t, "lx", "c")).toBe(listed(t, "ref", "c"))
       // each rule's key is now the kernel's own: it equals nft's rule at the same place
       const ref = (await s.observe({ desired: d, ownership: { tables: [{ family: "inet", name: "ref" }] } })).tables

@@ -3,7 +3,6 @@
 // the kernel must hold the same bytes for both (compared rule by rule) and nft must list
 // both the same. Then drift is healed, and bad text is refused with nft's own words.
 import { describe, expect, test } from "bun:test"
-import { rmSync, writeFileSync } from "node:fs"
 import { createReconciler } from "@linx/reconcile"
 import { createNftSource, type NftDesired, NftDesiredSchema, type NftOwnership } from "@linx/source-netfilter"
 import * as v from "valibot"
@@ -139,16 +138,6 @@ function nftScript(c: (typeof CASES)[number]): string {
   return `${lines.join("\n")}\n`
 }
 
-function nftFile(t: TestNetns, script: string): void {
-  const path = `/tmp/linx-test-${process.pid}-${Math.random().toString(36).slice(2)}.nft`
-  writeFileSync(path, script)
-  try {
-    t.sh("nft", "-f", path)
-  } finally {
-    rmSync(path, { force: true })
-  }
-}
-
 /** `nft list table` without the table's name line: what a person reads. */
 const listing = (t: TestNetns, family: string, name: string) =>
   t
@@ -168,7 +157,7 @@ describe("rules written as nft text", () => {
       const s = createNftSource({ netns: t.ns })
       try {
         if (c.link) t.sh("ip", "link", "add", c.link, "type", "veth", "peer", "name", `${c.link}p`)
-        nftFile(t, nftScript(c))
+        t.nftFile(nftScript(c))
         const seen = await s.observe({ desired: d, ownership: own })
         const report = await s.reconcile(s.diff(d, seen, own), seen)
         expect(report.failed.map((f) => f.error.message)).toEqual([])
