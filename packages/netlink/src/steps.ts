@@ -17,7 +17,7 @@ export function runSteps<T>(steps: Steps<T>): T {
 }
 
 /** Runs the steps, yielding to the event loop whenever `sliceMs` of work has passed since the last time. */
-export async function runStepsAsync<T>(steps: Steps<T>, sliceMs = 4): Promise<T> {
+export async function runStepsAsync<T>(steps: Steps<T>, sliceMs = 2): Promise<T> {
   let since = performance.now()
   let r = steps.next()
   while (!r.done) {

@@ -3,4 +3,4 @@
 export { runSteps, runStepsAsync, type Steps } from "@linx/netlink"
 
 /** How many items a step covers: small enough to check the clock often, large enough to cost nothing. */
-export const STEP_ITEMS = 4096
+export const STEP_ITEMS = 1024
