@@ -253,7 +253,7 @@ export class NetlinkSocket {
   }
 
   /**
-   * dumpInto() that lets the event loop run every `sliceMs` of work (default 4 ms): a
+   * dumpInto() that lets the event loop run every `sliceMs` of work (default 2 ms): a
    * dump of a million routes then does not hold back other loops' heals, timers or the
    * status endpoint. The kernel keeps the dump's place between reads. Do not use the
    * socket for anything else until it resolves.
@@ -326,7 +326,7 @@ export class NetlinkSocket {
     return runSteps(batchSteps(this.#wire, w, options))
   }
 
-  /** batch() that lets the event loop run between chunks once `sliceMs` of work has passed (default 4 ms). */
+  /** batch() that lets the event loop run between chunks once `sliceMs` of work has passed (default 2 ms). */
   batchAsync(w: MessageWriter, options: BatchOptions & { sliceMs?: number } = {}): Promise<BatchResult> {
     return runStepsAsync(batchSteps(this.#wire, w, options), options.sliceMs)
   }
