@@ -6,7 +6,7 @@ import type { ConflictOp } from "../conflict.ts"
 import { type Owner, ownsRoute } from "../ownership.ts"
 import {
   isComparableRoute,
-  observedRouteKey,
+  routeIdOfKey,
   type Route,
   type RouteOp,
   RouteMemo,
@@ -26,28 +26,24 @@ export class RouteDiffMemo extends RouteMemo {
 
 interface DesiredIndex {
   wanted: WantedRoute[]
-  /** the desired route of each wanted one (same positions) */
-  specs: RouteSpec[]
   /** packed id → position in desired */
   byId: Map<string, number>
   /** what scoped diffs look up, built on the first one (a full diff needs none of it) */
   scoped?: ScopedIndex
 }
 
+/** What link-scoped diffs look up (a route event's key goes straight to byId): built on the first one. */
 interface ScopedIndex {
-  /** position in desired, so scoped diffs keep desired order */
-  position: Map<RouteSpec, number>
-  byKey: Map<string, RouteSpec>
-  /** routes naming a device (dev or a nexthop dev), by device */
-  byDev: Map<string, RouteSpec[]>
-  /** routes with a gateway and no device, by gateway */
-  byGateway: Map<string, RouteSpec[]>
+  /** positions of the routes naming a device (dev or a nexthop dev), by device */
+  byDev: Map<string, number[]>
+  /** positions of the routes with a gateway and no device, by gateway */
+  byGateway: Map<string, number[]>
 }
 
 function* indexDesired(desired: readonly RouteSpec[], memo: RouteDiffMemo): Steps<DesiredIndex> {
   const cached = memo.index.get(desired)
   if (cached) return cached
-  const idx: DesiredIndex = { wanted: [], specs: [], byId: new Map() }
+  const idx: DesiredIndex = { wanted: [], byId: new Map() }
   let n = 0
   for (const s of desired) {
     if (++n % STEP_ITEMS === 0) yield
@@ -56,7 +52,6 @@ function* indexDesired(desired: readonly RouteSpec[], memo: RouteDiffMemo): Step
     const w = wantedRoute(s)
     idx.byId.set(w.id, idx.wanted.length)
     idx.wanted.push(w)
-    idx.specs.push(s)
   }
   memo.index.set(desired, idx)
   return idx
@@ -64,16 +59,13 @@ function* indexDesired(desired: readonly RouteSpec[], memo: RouteDiffMemo): Step
 
 function scopedIndex(idx: DesiredIndex): ScopedIndex {
   if (idx.scoped) return idx.scoped
-  const x: ScopedIndex = { position: new Map(), byKey: new Map(), byDev: new Map(), byGateway: new Map() }
-  const push = (m: Map<string, RouteSpec[]>, k: string, s: RouteSpec) => {
+  const x: ScopedIndex = { byDev: new Map(), byGateway: new Map() }
+  const push = (m: Map<string, number[]>, k: string, s: number) => {
     const list = m.get(k)
     if (list) list.push(s)
     else m.set(k, [s])
   }
-  idx.wanted.forEach((w, i) => {
-    const s = idx.specs[i]!
-    x.position.set(s, i)
-    x.byKey.set(wantedRouteKey(w), s)
+  idx.wanted.forEach((w, s) => {
     if (!w.nexthops) {
       // the common case, without a Set per route
       if (w.dev) push(x.byDev, w.dev, s)
@@ -100,28 +92,35 @@ function inPrefix(ip: string, prefix: string): boolean {
   return formatPrefix(networkOf({ ...a, prefixLen: p.prefixLen })) === formatPrefix(networkOf(p))
 }
 
-/** The desired routes a scoped observation covers. */
-function desiredInScope(index: DesiredIndex, scope: RouteScope, observed: readonly Route[]): RouteSpec[] {
-  const idx = scopedIndex(index)
-  const out = new Set<RouteSpec>()
+/**
+ * The positions (in desired order) of the desired routes a scoped observation covers: an
+ * event's route key and an observed route go to the packed-id index directly (nothing is
+ * built for them, however big the table); only a link scope needs the by-device index.
+ */
+function desiredInScope(index: DesiredIndex, scope: RouteScope, observed: readonly Route[]): number[] {
+  const out = new Set<number>()
   for (const k of scope.keys ?? []) {
-    const s = idx.byKey.get(k)
-    if (s) out.add(s)
+    const id = routeIdOfKey(k)
+    const i = id === undefined ? undefined : index.byId.get(id)
+    if (i !== undefined) out.add(i)
   }
-  for (const link of scope.links ?? []) {
-    for (const s of idx.byDev.get(link) ?? []) out.add(s)
-    const prefixes = scope.linkPrefixes?.get(link) ?? []
-    if (prefixes.length) {
-      for (const [gw, specs] of idx.byGateway) {
-        if (prefixes.some((p) => inPrefix(gw, p))) for (const s of specs) out.add(s)
+  if (scope.links?.size) {
+    const idx = scopedIndex(index)
+    for (const link of scope.links) {
+      for (const s of idx.byDev.get(link) ?? []) out.add(s)
+      const prefixes = scope.linkPrefixes?.get(link) ?? []
+      if (prefixes.length) {
+        for (const [gw, specs] of idx.byGateway) {
+          if (prefixes.some((p) => inPrefix(gw, p))) for (const s of specs) out.add(s)
+        }
       }
     }
   }
   for (const o of observed) {
-    const s = idx.byKey.get(observedRouteKey(o))
-    if (s) out.add(s)
+    const i = index.byId.get(o.id)
+    if (i !== undefined) out.add(i)
   }
-  return [...out].sort((a, b) => idx.position.get(a)! - idx.position.get(b)!)
+  return [...out].sort((a, b) => a - b)
 }
 
 /**
@@ -221,9 +220,8 @@ export function* diffRoutesSteps(
   } else {
     const byId = new Map<string, Route>()
     for (const o of observed) if (isComparableRoute(o)) byId.set(o.id, o)
-    const positions = scopedIndex(idx).position
-    for (const s of desiredInScope(idx, scope, observed)) {
-      const w = idx.wanted[positions.get(s)!]!
+    for (const i of desiredInScope(idx, scope, observed)) {
+      const w = idx.wanted[i]!
       compare(w, byId.get(w.id))
     }
     for (const o of byId.values()) if (!idx.byId.has(o.id)) deleteIfOwned(o)

@@ -80,6 +80,20 @@ export function observedRouteKey(r: Route): string {
   return routeKey(r.family, r.table, r.dst, r.tos, r.priority)
 }
 
+/** The packed id (Route.id) of a readable route key ("254 10.0.0.0/8 0 0"; IPv6 without tos), or undefined. */
+export function routeIdOfKey(key: string): string | undefined {
+  const parts = key.split(" ")
+  const p = parsePrefix(parts[1] ?? "")
+  if (!p) return undefined
+  const inet = p.bytes.length === 4
+  if (parts.length !== (inet ? 4 : 3)) return undefined
+  const table = Number(parts[0])
+  const tos = inet ? Number(parts[2]) : 0
+  const priority = Number(parts[inet ? 3 : 2])
+  if (!Number.isInteger(table) || !Number.isInteger(tos) || !Number.isInteger(priority)) return undefined
+  return packRouteId(inet ? c.AF_INET : c.AF_INET6, table, priority, tos, p.prefixLen, p.bytes)
+}
+
 /**
  * Caches of a pure function of desired state (wanted routes, the desired index), keyed
  * by the immutable validated input. One per source: nothing lives at module level.
