@@ -51,12 +51,6 @@ export function forgetCompiledText(): void {
   recent.clear()
 }
 
-/** How text rules are compiled: "capture" (nft's batch, no kernel) where it works, or always in the scratch namespace. */
-export let textCompiler: "capture" | "scratch" = "capture"
-export function useTextCompiler(how: "capture" | "scratch"): void {
-  textCompiler = how
-}
-
 function compileUncached(t: TextTable): Compiled {
   const lines: Line[] = []
   t.chains.forEach((c, ci) => {
@@ -66,7 +60,7 @@ function compileUncached(t: TextTable): Compiled {
   })
   if (!lines.length) return { rules: new Map(), issues: [] }
   const s = getScratch()
-  const captured = textCompiler === "capture" ? compileCaptured(s, t, lines) : undefined
+  const captured = compileCaptured(s, t, lines)
   if (captured) {
     textCompileCounts.captured++
     return captured
