@@ -8,6 +8,7 @@ import type { NetlinkSocket } from "@linx/netlink"
 import { type Message, type MessageWriter, nfnl, toHex } from "@linx/netlink/wire"
 import type { NamedObject } from "./model.ts"
 import { NFPROTO } from "./wire/constants.ts"
+import { messageAttrs } from "./wire/objects.ts"
 import { eachAttr } from "./wire/raw.ts"
 import type { NftOp } from "./ops.ts"
 
@@ -20,7 +21,7 @@ const td = new TextDecoder()
 
 /** An object from a NEWOBJ message (a dump reply), with the table it is in. */
 export function parseObject(m: Message): (NamedObject & { family: number; table: string }) | undefined {
-  const b = new Uint8Array(m.view.buffer, m.view.byteOffset + m.payload + 4, m.end - m.payload - 4).slice()
+  const b = messageAttrs(m).slice()
   const family = m.view.getUint8(m.payload)
   let table = ""
   let name = ""

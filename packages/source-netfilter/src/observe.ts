@@ -24,6 +24,7 @@ import {
   decodeSetMessage,
   decodeTableMessage,
   type ElementMessage,
+  messageAttrs,
 } from "./wire/objects.ts"
 import { observeObjects } from "./objects.ts"
 import { anonKey, commentOf, ObservedRule } from "./observed-rule.ts"
@@ -84,8 +85,7 @@ export function parseSet(m: Message, family: string): NftSet | undefined {
   // an anonymous set of it can be written back as it was
   if (/^\d+$/.test(type)) type = `${s.keyType}/${s.keyLen}`
   const set: NftSet = { name: s.name, handle: s.handle, type, flags: s.flags, elements: [] }
-  if (!(s.flags & NFT_SET_ANONYMOUS))
-    set.attrsKey = setAttrsKey(new Uint8Array(m.view.buffer, m.view.byteOffset + m.payload + 4, m.end - m.payload - 4))
+  if (!(s.flags & NFT_SET_ANONYMOUS)) set.attrsKey = setAttrsKey(messageAttrs(m))
   if (s.timeout) set.timeout = s.timeout
   if (s.flags & NFT_SET_MAP) set.map = s.dataType === NFT_DATA_VERDICT ? "verdict" : keyTypeName(s.dataType ?? 0)
   return set

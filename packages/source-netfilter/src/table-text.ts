@@ -19,7 +19,7 @@ import { KernelSet, flagNames } from "./set.ts"
 import type { NamedObject } from "./model.ts"
 import { observeObjects } from "./objects.ts"
 import { anonSets, getScratch, runLines, SCRATCH_TABLE, type Scratch, type TextRule, textRule } from "./text.ts"
-import { decodeElementsMessage } from "./wire/objects.ts"
+import { decodeElementsMessage, messageAttrs } from "./wire/objects.ts"
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
 import type { KeyType } from "./elements.ts"
 import { sortedKeys } from "./ops.ts"
@@ -117,8 +117,6 @@ function textErrors(err: string, file: string): string[] {
 function namedSets(s: Scratch, family: string): KernelSet[] {
   const nfproto = NFPROTO[family]!
   const out: KernelSet[] = []
-  const payload = (m: Message) =>
-    new Uint8Array(m.view.buffer, m.view.byteOffset + m.payload + 4, m.end - m.payload - 4).slice()
   for (const m of dumpObjects(s.sock, nfnl.NFT_MSG_GETSET, { family: nfproto, table: SCRATCH_TABLE }, (m) => m)) {
     const set = parseSet(m, family)
     if (!set || set.flags & NFT_SET_ANONYMOUS) continue
@@ -138,7 +136,7 @@ function namedSets(s: Scratch, family: string): KernelSet[] {
         map,
         timeout,
         ordered,
-        payload(m),
+        messageAttrs(m).slice(),
         !!(set.flags & NFT_SET_EVAL),
       ),
     )

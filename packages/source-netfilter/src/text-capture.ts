@@ -27,9 +27,8 @@ import {
   writeNftFile,
 } from "./text.ts"
 import { NFT_SET_ANONYMOUS } from "./wire/constants.ts"
-import { decodeElementsMessage, type ElementMessage } from "./wire/objects.ts"
-import { nameAnonSets } from "./wire/anon-names.ts"
-import { type AnonSetBytes, eachAttr } from "./wire/raw.ts"
+import { Attrs, decodeElementsMessage, type ElementMessage, messageAttrs } from "./wire/objects.ts"
+import { type AnonSetBytes, eachAttr, nameAnonSets } from "./wire/raw.ts"
 import { decodeRuleMessage, type RawRule } from "./wire/rule.ts"
 
 const NFT = nfnl.NFNL_SUBSYS_NFTABLES << 8
@@ -171,7 +170,7 @@ function collect(batch: Message[], family: string, into: Captures): void {
     if (m.type >> 8 !== nfnl.NFNL_SUBSYS_NFTABLES) continue
     if (kind === nfnl.NFT_MSG_NEWSET) {
       const set = parseSet(m, family)
-      const id = attrU32(m, 10)
+      const id = Attrs.ofMessage(m).attrs.u32(10)
       if (!set || !(set.flags & NFT_SET_ANONYMOUS) || id === undefined) continue
       const name = `__x${(into.names++).toString(36).padStart(4, "0")}`
       if (name.length !== 7) throw new NotCaptured("too many anonymous sets")
@@ -181,10 +180,10 @@ function collect(batch: Message[], family: string, into: Captures): void {
       into.anon.set(name, { name, attrs: attrsWithout(m, [1, 2, 10, 16]), elements: [] })
       into.elements.set(name, [])
     } else if (kind === nfnl.NFT_MSG_NEWSETELEM) {
-      const name = ids.get(attrU32(m, 4) ?? -1)
+      const name = ids.get(Attrs.ofMessage(m).attrs.u32(4) ?? -1)
       if (!name) continue
       into.elements.get(name)!.push(decodeElementsMessage(m))
-      const p = payloadOf(m)
+      const p = messageAttrs(m)
       eachAttr(p, (t, s, e) => {
         if (t === 3) into.anon.get(name)!.elements.push(p.slice(s, e))
       })
@@ -198,20 +197,8 @@ function collect(batch: Message[], family: string, into: Captures): void {
   }
 }
 
-const payloadOf = (m: Message) =>
-  new Uint8Array(m.view.buffer, m.view.byteOffset + m.payload + 4, m.end - m.payload - 4)
-
-function attrU32(m: Message, type: number): number | undefined {
-  const p = payloadOf(m)
-  let out: number | undefined
-  eachAttr(p, (t, s, e) => {
-    if (t === type && e - s === 4) out = new DataView(p.buffer, p.byteOffset + s, 4).getUint32(0)
-  })
-  return out
-}
-
 function attrsWithout(m: Message, drop: readonly number[]): Uint8Array {
-  const p = payloadOf(m)
+  const p = messageAttrs(m)
   const parts: Uint8Array[] = []
   eachAttr(p, (t, _s, e, at) => {
     if (!drop.includes(t)) parts.push(p.subarray(at, (e + 3) & ~3))

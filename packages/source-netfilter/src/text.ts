@@ -16,7 +16,7 @@ import type { NftOp } from "./ops.ts"
 import type { SetSpec } from "./set.ts"
 import { createNftTransaction, type NftTransaction } from "./transaction.ts"
 import { NFPROTO, NFT_SET_ANONYMOUS, NFTA_RULE_TABLE } from "./wire/constants.ts"
-import { decodeElementsMessage, type ElementMessage } from "./wire/objects.ts"
+import { decodeElementsMessage, type ElementMessage, messageAttrs } from "./wire/objects.ts"
 import { type AnonSetBytes, bytesKey, eachAttr, type RuleBytes, setsReferenced } from "./wire/raw.ts"
 import { decodeExprList, decodeRuleMessage, type RawRule } from "./wire/rule.ts"
 
@@ -208,12 +208,10 @@ export function anonSets(
   const bytes = new Map<string, AnonSetBytes>()
   const typed = new Map<string, NftSet>()
   const nfproto = NFPROTO[family]!
-  const payload = (m: Message) =>
-    new Uint8Array(m.view.buffer, m.view.byteOffset + m.payload + 4, m.end - m.payload - 4)
   for (const m of dumpObjects(s.sock, nfnl.NFT_MSG_GETSET, { family: nfproto, table }, (m) => m)) {
     const set = parseSet(m, family)
     if (!set || !(set.flags & NFT_SET_ANONYMOUS)) continue
-    bytes.set(set.name, { name: set.name, attrs: payload(m).slice(), elements: [] })
+    bytes.set(set.name, { name: set.name, attrs: messageAttrs(m).slice(), elements: [] })
     typed.set(set.name, set)
   }
   for (const [name, a] of bytes) {
@@ -221,7 +219,7 @@ export function anonSets(
     const decoded: ElementMessage[][] = []
     for (const m of dumpObjects(s.sock, nfnl.NFT_MSG_GETSETELEM, { family: nfproto, table, set: name }, (m) => m)) {
       decoded.push(decodeElementsMessage(m))
-      const p = payload(m)
+      const p = messageAttrs(m)
       eachAttr(p, (t, st, e) => {
         if (t === 3) a.elements.push(p.slice(st, e))
       })

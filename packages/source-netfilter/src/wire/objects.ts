@@ -7,6 +7,11 @@ import type { Message } from "@linx/netlink/wire"
 
 const td = new TextDecoder()
 
+/** An object message's attributes (after the nlmsghdr and the 4-byte nfgenmsg), as a view of its bytes. */
+export function messageAttrs(m: Message): Uint8Array {
+  return new Uint8Array(m.view.buffer, m.view.byteOffset + m.payload + 4, m.end - m.payload - 4)
+}
+
 /** The attributes of [start, end), first of each type, bounds-checked. */
 export class Attrs {
   readonly #at = new Map<number, [number, number]>()

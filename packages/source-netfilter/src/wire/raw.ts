@@ -170,6 +170,43 @@ export function bytesKey(exprs: Uint8Array, anonKey: (name: string) => string | 
   return s
 }
 
+/** Whether the bytes hold nft's template name of an anonymous set: "%d" followed by its NUL. */
+function namesTemplate(b: Uint8Array): boolean {
+  for (let i = b.indexOf(0x25); i >= 0 && i + 2 < b.length; i = b.indexOf(0x25, i + 1))
+    if (b[i + 1] === 0x64 && b[i + 2] === 0) return true
+  return false
+}
+
+/**
+ * nft's batch names every anonymous set "__set%d" (or "__map%d") and binds it by id:
+ * in a copy, each such reference gets its set's own name of the same length (`names` by
+ * id), so the rule reads like a kernel dump and keeps its layout; most rules name none
+ * and are returned as they are (text-capture.ts).
+ */
+export function nameAnonSets(exprs: Uint8Array, names: ReadonlyMap<number, string>): Uint8Array {
+  if (!names.size || !namesTemplate(exprs)) return exprs
+  const out = exprs.slice()
+  eachAttr(out, (_t, s, e) => {
+    const a = SET_ATTRS[findStr(out, s, e, 1) ?? ""]
+    if (!a) return
+    const [ds, de] = dataOf(out, s, e)
+    let at = -1
+    let id = -1
+    eachAttr(
+      out,
+      (t, as, ae) => {
+        if (t === a[0] && ae - as === 8 && out[as] === 95 && out[as + 1] === 95) at = as
+        if (t === a[1] && ae - as === 4) id = new DataView(out.buffer, out.byteOffset + as, 4).getUint32(0)
+      },
+      ds,
+      de,
+    )
+    const renamed = id < 0 ? undefined : names.get(id)
+    if (at >= 0 && renamed) out.set(Buffer.from(renamed, "latin1"), at)
+  })
+  return out
+}
+
 /** Copies the attributes of src listed in `keep` into w, keeping their header flags. */
 function copyAttrs(w: MessageWriter, src: Uint8Array, keep: readonly number[]): void {
   eachAttr(src, (t, _s, e, at) => {
