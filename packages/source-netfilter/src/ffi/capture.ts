@@ -11,7 +11,7 @@
 // caller learns the sequence and runs again, or compiles the slow way).
 import { CString, FFIType, type Pointer, ptr, read } from "bun:ffi"
 import type { Netns } from "@linx/netlink"
-import { lazyLibrary } from "@linx/netlink/ffi"
+import { getSocketOptionInt, lastErrno, lazyLibrary } from "@linx/netlink/ffi"
 import { nftLibrary } from "./libnftables.ts"
 
 const I = FFIType.i32
@@ -22,10 +22,8 @@ const libc = lazyLibrary("libc.so.6", "libc6", {
   send: { args: [I, FFIType.ptr, FFIType.u64, I], returns: FFIType.i64 },
   recv: { args: [I, FFIType.ptr, FFIType.u64, I], returns: FFIType.i64 },
   close: { args: [I], returns: I },
-  getsockopt: { args: [I, I, I, FFIType.ptr, FFIType.ptr], returns: I },
   fcntl: { args: [I, I, I], returns: I },
   setns: { args: [I, I], returns: I },
-  __errno_location: { args: [], returns: FFIType.ptr },
 })
 
 const AF_UNIX = 1
@@ -42,15 +40,15 @@ const MSG_TRUNC = 0x20
 const MSG_DONTWAIT = 0x40
 const EADDRINUSE = 98
 
-const errno = () => {
-  const p = libc().__errno_location()
-  return p === null ? 0 : read.i32(p, 0)
-}
+const errno = lastErrno
 
+/** An int socket option, or -1 when it cannot be read (not a socket). */
 function sockopt(fd: number, option: number): number {
-  const value = new Int32Array(1)
-  const len = new Uint32Array([4])
-  return libc().getsockopt(fd, SOL_SOCKET, option, ptr(value), ptr(len)) === 0 ? value[0]! : -1
+  try {
+    return getSocketOptionInt(fd, SOL_SOCKET, option)
+  } catch {
+    return -1
+  }
 }
 
 /** What a captured run gives: nft's error text ("" when it succeeded) and every message nft wrote, in order. */
