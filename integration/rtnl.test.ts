@@ -144,7 +144,7 @@ describe("rtnl source on the kernel", () => {
       expect(obs.links.map((l) => [l.index, l.name, l.mtu]).sort()).toEqual(
         ip.map((l) => [l.ifindex, l.ifname, l.mtu]).sort(),
       )
-      const ours = obs.routes!.filter((r) => r.protocol === 77).length
+      const ours = obs.routes!.toArray().filter((r) => r.protocol === 77).length
       const ipCount =
         t.ipJson<unknown[]>("-4", "route", "show", "table", "all", "proto", "77").length +
         t.ipJson<unknown[]>("-6", "route", "show", "table", "all", "proto", "77").length
@@ -470,7 +470,7 @@ describe("rtnl source on the kernel", () => {
         expect(hints).toEqual([{ scope: [{ kind: "route", key: "254 10.2.0.0/16 0 0", event: null }] }])
         // the event said the route is gone: the scoped look needs no route dump
         const scoped = await source.observe({ scope: (hints[0] as { scope: RtnlScope }).scope })
-        expect(scoped.routes).toEqual([])
+        expect(scoped.routes?.toArray()).toEqual([])
         expect(source.diff(d, scoped, OWN).map((o) => source.describe(o))).toEqual([
           "ip route add 10.2.0.0/16 via 10.1.0.254 proto 77",
         ])
@@ -513,7 +513,7 @@ describe("a big table does not hold the event loop", () => {
       expect(ticks).toBeGreaterThan(3) // the batch let the timer in between chunks
       ticks = 0
       const full = await source.observe({ desired, ownership: own })
-      expect(full.routes!.filter((r) => r.protocol === 77).length).toBe(50_000)
+      expect(full.routes!.toArray().filter((r) => r.protocol === 77).length).toBe(50_000)
       const observeTicks = ticks
       ticks = 0
       // a new desired state (validated anew): the diff builds its index of 50k routes too

@@ -4,6 +4,7 @@ import { backoffDelay, resyncDelay } from "./backoff.ts"
 import { DesiredStateError } from "./desired.ts"
 import { createReconciler } from "./loop.ts"
 import type { PassResult } from "./result.ts"
+import { MAX_SCOPE_ENTRIES } from "./schedule.ts"
 import { FakeClock } from "./testing/clock.ts"
 import { FakeSource } from "./testing/source.ts"
 
@@ -54,6 +55,41 @@ describe("reconcile loop", () => {
     expect(kept.ops.length).toBe(201)
     expect(loop.status().recentPasses[0]!.applied.length).toBe(201)
     expect(loop.status().counters.opsApplied).toBe(500)
+    await loop.stop()
+  })
+
+  test("the loop keeps a big first pass trimmed: start()'s caller gets it whole, a later start() the kept one", async () => {
+    const desired = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`own/k${i}`, "1"]))
+    const { loop } = setup({ desired })
+    const first = await loop.start()
+    expect(first.applied.length).toBe(500)
+    expect(first.ops.length).toBe(500)
+    const again = await loop.start()
+    expect(again.seq).toBe(first.seq)
+    expect(again.applied.length).toBe(201)
+    expect(again.ops.at(-1)).toBe("… and 300 more")
+    await loop.stop()
+  })
+
+  test("a pending scope past MAX_SCOPE_ENTRIES becomes one full look; under it, a scoped one", async () => {
+    const { source, loop, clock, passes } = setup()
+    await loop.start()
+    const release = gate(source)
+    source.drift("own/a", "x") // a pass starts and blocks in observe
+    await clock.settle()
+    for (let i = 0; i <= MAX_SCOPE_ENTRIES; i++) source.hint({ scope: [{ kind: "key", key: `k${i}` }] })
+    release()
+    await clock.advance(1)
+    expect(passes.at(-1)?.trigger).toBe("hint")
+    expect(source.scopes.at(-1)).toBeUndefined() // a full look
+    expect(loop.status().counters.hints).toBe(MAX_SCOPE_ENTRIES + 2)
+    const release2 = gate(source)
+    source.drift("own/a", "y")
+    await clock.settle()
+    for (let i = 0; i < MAX_SCOPE_ENTRIES - 1; i++) source.hint({ scope: [{ kind: "key", key: `k${i}` }] })
+    release2()
+    await clock.advance(1)
+    expect(source.scopes.at(-1)?.length).toBe(MAX_SCOPE_ENTRIES - 1)
     await loop.stop()
   })
 

@@ -15,7 +15,7 @@ import { emptyPass, runPass } from "./pass.ts"
 import type { LoopStatus, PassResult } from "./result.ts"
 import { type Job, Scheduler } from "./schedule.ts"
 import { type Hint, isNamespaceGone, type Source } from "./source.ts"
-import { isDrift, LoopStatistics } from "./stats.ts"
+import { isDrift, LoopStatistics, trimmedPass } from "./stats.ts"
 
 export type { ContestOptions } from "./convergence.ts"
 export type { BackoffOptions } from "./backoff.ts"
@@ -74,8 +74,7 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
       onHint: (h) => this.#onHint(h),
       onLost: (reason) => {
         this.#log?.warn({ loop: this.name, msg: "event stream lost; subscribing again", reason })
-        if (this.#started && !this.#stopping)
-          void this.#scheduler.request("overrun", undefined, true, this.#clock.now())
+        if (this.#started && !this.#stopping) this.#scheduler.queue("overrun", undefined, true, this.#clock.now())
       },
       clock: this.#clock,
       initialBackoffMs: options.backoff?.initialMs ?? 100,
@@ -116,9 +115,9 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
     const now = this.#clock.now()
     if (hint.overrun) {
       this.#stats.counters.overruns++
-      void this.#scheduler.request("overrun", undefined, true, now)
+      this.#scheduler.queue("overrun", undefined, true, now)
     } else {
-      void this.#scheduler.request("hint", hint.scope, !hint.scope, now)
+      this.#scheduler.queue("hint", hint.scope, !hint.scope, now)
     }
   }
 
@@ -188,7 +187,8 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
   }
 
   start(): Promise<PassResult> {
-    this.#started ??= (async () => {
+    if (this.#started) return this.#started
+    const first = (async () => {
       if (this.#stopping) throw new Error(`loop ${this.name} is stopped`)
       const { source, signal } = this.#options
       this.#desired = await validate(source.schema, this.#options.desired)
@@ -204,7 +204,16 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
       this.#events.start()
       return this.#scheduler.request("start", undefined, true)
     })()
-    return this.#started
+    this.#started = first
+    // the caller has the whole result; the loop keeps it trimmed (a first pass over a
+    // million routes lists a million ops and as many applied)
+    first.then(
+      (r) => {
+        if (this.#started === first) this.#started = Promise.resolve(trimmedPass(r))
+      },
+      () => {},
+    )
+    return first
   }
 
   async setDesired(next: unknown): Promise<PassResult> {
@@ -235,7 +244,7 @@ class Loop<D, O, Op, Own> implements Reconciler<D, Op> {
 
   resync(): void {
     if (!this.#started || this.#stopping) return
-    void this.#scheduler.request("manual", undefined, true)
+    this.#scheduler.queue("manual", undefined, true)
   }
 
   status(): LoopStatus {

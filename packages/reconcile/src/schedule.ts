@@ -30,6 +30,13 @@ const PRIORITY: Trigger[] = ["overrun", "desired", "start", "manual", "timer", "
 const BURST = 32
 const REFILL_MS = 1
 
+/**
+ * A pending scope longer than this is a full look instead: its entries (each event's
+ * decoded object) would outweigh what a full look reads, and a source looks at
+ * everything past a few thousand keys anyway.
+ */
+export const MAX_SCOPE_ENTRIES = 16_384
+
 export interface SchedulerOptions {
   clock: Clock
   random: () => number
@@ -90,20 +97,31 @@ export class Scheduler {
 
   /** Queues work; resolves with the result of the pass that covers it. */
   request(trigger: Trigger, scope: Scope | undefined, full: boolean, hintAt?: number): Promise<PassResult> {
-    return new Promise((resolve) => {
-      const p = this.#pending
-      // the pending job's scope is its own array, appended to: 100k events during one
-      // pass cost 100k pushes, not 100k copies of a growing list
-      if (!p) this.#pending = { trigger, scope: scope && [...scope], full, firstHintAt: hintAt, waiters: [resolve] }
-      else {
-        if (PRIORITY.indexOf(trigger) < PRIORITY.indexOf(p.trigger)) p.trigger = trigger
-        p.full ||= full
-        p.scope = p.full ? undefined : appendScope(p.scope, scope)
-        if (hintAt !== undefined && p.firstHintAt === undefined) p.firstHintAt = hintAt
-        p.waiters.push(resolve)
-      }
-      this.#kick()
-    })
+    return new Promise((resolve) => this.queue(trigger, scope, full, hintAt, resolve))
+  }
+
+  /**
+   * Queues work nobody waits for (hints, timers): no promise per call (a million route
+   * events are a million hints). A scope past MAX_SCOPE_ENTRIES becomes a full look.
+   */
+  queue(trigger: Trigger, scope: Scope | undefined, full: boolean, hintAt?: number, waiter?: (r: PassResult) => void) {
+    const p = this.#pending
+    // the pending job's scope is its own array, appended to: 100k events during one
+    // pass cost 100k pushes, not 100k copies of a growing list
+    if (!p) this.#pending = { trigger, scope: scope && [...scope], full, firstHintAt: hintAt, waiters: [] }
+    else {
+      if (PRIORITY.indexOf(trigger) < PRIORITY.indexOf(p.trigger)) p.trigger = trigger
+      p.full ||= full
+      p.scope = p.full ? undefined : appendScope(p.scope, scope)
+      if (hintAt !== undefined && p.firstHintAt === undefined) p.firstHintAt = hintAt
+    }
+    const job = this.#pending!
+    if (job.scope && job.scope.length > MAX_SCOPE_ENTRIES) {
+      job.scope = undefined
+      job.full = true
+    }
+    if (waiter) job.waiters.push(waiter)
+    this.#kick()
   }
 
   /** Starts the next pass now, unless one is running, we are backing off, or throttled. */
@@ -141,7 +159,7 @@ export class Scheduler {
     this.#contestTimer = clock.setTimeout(
       () => {
         this.#contestTimer = undefined
-        void this.request("retry", undefined, true)
+        this.queue("retry", undefined, true)
       },
       Math.max(0, at - clock.now()),
     )
@@ -156,7 +174,7 @@ export class Scheduler {
     this.nextResyncAt = clock.now() + delay
     this.#resyncTimer = clock.setTimeout(() => {
       this.#resyncTimer = undefined
-      void this.request("timer", undefined, true)
+      this.queue("timer", undefined, true)
     }, delay)
   }
 
@@ -176,7 +194,7 @@ export class Scheduler {
       this.#retryTimer = undefined
       this.nextRetryAt = undefined
       this.#backingOff = false
-      void this.request("retry", undefined, true)
+      this.queue("retry", undefined, true)
     }, delay)
   }
 

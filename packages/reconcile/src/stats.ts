@@ -38,7 +38,7 @@ export class LoopStatistics {
     if (isDrift(result)) c.driftHealed += result.applied.length
     // kept for status: a first pass over a million routes lists a million ops, which
     // status (and its JSON) need not hold; listeners of "pass" got the whole result
-    const kept = trimmed(result)
+    const kept = trimmedPass(result)
     this.lastPass = kept
     this.recent.push(kept)
     if (this.recent.length > KEEP_PASSES) this.recent.shift()
@@ -68,7 +68,8 @@ function trimList<T>(list: T[], more: (n: number) => T): T[] {
   return list.length <= KEEP_LISTED ? list : [...list.slice(0, KEEP_LISTED), more(list.length - KEEP_LISTED)]
 }
 
-function trimmed(r: PassResult): PassResult {
+/** A pass result with its lists cut to KEEP_LISTED entries (what the loop keeps of a pass). */
+export function trimmedPass(r: PassResult): PassResult {
   const long = [r.ops, r.applied, r.failed, r.conflicts, r.deferred].some((l) => l.length > KEEP_LISTED)
   if (!long) return r
   const more = (n: number) => `… and ${n} more`

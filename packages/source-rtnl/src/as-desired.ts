@@ -116,7 +116,7 @@ export function rtnlAsDesired(o: RtnlObserved, ownership: RtnlOwnership | undefi
       put(x, "noPrefixRoute", a.flags & c.IFA_F_NOPREFIXROUTE ? true : undefined)
       return x
     })
-  const routes = (o.routes ?? [])
+  const routes = (o.routes?.toArray() ?? [])
     .filter((r) => isComparableRoute(r) && ownsRoute(owner, r, false))
     .map((r) => {
       const x: Obj = { dst: r.dst === "0.0.0.0/0" || r.dst === "::/0" ? "default" : r.dst }

@@ -46,7 +46,7 @@ describe("rtnl events on the fake kernel", () => {
     // our own write comes back as an event carrying the route: the next look, from the event alone, is clean
     const after = await source.observe({ desired: D, ownership: OWN, scope: echo.scope! })
     expect(kernel.dumps.routes).toBe(dumps)
-    expect(after.routes?.map((r) => r.dst)).toEqual(["10.2.0.0/16"])
+    expect(after.routes?.toArray().map((r) => r.dst)).toEqual(["10.2.0.0/16"])
     expect(source.diff(D, after, OWN)).toEqual([])
   })
 

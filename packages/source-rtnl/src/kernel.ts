@@ -51,7 +51,8 @@ import {
   type NeighborRequest,
 } from "./wire/neigh.ts"
 import { decodeRule, encodeRuleDump, encodeRuleRequest, type FibRule, type RuleRequest } from "./wire/rule.ts"
-import { createRouteDecoder, encodeRouteDump, encodeRouteRequest, type Route, type RouteRequest } from "./wire/route.ts"
+import { encodeRouteDump, encodeRouteRequest, type RouteRequest } from "./wire/route.ts"
+import type { RouteTable } from "./wire/route-table.ts"
 
 export type RtnlRequest =
   | { object: "link"; request: LinkRequest; label: string /** send from a socket in this namespace */; via?: string }
@@ -73,11 +74,19 @@ export interface RouteFilter {
   oif?: number
 }
 
+/** Whether a dumped route (its table and type) goes into the table. */
+export type RouteKeep = (table: number, type: number) => boolean
+const keepAll: RouteKeep = () => true
+
 export interface RtnlKernel {
   links(): Link[]
   addresses(): Address[]
-  /** (the real kernel's dump lets the event loop run between datagrams: a promise) */
-  routes(filter: RouteFilter): Route[] | Promise<Route[]>
+  /**
+   * Appends the routes `filter` selects, and `keep` (given the table and type) keeps, to
+   * `into`: packed, no object per route (the real kernel's dump lets the event loop run
+   * between datagrams: a promise)
+   */
+  routes(filter: RouteFilter, into: RouteTable, keep?: RouteKeep): void | Promise<void>
   /** policy rules of both families (ip rule show; ip -6 rule show) */
   rules(): FibRule[]
   /** IPv4 and IPv6 neighbour entries (ip neigh show) */
@@ -214,7 +223,6 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
     ns.close()
     throw e
   }
-  const decodeRouteCached = createRouteDecoder()
   const others = new Map<string, { ns: Netns; sock?: NetlinkSocket }>()
   let ownFd: Netns | undefined
 
@@ -235,9 +243,11 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
   return {
     links: () => sock.dumpInto(encodeLinkDump, decodeLink),
     addresses: () => sock.dumpInto((w) => encodeAddressDump(w), decodeAddress, { copy: false }),
-    routes: (f) =>
-      sock.dumpIntoAsync(
+    routes: async (f, into, keep = keepAll) => {
+      const start = into.length
+      await sock.dumpIntoAsync(
         (w) => {
+          into.truncate(start) // a dump started again (interrupted) starts its routes again
           const filter: { family: number; table?: number; protocol?: number; oif?: number } = {
             family: familyNumber(f.family),
           }
@@ -245,11 +255,12 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
           if (f.protocol !== undefined) filter.protocol = f.protocol
           if (f.oif !== undefined) filter.oif = f.oif
           encodeRouteDump(w, filter)
-          // the decoder keeps strings and numbers only: no datagram copied
         },
-        decodeRouteCached,
+        // packed into the table, nothing kept of the message: no datagram copied
+        (m) => into.add(m, keep),
         { copy: false },
-      ),
+      )
+    },
     rules: () =>
       (["inet", "inet6"] as const).flatMap((f) =>
         sock.dumpInto((w) => encodeRuleDump(w, f), decodeRule, { copy: false }),

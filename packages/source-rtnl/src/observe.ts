@@ -4,7 +4,8 @@
 // (no dump), or through the kernel's output-interface filter after a link event.
 import type { RtnlKernel } from "./kernel.ts"
 import type { LinkSpec } from "./schema.ts"
-import { isComparableRoute, type Route, type RouteScope } from "./route/model.ts"
+import { isComparableType, type RouteScope } from "./route/model.ts"
+import { RouteTable } from "./wire/route-table.ts"
 import { type ScopeEntries, splitScope } from "./scope.ts"
 import type { Address } from "./wire/addr.ts"
 import * as c from "./wire/constants.ts"
@@ -19,8 +20,8 @@ export interface RtnlObserved {
   links: Link[]
   /** undefined when the scope did not include addresses */
   addresses?: Address[]
-  /** undefined when the scope did not include routes */
-  routes?: Route[]
+  /** undefined when the scope did not include routes; packed (a full table: no object per route) */
+  routes?: RouteTable
   /** policy rules of both families; undefined when the scope did not include them */
   rules?: FibRule[]
   /** IPv4 and IPv6 neighbour entries; undefined when the scope did not include them */
@@ -73,25 +74,20 @@ export function observeFarEnds(kernel: RtnlKernel, desired: readonly LinkSpec[] 
 /** More scoped route keys than this and a full dump is cheaper than bookkeeping. */
 const MAX_SCOPED_ROUTES = 4096
 
-/** Every comparable route in every table but local (or in the tables asked for). */
-export async function observeAllRoutes(kernel: RtnlKernel, tables: readonly number[] | undefined): Promise<Route[]> {
-  let out: Route[] | undefined
-  const keep = (r: Route) => r.table !== c.RT_TABLE_LOCAL && isComparableRoute(r)
+/** Every comparable route in every table but local (or in the tables asked for), packed. */
+export async function observeAllRoutes(kernel: RtnlKernel, tables: readonly number[] | undefined): Promise<RouteTable> {
+  const out = new RouteTable()
   for (const family of ["inet", "inet6"] as const) {
     // kernel prefix routes stay in, so a desired route that collides with one is a conflict
     for (const table of tables ?? [undefined]) {
       const filter = table === undefined ? { family } : { family, table }
-      const routes = await kernel.routes(filter)
-      // the first dump whose routes all count is taken as it is (a full table: no second array of a million)
-      if (out === undefined && routes.every(keep)) out = routes
-      else {
-        out ??= []
-        for (const r of routes) if (keep(r)) out.push(r)
-      }
+      await kernel.routes(filter, out, keepRoute)
     }
   }
-  return out ?? []
+  return out
 }
+
+const keepRoute = (table: number, type: number) => table !== c.RT_TABLE_LOCAL && isComparableType(type, table)
 
 export async function observeRtnl(
   kernel: RtnlKernel,
@@ -126,7 +122,7 @@ export async function observeRtnl(
     return observed
   }
   if (!parts.routes && !parts.routesOnLinks.size) return observed
-  const routes: Route[] = []
+  const routes = new RouteTable()
   const routeScope: RouteScope = {}
   if (parts.routes) {
     // the last event per key is the kernel's state for it: events on one socket arrive in order
@@ -144,20 +140,24 @@ async function routesOnLinks(
   kernel: RtnlKernel,
   links: readonly Link[],
   wanted: ReadonlySet<string>,
-  routes: Route[],
+  routes: RouteTable,
 ): Promise<Set<string>> {
   const names = new Set<string>()
-  const seen = new Set(routes.map((r) => r.id))
+  const seen = new Set<string>()
+  for (let i = 0; i < routes.length; i++) seen.add(routes.id(i))
   for (const l of links) {
     if (!wanted.has(l.name) && !wanted.has(`#${l.index}`)) continue
     names.add(l.name)
     // a down link carries no IPv4 route (the kernel removed them and refuses new ones),
     // so only IPv6 needs a look: the kernel walks its whole table per dump
     for (const family of l.up ? (["inet", "inet6"] as const) : (["inet6"] as const)) {
-      for (const r of await kernel.routes({ family, oif: l.index })) {
-        if (r.table === c.RT_TABLE_LOCAL || !isComparableRoute(r) || seen.has(r.id)) continue
-        seen.add(r.id)
-        routes.push(r)
+      const found = new RouteTable()
+      await kernel.routes({ family, oif: l.index }, found, keepRoute)
+      for (let j = 0; j < found.length; j++) {
+        const id = found.id(j)
+        if (seen.has(id)) continue
+        seen.add(id)
+        routes.copyFrom(found, j)
       }
     }
   }

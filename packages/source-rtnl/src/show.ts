@@ -37,7 +37,7 @@ export function showRtnl(o: RtnlObserved, desired: RtnlDesired | undefined, owne
       owned: link !== undefined && ownsAddress(owner, a.proto, desiredAddresses.has(`${link} ${a.address}`)),
     }
   })
-  const routes = (o.routes ?? []).map((route) => {
+  const routes = (o.routes?.toArray() ?? []).map((route) => {
     const { id: _id, ...r } = route
     return { ...r, dev: names.get(r.oif), owned: ownsRoute(owner, r, desiredRoutes.has(observedRouteKey(route))) }
   })

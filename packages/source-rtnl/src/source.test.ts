@@ -331,6 +331,6 @@ describe("rtnl source on the fake kernel", () => {
     kernel.addForeignRoute({ dst: "10.2.0.0/16", table: 100, type: 6 })
     const source = createRtnlSource({ kernel, tables: [100] })
     const o = await source.observe()
-    expect(o.routes!.map((r) => r.dst)).toEqual(["10.2.0.0/16"])
+    expect(o.routes!.toArray().map((r) => r.dst)).toEqual(["10.2.0.0/16"])
   })
 })

@@ -1,38 +1,23 @@
 // The diff of desired routes against the kernel's: a full diff walks every observed
-// route once against an index of the desired ones; a scoped diff (after events) looks
+// route once against a packed index of the desired ones (desired-index.ts); a scoped diff (after events) looks
 // only at the routes the events name, and those through the links they name.
 import { formatPrefix, networkOf, parseIp, parsePrefix } from "@linx/netlink/ip"
 import type { ConflictOp } from "../conflict.ts"
 import { type Owner, ownsRoute } from "../ownership.ts"
-import {
-  isComparableRoute,
-  routeIdOfKey,
-  type Route,
-  type RouteOp,
-  RouteMemo,
-  type RouteScope,
-  routeDiffers,
-  type WantedRoute,
-  wantedRoute,
-  wantedRouteKey,
-} from "./model.ts"
+import { isComparableType, type Route, type RouteOp, RouteMemo, type RouteScope, wantedRouteKey } from "./model.ts"
 import type { RouteSpec } from "../schema.ts"
 import { runSteps, STEP_ITEMS, type Steps } from "../steps.ts"
+import { R_KIND, R_PROTOCOL, R_TABLE, RouteTable } from "../wire/route-table.ts"
+import { DesiredRoutes } from "./desired-index.ts"
 
-/** The route memo plus the index of each desired route list (one per source). */
+/** The route memo plus the packed index of each desired route list (one per source). */
 export class RouteDiffMemo extends RouteMemo {
-  readonly index = new WeakMap<readonly RouteSpec[], DesiredIndex>()
+  readonly index = new WeakMap<readonly RouteSpec[], DesiredRoutes>()
+  /** what link-scoped diffs look up, built on the first one (a full diff needs none of it) */
+  readonly scoped = new WeakMap<DesiredRoutes, ScopedIndex>()
 }
 
-interface DesiredIndex {
-  wanted: WantedRoute[]
-  /** packed id → position in desired */
-  byId: Map<string, number>
-  /** what scoped diffs look up, built on the first one (a full diff needs none of it) */
-  scoped?: ScopedIndex
-}
-
-/** What link-scoped diffs look up (a route event's key goes straight to byId): built on the first one. */
+/** What link-scoped diffs look up (a route event's key goes straight to the hash): built on the first one. */
 interface ScopedIndex {
   /** positions of the routes naming a device (dev or a nexthop dev), by device */
   byDev: Map<string, number[]>
@@ -40,48 +25,45 @@ interface ScopedIndex {
   byGateway: Map<string, number[]>
 }
 
-function* indexDesired(desired: readonly RouteSpec[], memo: RouteDiffMemo): Steps<DesiredIndex> {
+function* indexDesired(desired: readonly RouteSpec[], memo: RouteDiffMemo): Steps<DesiredRoutes> {
   const cached = memo.index.get(desired)
   if (cached) return cached
-  const idx: DesiredIndex = { wanted: [], byId: new Map() }
-  let n = 0
-  for (const s of desired) {
-    if (++n % STEP_ITEMS === 0) yield
-    // no per-spec memo here: the index holds each resolved route (a million-entry WeakMap
-    // is a million ephemerons for every garbage collection to trace)
-    const w = wantedRoute(s)
-    idx.byId.set(w.id, idx.wanted.length)
-    idx.wanted.push(w)
-  }
+  const idx = yield* DesiredRoutes.build(desired)
   memo.index.set(desired, idx)
   return idx
 }
 
-function scopedIndex(idx: DesiredIndex): ScopedIndex {
-  if (idx.scoped) return idx.scoped
+function scopedIndex(idx: DesiredRoutes, memo: RouteDiffMemo): ScopedIndex {
+  const cached = memo.scoped.get(idx)
+  if (cached) return cached
   const x: ScopedIndex = { byDev: new Map(), byGateway: new Map() }
   const push = (m: Map<string, number[]>, k: string, s: number) => {
     const list = m.get(k)
     if (list) list.push(s)
     else m.set(k, [s])
   }
-  idx.wanted.forEach((w, s) => {
-    if (!w.nexthops) {
-      // the common case, without a Set per route
-      if (w.dev) push(x.byDev, w.dev, s)
-      else if (w.gateway) push(x.byGateway, w.gateway, s)
-      return
+  for (let s = 0; s < idx.length; s++) {
+    if (!idx.isWhole(s)) {
+      // the common case, from the record and the spec: no object per route
+      const dev = idx.dev(s)
+      const via = idx.specs[s]!.via
+      if (dev) push(x.byDev, dev, s)
+      else if (via) push(x.byGateway, via, s)
+      continue
     }
+    const w = idx.wanted(s)
     const devs = new Set<string>()
-    for (const nh of w.nexthops) if (nh.dev) devs.add(nh.dev)
+    if (w.dev) devs.add(w.dev)
+    for (const nh of w.nexthops ?? []) if (nh.dev) devs.add(nh.dev)
     for (const d of devs) push(x.byDev, d, s)
     if (!devs.size) {
       const gws = new Set<string>()
-      for (const nh of w.nexthops) if (nh.gateway) gws.add(nh.gateway)
+      if (w.gateway) gws.add(w.gateway)
+      for (const nh of w.nexthops ?? []) if (nh.gateway) gws.add(nh.gateway)
       for (const g of gws) push(x.byGateway, g, s)
     }
-  })
-  idx.scoped = x
+  }
+  memo.scoped.set(idx, x)
   return x
 }
 
@@ -94,18 +76,22 @@ function inPrefix(ip: string, prefix: string): boolean {
 
 /**
  * The positions (in desired order) of the desired routes a scoped observation covers: an
- * event's route key and an observed route go to the packed-id index directly (nothing is
- * built for them, however big the table); only a link scope needs the by-device index.
+ * event's route key and an observed route go to the hash directly (nothing is built for
+ * them, however big the table); only a link scope needs the by-device index.
  */
-function desiredInScope(index: DesiredIndex, scope: RouteScope, observed: readonly Route[]): number[] {
-  const out = new Set<number>()
+function desiredInScope(
+  index: DesiredRoutes,
+  scope: RouteScope,
+  matched: ReadonlyMap<number, number>,
+  memo: RouteDiffMemo,
+): number[] {
+  const out = new Set<number>(matched.keys())
   for (const k of scope.keys ?? []) {
-    const id = routeIdOfKey(k)
-    const i = id === undefined ? undefined : index.byId.get(id)
-    if (i !== undefined) out.add(i)
+    const i = index.findKey(k)
+    if (i >= 0) out.add(i)
   }
   if (scope.links?.size) {
-    const idx = scopedIndex(index)
+    const idx = scopedIndex(index, memo)
     for (const link of scope.links) {
       for (const s of idx.byDev.get(link) ?? []) out.add(s)
       const prefixes = scope.linkPrefixes?.get(link) ?? []
@@ -115,10 +101,6 @@ function desiredInScope(index: DesiredIndex, scope: RouteScope, observed: readon
         }
       }
     }
-  }
-  for (const o of observed) {
-    const i = index.byId.get(o.id)
-    if (i !== undefined) out.add(i)
   }
   return [...out].sort((a, b) => a - b)
 }
@@ -154,7 +136,7 @@ export function gatewayPrefixes(
  */
 export function diffRoutes(
   desired: readonly RouteSpec[],
-  observed: readonly Route[],
+  observed: RouteTable | readonly Route[],
   linkName: (index: number) => string | undefined,
   owner: Owner,
   scope?: RouteScope,
@@ -166,65 +148,80 @@ export function diffRoutes(
 /** diffRoutes in steps of STEP_ITEMS routes (see steps.ts). */
 export function* diffRoutesSteps(
   desired: readonly RouteSpec[],
-  observed: readonly Route[],
+  observed: RouteTable | readonly Route[],
   linkName: (index: number) => string | undefined,
   owner: Owner,
   scope?: RouteScope,
   memo: RouteDiffMemo = new RouteDiffMemo(),
 ): Steps<{ ops: RouteOp[]; conflicts: ConflictOp[] }> {
+  const table = observed instanceof RouteTable ? observed : RouteTable.of(observed)
   const ops: RouteOp[] = []
   const conflicts: ConflictOp[] = []
   const protocol = owner.routeProtocol
   const idx = yield* indexDesired(desired, memo)
   const deletes: RouteOp[] = []
-  const compare = (w: WantedRoute, o: Route | undefined) => {
-    if (!o) {
-      ops.push({ kind: "create", object: "route", route: w, protocol })
+  const words = table.words
+  const compare = (i: number, j: number) => {
+    if (j < 0) {
+      ops.push({ kind: "create", object: "route", route: idx.wanted(i), protocol })
       return
     }
-    if (o.protocol !== protocol && !owner.adopt && !owner.former.routeProtocols.has(o.protocol)) {
+    const theirs = words[table.at(j) + R_PROTOCOL]!
+    if (theirs !== protocol && !owner.adopt && !owner.former.routeProtocols.has(theirs)) {
+      const w = idx.wanted(i)
       conflicts.push({
         kind: "conflict",
         object: "route",
         key: wantedRouteKey(w),
-        reason: `route ${w.dst} table ${w.table} metric ${w.priority} exists with proto ${o.protocol}, not ${protocol} (set ownership.adopt to take it over)`,
+        reason: `route ${w.dst} table ${w.table} metric ${w.priority} exists with proto ${theirs}, not ${protocol} (set ownership.adopt to take it over)`,
       })
       return
     }
-    const why = o.protocol !== protocol ? "protocol" : routeDiffers(w, o, linkName)
-    if (why) ops.push({ kind: "update", object: "route", route: w, protocol, reason: why })
+    const why = theirs !== protocol ? "protocol" : idx.differs(i, table, j, linkName)
+    if (why) ops.push({ kind: "update", object: "route", route: idx.wanted(i), protocol, reason: why })
   }
-  const deleteIfOwned = (o: Route) => {
-    if ((o.protocol !== protocol && !owner.former.routeProtocols.has(o.protocol)) || !ownsRoute(owner, o, false)) return
+  const deleteIfOwned = (j: number) => {
+    const at = table.at(j)
+    const theirs = words[at + R_PROTOCOL]!
+    if (theirs !== protocol && !owner.former.routeProtocols.has(theirs)) return
+    if (!ownsRoute(owner, { protocol: theirs, table: words[at + R_TABLE]! }, false)) return
+    const o = table.route(j)
     const op: RouteOp = { kind: "delete", object: "route", route: o }
     const dev = linkName(o.oif)
     if (dev) op.dev = dev
     deletes.push(op)
   }
+  const comparable = (j: number) => {
+    const at = table.at(j)
+    return isComparableType((words[at + R_KIND]! >>> 8) & 0xff, words[at + R_TABLE]!)
+  }
   if (!scope) {
     // Full diff, observed-driven: one lookup per observed route in the (cached) desired
-    // index, then the desired routes nobody matched are created.
-    const matched: (Route | undefined)[] = new Array(idx.wanted.length)
-    let n = 0
-    for (const o of observed) {
-      if (++n % STEP_ITEMS === 0) yield
-      if (!isComparableRoute(o)) continue
-      const i = idx.byId.get(o.id)
-      if (i === undefined) deleteIfOwned(o)
-      else matched[i] = o
+    // hash, then the desired routes nobody matched are created.
+    const matched = new Int32Array(idx.length).fill(-1)
+    for (let j = 0; j < table.length; j++) {
+      if (j % STEP_ITEMS === STEP_ITEMS - 1) yield
+      if (!comparable(j)) continue
+      const i = idx.find(words, table.at(j))
+      if (i < 0) deleteIfOwned(j)
+      else matched[i] = j
     }
-    for (let i = 0; i < idx.wanted.length; i++) {
+    for (let i = 0; i < idx.length; i++) {
       if (i % STEP_ITEMS === STEP_ITEMS - 1) yield
-      compare(idx.wanted[i]!, matched[i])
+      compare(i, matched[i]!)
     }
   } else {
-    const byId = new Map<string, Route>()
-    for (const o of observed) if (isComparableRoute(o)) byId.set(o.id, o)
-    for (const i of desiredInScope(idx, scope, observed)) {
-      const w = idx.wanted[i]!
-      compare(w, byId.get(w.id))
+    // the last observed route of a key is the one (events arrive in order)
+    const matched = new Map<number, number>()
+    const unmatched = new Map<string, number>()
+    for (let j = 0; j < table.length; j++) {
+      if (!comparable(j)) continue
+      const i = idx.find(words, table.at(j))
+      if (i < 0) unmatched.set(table.id(j), j)
+      else matched.set(i, j)
     }
-    for (const o of byId.values()) if (!idx.byId.has(o.id)) deleteIfOwned(o)
+    for (const i of desiredInScope(idx, scope, matched, memo)) compare(i, matched.get(i) ?? -1)
+    for (const j of unmatched.values()) deleteIfOwned(j)
   }
   for (const d of deletes) ops.push(d) // no spread: a million arguments overflow the stack
   return { ops, conflicts }

@@ -13,8 +13,6 @@ export type { Nexthop, Route }
 
 /** A desired route resolved to kernel terms (names stay names until apply). */
 export interface WantedRoute {
-  /** the kernel's route key, packed like Route.id (the readable one: wantedRouteKey) */
-  id: string
   /** IPv4 TOS: part of the key */
   tos: number
   family: Family
@@ -80,20 +78,6 @@ export function observedRouteKey(r: Route): string {
   return routeKey(r.family, r.table, r.dst, r.tos, r.priority)
 }
 
-/** The packed id (Route.id) of a readable route key ("254 10.0.0.0/8 0 0"; IPv6 without tos), or undefined. */
-export function routeIdOfKey(key: string): string | undefined {
-  const parts = key.split(" ")
-  const p = parsePrefix(parts[1] ?? "")
-  if (!p) return undefined
-  const inet = p.bytes.length === 4
-  if (parts.length !== (inet ? 4 : 3)) return undefined
-  const table = Number(parts[0])
-  const tos = inet ? Number(parts[2]) : 0
-  const priority = Number(parts[inet ? 3 : 2])
-  if (!Number.isInteger(table) || !Number.isInteger(tos) || !Number.isInteger(priority)) return undefined
-  return packRouteId(inet ? c.AF_INET : c.AF_INET6, table, priority, tos, p.prefixLen, p.bytes)
-}
-
 /**
  * Caches of a pure function of desired state (wanted routes, the desired index), keyed
  * by the immutable validated input. One per source: nothing lives at module level.
@@ -123,12 +107,9 @@ export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
         : family === "inet" && type === c.RTN_UNICAST && !hasGateway
           ? c.RT_SCOPE_LINK
           : c.RT_SCOPE_UNIVERSE
-  const p = parsePrefix(dst)!
   const tos = family === "inet" ? (s.tos ?? 0) : 0
-  const id = packRouteId(family === "inet" ? c.AF_INET : c.AF_INET6, table, priority, tos, p.prefixLen, p.bytes)
   const w: WantedRoute = {
     tos,
-    id,
     family,
     dst,
     table,
@@ -209,14 +190,18 @@ export function routeDiffers(
 
 /** Route types a reconciler compares; local/broadcast/multicast are the kernel's. */
 export function isComparableRoute(r: Route): boolean {
+  return isComparableType(r.type, r.table)
+}
+
+export function isComparableType(type: number, table: number): boolean {
   return (
-    r.type === c.RTN_UNICAST ||
-    r.type === c.RTN_BLACKHOLE ||
-    r.type === c.RTN_UNREACHABLE ||
-    r.type === c.RTN_PROHIBIT ||
-    r.type === c.RTN_THROW ||
+    type === c.RTN_UNICAST ||
+    type === c.RTN_BLACKHOLE ||
+    type === c.RTN_UNREACHABLE ||
+    type === c.RTN_PROHIBIT ||
+    type === c.RTN_THROW ||
     // local routes of the kernel's own live in table local, which is never compared
-    (r.type === c.RTN_LOCAL && r.table !== c.RT_TABLE_LOCAL)
+    (type === c.RTN_LOCAL && table !== c.RT_TABLE_LOCAL)
   )
 }
 

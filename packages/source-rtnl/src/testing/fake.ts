@@ -5,7 +5,8 @@
 import { NetlinkError } from "@linx/netlink"
 import { errno } from "@linx/netlink/wire"
 import type { Address } from "../address/diff.ts"
-import type { RouteFilter, RtnlKernel, RtnlRequest } from "../kernel.ts"
+import type { RouteFilter, RouteKeep, RtnlKernel, RtnlRequest } from "../kernel.ts"
+import type { RouteTable } from "../wire/route-table.ts"
 import type { Link } from "../link/diff.ts"
 import { observedRouteKey, type Route, withRouteId } from "../route/model.ts"
 import type { RtnlHint, RtnlScopeEntry } from "../scope.ts"
@@ -92,17 +93,13 @@ export class FakeRtnlKernel implements RtnlKernel {
     this.dumps.addresses++
     return this.addressTable.map((a) => ({ ...a }))
   }
-  routes(f: RouteFilter): Route[] {
+  routes(f: RouteFilter, into: RouteTable, keep?: RouteKeep): void {
     this.dumps.routes++
-    return this.routeTable
-      .filter(
-        (r) =>
-          r.family === f.family &&
-          (f.table === undefined || r.table === f.table) &&
-          (f.protocol === undefined || r.protocol === f.protocol) &&
-          (f.oif === undefined || r.oif === f.oif),
-      )
-      .map((r) => ({ ...r }))
+    for (const r of this.routeTable) {
+      if (r.family !== f.family || (f.table !== undefined && r.table !== f.table)) continue
+      if ((f.protocol !== undefined && r.protocol !== f.protocol) || (f.oif !== undefined && r.oif !== f.oif)) continue
+      if (!keep || keep(r.table, r.type)) into.push({ ...r })
+    }
   }
   rules(): FibRule[] {
     return this.ruleTable.map((r) => ({ ...r }))

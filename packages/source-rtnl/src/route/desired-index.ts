@@ -1,0 +1,242 @@
+// The desired routes packed for the diff: one Uint32Array record per route (the key and
+// what a compare reads), and an open-addressing hash of the keys over the same words as an
+// observed RouteTable's, so a full diff over a million routes looks each observed route up
+// without a string or an object. Routes a record cannot say (multipath, a nexthop object,
+// metrics other than mtu) are marked WHOLE and compared the slow way (routeDiffers).
+import { parseIp, parsePrefix } from "@linx/netlink/ip"
+import type { RouteSpec } from "../schema.ts"
+import { STEP_ITEMS, type Steps } from "../steps.ts"
+import * as c from "../wire/constants.ts"
+import {
+  GATEWAY6,
+  HAS_GATEWAY,
+  HAS_MTU,
+  HAS_NHID,
+  HAS_PREF,
+  HAS_PREFSRC,
+  KEY_WORDS,
+  PREFSRC6,
+  R_FLAGS,
+  R_GATEWAY,
+  R_KIND,
+  R_MTU,
+  R_OIF,
+  R_PREFSRC,
+  type RouteTable,
+  WHOLE,
+} from "../wire/route-table.ts"
+import { routeDiffers, type WantedRoute, wantedRoute } from "./model.ts"
+
+// a desired record: the key's words as in an observed record (head, table, priority, dst)
+const D_KIND = 7 // scope | type << 8 | pref << 16
+const D_BITS = 8 // HAS_* bits as an observed record's, and these:
+const ONLINK = 256
+const HAS_DEV = 512
+const D_GATEWAY = 9
+const D_PREFSRC = 13
+const D_MTU = 17
+const D_DEV = 18
+const RECORD = 19
+
+function hashKey(w: Uint32Array, at: number): number {
+  let h = 0x811c9dc5
+  for (let k = 0; k < KEY_WORDS; k++) h = Math.imul(h ^ w[at + k]!, 0x01000193) ^ (h >>> 15)
+  return (h ^ (h >>> 13)) >>> 0
+}
+
+function putBytes(w: Uint32Array, at: number, b: Uint8Array): void {
+  for (let k = 0; k * 4 < b.length; k++)
+    w[at + k] = ((b[4 * k]! << 24) | (b[4 * k + 1]! << 16) | (b[4 * k + 2]! << 8) | b[4 * k + 3]!) >>> 0
+}
+
+export class DesiredRoutes {
+  readonly specs: readonly RouteSpec[]
+  readonly #w: Uint32Array
+  /** position + 1 by hash; 0 = empty */
+  readonly #slots: Int32Array
+  readonly #mask: number
+  /** device names, by the id in D_DEV */
+  readonly #devs: string[] = []
+  readonly #scratch = new Uint32Array(KEY_WORDS)
+
+  private constructor(specs: readonly RouteSpec[]) {
+    this.specs = specs
+    this.#w = new Uint32Array(Math.max(1, specs.length) * RECORD)
+    let size = 16
+    while (size < specs.length * 2) size *= 2
+    this.#slots = new Int32Array(size)
+    this.#mask = size - 1
+  }
+
+  /** Packs `specs` in steps of STEP_ITEMS (a million routes let the event loop in). */
+  static *build(specs: readonly RouteSpec[]): Steps<DesiredRoutes> {
+    const d = new DesiredRoutes(specs)
+    const devIds = new Map<string, number>()
+    const ips = new Map<string, Uint8Array>()
+    const ip = (s: string) => {
+      let b = ips.get(s)
+      if (!b) {
+        b = parseIp(s)!.bytes
+        if (ips.size > 4096) ips.clear()
+        ips.set(s, b)
+      }
+      return b
+    }
+    for (let i = 0; i < specs.length; i++) {
+      if (i % STEP_ITEMS === STEP_ITEMS - 1) yield
+      d.#pack(i, wantedRoute(specs[i]!), devIds, ip)
+      d.#insert(i)
+    }
+    return d
+  }
+
+  #pack(i: number, r: WantedRoute, devIds: Map<string, number>, ip: (s: string) => Uint8Array): void {
+    const w = this.#w
+    const at = i * RECORD
+    const p = parsePrefix(r.dst)!
+    w[at] = (r.family === "inet" ? c.AF_INET : c.AF_INET6) | (p.prefixLen << 8) | (r.tos << 16)
+    w[at + 1] = r.table
+    w[at + 2] = r.priority
+    if (p.prefixLen > 0) putBytes(w, at + 3, p.bytes)
+    w[at + D_KIND] = r.scope | (r.type << 8) | ((r.pref ?? 0) << 16)
+    let bits = r.onlink ? ONLINK : 0
+    if (r.nexthops || r.nhid !== undefined || r.metrics) bits |= WHOLE
+    if (r.gateway !== undefined) {
+      const b = ip(r.gateway)
+      putBytes(w, at + D_GATEWAY, b)
+      bits |= HAS_GATEWAY | (b.length === 16 ? GATEWAY6 : 0)
+    }
+    if (r.prefsrc !== undefined) {
+      const b = ip(r.prefsrc)
+      putBytes(w, at + D_PREFSRC, b)
+      bits |= HAS_PREFSRC | (b.length === 16 ? PREFSRC6 : 0)
+    }
+    if (r.mtu !== undefined) {
+      bits |= HAS_MTU
+      w[at + D_MTU] = r.mtu
+    }
+    if (r.pref !== undefined) bits |= HAS_PREF
+    if (r.dev !== undefined) {
+      let id = devIds.get(r.dev)
+      if (id === undefined) {
+        id = this.#devs.length
+        this.#devs.push(r.dev)
+        devIds.set(r.dev, id)
+      }
+      bits |= HAS_DEV
+      w[at + D_DEV] = id
+    }
+    w[at + D_BITS] = bits
+  }
+
+  /** Indexes position i; a later route of the same key takes its place. */
+  #insert(i: number): void {
+    const w = this.#w
+    const at = i * RECORD
+    for (let s = hashKey(w, at) & this.#mask; ; s = (s + 1) & this.#mask) {
+      const x = this.#slots[s]!
+      if (x === 0 || sameKey(w, (x - 1) * RECORD, w, at)) {
+        this.#slots[s] = i + 1
+        return
+      }
+    }
+  }
+
+  /** The position of the desired route with the key at `words[at…]`, or -1. */
+  find(words: Uint32Array, at: number): number {
+    const w = this.#w
+    for (let s = hashKey(words, at) & this.#mask; ; s = (s + 1) & this.#mask) {
+      const x = this.#slots[s]!
+      if (x === 0) return -1
+      if (sameKey(w, (x - 1) * RECORD, words, at)) return x - 1
+    }
+  }
+
+  /** The position of the desired route with this readable key ("254 10.0.0.0/8 0 0"; IPv6 without tos), or -1. */
+  findKey(key: string): number {
+    const parts = key.split(" ")
+    const p = parsePrefix(parts[1] ?? "")
+    if (!p) return -1
+    const inet = p.bytes.length === 4
+    if (parts.length !== (inet ? 4 : 3)) return -1
+    const table = Number(parts[0])
+    const tos = inet ? Number(parts[2]) : 0
+    const priority = Number(parts[inet ? 3 : 2])
+    if (!Number.isInteger(table) || !Number.isInteger(tos) || !Number.isInteger(priority)) return -1
+    const k = this.#scratch
+    k.fill(0)
+    k[0] = (inet ? c.AF_INET : c.AF_INET6) | (p.prefixLen << 8) | (tos << 16)
+    k[1] = table >>> 0
+    k[2] = priority >>> 0
+    if (p.prefixLen > 0) putBytes(k, 3, p.bytes)
+    return this.find(k, 0)
+  }
+
+  get length(): number {
+    return this.specs.length
+  }
+
+  /** The resolved route at position i (made now: ops and slow compares only). */
+  wanted(i: number): WantedRoute {
+    return wantedRoute(this.specs[i]!)
+  }
+
+  /** The device route i names, if it names one and is not WHOLE. */
+  dev(i: number): string | undefined {
+    const at = i * RECORD
+    return this.#w[at + D_BITS]! & HAS_DEV ? this.#devs[this.#w[at + D_DEV]!] : undefined
+  }
+
+  isWhole(i: number): boolean {
+    return (this.#w[i * RECORD + D_BITS]! & WHOLE) !== 0
+  }
+
+  /**
+   * Why observed route j of `t` differs from desired route i (same key), or undefined: what
+   * routeDiffers says, in its order, read from the two records (both WHOLE-free).
+   */
+  differs(i: number, t: RouteTable, j: number, linkName: (index: number) => string | undefined): string | undefined {
+    const w = this.#w
+    const at = i * RECORD
+    const o = t.words
+    const ot = t.at(j)
+    const bits = w[at + D_BITS]!
+    const oKind = o[ot + R_KIND]!
+    const oBits = oKind >>> 24
+    if (bits & WHOLE || oBits & (WHOLE | HAS_NHID)) return routeDiffers(this.wanted(i), t.route(j), linkName)
+    const kind = w[at + D_KIND]!
+    if (((oKind >>> 8) & 0xff) !== ((kind >>> 8) & 0xff)) return "type"
+    if ((oKind & 0xff) !== (kind & 0xff)) return "scope"
+    if (!sameIp(bits, HAS_GATEWAY, GATEWAY6, w, at + D_GATEWAY, oBits, o, ot + R_GATEWAY)) return "via"
+    if (bits & HAS_DEV && linkName(o[ot + R_OIF]!) !== this.#devs[w[at + D_DEV]!]) return "dev"
+    if (!sameIp(bits, HAS_PREFSRC, PREFSRC6, w, at + D_PREFSRC, oBits, o, ot + R_PREFSRC)) return "src"
+    if ((bits & HAS_MTU) !== (oBits & HAS_MTU) || (bits & HAS_MTU && w[at + D_MTU] !== o[ot + R_MTU])) return "mtu"
+    if (bits & HAS_PREF && ((oKind >>> 16) & 0xff) !== ((kind >>> 16) & 0xff)) return "pref"
+    if (((o[ot + R_FLAGS]! & c.RTNH_F_ONLINK) !== 0) !== ((bits & ONLINK) !== 0)) return "onlink"
+    return undefined
+  }
+}
+
+function sameKey(a: Uint32Array, ai: number, b: Uint32Array, bi: number): boolean {
+  for (let k = 0; k < KEY_WORDS; k++) if (a[ai + k] !== b[bi + k]) return false
+  return true
+}
+
+/** Both without the address, or both with it, of one length and the same bytes. */
+function sameIp(
+  bits: number,
+  has: number,
+  six: number,
+  w: Uint32Array,
+  at: number,
+  oBits: number,
+  o: Uint32Array,
+  ot: number,
+): boolean {
+  if ((bits & has) !== (oBits & has)) return false
+  if (!(bits & has)) return true
+  if ((bits & six) !== (oBits & six)) return false
+  const words = bits & six ? 4 : 1
+  for (let k = 0; k < words; k++) if (w[at + k] !== o[ot + k]) return false
+  return true
+}
