@@ -75,8 +75,12 @@ export function observeFarEnds(kernel: RtnlKernel, desired: readonly LinkSpec[] 
 const MAX_SCOPED_ROUTES = 4096
 
 /** Every comparable route in every table but local (or in the tables asked for), packed. */
-export async function observeAllRoutes(kernel: RtnlKernel, tables: readonly number[] | undefined): Promise<RouteTable> {
-  const out = new RouteTable()
+export async function observeAllRoutes(
+  kernel: RtnlKernel,
+  tables: readonly number[] | undefined,
+  expect = 0,
+): Promise<RouteTable> {
+  const out = new RouteTable(expect + (expect >> 3) + 1024)
   for (const family of ["inet", "inet6"] as const) {
     // kernel prefix routes stay in, so a desired route that collides with one is a conflict
     for (const table of tables ?? [undefined]) {
@@ -93,15 +97,22 @@ export async function observeRtnl(
   kernel: RtnlKernel,
   tables: readonly number[] | undefined,
   scope: ScopeEntries | undefined,
-  /** which kinds the desired state has: a link event looks again only at those (a full look reads all) */
-  wants: { neighbors: boolean; fdb: boolean; nexthops: boolean } = { neighbors: true, fdb: true, nexthops: true },
+  /**
+   * which kinds the desired state has: a link event looks again only at those (a full look
+   * reads all); how many routes it has sizes a full look's table
+   */
+  wants: { neighbors: boolean; fdb: boolean; nexthops: boolean; routes?: number } = {
+    neighbors: true,
+    fdb: true,
+    nexthops: true,
+  },
 ): Promise<RtnlObserved> {
   const links = kernel.links()
   if (!scope)
     return {
       links,
       addresses: kernel.addresses(),
-      routes: await observeAllRoutes(kernel, tables),
+      routes: await observeAllRoutes(kernel, tables, wants.routes),
       rules: kernel.rules(),
       neighbors: kernel.neighbors(),
       fdb: kernel.fdb(),
@@ -118,7 +129,7 @@ export async function observeRtnl(
   if (parts.nexthops || (parts.links && wants.nexthops)) observed.nexthops = kernel.nexthops()
   if (parts.addresses) observed.addresses = kernel.addresses()
   if (parts.routesNeedDump || (parts.routes?.size ?? 0) > MAX_SCOPED_ROUTES) {
-    observed.routes = await observeAllRoutes(kernel, tables)
+    observed.routes = await observeAllRoutes(kernel, tables, wants.routes)
     return observed
   }
   if (!parts.routes && !parts.routesOnLinks.size) return observed

@@ -158,7 +158,12 @@ export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {
       kernel.assertThere?.() // a namespace only this source keeps alive: the loop lets it go
       const d = want?.desired
       const wants = d
-        ? { neighbors: !!d.neighbors?.length, fdb: !!d.fdb?.length, nexthops: !!d.nexthops?.length }
+        ? {
+            neighbors: !!d.neighbors?.length,
+            fdb: !!d.fdb?.length,
+            nexthops: !!d.nexthops?.length,
+            routes: d.routes.length,
+          }
         : undefined
       const observed = await observeRtnl(kernel, tables, want?.scope, wants)
       const far = observeFarEnds(kernel, want?.desired?.links)

@@ -46,10 +46,20 @@ const METRIC_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
 )
 
 export class RouteTable {
-  #w = new Uint32Array(RECORD * 64)
+  #w: Uint32Array
   #n = 0
   /** routes kept whole, by position */
   readonly #whole = new Map<number, Route>()
+
+  /**
+   * `capacity`: how many routes to make room for at once. Room costs nothing until it is
+   * written (fresh pages), while growing copies everything written so far into fresh
+   * pages: on this platform touching fresh memory costs ~5 ms per MB, which made growing
+   * from small the larger part of a million-route dump's decode.
+   */
+  constructor(capacity = 64) {
+    this.#w = new Uint32Array(RECORD * Math.max(1, capacity))
+  }
 
   get length(): number {
     return this.#n
@@ -80,7 +90,8 @@ export class RouteTable {
       this.#w = next
     }
     const at = this.#n * RECORD
-    this.#w.fill(0, at, at + RECORD)
+    const w = this.#w
+    for (let k = 0; k < RECORD; k++) w[at + k] = 0
     this.#n++
     return at
   }
