@@ -9,6 +9,8 @@ export {
   canonicalIp,
   familyOf,
   canonicalMac,
+  ipv4Number,
+  ipv4PrefixNumber,
   macBytes,
   formatMac,
   type Family,

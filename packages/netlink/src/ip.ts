@@ -34,6 +34,53 @@ function parseIpv4(s: string): Uint8Array | undefined {
   return part === 4 ? out : undefined
 }
 
+/**
+ * The value of a dotted quad (strictly, as parseIp takes it) between `start` and `end`, as
+ * an unsigned number, or -1: no array made (hot: a million routes' text).
+ */
+export function ipv4Number(s: string, start = 0, end = s.length): number {
+  if (end - start < 7 || end - start > 15) return -1
+  let value = 0
+  let parts = 0
+  let n = 0
+  let digits = 0
+  for (let i = start; i <= end; i++) {
+    const ch = i < end ? s.charCodeAt(i) : 46 /* "." ends the last octet */
+    if (ch === 46) {
+      if (digits === 0 || parts > 3) return -1
+      value = value * 256 + n
+      parts++
+      n = 0
+      digits = 0
+    } else if (ch >= 48 && ch <= 57) {
+      if (digits === 1 && n === 0) return -1 // leading zero
+      n = n * 10 + (ch - 48)
+      if (++digits > 3 || n > 255) return -1
+    } else return -1
+  }
+  return parts === 4 ? value : -1
+}
+
+/**
+ * An IPv4 prefix in canonical text ("10.1.0.0/16": strict quad, a length 0–32 without
+ * leading zeros, no host bits) as address * 64 + length, or -1.
+ */
+export function ipv4PrefixNumber(s: string): number {
+  const slash = s.indexOf("/")
+  if (slash < 0) return -1
+  const addr = ipv4Number(s, 0, slash)
+  if (addr < 0) return -1
+  const tail = s.length - slash - 1
+  if (tail < 1 || tail > 2) return -1
+  const d0 = s.charCodeAt(slash + 1) - 48
+  const d1 = tail === 2 ? s.charCodeAt(slash + 2) - 48 : 0
+  if (d0 < 0 || d0 > 9 || d1 < 0 || d1 > 9 || (tail === 2 && d0 === 0)) return -1
+  const len = tail === 2 ? d0 * 10 + d1 : d0
+  if (len > 32) return -1
+  const host = len === 32 ? 0 : len === 0 ? addr : addr % 2 ** (32 - len)
+  return host === 0 ? addr * 64 + len : -1
+}
+
 function parseIpv6(s: string): Uint8Array | undefined {
   if (s.includes("%")) return undefined
   const halves = s.split("::")

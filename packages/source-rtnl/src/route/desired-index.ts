@@ -3,7 +3,7 @@
 // observed RouteTable's, so a full diff over a million routes looks each observed route up
 // without a string or an object. Routes a record cannot say (multipath, a nexthop object,
 // metrics other than mtu) are marked WHOLE and compared the slow way (routeDiffers).
-import { parseIp, parsePrefix } from "@linx/netlink/ip"
+import { ipv4Number, ipv4PrefixNumber, parseIp, parsePrefix } from "@linx/netlink/ip"
 import type { RouteSpec } from "../schema.ts"
 import { STEP_ITEMS, type Steps } from "../steps.ts"
 import * as c from "../wire/constants.ts"
@@ -32,11 +32,12 @@ const D_KIND = 7 // scope | type << 8 | pref << 16
 const D_BITS = 8 // HAS_* bits as an observed record's, and these:
 const ONLINK = 256
 const HAS_DEV = 512
+/** gateway and prefsrc: ids in the address table (next hops repeat: a full table has a few) */
 const D_GATEWAY = 9
-const D_PREFSRC = 13
-const D_MTU = 17
-const D_DEV = 18
-const RECORD = 19
+const D_PREFSRC = 10
+const D_MTU = 11
+const D_DEV = 12
+const RECORD = 13
 
 function hashKey(w: Uint32Array, at: number): number {
   let h = 0x811c9dc5
@@ -57,6 +58,8 @@ export class DesiredRoutes {
   readonly #mask: number
   /** device names, by the id in D_DEV */
   readonly #devs: string[] = []
+  /** addresses (gateways, sources) by id: 4 words each, an IPv4 one in the first */
+  #addrs = new Uint32Array(64)
   readonly #scratch = new Uint32Array(KEY_WORDS)
 
   private constructor(specs: readonly RouteSpec[]) {
@@ -71,45 +74,57 @@ export class DesiredRoutes {
   /** Packs `specs` in steps of STEP_ITEMS (a million routes let the event loop in). */
   static *build(specs: readonly RouteSpec[]): Steps<DesiredRoutes> {
     const d = new DesiredRoutes(specs)
-    const devIds = new Map<string, number>()
-    const ips = new Map<string, Uint8Array>()
-    const ip = (s: string) => {
-      let b = ips.get(s)
-      if (!b) {
-        b = parseIp(s)!.bytes
-        if (ips.size > 4096) ips.clear()
-        ips.set(s, b)
-      }
-      return b
-    }
+    const ids = { devs: new Map<string, number>(), addrs: new Map<string, number>() }
     for (let i = 0; i < specs.length; i++) {
       if (i % STEP_ITEMS === STEP_ITEMS - 1) yield
-      d.#pack(i, wantedRoute(specs[i]!), devIds, ip)
+      d.#pack(i, wantedRoute(specs[i]!), ids)
       d.#insert(i)
     }
     return d
   }
 
-  #pack(i: number, r: WantedRoute, devIds: Map<string, number>, ip: (s: string) => Uint8Array): void {
+  /** The id of an address (text) in the address table; its length bit (six) or'ed into `bits`. */
+  #addr(text: string, ids: Map<string, number>): number {
+    let id = ids.get(text)
+    if (id === undefined) {
+      id = ids.size
+      ids.set(text, id)
+      if ((id + 1) * 4 > this.#addrs.length) {
+        const next = new Uint32Array(this.#addrs.length * 2)
+        next.set(this.#addrs)
+        this.#addrs = next
+      }
+      const v4 = ipv4Number(text)
+      if (v4 >= 0) this.#addrs[id * 4] = v4
+      else putBytes(this.#addrs, id * 4, parseIp(text)!.bytes)
+    }
+    return id
+  }
+
+  #pack(i: number, r: WantedRoute, ids: { devs: Map<string, number>; addrs: Map<string, number> }): void {
     const w = this.#w
     const at = i * RECORD
-    const p = parsePrefix(r.dst)!
-    w[at] = (r.family === "inet" ? c.AF_INET : c.AF_INET6) | (p.prefixLen << 8) | (r.tos << 16)
+    // an IPv4 prefix without an array (a million of them)
+    const v4 = r.family === "inet" ? ipv4PrefixNumber(r.dst) : -1
+    const p = v4 >= 0 ? undefined : parsePrefix(r.dst)!
+    const len = p ? p.prefixLen : v4 % 64
+    w[at] = (r.family === "inet" ? c.AF_INET : c.AF_INET6) | (len << 8) | (r.tos << 16)
     w[at + 1] = r.table
     w[at + 2] = r.priority
-    if (p.prefixLen > 0) putBytes(w, at + 3, p.bytes)
+    if (len > 0) {
+      if (p) putBytes(w, at + 3, p.bytes)
+      else w[at + 3] = Math.floor(v4 / 64)
+    }
     w[at + D_KIND] = r.scope | (r.type << 8) | ((r.pref ?? 0) << 16)
     let bits = r.onlink ? ONLINK : 0
     if (r.nexthops || r.nhid !== undefined || r.metrics) bits |= WHOLE
     if (r.gateway !== undefined) {
-      const b = ip(r.gateway)
-      putBytes(w, at + D_GATEWAY, b)
-      bits |= HAS_GATEWAY | (b.length === 16 ? GATEWAY6 : 0)
+      w[at + D_GATEWAY] = this.#addr(r.gateway, ids.addrs)
+      bits |= HAS_GATEWAY | (r.gateway.includes(":") ? GATEWAY6 : 0)
     }
     if (r.prefsrc !== undefined) {
-      const b = ip(r.prefsrc)
-      putBytes(w, at + D_PREFSRC, b)
-      bits |= HAS_PREFSRC | (b.length === 16 ? PREFSRC6 : 0)
+      w[at + D_PREFSRC] = this.#addr(r.prefsrc, ids.addrs)
+      bits |= HAS_PREFSRC | (r.prefsrc.includes(":") ? PREFSRC6 : 0)
     }
     if (r.mtu !== undefined) {
       bits |= HAS_MTU
@@ -117,11 +132,11 @@ export class DesiredRoutes {
     }
     if (r.pref !== undefined) bits |= HAS_PREF
     if (r.dev !== undefined) {
-      let id = devIds.get(r.dev)
+      let id = ids.devs.get(r.dev)
       if (id === undefined) {
         id = this.#devs.length
         this.#devs.push(r.dev)
-        devIds.set(r.dev, id)
+        ids.devs.set(r.dev, id)
       }
       bits |= HAS_DEV
       w[at + D_DEV] = id
@@ -207,9 +222,10 @@ export class DesiredRoutes {
     const kind = w[at + D_KIND]!
     if (((oKind >>> 8) & 0xff) !== ((kind >>> 8) & 0xff)) return "type"
     if ((oKind & 0xff) !== (kind & 0xff)) return "scope"
-    if (!sameIp(bits, HAS_GATEWAY, GATEWAY6, w, at + D_GATEWAY, oBits, o, ot + R_GATEWAY)) return "via"
+    const a = this.#addrs
+    if (!sameIp(bits, HAS_GATEWAY, GATEWAY6, a, w[at + D_GATEWAY]! * 4, oBits, o, ot + R_GATEWAY)) return "via"
     if (bits & HAS_DEV && linkName(o[ot + R_OIF]!) !== this.#devs[w[at + D_DEV]!]) return "dev"
-    if (!sameIp(bits, HAS_PREFSRC, PREFSRC6, w, at + D_PREFSRC, oBits, o, ot + R_PREFSRC)) return "src"
+    if (!sameIp(bits, HAS_PREFSRC, PREFSRC6, a, w[at + D_PREFSRC]! * 4, oBits, o, ot + R_PREFSRC)) return "src"
     if ((bits & HAS_MTU) !== (oBits & HAS_MTU) || (bits & HAS_MTU && w[at + D_MTU] !== o[ot + R_MTU])) return "mtu"
     if (bits & HAS_PREF && ((oKind >>> 16) & 0xff) !== ((kind >>> 16) & 0xff)) return "pref"
     if (((o[ot + R_FLAGS]! & c.RTNH_F_ONLINK) !== 0) !== ((bits & ONLINK) !== 0)) return "onlink"

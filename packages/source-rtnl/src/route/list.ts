@@ -4,7 +4,14 @@
 // make is built here directly, with the same output; any other route (another key, a bad
 // value) goes through RouteSpecSchema itself, so every error message and path is its own.
 import * as v from "valibot"
-import { canonicalIp, formatPrefix, isNetworkAddress, parsePrefix } from "@linx/netlink/ip"
+import {
+  canonicalIp,
+  formatPrefix,
+  ipv4Number,
+  ipv4PrefixNumber,
+  isNetworkAddress,
+  parsePrefix,
+} from "@linx/netlink/ip"
 import { isValidLinkName } from "../schema-common.ts"
 import { RT_TABLE_LOCAL } from "../wire/constants.ts"
 import { RouteSpecSchema } from "./schema.ts"
@@ -18,7 +25,7 @@ const isU32 = (n: unknown): n is number => typeof n === "number" && Number.isInt
 /** The canonical prefix when `s` is one already (with zero host bits), else undefined. */
 function canonicalDst(s: unknown): string | undefined {
   if (typeof s !== "string") return undefined
-  if (s === "default") return s
+  if (s === "default" || ipv4PrefixNumber(s) >= 0) return s // the common case: no parse into bytes
   const p = parsePrefix(s)
   return p && isNetworkAddress(p) && formatPrefix(p) === s ? s : undefined
 }
@@ -32,7 +39,7 @@ export function simpleRoute(x: unknown, goodNames: Set<string>): RouteSpecOut | 
   if (dst === undefined) return undefined
   const out: Record<string, unknown> = { dst }
   if (r.via !== undefined) {
-    if (typeof r.via !== "string" || canonicalIp(r.via) !== r.via) return undefined
+    if (typeof r.via !== "string" || (ipv4Number(r.via) < 0 && canonicalIp(r.via) !== r.via)) return undefined
     // one family: a default route takes its gateway's; a prefix must match it
     if (dst !== "default" && dst.includes(":") !== r.via.includes(":")) return undefined
     out.via = r.via
