@@ -105,7 +105,7 @@ async function kernelCheck(
   source: AnySource,
   ops: readonly unknown[],
   observed: unknown,
-  described: readonly string[],
+  describe: (op: unknown) => string,
 ): Promise<{ accepted: boolean; refused: { op: string; error: string }[] } | undefined> {
   const check = (source as { check?: (ops: readonly unknown[], o: unknown) => Promise<ApplyReport<unknown>> }).check
   const real = ops.filter((op) => !isConflictOp(op))
@@ -113,7 +113,7 @@ async function kernelCheck(
   const report = await check.call(source, real, observed)
   const refused = report.failed
     .filter((x) => !x.error.message.startsWith("not applied:")) // the ops aborted with the one refused
-    .map((x) => ({ op: described[ops.indexOf(x.op)] ?? "", error: x.error.message }))
+    .map((x) => ({ op: describe(x.op), error: x.error.message }))
   return { accepted: report.failed.length === 0, refused }
 }
 
@@ -130,13 +130,15 @@ export async function planCommand(
     // the verbs exactly as the loop calls them
     const observed = await source.observe({ desired, ownership })
     const ops = source.diff(desired, observed, ownership)
-    const described = ops.map((op) => source.describe(op))
-    const conflicts = described.filter((d) => d.startsWith("# conflict"))
+    // described when written, a block at a time: a million-route plan keeps no million strings
+    const describe = (op: unknown) => source.describe(op)
+    const conflicts = ops.filter(isConflictOp)
     // what cannot be done yet (a sysctl key whose interface does not exist): not "nothing to do"
     const waiting = f.entry.waiting?.(observed) ?? []
     if (!opts.apply) {
-      const checked = await kernelCheck(source, ops, observed, described)
+      const checked = await kernelCheck(source, ops, observed, describe)
       if (opts.json) {
+        const described = ops.map(describe)
         const details = ops.map((op, i) => ({ ...detailOf(op), op: described[i] }))
         io.out(
           JSON.stringify(
@@ -153,25 +155,7 @@ export async function planCommand(
             2,
           ),
         )
-      } else if (!ops.length && !waiting.length) io.out(`${path}: nothing to do, the kernel matches the desired state`)
-      else {
-        io.out(
-          `${path}: ${ops.length - conflicts.length} change(s) pending${conflicts.length ? `, ${conflicts.length} conflict(s)` : ""}${waiting.length ? `, ${waiting.length} waiting` : ""}`,
-        )
-        // in blocks of lines: a million-route plan is a million lines, not a million writes
-        for (let i = 0; i < described.length; i += 4096)
-          io.out(
-            described
-              .slice(i, i + 4096)
-              .map((d) => `  ${d}`)
-              .join("\n"),
-          )
-        for (const w of waiting) io.out(`  # waiting: ${w}`)
-        if (checked?.accepted) io.out("  # the kernel accepts these changes (checked, nothing committed)")
-        const [first, ...rest] = checked?.refused ?? []
-        if (first) io.out(`  # the kernel would refuse: ${first.op}: ${first.error}`)
-        if (rest.length) io.out(`  # (and ${rest.length} more op(s) after it; --json lists them)`)
-      }
+      } else printPlan(io, path, ops, describe, conflicts.length, waiting, checked)
       if (checked && !checked.accepted) return 1
       return ops.length || waiting.length ? 2 : 0
     }
@@ -193,8 +177,8 @@ export async function planCommand(
       )
       return 1
     }
-    const results = ops.map((op, i) => {
-      const d = described[i]!
+    const results = ops.map((op) => {
+      const d = describe(op)
       if (d.startsWith("# conflict")) return { op: d, result: "conflict" as const }
       const e = failed.get(op)
       return e ? { op: d, result: "failed" as const, error: e.message } : { op: d, result: "ok" as const }
@@ -217,6 +201,39 @@ export async function planCommand(
   } finally {
     await source.close()
   }
+}
+
+/** `linx plan`'s text: a count, then each op as `ip`/`nft`/`sysctl` text, what waits, the kernel's word. */
+function printPlan(
+  io: Output,
+  path: string,
+  ops: readonly unknown[],
+  describe: (op: unknown) => string,
+  conflicts: number,
+  waiting: readonly string[],
+  checked: { accepted: boolean; refused: { op: string; error: string }[] } | undefined,
+): void {
+  if (!ops.length && !waiting.length) {
+    io.out(`${path}: nothing to do, the kernel matches the desired state`)
+    return
+  }
+  io.out(
+    `${path}: ${ops.length - conflicts} change(s) pending${conflicts ? `, ${conflicts} conflict(s)` : ""}${waiting.length ? `, ${waiting.length} waiting` : ""}`,
+  )
+  // in blocks of lines, described as written: a million-route plan is a million lines, not
+  // a million writes, and no million strings kept
+  for (let i = 0; i < ops.length; i += 4096)
+    io.out(
+      `  ${ops
+        .slice(i, i + 4096)
+        .map(describe)
+        .join("\n  ")}`,
+    )
+  for (const w of waiting) io.out(`  # waiting: ${w}`)
+  if (checked?.accepted) io.out("  # the kernel accepts these changes (checked, nothing committed)")
+  const [first, ...rest] = checked?.refused ?? []
+  if (first) io.out(`  # the kernel would refuse: ${first.op}: ${first.error}`)
+  if (rest.length) io.out(`  # (and ${rest.length} more op(s) after it; --json lists them)`)
 }
 
 /** What kind of op it is, for `plan --json` (every source's ops have a kind; most an object). */

@@ -4,6 +4,7 @@
 // without a string or an object. Routes a record cannot say (multipath, a nexthop object,
 // metrics other than mtu) are marked WHOLE and compared the slow way (routeDiffers).
 import { ipv4Number, ipv4PrefixNumber, parseIp, parsePrefix } from "@linx/netlink/ip"
+import { tableNumber } from "../ownership.ts"
 import type { RouteSpec } from "../schema.ts"
 import { STEP_ITEMS, type Steps } from "../steps.ts"
 import * as c from "../wire/constants.ts"
@@ -38,6 +39,9 @@ const D_PREFSRC = 10
 const D_MTU = 11
 const D_DEV = 12
 const RECORD = 13
+
+/** the keys of the simple shape (route/list.ts makes it); type only as "unicast" */
+const SIMPLE_KEYS = new Set(["dst", "via", "dev", "table", "metric", "type"])
 
 function hashKey(w: Uint32Array, at: number): number {
   let h = 0x811c9dc5
@@ -77,7 +81,8 @@ export class DesiredRoutes {
     const ids = { devs: new Map<string, number>(), addrs: new Map<string, number>() }
     for (let i = 0; i < specs.length; i++) {
       if (i % STEP_ITEMS === STEP_ITEMS - 1) yield
-      d.#pack(i, wantedRoute(specs[i]!), ids)
+      const spec = specs[i]!
+      if (!d.#packSimple(i, spec, ids)) d.#pack(i, wantedRoute(spec), ids)
       d.#insert(i)
     }
     return d
@@ -97,6 +102,50 @@ export class DesiredRoutes {
       const v4 = ipv4Number(text)
       if (v4 >= 0) this.#addrs[id * 4] = v4
       else putBytes(this.#addrs, id * 4, parseIp(text)!.bytes)
+    }
+    return id
+  }
+
+  /**
+   * Packs a route of the one shape a full table has ({ dst, via?, dev?, table?, metric? },
+   * unicast) as wantedRoute would resolve it, without making its object (a million
+   * objects to collect); false for any other shape.
+   */
+  #packSimple(i: number, s: RouteSpec, ids: { devs: Map<string, number>; addrs: Map<string, number> }): boolean {
+    for (const k in s) if (!SIMPLE_KEYS.has(k)) return false
+    if (s.type !== undefined && s.type !== "unicast") return false
+    const dst = s.dst
+    const six = dst === "default" ? (s.via?.includes(":") ?? false) : dst.includes(":")
+    if (six) return false // IPv6: the general way (a full table's are IPv4)
+    const v4 = dst === "default" ? 0 : ipv4PrefixNumber(dst)
+    if (v4 < 0) return false
+    const w = this.#w
+    const at = i * RECORD
+    const len = v4 % 64
+    w[at] = c.AF_INET | (len << 8)
+    w[at + 1] = tableNumber(s.table)
+    w[at + 2] = s.metric ?? 0
+    if (len > 0) w[at + 3] = Math.floor(v4 / 64)
+    w[at + D_KIND] = (s.via ? c.RT_SCOPE_UNIVERSE : c.RT_SCOPE_LINK) | (c.RTN_UNICAST << 8)
+    let bits = 0
+    if (s.via !== undefined) {
+      w[at + D_GATEWAY] = this.#addr(s.via, ids.addrs)
+      bits |= HAS_GATEWAY
+    }
+    if (s.dev !== undefined) {
+      w[at + D_DEV] = this.#devId(s.dev, ids.devs)
+      bits |= HAS_DEV
+    }
+    w[at + D_BITS] = bits
+    return true
+  }
+
+  #devId(dev: string, ids: Map<string, number>): number {
+    let id = ids.get(dev)
+    if (id === undefined) {
+      id = this.#devs.length
+      this.#devs.push(dev)
+      ids.set(dev, id)
     }
     return id
   }
@@ -132,14 +181,8 @@ export class DesiredRoutes {
     }
     if (r.pref !== undefined) bits |= HAS_PREF
     if (r.dev !== undefined) {
-      let id = ids.devs.get(r.dev)
-      if (id === undefined) {
-        id = this.#devs.length
-        this.#devs.push(r.dev)
-        ids.devs.set(r.dev, id)
-      }
       bits |= HAS_DEV
-      w[at + D_DEV] = id
+      w[at + D_DEV] = this.#devId(r.dev, ids.devs)
     }
     w[at + D_BITS] = bits
   }
