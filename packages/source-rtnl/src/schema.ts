@@ -2,8 +2,10 @@
 // with the kind) and ownership, checked as a whole (names used twice, routes with the
 // same kernel key). Every issue is reported as `path: message`.
 import * as v from "valibot"
+import { ipv4PrefixNumber } from "@linx/netlink/ip"
 import { clip, isValidLinkName, issuePath } from "./schema-common.ts"
 import { RouteListSchema } from "./route/list.ts"
+import { NumberIndex } from "./route/number-index.ts"
 import { NexthopSchema, RouteSpecSchema, RouteTable, routeFamilyOf } from "./route/schema.ts"
 import { RuleSpecSchema } from "./rule/schema.ts"
 import { NeighborSpecSchema } from "./neighbor/schema.ts"
@@ -82,33 +84,37 @@ export const RtnlDesiredSchema = v.pipe(
       seen.add(key)
     })
     // the kernel's key of a route: family, table, destination, tos (IPv4), metric; in
-    // nested maps keyed by the values themselves (no key string per route: a full table
-    // is a million of them), the destination last (its text carries the family, but "default")
-    const routes = new Map<string | number, Map<number, Map<number, Map<string, number>>>>()
-    const level = <K, V>(m: Map<K, V>, k: K, make: () => V): V => {
-      let x = m.get(k)
-      if (x === undefined) {
-        x = make()
-        m.set(k, x)
-      }
-      return x
-    }
-    dataset.value.routes.forEach((r, i) => {
+    // keyed by the values themselves (no key string per route: a full table is a million
+    // of them): a bucket per (table, tos, metric), the last one kept at hand (a full
+    // table's routes share one); an IPv4 prefix goes into one number index as
+    // bucket * 2^38 + its number, anything else into the bucket's map by its text
+    const routes = dataset.value.routes
+    const buckets = new Map<string, { id: number; other: Map<string, number> }>()
+    const v4 = new NumberIndex(routes.length)
+    let at: [string | number, number, number] = ["", -1, -1]
+    let last: { id: number; other: Map<string, number> } | undefined
+    routes.forEach((r, i) => {
       const family = routeFamilyOf(r)
       const metric = r.metric ?? (family === "inet6" ? 1024 : 0)
-      const byDst = level(
-        level(
-          level(routes, r.table ?? "main", () => new Map()),
-          r.tos ?? 0,
-          () => new Map(),
-        ),
-        metric,
-        () => new Map<string, number>(),
-      )
+      const table = r.table ?? "main"
+      const tos = r.tos ?? 0
+      if (!last || at[0] !== table || at[1] !== tos || at[2] !== metric) {
+        const key = `${table} ${tos} ${metric}`
+        last = buckets.get(key) ?? { id: buckets.size, other: new Map() }
+        buckets.set(key, last)
+        at = [table, tos, metric]
+      }
+      const n = last.id < 1 << 14 ? ipv4PrefixNumber(r.dst) : -1
       const dst = r.dst === "default" ? `default ${family}` : r.dst
-      const prev = byDst.get(dst)
-      if (prev === undefined) byDst.set(dst, i)
-      else
+      let prev: number | undefined
+      if (n >= 0) {
+        const p = v4.getOrSet(last.id * 2 ** 38 + n, i)
+        prev = p < 0 ? undefined : p
+      } else {
+        prev = last.other.get(dst)
+        if (prev === undefined) last.other.set(dst, i)
+      }
+      if (prev !== undefined)
         addIssue({
           message: `routes.${prev} and routes.${i} are the same route to the kernel (${r.dst}, table ${r.table ?? "main"}, metric ${metric}): one would replace the other every pass`,
           path: issuePath(dataset.value, ["routes", i, "dst"]),

@@ -18,6 +18,14 @@ import { RouteSpecSchema } from "./schema.ts"
 
 type RouteSpecOut = v.InferOutput<typeof RouteSpecSchema>
 
+/** valibot's way of naming a received value's type in its messages. */
+function typeName(x: unknown): string {
+  if (x === null) return "null"
+  if (typeof x === "string") return JSON.stringify(x)
+  if (typeof x === "number" || typeof x === "boolean") return String(x)
+  return Array.isArray(x) ? "Array" : typeof x === "object" ? "Object" : typeof x
+}
+
 const SIMPLE_KEYS = new Set(["dst", "via", "dev", "table", "metric"])
 
 const isU32 = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff
@@ -68,7 +76,11 @@ export function simpleRoute(x: unknown, goodNames: Set<string>): RouteSpecOut | 
 /** An array of routes: each simple one built directly, any other checked by RouteSpecSchema. */
 export const RouteListSchema = Object.assign(
   v.pipe(
-    v.array(v.unknown()),
+    // a list, taken as it is: v.array would walk a million items through v.unknown first
+    v.custom<unknown[]>(
+      (x) => Array.isArray(x),
+      (i) => `Invalid type: Expected Array but received ${typeName(i.input)}`,
+    ),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       const input = dataset.value
       const out: RouteSpecOut[] = new Array(input.length)
