@@ -42,7 +42,7 @@ export async function benchRtnlApply(count: number): Promise<void> {
   const runs = 5
   const ours = await timeMedianAsync(
     async () => {
-      const rep = await source.reconcile(source.diff(desired, await source.observe(), OWN))
+      const rep = await source.reconcile(source.diff(desired, await source.observe({ desired, ownership: OWN }), OWN))
       if (rep.failed.length || rep.applied.length !== count)
         throw new Error(`apply failed: ${rep.failed[0]?.error.message}`)
     },
@@ -60,11 +60,11 @@ export async function benchRtnlObserveAndNoop(count: number): Promise<void> {
   prepareDevice(t)
   const source = createRtnlSource({ netns: t.ns })
   const desired = routesDesired(count)
-  const rep = await source.reconcile(source.diff(desired, await source.observe(), OWN))
+  const rep = await source.reconcile(source.diff(desired, await source.observe({ desired, ownership: OWN }), OWN))
   if (rep.failed.length) throw new Error(rep.failed[0]!.error.message)
 
   const observe = await timeMedianAsync(async () => {
-    const o = await source.observe()
+    const o = await source.observe({ desired, ownership: OWN })
     if (o.routes!.length < count) throw new Error(`observed ${o.routes!.length} routes, expected ${count}`)
   })
   const ipShow = await timeMedianAsync(async () => void t.sh("ip", "-j", "route", "show"), 5)
@@ -73,7 +73,7 @@ export async function benchRtnlObserveAndNoop(count: number): Promise<void> {
   addRatio(`rtnl: observe ${count / 1000}k routes (dump + decode)`, observe, ipShow, "ip -j route show", goal)
 
   const noop = await timeMedianAsync(async () => {
-    const ops = source.diff(desired, await source.observe(), OWN)
+    const ops = source.diff(desired, await source.observe({ desired, ownership: OWN }), OWN)
     if (ops.length) throw new Error(`a no-op pass found ${ops.length} ops: ${source.describe(ops[0]!)}`)
   })
   const file = await batchFile(

@@ -208,19 +208,30 @@ function* buildRequests<T extends RtnlOp>(
   return { requests, owner }
 }
 
-/** Builds the requests of one phase, sends them as one batch, records failures by op. */
+/**
+ * How many ops' requests are built and sent at once: a phase of a million routes is sent
+ * as batches of this many (one barrier each), so that a million requests, their labels
+ * and address bytes never live at the same time (the first pass of a full table held
+ * ~0.5 kB per route in them). The kernel takes the batches in order, as one.
+ */
+export const PHASE_CHUNK = 16_384
+
+/** Builds the requests of one phase and sends them in batches of PHASE_CHUNK ops; records failures by op. */
 async function runPhase<T extends RtnlOp>(
   list: readonly T[],
   build: (op: T, label: string) => RtnlRequest[] | Error,
   kernel: RtnlKernel,
   failed: Map<RtnlOp, Error>,
 ): Promise<void> {
-  // a million ops take seconds to build: in steps, with the event loop let in meanwhile
-  const { requests, owner } = await runStepsAsync(buildRequests(list, build, failed))
-  if (!requests.length) return
-  for (const [i, e] of await kernel.send(requests)) {
-    const op = owner[i]!
-    if (isGone(op, e) || failed.has(op)) continue
-    failed.set(op, op.kind === "create" && e.errno === errno.EEXIST ? appearedMeanwhile(e) : e)
+  for (let at = 0; at < list.length; at += PHASE_CHUNK) {
+    const chunk = list.length <= PHASE_CHUNK ? list : list.slice(at, at + PHASE_CHUNK)
+    // a million ops take seconds to build: in steps, with the event loop let in meanwhile
+    const { requests, owner } = await runStepsAsync(buildRequests(chunk, build, failed))
+    if (!requests.length) continue
+    for (const [i, e] of await kernel.send(requests)) {
+      const op = owner[i]!
+      if (isGone(op, e) || failed.has(op)) continue
+      failed.set(op, op.kind === "create" && e.errno === errno.EEXIST ? appearedMeanwhile(e) : e)
+    }
   }
 }

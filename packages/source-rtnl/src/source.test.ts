@@ -2,6 +2,8 @@
 import { describe, expect, test } from "bun:test"
 import * as v from "valibot"
 import { type RtnlDesired, RtnlDesiredSchema, type RtnlOwnership } from "./schema.ts"
+import { PHASE_CHUNK } from "./apply.ts"
+import { withRouteId } from "./route/model.ts"
 import { createRtnlSource } from "./source.ts"
 import { FakeRtnlKernel } from "./testing/fake.ts"
 
@@ -35,6 +37,54 @@ async function setup(desired = HOST, ownership = OWN) {
 async function plan(source: ReturnType<typeof createRtnlSource>, d: RtnlDesired, own = OWN): Promise<string[]> {
   return source.diff(d, await source.observe(), own).map((op) => source.describe(op))
 }
+
+describe("a phase of many ops", () => {
+  test("is sent in batches of PHASE_CHUNK ops, and each failure still lands on its own op", async () => {
+    const kernel = new FakeRtnlKernel()
+    const source = createRtnlSource({ kernel })
+    const count = PHASE_CHUNK * 2 + 100
+    const dst = (i: number) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32`
+    const d = parse({
+      links: [{ name: "lan-a", kind: "veth", peer: { name: "lan-b" }, up: true }],
+      routes: Array.from({ length: count }, (_, i) => ({ dst: dst(i), dev: "lan-a" })),
+    })
+    await source.reconcile(source.diff(parse({ links: d.links }), await source.observe(), OWN))
+    const observed = await source.observe()
+    const ops = source.diff(d, observed, OWN)
+    // another agent adds three of them after the look: one in each batch
+    const theirs = [5, PHASE_CHUNK + 7, count - 1]
+    const oif = kernel.links().find((l) => l.name === "lan-a")!.index
+    for (const i of theirs)
+      kernel.routeTable.push(
+        withRouteId({
+          family: "inet",
+          dst: dst(i),
+          tos: 0,
+          table: 254,
+          protocol: 99,
+          scope: 253,
+          type: 1,
+          flags: 0,
+          priority: 0,
+          oif,
+        }),
+      )
+    let sends = 0
+    const send = kernel.send.bind(kernel)
+    kernel.send = (requests) => {
+      sends++
+      expect(requests.length).toBeLessThanOrEqual(PHASE_CHUNK)
+      return send(requests)
+    }
+    const report = await source.reconcile(ops, observed)
+    expect(sends).toBe(3)
+    expect(report.applied.length).toBe(count - theirs.length)
+    expect(report.failed.map((f) => source.describe(f.op))).toEqual(
+      theirs.map((i) => `ip route add ${dst(i)} dev lan-a proto 77`),
+    )
+    expect(report.failed.every((f) => f.error.message.includes("appeared after the look"))).toBe(true)
+  })
+})
 
 describe("rtnl source on the fake kernel", () => {
   test("applies a desired state in dependency order and converges in one pass", async () => {

@@ -85,7 +85,8 @@ export class RouteTable {
   #append(): number {
     const need = (this.#n + 1) * RECORD
     if (need > this.#w.length) {
-      const next = new Uint32Array(this.#w.length * 2)
+      // ×4: room is free until written, a copy is not (see the constructor)
+      const next = new Uint32Array(this.#w.length * 4)
       next.set(this.#w)
       this.#w = next
     }
