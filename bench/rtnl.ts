@@ -52,7 +52,8 @@ export async function benchRtnlApply(count: number): Promise<void> {
   await source.close()
   const file = await batchFile(routeSpecs(count).map((r) => `route add ${r.dst} via ${r.via} dev ${r.dev} proto 77`))
   const ip = await timeMedianAsync(async () => void t.sh("ip", "-batch", file), runs, flush)
-  addRatio(`rtnl: apply ${count / 1000}k routes from empty`, ours, ip, "ip -batch", 0.6)
+  // the full table's goal is tighter (issue 16): ≤ 0.5× at 1M, ≤ 0.6× below
+  addRatio(`rtnl: apply ${count / 1000}k routes from empty`, ours, ip, "ip -batch", count >= 1_000_000 ? 0.5 : 0.6)
 }
 
 export async function benchRtnlObserveAndNoop(count: number): Promise<void> {
@@ -80,7 +81,8 @@ export async function benchRtnlObserveAndNoop(count: number): Promise<void> {
     routeSpecs(count).map((r) => `route replace ${r.dst} via ${r.via} dev ${r.dev} proto 77`),
   )
   const replace = await timeMedianAsync(async () => void t.sh("ip", "-batch", file), 5)
-  addRatio(`rtnl: no-op pass over ${count / 1000}k owned routes`, noop, replace, "ip -batch route replace", 0.15)
+  const noopGoal = count >= 1_000_000 ? 0.1 : 0.15
+  addRatio(`rtnl: no-op pass over ${count / 1000}k owned routes`, noop, replace, "ip -batch route replace", noopGoal)
   await source.close()
 }
 
