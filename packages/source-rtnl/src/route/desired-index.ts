@@ -17,6 +17,7 @@ import {
   HAS_PREFSRC,
   KEY_WORDS,
   PREFSRC6,
+  putBytes,
   R_FLAGS,
   R_GATEWAY,
   R_KIND,
@@ -49,10 +50,6 @@ function hashKey(w: Uint32Array, at: number): number {
   return (h ^ (h >>> 13)) >>> 0
 }
 
-function putBytes(w: Uint32Array, at: number, b: Uint8Array): void {
-  for (let k = 0; k * 4 < b.length; k++)
-    w[at + k] = ((b[4 * k]! << 24) | (b[4 * k + 1]! << 16) | (b[4 * k + 2]! << 8) | b[4 * k + 3]!) >>> 0
-}
 
 export class DesiredRoutes {
   readonly specs: readonly RouteSpec[]

@@ -298,7 +298,8 @@ function readIp(w: Uint32Array, at: number, v: DataView, off: number, len: numbe
   return true
 }
 
-function putBytes(w: Uint32Array, at: number, b: Uint8Array): void {
+/** Writes 4 or 16 address bytes as big-endian words at `at`. */
+export function putBytes(w: Uint32Array, at: number, b: Uint8Array): void {
   for (let k = 0; k * 4 < b.length; k++)
     w[at + k] = ((b[4 * k]! << 24) | (b[4 * k + 1]! << 16) | (b[4 * k + 2]! << 8) | b[4 * k + 3]!) >>> 0
 }
