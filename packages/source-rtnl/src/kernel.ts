@@ -78,6 +78,34 @@ export interface RouteFilter {
 export type RouteKeep = (table: number, type: number) => boolean
 const keepAll: RouteKeep = () => true
 
+/**
+ * A route dump (ip route show [table T] [proto P] [dev D]) packed into `into`: no object per
+ * route, no datagram copied. A dump the kernel interrupts (NLM_F_DUMP_INTR) is started
+ * again, and so are its routes in the table.
+ */
+export async function dumpRoutesInto(
+  sock: NetlinkSocket,
+  f: RouteFilter,
+  into: RouteTable,
+  keep: RouteKeep = keepAll,
+): Promise<void> {
+  const start = into.length
+  await sock.dumpIntoAsync(
+    (w) => {
+      into.truncate(start) // built again for each attempt: what an interrupted one added goes
+      const filter: { family: number; table?: number; protocol?: number; oif?: number } = {
+        family: familyNumber(f.family),
+      }
+      if (f.table !== undefined) filter.table = f.table
+      if (f.protocol !== undefined) filter.protocol = f.protocol
+      if (f.oif !== undefined) filter.oif = f.oif
+      encodeRouteDump(w, filter)
+    },
+    (m) => into.add(m, keep),
+    { copy: false },
+  )
+}
+
 export interface RtnlKernel {
   links(): Link[]
   addresses(): Address[]
@@ -243,24 +271,7 @@ export function createNetlinkKernel(netns: NetnsRef): RtnlKernel {
   return {
     links: () => sock.dumpInto(encodeLinkDump, decodeLink),
     addresses: () => sock.dumpInto((w) => encodeAddressDump(w), decodeAddress, { copy: false }),
-    routes: async (f, into, keep = keepAll) => {
-      const start = into.length
-      await sock.dumpIntoAsync(
-        (w) => {
-          into.truncate(start) // a dump started again (interrupted) starts its routes again
-          const filter: { family: number; table?: number; protocol?: number; oif?: number } = {
-            family: familyNumber(f.family),
-          }
-          if (f.table !== undefined) filter.table = f.table
-          if (f.protocol !== undefined) filter.protocol = f.protocol
-          if (f.oif !== undefined) filter.oif = f.oif
-          encodeRouteDump(w, filter)
-        },
-        // packed into the table, nothing kept of the message: no datagram copied
-        (m) => into.add(m, keep),
-        { copy: false },
-      )
-    },
+    routes: (f, into, keep) => dumpRoutesInto(sock, f, into, keep),
     rules: () =>
       (["inet", "inet6"] as const).flatMap((f) =>
         sock.dumpInto((w) => encodeRuleDump(w, f), decodeRule, { copy: false }),

@@ -50,7 +50,6 @@ function hashKey(w: Uint32Array, at: number): number {
   return (h ^ (h >>> 13)) >>> 0
 }
 
-
 export class DesiredRoutes {
   readonly specs: readonly RouteSpec[]
   readonly #w: Uint32Array
