@@ -18,6 +18,8 @@ const CASES: unknown[] = [
   { dst: "default", via: "fe80::1", dev: "eth0" },
   { dst: "fd00::/64", via: "fd00::1", table: "main" },
   { dst: "172.16.0.1/32", via: "10.0.0.1", dev: "bench0", metric: 0 },
+  // validated state validated again (the loop's start, setDesired with an earlier output)
+  { dst: "10.0.0.0/8", via: "10.255.0.254", type: "unicast" },
   // each of these must go to the schema: not canonical, wrong, another key, another family
   { dst: "10.0.0.0/08", via: "10.0.0.1" },
   { dst: "10.1.2.3/16", via: "10.0.0.1" },
@@ -35,6 +37,9 @@ const CASES: unknown[] = [
   { dst: "10.0.0.0/8", via: "10.0.0.1", mtu: 1400 },
   { dst: "10.0.0.0/8", via: "10.0.0.1", mtuu: 1400 },
   { dst: "10.0.0.0/8", via: 5 },
+  { dst: "10.0.0.0/8", via: "10.0.0.1", type: "blackhole" },
+  { dst: "10.0.0.0/8", type: "blackhole" },
+  { dst: "10.0.0.0/8", via: "10.0.0.1", type: "Unicast" },
   { dst: 7 },
   null,
   "10.0.0.0/8",
@@ -52,9 +57,17 @@ describe("route list", () => {
     }
   })
 
+  test("a validated list validates again by the fast path, to the same output", () => {
+    const routes = Array.from({ length: 2000 }, (_, i) => ({ dst: `10.${i >> 8}.${i & 255}.0/24`, via: "10.0.0.1" }))
+    const once = v.parse(RtnlDesiredSchema, { routes })
+    const names = new Set<string>()
+    expect(once.routes.every((r) => simpleRoute(r, names) !== undefined)).toBe(true)
+    expect(v.parse(RtnlDesiredSchema, once).routes).toEqual(once.routes)
+  })
+
   test("the fast path takes the simple canonical ones only", () => {
     const names = new Set<string>()
-    expect(CASES.slice(0, 6).every((c) => simpleRoute(c, names) !== undefined)).toBe(true)
-    expect(CASES.slice(6).filter((c) => simpleRoute(c, names) !== undefined)).toEqual([])
+    expect(CASES.slice(0, 7).every((c) => simpleRoute(c, names) !== undefined)).toBe(true)
+    expect(CASES.slice(7).filter((c) => simpleRoute(c, names) !== undefined)).toEqual([])
   })
 })

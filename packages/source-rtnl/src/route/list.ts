@@ -26,7 +26,8 @@ function typeName(x: unknown): string {
   return Array.isArray(x) ? "Array" : typeof x === "object" ? "Object" : typeof x
 }
 
-const SIMPLE_KEYS = new Set(["dst", "via", "dev", "table", "metric"])
+/** (type only as "unicast": what this list's own output says, so validated state validates fast again) */
+const SIMPLE_KEYS = new Set(["dst", "via", "dev", "table", "metric", "type"])
 
 const isU32 = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff
 
@@ -43,6 +44,7 @@ export function simpleRoute(x: unknown, goodNames: Set<string>): RouteSpecOut | 
   if (typeof x !== "object" || x === null || Array.isArray(x)) return undefined
   const r = x as Record<string, unknown>
   for (const k in r) if (!SIMPLE_KEYS.has(k)) return undefined
+  if (r.type !== undefined && r.type !== "unicast") return undefined
   const dst = canonicalDst(r.dst)
   if (dst === undefined) return undefined
   const out: Record<string, unknown> = { dst }
