@@ -93,6 +93,28 @@ describe("reconcile loop", () => {
     await loop.stop()
   })
 
+  test("each op is described once; applied ops reported out of order still get their own text", async () => {
+    const desired = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`own/k${i}`, "1"]))
+    const { source, loop } = setup({ desired })
+    let describes = 0
+    const describe = source.describe.bind(source)
+    source.describe = (op) => {
+      describes++
+      return describe(op)
+    }
+    const first = await loop.start()
+    expect(describes).toBe(50)
+    expect(first.applied).toEqual(first.ops)
+    const reconcile = source.reconcile.bind(source)
+    source.reconcile = async (ops, observed) => {
+      const r = await reconcile(ops, observed)
+      return { ...r, applied: [...r.applied].reverse() }
+    }
+    const next = await loop.setDesired(Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`own/k${i}`, "2"])))
+    expect(next.applied).toEqual([...next.ops].reverse())
+    await loop.stop()
+  })
+
   test("start subscribes before the first observe, then converges", async () => {
     const { source, loop } = setup()
     let subscribedAtFirstObserve: boolean | undefined

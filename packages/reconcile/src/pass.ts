@@ -63,12 +63,12 @@ export async function runPass<D, O, Op, Own>(p: PassInput<D, O, Op, Own>): Promi
     result.timings.observeMs = t1 - t0
     result.timings.diffMs = t2 - t1
     const now = clock.now()
-    const toApply = sortOps(p, ops, result, now)
+    const { toApply, described } = sortOps(p, ops, result, now)
     p.tracker.setConflicts(result.conflicts)
     if (toApply.length && !p.stopping()) {
       const report: ApplyReport<Op> = await source.reconcile(toApply, observed)
       result.timings.applyMs = performance.now() - t2
-      for (const op of report.applied) result.applied.push(source.describe(op))
+      result.applied = describeApplied(report.applied, toApply, described, (op) => source.describe(op))
       for (const f of report.failed) result.failed.push(failureOf(source.describe(f.op), f.error))
       if (report.failed.length) {
         error = new Error(result.failed[0]!.error)
@@ -95,16 +95,44 @@ function sortOps<D, O, Op, Own>(
   ops: readonly Op[],
   result: PassResult,
   now: number,
-): Op[] {
+): { toApply: Op[]; described: string[] } {
   const toApply: Op[] = []
+  const described: string[] = []
   for (const op of ops) {
     const d = p.source.describe(op)
     result.ops.push(d)
     if (isConflictOp(op)) result.conflicts.push(d)
     else if (p.tracker.holdBack(d, p.trigger, now)) result.deferred.push(d)
-    else toApply.push(op)
+    else {
+      toApply.push(op)
+      described.push(d)
+    }
   }
-  return toApply
+  return { toApply, described }
+}
+
+/**
+ * The text of each applied op: taken from the text made before the apply when the report
+ * lists them in the order they were given (every source here does), else described again.
+ * A million applied ops are then not described twice.
+ */
+function describeApplied<Op>(
+  applied: readonly Op[],
+  toApply: readonly Op[],
+  described: readonly string[],
+  describe: (op: Op) => string,
+): string[] {
+  const out: string[] = []
+  let j = 0
+  for (const op of applied) {
+    while (j < toApply.length && toApply[j] !== op) j++
+    if (j < toApply.length) out.push(described[j++]!)
+    else {
+      out.push(describe(op))
+      j = toApply.length
+    }
+  }
+  return out
 }
 
 function failureOf(op: string, error: Error): PassResult["failed"][number] {
