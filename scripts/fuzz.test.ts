@@ -23,7 +23,8 @@ import { decodeRuleMessage } from "../packages/source-netfilter/src/wire/rule.ts
 import { hintFor as rtnlHintFor } from "../packages/source-rtnl/src/monitor.ts"
 import { decodeAddress } from "../packages/source-rtnl/src/wire/addr.ts"
 import { decodeLink } from "../packages/source-rtnl/src/wire/link.ts"
-import { createRouteDecoder } from "../packages/source-rtnl/src/wire/route.ts"
+import { decodeRoute } from "../packages/source-rtnl/src/wire/route.ts"
+import { RouteTable } from "../packages/source-rtnl/src/wire/route-table.ts"
 
 /** Milliseconds of fuzzing per decoder: enough for tens of thousands of inputs. */
 const BUDGET_MS = Number(process.env.LINX_FUZZ_MS ?? 400)
@@ -179,7 +180,21 @@ describe("decoder fuzzing", () => {
   fuzz("netlink acks and dump ends", links, (m) => (m.type === 2 ? decodeAck(m) : m.type === 3 ? decodeDone(m) : 0))
   fuzz("rtnl links", types(links, 16), decodeLink)
   fuzz("rtnl addresses", types(addrs, 20), decodeAddress)
-  fuzz("rtnl routes", types(routes, 24), createRouteDecoder())
+  fuzz("rtnl routes", types(routes, 24), (m) => decodeRoute(m))
+  const table = new RouteTable()
+  fuzz("rtnl routes into a packed table", types(routes, 24), (m) => {
+    if (table.length > 1000) table.truncate(0)
+    const before = table.length
+    try {
+      table.add(m, () => true)
+    } catch (e) {
+      // a route that cannot be read leaves nothing behind
+      if (table.length !== before) throw new Error(`the table kept a route it could not read (${String(e)})`)
+      throw e
+    }
+    // what was added reads back: as an object, and as its id
+    if (table.length > before) return [table.route(before), table.id(before)]
+  })
   fuzz("rtnl event hints", events, (m) => rtnlHintFor([m]))
   fuzz("nft tables", types(nft, 0), decodeTableMessage)
   fuzz("nft chains", types(nft, 3), decodeChainMessage)

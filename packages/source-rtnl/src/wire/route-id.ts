@@ -1,5 +1,5 @@
-// A route's identity packed into a short flat string, and IPv4 text without garbage:
-// what the route decoder (route.ts) builds 100k times per dump.
+// A route's identity packed into a short flat string, and IPv4 text: what the route
+// decoder (route.ts) builds for each route it makes an object of.
 /**
  * The kernel's route key, packed into a short flat string (family, table, priority,
  * tos, dst/len as UTF-16 units): cheap to build and to hash. Equal ids = the same route.
@@ -62,23 +62,4 @@ export function packRouteIdAt(
 
 export function ipv4Fresh(v: DataView, off: number): string {
   return `${v.getUint8(off)}.${v.getUint8(off + 1)}.${v.getUint8(off + 2)}.${v.getUint8(off + 3)}`
-}
-
-/**
- * Formatted IPv4 addresses by value: gateways and sources repeat across many routes.
- * One per decoder (a kernel's dumps), never per process; bounded.
- */
-export class Ipv4TextCache {
-  readonly #text = new Map<number, string>()
-
-  at(v: DataView, off: number): string {
-    const n = v.getUint32(off, false)
-    let s = this.#text.get(n)
-    if (s === undefined) {
-      s = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
-      if (this.#text.size > 4096) this.#text.clear()
-      this.#text.set(n, s)
-    }
-    return s
-  }
 }

@@ -145,6 +145,16 @@ export class RouteTable {
    * next read reuses.
    */
   add(m: Message, keep: (table: number, type: number) => boolean): void {
+    const before = this.#n
+    try {
+      this.#decode(m, keep)
+    } catch (e) {
+      this.truncate(before) // a route that cannot be read leaves nothing behind
+      throw e
+    }
+  }
+
+  #decode(m: Message, keep: (table: number, type: number) => boolean): void {
     requireHeader(m, c.RTMSG_LEN, "rtmsg")
     const v = m.view
     const p = m.payload
@@ -162,16 +172,14 @@ export class RouteTable {
     const end = m.end
     while (a + 4 <= end) {
       const len = v.getUint16(a, true)
-      if (len < 4 || a + len > end) {
-        this.#n--
+      if (len < 4 || a + len > end)
         throw new DecodeError(a + v.byteOffset, `route attribute length ${len} is malformed`)
-      }
       const type = v.getUint16(a + 2, true) & 0x3fff
       const off = a + 4
       const plen = len - 4
       switch (type) {
         case c.RTA_DST:
-          if (dstLen > 0) readIp(w, at + R_DST, v, off, plen, this)
+          if (dstLen > 0) readIp(w, at + R_DST, v, off, plen)
           break
         case c.RTA_TABLE:
           table = readU32(v, off, plen)
@@ -183,10 +191,10 @@ export class RouteTable {
           w[at + R_OIF] = readU32(v, off, plen)
           break
         case c.RTA_GATEWAY:
-          bits |= HAS_GATEWAY | (readIp(w, at + R_GATEWAY, v, off, plen, this) ? GATEWAY6 : 0)
+          bits |= HAS_GATEWAY | (readIp(w, at + R_GATEWAY, v, off, plen) ? GATEWAY6 : 0)
           break
         case c.RTA_PREFSRC:
-          bits |= HAS_PREFSRC | (readIp(w, at + R_PREFSRC, v, off, plen, this) ? PREFSRC6 : 0)
+          bits |= HAS_PREFSRC | (readIp(w, at + R_PREFSRC, v, off, plen) ? PREFSRC6 : 0)
           break
         case c.RTA_METRICS:
           forEachAttr(v, off, off + plen, (mt, moff, mlen) => {
@@ -285,15 +293,12 @@ export class RouteTable {
 }
 
 /** Reads a 4- or 16-byte address into 4 words; true when it is 16 bytes. */
-function readIp(w: Uint32Array, at: number, v: DataView, off: number, len: number, t: RouteTable): boolean {
+function readIp(w: Uint32Array, at: number, v: DataView, off: number, len: number): boolean {
   if (len === 4) {
     w[at] = v.getUint32(off, false)
     return false
   }
-  if (len !== 16) {
-    t.truncate(t.length - 1)
-    throw new DecodeError(off + v.byteOffset, `an address attribute holds ${len} bytes, not 4 or 16`)
-  }
+  if (len !== 16) throw new DecodeError(off + v.byteOffset, `an address attribute holds ${len} bytes, not 4 or 16`)
   for (let k = 0; k < 4; k++) w[at + k] = v.getUint32(off + 4 * k, false)
   return true
 }

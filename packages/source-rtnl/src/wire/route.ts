@@ -6,9 +6,9 @@ import { DecodeError } from "@linx/netlink"
 import { forEachAttr, type Message, type MessageWriter, nl, readU32, requireHeader } from "@linx/netlink/wire"
 import { type Family, formatIp } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
-import { Ipv4TextCache, ipv4Fresh, packRouteId, packRouteIdAt } from "./route-id.ts"
+import { ipv4Fresh, packRouteId, packRouteIdAt } from "./route-id.ts"
 
-export { Ipv4TextCache, packRouteId }
+export { packRouteId }
 import { familyNumber } from "./addr.ts"
 
 export interface Nexthop {
@@ -167,19 +167,13 @@ function ipAt(v: DataView, off: number, len: number): string {
 const ZERO4 = "0.0.0.0"
 const ZERO6 = "::"
 
-/** A route decoder with its own address cache: what a kernel's dumps use. */
-export function createRouteDecoder(): (m: Message) => Route {
-  const cache = new Ipv4TextCache()
-  return (m) => decodeRoute(m, cache)
-}
-
 const METRIC_NAMES: Readonly<Record<number, c.RouteMetric>> = Object.fromEntries(
   Object.entries(c.RTAX).map(([k, n]) => [n, k as c.RouteMetric]),
 )
 
 /** Decodes an RTM_NEWROUTE message (hot: 100k per dump, so no closures and one object shape). */
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: hand-tuned wire decoder on the observe hot path (1M routes), one flat loop
-export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
+export function decodeRoute(m: Message): Route {
   requireHeader(m, c.RTMSG_LEN, "rtmsg")
   const v = m.view
   const p = m.payload
@@ -223,10 +217,10 @@ export function decodeRoute(m: Message, cache?: Ipv4TextCache): Route {
         oif = readU32(v, off, plen)
         break
       case c.RTA_GATEWAY:
-        gateway = plen === 4 ? (cache ? cache.at(v, off) : ipv4Fresh(v, off)) : ipAt(v, off, plen)
+        gateway = plen === 4 ? ipv4Fresh(v, off) : ipAt(v, off, plen)
         break
       case c.RTA_PREFSRC:
-        prefsrc = plen === 4 ? (cache ? cache.at(v, off) : ipv4Fresh(v, off)) : ipAt(v, off, plen)
+        prefsrc = plen === 4 ? ipv4Fresh(v, off) : ipAt(v, off, plen)
         break
       case c.RTA_METRICS:
         forEachAttr(v, off, off + plen, (mt, moff, mlen) => {
