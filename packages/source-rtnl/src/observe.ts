@@ -80,7 +80,7 @@ export async function observeAllRoutes(
   tables: readonly number[] | undefined,
   expect = 0,
 ): Promise<RouteTable> {
-  const out = new RouteTable(expect + (expect >> 3) + 1024)
+  const out = new RouteTable(expect + (expect >> 3) + 64)
   for (const family of ["inet", "inet6"] as const) {
     // kernel prefix routes stay in, so a desired route that collides with one is a conflict
     for (const table of tables ?? [undefined]) {
