@@ -13,16 +13,6 @@ import { DesiredRoutes } from "./desired-index.ts"
 /** The route memo plus the packed index of each desired route list (one per source). */
 export class RouteDiffMemo extends RouteMemo {
   readonly index = new WeakMap<readonly RouteSpec[], DesiredRoutes>()
-  /** what link-scoped diffs look up, built on the first one (a full diff needs none of it) */
-  readonly scoped = new WeakMap<DesiredRoutes, ScopedIndex>()
-}
-
-/** What link-scoped diffs look up (a route event's key goes straight to the hash): built on the first one. */
-interface ScopedIndex {
-  /** positions of the routes naming a device (dev or a nexthop dev), by device */
-  byDev: Map<string, number[]>
-  /** positions of the routes with a gateway and no device, by gateway */
-  byGateway: Map<string, number[]>
 }
 
 function* indexDesired(desired: readonly RouteSpec[], memo: RouteDiffMemo): Steps<DesiredRoutes> {
@@ -31,40 +21,6 @@ function* indexDesired(desired: readonly RouteSpec[], memo: RouteDiffMemo): Step
   const idx = yield* DesiredRoutes.build(desired)
   memo.index.set(desired, idx)
   return idx
-}
-
-function scopedIndex(idx: DesiredRoutes, memo: RouteDiffMemo): ScopedIndex {
-  const cached = memo.scoped.get(idx)
-  if (cached) return cached
-  const x: ScopedIndex = { byDev: new Map(), byGateway: new Map() }
-  const push = (m: Map<string, number[]>, k: string, s: number) => {
-    const list = m.get(k)
-    if (list) list.push(s)
-    else m.set(k, [s])
-  }
-  for (let s = 0; s < idx.length; s++) {
-    if (!idx.isWhole(s)) {
-      // the common case, from the record and the spec: no object per route
-      const dev = idx.dev(s)
-      const via = idx.specs[s]!.via
-      if (dev) push(x.byDev, dev, s)
-      else if (via) push(x.byGateway, via, s)
-      continue
-    }
-    const w = idx.wanted(s)
-    const devs = new Set<string>()
-    if (w.dev) devs.add(w.dev)
-    for (const nh of w.nexthops ?? []) if (nh.dev) devs.add(nh.dev)
-    for (const d of devs) push(x.byDev, d, s)
-    if (!devs.size) {
-      const gws = new Set<string>()
-      if (w.gateway) gws.add(w.gateway)
-      for (const nh of w.nexthops ?? []) if (nh.gateway) gws.add(nh.gateway)
-      for (const g of gws) push(x.byGateway, g, s)
-    }
-  }
-  memo.scoped.set(idx, x)
-  return x
 }
 
 function inPrefix(ip: string, prefix: string): boolean {
@@ -76,31 +32,18 @@ function inPrefix(ip: string, prefix: string): boolean {
 
 /**
  * The positions (in desired order) of the desired routes a scoped observation covers: an
- * event's route key and an observed route go to the hash directly (nothing is built for
- * them, however big the table); only a link scope needs the by-device index.
+ * event's route key and an observed route go to the hash directly; a link scope walks the
+ * records (nothing is built for either, however big the table).
  */
-function desiredInScope(
-  index: DesiredRoutes,
-  scope: RouteScope,
-  matched: ReadonlyMap<number, number>,
-  memo: RouteDiffMemo,
-): number[] {
+function desiredInScope(index: DesiredRoutes, scope: RouteScope, matched: ReadonlyMap<number, number>): number[] {
   const out = new Set<number>(matched.keys())
   for (const k of scope.keys ?? []) {
     const i = index.findKey(k)
     if (i >= 0) out.add(i)
   }
   if (scope.links?.size) {
-    const idx = scopedIndex(index, memo)
-    for (const link of scope.links) {
-      for (const s of idx.byDev.get(link) ?? []) out.add(s)
-      const prefixes = scope.linkPrefixes?.get(link) ?? []
-      if (prefixes.length) {
-        for (const [gw, specs] of idx.byGateway) {
-          if (prefixes.some((p) => inPrefix(gw, p))) for (const s of specs) out.add(s)
-        }
-      }
-    }
+    const prefixes = [...scope.links].flatMap((link) => scope.linkPrefixes?.get(link) ?? [])
+    for (const i of index.onLinks(scope.links, prefixes, inPrefix)) out.add(i)
   }
   return [...out].sort((a, b) => a - b)
 }
@@ -220,7 +163,7 @@ export function* diffRoutesSteps(
       if (i < 0) unmatched.set(table.id(j), j)
       else matched.set(i, j)
     }
-    for (const i of desiredInScope(idx, scope, matched, memo)) compare(i, matched.get(i) ?? -1)
+    for (const i of desiredInScope(idx, scope, matched)) compare(i, matched.get(i) ?? -1)
     for (const j of unmatched.values()) deleteIfOwned(j)
   }
   for (const d of deletes) ops.push(d) // no spread: a million arguments overflow the stack

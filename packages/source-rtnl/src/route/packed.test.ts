@@ -175,6 +175,38 @@ describe("packed routes", () => {
       expect({ why, n: (seen.get(why) ?? 0) >= 20 }).toEqual({ why, n: true })
   })
 
+  test("the routes through some links are those the old by-device and by-gateway index named", () => {
+    const pick = rng(99)
+    const specs = Array.from({ length: 3000 }, () => randomSpec(pick))
+    const d = runSteps(DesiredRoutes.build(specs))
+    const inPrefix = (ip: string, prefix: string) => ip.startsWith(prefix.split("/")[0]!.replace(/0+$/, ""))
+    for (const [links, prefixes] of [
+      [["eth0"], []],
+      [["eth1"], ["10.0.0.0/24"]],
+      [["eth0", "eth1"], ["2001:db8::/64", "fe80::/64"]],
+      [["nothing"], ["10.0.0.0/24"]],
+    ] as const) {
+      // the index the diff used to build on the first link event, from resolved routes
+      const want: number[] = []
+      specs.forEach((s, i) => {
+        const w = wantedRoute(s)
+        if (!w.nexthops) {
+          if (w.dev ? links.includes(w.dev as never) : w.gateway && prefixes.some((p) => inPrefix(w.gateway!, p)))
+            want.push(i)
+          return
+        }
+        const devs = w.nexthops.flatMap((n) => (n.dev ? [n.dev] : []))
+        const hit = devs.length
+          ? devs.some((x) => links.includes(x as never))
+          : w.nexthops.some((n) => n.gateway && prefixes.some((p) => inPrefix(n.gateway!, p)))
+        if (hit) want.push(i)
+      })
+      const got = d.onLinks(new Set(links), [...prefixes], inPrefix).sort((a, b) => a - b)
+      expect({ links, got }).toEqual({ links, got: want })
+      expect(want.length).toBeGreaterThan(0)
+    }
+  })
+
   test("an event's readable key finds its desired route (IPv4 with tos, IPv6 without, default routes)", () => {
     const specs = [
       { dst: "10.1.0.0/16", via: "10.0.0.1", metric: 20, tos: 8 },
