@@ -183,7 +183,10 @@ describe("packed routes", () => {
     for (const [links, prefixes] of [
       [["eth0"], []],
       [["eth1"], ["10.0.0.0/24"]],
-      [["eth0", "eth1"], ["2001:db8::/64", "fe80::/64"]],
+      [
+        ["eth0", "eth1"],
+        ["2001:db8::/64", "fe80::/64"],
+      ],
       [["nothing"], ["10.0.0.0/24"]],
     ] as const) {
       // the index the diff used to build on the first link event, from resolved routes
