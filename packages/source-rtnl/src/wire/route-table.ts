@@ -11,11 +11,11 @@ import { decodeRoute, type Route } from "./route.ts"
 
 // word offsets in a record
 /** family | dstLen << 8 | tos << 16 (the key's small parts) */
-export const R_HEAD = 0
+const R_HEAD = 0
 export const R_TABLE = 1
-export const R_PRIORITY = 2
+const R_PRIORITY = 2
 /** dst: 4 words, big-endian; an IPv4 address in the first */
-export const R_DST = 3
+const R_DST = 3
 /** scope | type << 8 | pref << 16 | bits << 24 */
 export const R_KIND = 7
 export const R_PROTOCOL = 8
@@ -24,7 +24,7 @@ export const R_OIF = 10
 export const R_GATEWAY = 11
 export const R_PREFSRC = 15
 export const R_MTU = 19
-export const R_NHID = 20
+const R_NHID = 20
 const RECORD = 21
 /** the key: head, table, priority, dst */
 export const KEY_WORDS = 7
@@ -317,7 +317,7 @@ function putIp(w: Uint32Array, at: number, s: string, six: number): number {
 }
 
 /** The text of the address in 4 words at `at` (IPv4 in the first). */
-export function textAt(w: Uint32Array, at: number, six: boolean): string {
+function textAt(w: Uint32Array, at: number, six: boolean): string {
   const a = w[at]!
   if (!six) return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`
   const b = new Uint8Array(16)
