@@ -4,7 +4,6 @@
 // without a string or an object. Routes a record cannot say (multipath, a nexthop object,
 // metrics other than mtu) are marked WHOLE and compared the slow way (routeDiffers).
 import { ipv4Number, ipv4PrefixNumber, parseIp, parsePrefix } from "@linx/netlink/ip"
-import { tableNumber } from "../ownership.ts"
 import type { RouteSpec } from "../schema.ts"
 import { STEP_ITEMS, type Steps } from "../steps.ts"
 import * as c from "../wire/constants.ts"
@@ -42,11 +41,8 @@ const D_MTU = 11
 const D_DEV = 12
 const RECORD = 13
 
-/** the keys of the simple shape (route/list.ts makes it); type only as "unicast" */
-const SIMPLE_KEYS = new Set(["dst", "via", "dev", "table", "metric", "type"])
-
 export class DesiredRoutes {
-  readonly specs: readonly RouteSpec[]
+  readonly #specs: readonly RouteSpec[]
   readonly #w: Uint32Array
   /** position + 1 by hash; 0 = empty */
   readonly #slots: Int32Array
@@ -64,7 +60,7 @@ export class DesiredRoutes {
   readonly #scratch = new Uint32Array(KEY_WORDS)
 
   private constructor(specs: readonly RouteSpec[]) {
-    this.specs = specs
+    this.#specs = specs
     this.#w = new Uint32Array(Math.max(1, specs.length) * RECORD)
     let size = 16
     while (size < specs.length * 2) size *= 2
@@ -78,14 +74,13 @@ export class DesiredRoutes {
     const ids = { devs: new Map<string, number>(), addrs: new Map<string, number>() }
     for (let i = 0; i < specs.length; i++) {
       if (i % STEP_ITEMS === STEP_ITEMS - 1) yield
-      const spec = specs[i]!
-      if (!d.#packSimple(i, spec, ids)) d.#pack(i, wantedRoute(spec), ids)
+      d.#pack(i, wantedRoute(specs[i]!), ids)
       d.#insert(i)
     }
     return d
   }
 
-  /** The id of an address (text) in the address table; its length bit (six) or'ed into `bits`. */
+  /** The id of an address (text) in the address table, added when new. */
   #addr(text: string, ids: Map<string, number>): number {
     let id = ids.get(text)
     if (id === undefined) {
@@ -102,40 +97,6 @@ export class DesiredRoutes {
       else putBytes(this.#addrs, id * 4, parseIp(text)!.bytes)
     }
     return id
-  }
-
-  /**
-   * Packs a route of the one shape a full table has ({ dst, via?, dev?, table?, metric? },
-   * unicast) as wantedRoute would resolve it, without making its object (a million
-   * objects to collect); false for any other shape.
-   */
-  #packSimple(i: number, s: RouteSpec, ids: { devs: Map<string, number>; addrs: Map<string, number> }): boolean {
-    for (const k in s) if (!SIMPLE_KEYS.has(k)) return false
-    if (s.type !== undefined && s.type !== "unicast") return false
-    const dst = s.dst
-    const six = dst === "default" ? (s.via?.includes(":") ?? false) : dst.includes(":")
-    if (six) return false // IPv6: the general way (a full table's are IPv4)
-    const v4 = dst === "default" ? 0 : ipv4PrefixNumber(dst)
-    if (v4 < 0) return false
-    const w = this.#w
-    const at = i * RECORD
-    const len = v4 % 64
-    w[at] = c.AF_INET | (len << 8)
-    w[at + 1] = tableNumber(s.table)
-    w[at + 2] = s.metric ?? 0
-    if (len > 0) w[at + 3] = Math.floor(v4 / 64)
-    w[at + D_KIND] = (s.via ? c.RT_SCOPE_UNIVERSE : c.RT_SCOPE_LINK) | (c.RTN_UNICAST << 8)
-    let bits = 0
-    if (s.via !== undefined) {
-      w[at + D_GATEWAY] = this.#addr(s.via, ids.addrs)
-      bits |= HAS_GATEWAY
-    }
-    if (s.dev !== undefined) {
-      w[at + D_DEV] = this.#devId(s.dev, ids.devs)
-      bits |= HAS_DEV
-    }
-    w[at + D_BITS] = bits
-    return true
   }
 
   #devId(dev: string, ids: Map<string, number>): number {
@@ -230,7 +191,7 @@ export class DesiredRoutes {
   }
 
   get length(): number {
-    return this.specs.length
+    return this.#specs.length
   }
 
   /**
@@ -269,7 +230,7 @@ export class DesiredRoutes {
   /** Positions grouped by device id (routes naming one), and by gateway id (routes naming none). */
   #groupByLink(): { dev: Grouped; gateway: Grouped } {
     const w = this.#w
-    const n = this.specs.length
+    const n = this.#specs.length
     // one id per route: a device (k ≥ 0) or, naming none, a gateway (-2 - k); else -1
     const key = new Int32Array(n)
     for (let i = 0, at = 0; i < n; i++, at += RECORD) {
@@ -284,17 +245,7 @@ export class DesiredRoutes {
 
   /** The resolved route at position i (made now: ops and slow compares only). */
   wanted(i: number): WantedRoute {
-    return wantedRoute(this.specs[i]!)
-  }
-
-  /** The device route i names, if it names one and is not WHOLE. */
-  dev(i: number): string | undefined {
-    const at = i * RECORD
-    return this.#w[at + D_BITS]! & HAS_DEV ? this.#devs[this.#w[at + D_DEV]!] : undefined
-  }
-
-  isWhole(i: number): boolean {
-    return (this.#w[i * RECORD + D_BITS]! & WHOLE) !== 0
+    return wantedRoute(this.#specs[i]!)
   }
 
   /**
