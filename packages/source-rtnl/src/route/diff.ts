@@ -32,8 +32,8 @@ function inPrefix(ip: string, prefix: string): boolean {
 
 /**
  * The positions (in desired order) of the desired routes a scoped observation covers: an
- * event's route key and an observed route go to the hash directly; a link scope walks the
- * records (nothing is built for either, however big the table).
+ * event's route key and an observed route go to the hash directly; a link scope to the
+ * positions grouped by device and gateway (made once, on the first link event).
  */
 function desiredInScope(index: DesiredRoutes, scope: RouteScope, matched: ReadonlyMap<number, number>): number[] {
   const out = new Set<number>(matched.keys())
@@ -125,9 +125,7 @@ export function* diffRoutesSteps(
   }
   const deleteIfOwned = (j: number) => {
     const at = table.at(j)
-    const theirs = words[at + R_PROTOCOL]!
-    if (theirs !== protocol && !owner.former.routeProtocols.has(theirs)) return
-    if (!ownsRoute(owner, { protocol: theirs, table: words[at + R_TABLE]! }, false)) return
+    if (!ownsRoute(owner, { protocol: words[at + R_PROTOCOL]!, table: words[at + R_TABLE]! }, false)) return
     const o = table.route(j)
     const op: RouteOp = { kind: "delete", object: "route", route: o }
     const dev = linkName(o.oif)

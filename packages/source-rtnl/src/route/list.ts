@@ -18,14 +18,6 @@ import { RouteSpecSchema } from "./schema.ts"
 
 type RouteSpecOut = v.InferOutput<typeof RouteSpecSchema>
 
-/** valibot's way of naming a received value's type in its messages. */
-function typeName(x: unknown): string {
-  if (x === null) return "null"
-  if (typeof x === "string") return JSON.stringify(x)
-  if (typeof x === "number" || typeof x === "boolean") return String(x)
-  return Array.isArray(x) ? "Array" : typeof x === "object" ? "Object" : typeof x
-}
-
 /** (type only as "unicast": what this list's own output says, so validated state validates fast again) */
 const SIMPLE_KEYS = new Set(["dst", "via", "dev", "table", "metric", "type"])
 
@@ -81,7 +73,7 @@ export const RouteListSchema = Object.assign(
     // a list, taken as it is: v.array would walk a million items through v.unknown first
     v.custom<unknown[]>(
       (x) => Array.isArray(x),
-      (i) => `Invalid type: Expected Array but received ${typeName(i.input)}`,
+      (i) => `Invalid type: Expected Array but received ${v._stringify(i.input)}`,
     ),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       const input = dataset.value
