@@ -231,16 +231,15 @@ export class DesiredRoutes {
   #groupByLink(): { dev: Grouped; gateway: Grouped } {
     const w = this.#w
     const n = this.#specs.length
-    // one id per route: a device (k ≥ 0) or, naming none, a gateway (-2 - k); else -1
-    const key = new Int32Array(n)
+    // each route's device id, or, naming none, its gateway id (-1: neither)
+    const dev = new Int32Array(n).fill(-1)
+    const gateway = new Int32Array(n).fill(-1)
     for (let i = 0, at = 0; i < n; i++, at += RECORD) {
       const bits = w[at + D_BITS]!
-      key[i] = bits & HAS_DEV ? w[at + D_DEV]! : bits & HAS_GATEWAY ? -2 - w[at + D_GATEWAY]! : -1
+      if (bits & HAS_DEV) dev[i] = w[at + D_DEV]!
+      else if (bits & HAS_GATEWAY) gateway[i] = w[at + D_GATEWAY]!
     }
-    return {
-      dev: groupPositions(key, this.#devs.length, 0),
-      gateway: groupPositions(key, this.#addrTexts.length, -2),
-    }
+    return { dev: groupPositions(dev, this.#devs.length), gateway: groupPositions(gateway, this.#addrTexts.length) }
   }
 
   /** The resolved route at position i (made now: ops and slow compares only). */

@@ -39,23 +39,19 @@ export function sameIp(
 }
 
 /**
- * Positions grouped by their id in `key`: ids k ≥ 0 with `base` 0, or ids -2 - k with
- * `base` -2 (a second kind in the same array); others are left out. A counting walk, then
- * a filling walk: no object or call per position.
+ * Positions grouped by their id in `key` (below `count`; -1 for none), in order within a
+ * group: a counting walk, then a filling walk, no object or call per position.
  */
-export function groupPositions(key: Int32Array, count: number, base: 0 | -2): Grouped {
+export function groupPositions(key: Int32Array, count: number): Grouped {
   const start = new Int32Array(count + 1)
   const n = key.length
-  for (let i = 0; i < n; i++) {
-    const k = base === 0 ? key[i]! : -2 - key[i]!
-    if (k >= 0 && k < count) start[k + 1]!++
-  }
+  for (let i = 0; i < n; i++) if (key[i]! >= 0) start[key[i]! + 1]!++
   for (let k = 0; k < count; k++) start[k + 1]! += start[k]!
   const positions = new Int32Array(start[count]!)
   const next = start.slice(0, count)
   for (let i = 0; i < n; i++) {
-    const k = base === 0 ? key[i]! : -2 - key[i]!
-    if (k >= 0 && k < count) positions[next[k]!++] = i
+    const k = key[i]!
+    if (k >= 0) positions[next[k]!++] = i
   }
   return { start, positions }
 }
