@@ -7,7 +7,7 @@ import { DecodeError } from "@linx/netlink"
 import { forEachAttr, type Message, readU32, requireHeader } from "@linx/netlink/wire"
 import { formatIp, parseIp, parsePrefix } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
-import { decodeRoute, type Route } from "./route.ts"
+import { decodeRoute, METRIC_NAMES, type Route } from "./route.ts"
 
 // word offsets in a record
 /** family | dstLen << 8 | tos << 16 (the key's small parts) */
@@ -40,10 +40,6 @@ export const GATEWAY6 = 32
 export const PREFSRC6 = 64
 /** the whole Route is kept beside the record (metrics, multipath) */
 export const WHOLE = 128
-
-const METRIC_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
-  Object.entries(c.RTAX).map(([k, n]) => [n, k]),
-)
 
 export class RouteTable {
   #w: Uint32Array

@@ -167,7 +167,8 @@ function ipAt(v: DataView, off: number, len: number): string {
 const ZERO4 = "0.0.0.0"
 const ZERO6 = "::"
 
-const METRIC_NAMES: Readonly<Record<number, c.RouteMetric>> = Object.fromEntries(
+/** RTAX_* → metric name (the known ones; RTAX_MTU is its own field) */
+export const METRIC_NAMES: Readonly<Record<number, c.RouteMetric>> = Object.fromEntries(
   Object.entries(c.RTAX).map(([k, n]) => [n, k as c.RouteMetric]),
 )
 
