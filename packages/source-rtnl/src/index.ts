@@ -1,6 +1,8 @@
 // @linx/source-rtnl: links, addresses and routes as a reconcilable source.
 export { createRtnlSource, type RtnlSource, type RtnlSourceOptions, type RtnlWant } from "./source.ts"
 export type { RtnlObserved } from "./observe.ts"
+/** what `RtnlObserved.routes` is: the routes packed, read with route(i), toArray() or iteration */
+export type { RouteTable } from "./wire/route-table.ts"
 export {
   RtnlDesiredSchema,
   RtnlOwnershipSchema,
