@@ -476,6 +476,40 @@ desired:
     expect(doc.results.filter((x) => x.result === "ok").length).toBe(3000)
   })
 
+  test("a JSON file read packed (20k routes): plan says what the same file as YAML says, apply makes what ip -j lists", () => {
+    using t = freshNetns()
+    t.sh("ip", "link", "set", "lo", "up")
+    t.sh("ip", "link", "add", "up-x", "type", "bridge")
+    t.sh("ip", "link", "set", "up-x", "up")
+    t.sh("ip", "addr", "add", "10.255.0.1/24", "dev", "up-x")
+    const routes = Array.from({ length: 20_000 }, (_, i) =>
+      i % 3 === 0
+        ? { dst: `10.${i >> 8}.${i & 255}.0/24`, via: "10.255.0.254", dev: "up-x" }
+        : i % 3 === 1
+          ? { dst: `fd00:${i.toString(16)}::/64`, dev: "up-x", metric: 5 }
+          : { dst: `10.${i >> 8}.${i & 255}.0/24`, via: "10.255.0.254", table: 100, metric: i },
+    )
+    const doc = { source: "rtnl", ownership: { routeProtocol: 77 }, desired: { routes } }
+    const json = file("table.json", JSON.stringify(doc))
+    // the same document the usual way: YAML is a superset of JSON, read by the YAML parser
+    const yaml = file("table.yaml", JSON.stringify(doc))
+    const packed = linx(t, "plan", json)
+    const usual = linx(t, "plan", yaml)
+    expect(packed.code).toBe(2)
+    expect(packed.stdout.split("\n").length).toBeGreaterThan(20_000)
+    expect(packed.stdout.replace(json, "F")).toBe(usual.stdout.replace(yaml, "F"))
+    expect(linx(t, "plan", "--json", json).stdout.replace(json, "F")).toBe(
+      linx(t, "plan", "--json", yaml).stdout.replace(yaml, "F"),
+    )
+    const apply = linx(t, "apply", json)
+    expect(apply.stderr).toBe("")
+    expect(apply.stdout).toContain("20000 applied, 0 failed, 0 conflict(s)")
+    const listed = (family: string, table: string) =>
+      (JSON.parse(t.sh("ip", "-j", family, "route", "show", "proto", "77", "table", table)) as { dst: string }[]).length
+    expect(listed("-4", "main") + listed("-4", "100") + listed("-6", "main")).toBe(20_000)
+    expect(linx(t, "plan", json).code).toBe(0)
+  })
+
   test("run: a file naming a namespace that is not there is an unhealthy loop with the reason, healed when it appears; a reload to a bad namespace likewise", async () => {
     using t = freshNetns()
     t.sh("ip", "link", "set", "lo", "up")

@@ -222,13 +222,11 @@ function printPlan(
   )
   // in blocks of lines, described as written: a million-route plan is a million lines, not
   // a million writes, and no million strings kept
-  for (let i = 0; i < ops.length; i += 4096)
-    io.out(
-      `  ${ops
-        .slice(i, i + 4096)
-        .map(describe)
-        .join("\n  ")}`,
-    )
+  for (let i = 0; i < ops.length; i += 4096) {
+    let block = `  ${describe(ops[i])}`
+    for (let k = i + 1; k < Math.min(ops.length, i + 4096); k++) block += `\n  ${describe(ops[k])}`
+    io.out(block)
+  }
   for (const w of waiting) io.out(`  # waiting: ${w}`)
   if (checked?.accepted) io.out("  # the kernel accepts these changes (checked, nothing committed)")
   const [first, ...rest] = checked?.refused ?? []

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs"
 import { parseAllDocuments } from "yaml"
 import { DesiredStateError, validate } from "@linx/reconcile"
+import { parsePackedJson } from "./json-packed.ts"
 import { sourceEntry, type SourceEntry } from "./sources.ts"
 
 export interface DesiredFile {
@@ -69,17 +70,20 @@ export function parseText(path: string, text: string): unknown {
 
 /** Reads, parses and validates a desired-state file. */
 export async function loadFile(path: string, text?: string): Promise<DesiredFile> {
-  let body = text
-  if (body === undefined) {
+  let doc: unknown
+  if (text === undefined) {
+    let bytes: Buffer
     try {
-      body = readFileSync(path, "utf8")
+      bytes = readFileSync(path)
     } catch (e) {
       throw new FileError(path, [
         `cannot read: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`,
       ])
     }
-  }
-  const doc = parseText(path, body)
+    // a JSON file's big lists (a full routing table) read packed when they are plain
+    doc = path.endsWith(".json") ? parsePackedJson(bytes, (source) => sourceEntry(source)?.packedJson) : undefined
+    doc ??= parseText(path, bytes.toString("utf8"))
+  } else doc = parseText(path, text)
   if (typeof doc !== "object" || doc === null || Array.isArray(doc))
     throw new FileError(path, [
       `must be a mapping with source, ownership and desired (it is ${Array.isArray(doc) ? "a list" : doc === null ? "empty" : `a ${typeof doc}`})`,

@@ -10,8 +10,10 @@ import {
   type RtnlOwnership,
   RtnlOwnershipSchema,
   rtnlAsDesired,
+  scanRouteListJson,
   showRtnl,
 } from "@linx/source-rtnl"
+import type { PackedReader } from "./json-packed.ts"
 import type { StandardSchemaV1 } from "@standard-schema/spec"
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { Netns } from "@linx/netlink"
@@ -69,6 +71,8 @@ export interface SourceEntry {
   asDesired?(netns: NetnsRef, file?: { desired: unknown; ownership: unknown }): Promise<unknown> | unknown
   /** for `show` without a file: what to list when no desired state says what to look at */
   showAll?(netns: NetnsRef): { sections: ShowSection[]; json: unknown }
+  /** lists under `desired` read packed from a JSON file's bytes (json-packed.ts), by key */
+  packedJson?: Readonly<Record<string, PackedReader>>
 }
 
 const ENTRIES: Record<string, SourceEntry> = {
@@ -78,6 +82,7 @@ const ENTRIES: Record<string, SourceEntry> = {
     ownershipSchema: RtnlOwnershipSchema as StandardSchemaV1<unknown, unknown>,
     defaultOwnership: {},
     create: (netns) => createRtnlSource({ netns }),
+    packedJson: { routes: scanRouteListJson },
     carryOwnership: (before, next) =>
       carryOwnership(before as RtnlOwnership | undefined, next as RtnlOwnership | undefined),
     show: (o, d, own) => showRtnl(o as RtnlObserved, d as RtnlDesired | undefined, own as RtnlOwnership | undefined),

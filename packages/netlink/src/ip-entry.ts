@@ -11,6 +11,8 @@ export {
   canonicalMac,
   ipv4Number,
   ipv4PrefixNumber,
+  ipv4NumberIn,
+  ipv4PrefixNumberIn,
   macBytes,
   formatMac,
   type Family,

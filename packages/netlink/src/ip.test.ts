@@ -5,7 +5,9 @@ import {
   formatIp,
   formatPrefix,
   ipv4Number,
+  ipv4NumberIn,
   ipv4PrefixNumber,
+  ipv4PrefixNumberIn,
   isNetworkAddress,
   parseIp,
   parsePrefix,
@@ -108,5 +110,20 @@ describe("IPv4 text as numbers (no array made)", () => {
       const x = ipv4Number(a)
       expect({ a, x }).toEqual({ a, x: ip?.family === "inet" ? new DataView(ip.bytes.buffer).getUint32(0, false) : -1 })
     }
+  })
+
+  test("the byte readers answer as the text ones, anywhere in a buffer (a file read without strings)", () => {
+    const all = samples().filter((s) => [...s].every((ch) => ch.charCodeAt(0) < 128))
+    const bytes = new TextEncoder().encode(all.join(" "))
+    let at = 0
+    for (const s of all) {
+      const a = s.split("/")[0]!
+      expect({ s, n: ipv4PrefixNumberIn(bytes, at, at + s.length) }).toEqual({ s, n: ipv4PrefixNumber(s) })
+      expect({ a, n: ipv4NumberIn(bytes, at, at + a.length) }).toEqual({ a, n: ipv4Number(a) })
+      at += s.length + 1
+    }
+    // a character past one byte is no digit
+    expect(ipv4PrefixNumber("10.0.0.\u0130/32")).toBe(-1)
+    expect(ipv4Number("1.2.3.\u0134")).toBe(-1)
   })
 })

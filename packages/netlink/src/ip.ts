@@ -34,18 +34,38 @@ function parseIpv4(s: string): Uint8Array | undefined {
   return part === 4 ? out : undefined
 }
 
+/** a short text's characters as bytes, for the byte readers below (one at a time: no array per call) */
+const scratch = new Uint8Array(18)
+
+/** `s` between start and end into `scratch`, or false (too long, or a character past one byte). */
+function toScratch(s: string, start: number, end: number): boolean {
+  if (end - start > scratch.length) return false
+  for (let i = start; i < end; i++) {
+    const ch = s.charCodeAt(i)
+    if (ch > 255) return false
+    scratch[i - start] = ch
+  }
+  return true
+}
+
 /**
  * The value of a dotted quad (strictly, as parseIp takes it) between `start` and `end`, as
  * an unsigned number, or -1: no array made (hot: a million routes' text).
  */
 export function ipv4Number(s: string, start = 0, end = s.length): number {
+  if (end - start < 7 || end - start > 15 || !toScratch(s, start, end)) return -1
+  return ipv4NumberIn(scratch, 0, end - start)
+}
+
+/** ipv4Number of the ASCII bytes b[start…end) (a file read without making strings). */
+export function ipv4NumberIn(b: Uint8Array, start: number, end: number): number {
   if (end - start < 7 || end - start > 15) return -1
   let value = 0
   let parts = 0
   let n = 0
   let digits = 0
   for (let i = start; i <= end; i++) {
-    const ch = i < end ? s.charCodeAt(i) : 46 /* "." ends the last octet */
+    const ch = i < end ? b[i]! : 46 /* "." ends the last octet */
     if (ch === 46) {
       if (digits === 0 || parts > 3) return -1
       value = value * 256 + n
@@ -66,14 +86,20 @@ export function ipv4Number(s: string, start = 0, end = s.length): number {
  * leading zeros, no host bits) as address * 64 + length, or -1.
  */
 export function ipv4PrefixNumber(s: string): number {
-  const slash = s.indexOf("/")
-  if (slash < 0) return -1
-  const addr = ipv4Number(s, 0, slash)
+  return toScratch(s, 0, s.length) ? ipv4PrefixNumberIn(scratch, 0, s.length) : -1
+}
+
+/** ipv4PrefixNumber of the ASCII bytes b[start…end). */
+export function ipv4PrefixNumberIn(b: Uint8Array, start: number, end: number): number {
+  let slash = start
+  while (slash < end && b[slash] !== 47) slash++
+  if (slash === end) return -1
+  const addr = ipv4NumberIn(b, start, slash)
   if (addr < 0) return -1
-  const tail = s.length - slash - 1
+  const tail = end - slash - 1
   if (tail < 1 || tail > 2) return -1
-  const d0 = s.charCodeAt(slash + 1) - 48
-  const d1 = tail === 2 ? s.charCodeAt(slash + 2) - 48 : 0
+  const d0 = b[slash + 1]! - 48
+  const d1 = tail === 2 ? b[slash + 2]! - 48 : 0
   if (d0 < 0 || d0 > 9 || d1 < 0 || d1 > 9 || (tail === 2 && d0 === 0)) return -1
   const len = tail === 2 ? d0 * 10 + d1 : d0
   if (len > 32) return -1

@@ -2,6 +2,7 @@
 // the inverse of the slices' resolution, so that applying it back changes nothing.
 import * as c from "./wire/constants.ts"
 import { isComparableRoute } from "./route/model.ts"
+import { defaultMetric } from "./route/schema.ts"
 import { ownsAddress, ownsLink, ownsRoute, resolveOwnership } from "./ownership.ts"
 import type { RtnlObserved } from "./observe.ts"
 import type { RtnlOwnership } from "./schema.ts"
@@ -130,7 +131,7 @@ export function rtnlAsDesired(o: RtnlObserved, ownership: RtnlOwnership | undefi
         put(x, "dev", r.oif ? name(r.oif) : undefined)
       }
       if (r.table !== c.RT_TABLE_MAIN) x.table = r.table
-      if (r.priority !== (r.family === "inet6" ? 1024 : 0)) x.metric = r.priority
+      if (r.priority !== defaultMetric(r.family)) x.metric = r.priority
       put(x, "src", r.prefsrc)
       put(x, "mtu", r.mtu)
       put(x, "tos", r.tos || undefined)

@@ -14,6 +14,9 @@ export {
   type RouteSpec,
 } from "./schema.ts"
 export { rtnlAsDesired } from "./as-desired.ts"
+/** a desired route list read packed from a JSON file's bytes (the CLI's fast read of a full table) */
+export { scanRouteList as scanRouteListJson } from "./route/json-list.ts"
+export { isPackedRouteList } from "./route/packed-list.ts"
 export { showRtnl } from "./show.ts"
 export { carryOwnership } from "./ownership.ts"
 export { FarLinkEvents } from "./far-events.ts"

@@ -6,7 +6,8 @@ import { ipv4PrefixNumber } from "@linx/netlink/ip"
 import { clip, isValidLinkName, issuePath } from "./schema-common.ts"
 import { RouteListSchema } from "./route/list.ts"
 import { NumberIndex } from "./route/number-index.ts"
-import { NexthopSchema, RouteSpecSchema, RouteTable, routeFamilyOf } from "./route/schema.ts"
+import { packedRoutes } from "./route/packed-list.ts"
+import { defaultMetric, NexthopSchema, RouteSpecSchema, RouteTable, routeFamilyOf } from "./route/schema.ts"
 import { RuleSpecSchema } from "./rule/schema.ts"
 import { NeighborSpecSchema } from "./neighbor/schema.ts"
 import { FdbSpecSchema } from "./fdb/schema.ts"
@@ -88,14 +89,15 @@ export const RtnlDesiredSchema = v.pipe(
     // of them): a bucket per (table, tos, metric), the last one kept at hand (a full
     // table's routes share one); an IPv4 prefix goes into one number index as
     // bucket * 2^38 + its number, anything else into the bucket's map by its text
-    const routes = dataset.value.routes
+    // (a packed list refused its duplicates as it was packed: not read again here)
+    const routes = packedRoutes(dataset.value.routes) ? [] : dataset.value.routes
     const buckets = new Map<string, { id: number; other: Map<string, number> }>()
     const v4 = new NumberIndex(routes.length)
     let at: [string | number, number, number] = ["", -1, -1]
     let last: { id: number; other: Map<string, number> } | undefined
     routes.forEach((r, i) => {
       const family = routeFamilyOf(r)
-      const metric = r.metric ?? (family === "inet6" ? 1024 : 0)
+      const metric = r.metric ?? defaultMetric(family)
       const table = r.table ?? "main"
       const tos = r.tos ?? 0
       if (!last || at[0] !== table || at[1] !== tos || at[2] !== metric) {

@@ -24,16 +24,24 @@ import {
   R_OIF,
   R_PREFSRC,
   type RouteTable,
+  addressText,
   WHOLE,
 } from "../wire/route-table.ts"
-import { routeDiffers, type WantedRoute, wantedRoute } from "./model.ts"
-import { type Grouped, groupPositions, hashKey, sameIp, sameKey } from "./records.ts"
+import { tableNumber } from "../ownership.ts"
+import { defaultScope, routeDiffers, type WantedRoute, wantedRoute } from "./model.ts"
+import { defaultMetric } from "./schema.ts"
+import { type Grouped, groupPositions, hashKey, hashSlots, IdTables, keyWords, sameIp, sameKey } from "./records.ts"
 
 // a desired record: the key's words as in an observed record (head, table, priority, dst)
 const D_KIND = 7 // scope | type << 8 | pref << 16
 const D_BITS = 8 // HAS_* bits as an observed record's, and these:
 const ONLINK = 256
 const HAS_DEV = 512
+// what the spec said that a record cannot keep otherwise (spec(i) of a list packed without specs)
+const SAID_DEFAULT = 1024 // dst "default"
+const SAID_TABLE = 2048
+const SAID_MAIN = 4096 // table "main"
+const SAID_METRIC = 8192
 /** gateway and prefsrc: ids in the address table (next hops repeat: a full table has a few) */
 const D_GATEWAY = 9
 const D_PREFSRC = 10
@@ -41,75 +49,86 @@ const D_MTU = 11
 const D_DEV = 12
 const RECORD = 13
 
+/** Packs simple routes one by one (DesiredRoutes.packer): add takes one of the simple shape, validated. */
+export interface SimplePacker {
+  add(spec: RouteSpec): void
+  /** the same for an IPv4 one, by its values (its dst as ipv4PrefixNumber gives it): no object */
+  addIpv4(prefix: number, via?: string, dev?: string, table?: "main" | number, metric?: number): void
+  /** the packed routes, or undefined when two share a key */
+  done(): DesiredRoutes | undefined
+}
+
 export class DesiredRoutes {
-  readonly #specs: readonly RouteSpec[]
-  readonly #w: Uint32Array
-  /** position + 1 by hash; 0 = empty */
-  readonly #slots: Int32Array
-  readonly #mask: number
-  /** device names, by the id in D_DEV */
-  readonly #devs: string[] = []
-  /** addresses (gateways, sources) by id: 4 words each, an IPv4 one in the first */
-  #addrs = new Uint32Array(64)
-  /** the same addresses' text, by id */
-  readonly #addrTexts: string[] = []
+  /** the validated routes; undefined when packed from elsewhere (simple routes only, see packer) */
+  readonly #specs: readonly RouteSpec[] | undefined
+  #w: Uint32Array
+  #n = 0
+  #slots: Int32Array // position + 1 by hash; 0 = empty
+  #mask: number
+  /** devices (D_DEV) and addresses (D_GATEWAY, D_PREFSRC) by id */
+  readonly #ids = new IdTables()
   /** positions of the multipath routes: the only ones whose devices a record does not hold */
   readonly #multipath: number[] = []
   /** what link scopes look up, made on the first one */
   #byLink: { dev: Grouped; gateway: Grouped } | undefined
   readonly #scratch = new Uint32Array(KEY_WORDS)
 
-  private constructor(specs: readonly RouteSpec[]) {
+  /** `capacity`: room made at once (see RouteTable: room costs nothing until written) */
+  private constructor(specs: readonly RouteSpec[] | undefined, capacity: number) {
     this.#specs = specs
-    this.#w = new Uint32Array(Math.max(1, specs.length) * RECORD)
-    let size = 16
-    while (size < specs.length * 2) size *= 2
-    this.#slots = new Int32Array(size)
-    this.#mask = size - 1
+    this.#w = new Uint32Array(Math.max(1, capacity) * RECORD)
+    this.#slots = hashSlots(capacity)
+    this.#mask = this.#slots.length - 1
   }
 
   /** Packs `specs` in steps of STEP_ITEMS (a million routes let the event loop in). */
   static *build(specs: readonly RouteSpec[]): Steps<DesiredRoutes> {
-    const d = new DesiredRoutes(specs)
-    const ids = { devs: new Map<string, number>(), addrs: new Map<string, number>() }
+    const d = new DesiredRoutes(specs, specs.length)
     for (let i = 0; i < specs.length; i++) {
       if (i % STEP_ITEMS === STEP_ITEMS - 1) yield
-      d.#pack(i, wantedRoute(specs[i]!), ids)
+      d.#pack(i, specs[i]!, wantedRoute(specs[i]!))
       d.#insert(i)
     }
+    d.#n = specs.length
     return d
   }
 
-  /** The id of an address (text) in the address table, added when new. */
-  #addr(text: string, ids: Map<string, number>): number {
-    let id = ids.get(text)
-    if (id === undefined) {
-      id = ids.size
-      ids.set(text, id)
-      this.#addrTexts.push(text)
-      if ((id + 1) * 4 > this.#addrs.length) {
-        const next = new Uint32Array(this.#addrs.length * 2)
-        next.set(this.#addrs)
-        this.#addrs = next
-      }
-      const v4 = ipv4Number(text)
-      if (v4 >= 0) this.#addrs[id * 4] = v4
-      else putBytes(this.#addrs, id * 4, parseIp(text)!.bytes)
+  /**
+   * Packs validated routes of the simple shape (route/list.ts simpleRoute's output) one at a
+   * time, keeping none of them: a list read straight from a file's bytes. `spec(i)` makes
+   * each again from its record. `done()` is undefined when two routes share a key (the
+   * schema's error to say, not this).
+   */
+  static packer(capacity: number): SimplePacker {
+    const d = new DesiredRoutes(undefined, capacity)
+    const room = () => {
+      if ((d.#n + 1) * RECORD <= d.#w.length) return
+      const next = new Uint32Array(d.#w.length * 2)
+      next.set(d.#w)
+      d.#w = next
     }
-    return id
+    return {
+      add(spec) {
+        room()
+        d.#pack(d.#n, spec, wantedRoute(spec))
+        d.#n++
+      },
+      addIpv4(prefix, via, dev, table, metric) {
+        room()
+        d.#packIpv4(d.#n, prefix, via, dev, table, metric)
+        d.#n++
+      },
+      done() {
+        d.#slots = hashSlots(d.#n)
+        d.#mask = d.#slots.length - 1
+        for (let i = 0; i < d.#n; i++) if (!d.#insert(i)) return undefined
+        return d
+      },
+    }
   }
 
-  #devId(dev: string, ids: Map<string, number>): number {
-    let id = ids.get(dev)
-    if (id === undefined) {
-      id = this.#devs.length
-      this.#devs.push(dev)
-      ids.set(dev, id)
-    }
-    return id
-  }
-
-  #pack(i: number, r: WantedRoute, ids: { devs: Map<string, number>; addrs: Map<string, number> }): void {
+  #pack(i: number, s: RouteSpec, r: WantedRoute): void {
+    const ids = this.#ids
     const w = this.#w
     const at = i * RECORD
     // an IPv4 prefix without an array (a million of them)
@@ -125,14 +144,17 @@ export class DesiredRoutes {
     }
     w[at + D_KIND] = r.scope | (r.type << 8) | ((r.pref ?? 0) << 16)
     let bits = r.onlink ? ONLINK : 0
+    if (s.dst === "default") bits |= SAID_DEFAULT
+    if (s.table !== undefined) bits |= s.table === "main" ? SAID_TABLE | SAID_MAIN : SAID_TABLE
+    if (s.metric !== undefined) bits |= SAID_METRIC
     if (r.nexthops || r.nhid !== undefined || r.metrics) bits |= WHOLE
     if (r.nexthops) this.#multipath.push(i)
     if (r.gateway !== undefined) {
-      w[at + D_GATEWAY] = this.#addr(r.gateway, ids.addrs)
+      w[at + D_GATEWAY] = ids.addr(r.gateway)
       bits |= HAS_GATEWAY | (r.gateway.includes(":") ? GATEWAY6 : 0)
     }
     if (r.prefsrc !== undefined) {
-      w[at + D_PREFSRC] = this.#addr(r.prefsrc, ids.addrs)
+      w[at + D_PREFSRC] = ids.addr(r.prefsrc)
       bits |= HAS_PREFSRC | (r.prefsrc.includes(":") ? PREFSRC6 : 0)
     }
     if (r.mtu !== undefined) {
@@ -142,20 +164,43 @@ export class DesiredRoutes {
     if (r.pref !== undefined) bits |= HAS_PREF
     if (r.dev !== undefined) {
       bits |= HAS_DEV
-      w[at + D_DEV] = this.#devId(r.dev, ids.devs)
+      w[at + D_DEV] = ids.dev(r.dev)
     }
     w[at + D_BITS] = bits
   }
 
-  /** Indexes position i; a later route of the same key takes its place. */
-  #insert(i: number): void {
+  /** What #pack makes of a simple IPv4 route ({dst, via, dev, table, metric}), from the dst's number (ipv4PrefixNumber). */
+  #packIpv4(i: number, prefix: number, via?: string, dev?: string, table?: "main" | number, metric?: number): void {
+    const w = this.#w
+    const at = i * RECORD
+    const len = prefix % 64
+    w[at] = c.AF_INET | (len << 8)
+    w[at + 1] = tableNumber(table)
+    w[at + 2] = metric ?? defaultMetric("inet")
+    if (len > 0) w[at + 3] = Math.floor(prefix / 64)
+    w[at + D_KIND] = defaultScope("inet", c.RTN_UNICAST, via !== undefined) | (c.RTN_UNICAST << 8)
+    let bits = table === undefined ? 0 : table === "main" ? SAID_TABLE | SAID_MAIN : SAID_TABLE
+    if (metric !== undefined) bits |= SAID_METRIC
+    if (via !== undefined) {
+      w[at + D_GATEWAY] = this.#ids.addr(via)
+      bits |= HAS_GATEWAY
+    }
+    if (dev !== undefined) {
+      bits |= HAS_DEV
+      w[at + D_DEV] = this.#ids.dev(dev)
+    }
+    w[at + D_BITS] = bits
+  }
+
+  /** Indexes position i; a later route of the same key takes its place (false then). */
+  #insert(i: number): boolean {
     const w = this.#w
     const at = i * RECORD
     for (let s = hashKey(w, at) & this.#mask; ; s = (s + 1) & this.#mask) {
       const x = this.#slots[s]!
       if (x === 0 || sameKey(w, (x - 1) * RECORD, w, at)) {
         this.#slots[s] = i + 1
-        return
+        return x === 0
       }
     }
   }
@@ -172,26 +217,30 @@ export class DesiredRoutes {
 
   /** The position of the desired route with this readable key ("254 10.0.0.0/8 0 0"; IPv6 without tos), or -1. */
   findKey(key: string): number {
-    const parts = key.split(" ")
-    const p = parsePrefix(parts[1] ?? "")
-    if (!p) return -1
-    const inet = p.bytes.length === 4
-    if (parts.length !== (inet ? 4 : 3)) return -1
-    const table = Number(parts[0])
-    const tos = inet ? Number(parts[2]) : 0
-    const priority = Number(parts[inet ? 3 : 2])
-    if (!Number.isInteger(table) || !Number.isInteger(tos) || !Number.isInteger(priority)) return -1
-    const k = this.#scratch
-    k.fill(0)
-    k[0] = (inet ? c.AF_INET : c.AF_INET6) | (p.prefixLen << 8) | (tos << 16)
-    k[1] = table >>> 0
-    k[2] = priority >>> 0
-    if (p.prefixLen > 0) putBytes(k, 3, p.bytes)
-    return this.find(k, 0)
+    return keyWords(key, this.#scratch) ? this.find(this.#scratch, 0) : -1
   }
 
   get length(): number {
-    return this.#specs.length
+    return this.#n
+  }
+
+  /** The validated route at position i: the one given, or (packed without) made again from its record. */
+  spec(i: number): RouteSpec {
+    if (this.#specs) return this.#specs[i]!
+    const w = this.#w
+    const at = i * RECORD
+    const head = w[at]!
+    const bits = w[at + D_BITS]!
+    const inet = (head & 0xff) === c.AF_INET
+    const s: Record<string, unknown> = {
+      dst: bits & SAID_DEFAULT ? "default" : `${addressText(w, at + 3, !inet)}/${(head >>> 8) & 0xff}`,
+    }
+    if (bits & HAS_GATEWAY) s.via = this.#ids.addrTexts[w[at + D_GATEWAY]!]
+    if (bits & HAS_DEV) s.dev = this.#ids.devs[w[at + D_DEV]!]
+    if (bits & SAID_TABLE) s.table = bits & SAID_MAIN ? "main" : w[at + 1]
+    if (bits & SAID_METRIC) s.metric = w[at + 2]
+    s.type = "unicast"
+    return s as RouteSpec
   }
 
   /**
@@ -208,11 +257,11 @@ export class DesiredRoutes {
     this.#byLink ??= this.#groupByLink()
     const { dev, gateway } = this.#byLink
     const out: number[] = []
-    this.#devs.forEach((d, id) => {
+    this.#ids.devs.forEach((d, id) => {
       if (links.has(d)) for (let k = dev.start[id]!; k < dev.start[id + 1]!; k++) out.push(dev.positions[k]!)
     })
     if (prefixes.length)
-      this.#addrTexts.forEach((a, id) => {
+      this.#ids.addrTexts.forEach((a, id) => {
         if (gateway.start[id] === gateway.start[id + 1] || !prefixes.some((p) => inPrefix(a, p))) return
         for (let k = gateway.start[id]!; k < gateway.start[id + 1]!; k++) out.push(gateway.positions[k]!)
       })
@@ -230,7 +279,7 @@ export class DesiredRoutes {
   /** Positions grouped by device id (routes naming one), and by gateway id (routes naming none). */
   #groupByLink(): { dev: Grouped; gateway: Grouped } {
     const w = this.#w
-    const n = this.#specs.length
+    const n = this.#n
     // each route's device id, or, naming none, its gateway id (-1: neither)
     const dev = new Int32Array(n).fill(-1)
     const gateway = new Int32Array(n).fill(-1)
@@ -239,12 +288,37 @@ export class DesiredRoutes {
       if (bits & HAS_DEV) dev[i] = w[at + D_DEV]!
       else if (bits & HAS_GATEWAY) gateway[i] = w[at + D_GATEWAY]!
     }
-    return { dev: groupPositions(dev, this.#devs.length), gateway: groupPositions(gateway, this.#addrTexts.length) }
+    return {
+      dev: groupPositions(dev, this.#ids.devs.length),
+      gateway: groupPositions(gateway, this.#ids.addrTexts.length),
+    }
   }
 
-  /** The resolved route at position i (made now: ops and slow compares only). */
+  /**
+   * The resolved route at position i (made now: ops and slow compares only). Packed without
+   * specs, it is read from the record (what wantedRoute makes of spec(i): tested so).
+   */
   wanted(i: number): WantedRoute {
-    return wantedRoute(this.#specs[i]!)
+    if (this.#specs) return wantedRoute(this.#specs[i]!)
+    const w = this.#w
+    const at = i * RECORD
+    const head = w[at]!
+    const kind = w[at + D_KIND]!
+    const bits = w[at + D_BITS]!
+    const inet = (head & 0xff) === c.AF_INET
+    const r: WantedRoute = {
+      tos: 0,
+      family: inet ? "inet" : "inet6",
+      dst: `${addressText(w, at + 3, !inet)}/${(head >>> 8) & 0xff}`,
+      table: w[at + 1]!,
+      priority: w[at + 2]!,
+      type: (kind >>> 8) & 0xff,
+      scope: kind & 0xff,
+      onlink: false,
+    }
+    if (bits & HAS_GATEWAY) r.gateway = this.#ids.addrTexts[w[at + D_GATEWAY]!]!
+    if (bits & HAS_DEV) r.dev = this.#ids.devs[w[at + D_DEV]!]!
+    return r
   }
 
   /**
@@ -263,9 +337,9 @@ export class DesiredRoutes {
     const kind = w[at + D_KIND]!
     if (((oKind >>> 8) & 0xff) !== ((kind >>> 8) & 0xff)) return "type"
     if ((oKind & 0xff) !== (kind & 0xff)) return "scope"
-    const a = this.#addrs
+    const a = this.#ids.addrs
     if (!sameIp(bits, HAS_GATEWAY, GATEWAY6, a, w[at + D_GATEWAY]! * 4, oBits, o, ot + R_GATEWAY)) return "via"
-    if (bits & HAS_DEV && linkName(o[ot + R_OIF]!) !== this.#devs[w[at + D_DEV]!]) return "dev"
+    if (bits & HAS_DEV && linkName(o[ot + R_OIF]!) !== this.#ids.devs[w[at + D_DEV]!]) return "dev"
     if (!sameIp(bits, HAS_PREFSRC, PREFSRC6, a, w[at + D_PREFSRC]! * 4, oBits, o, ot + R_PREFSRC)) return "src"
     if ((bits & HAS_MTU) !== (oBits & HAS_MTU) || (bits & HAS_MTU && w[at + D_MTU] !== o[ot + R_MTU])) return "mtu"
     if (bits & HAS_PREF && ((oKind >>> 16) & 0xff) !== ((kind >>> 16) & 0xff)) return "pref"

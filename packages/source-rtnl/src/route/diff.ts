@@ -9,6 +9,8 @@ import type { RouteSpec } from "../schema.ts"
 import { runSteps, STEP_ITEMS, type Steps } from "../steps.ts"
 import { R_KIND, R_PROTOCOL, R_TABLE, RouteTable } from "../wire/route-table.ts"
 import { DesiredRoutes } from "./desired-index.ts"
+import { packedRoutes } from "./packed-list.ts"
+import type { WantedRoute } from "./model.ts"
 
 /** The route memo plus the packed index of each desired route list (one per source). */
 export class RouteDiffMemo extends RouteMemo {
@@ -16,7 +18,8 @@ export class RouteDiffMemo extends RouteMemo {
 }
 
 function* indexDesired(desired: readonly RouteSpec[], memo: RouteDiffMemo): Steps<DesiredRoutes> {
-  const cached = memo.index.get(desired)
+  // (only DesiredRoutes are ever packed into a list: route/json-list.ts)
+  const cached = memo.index.get(desired) ?? (packedRoutes(desired) as DesiredRoutes | undefined)
   if (cached) return cached
   const idx = yield* DesiredRoutes.build(desired)
   memo.index.set(desired, idx)
@@ -103,10 +106,15 @@ export function* diffRoutesSteps(
   const protocol = owner.routeProtocol
   const idx = yield* indexDesired(desired, memo)
   const deletes: RouteOp[] = []
+  const packed = packedRoutes(desired) !== undefined
   const words = table.words
   const compare = (i: number, j: number) => {
     if (j < 0) {
-      ops.push({ kind: "create", object: "route", route: idx.wanted(i), protocol })
+      ops.push(
+        packed
+          ? new PackedRouteCreate(idx, i, protocol)
+          : { kind: "create", object: "route", route: idx.wanted(i), protocol },
+      )
       return
     }
     const theirs = words[table.at(j) + R_PROTOCOL]!
@@ -166,4 +174,33 @@ export function* diffRoutesSteps(
   }
   for (const d of deletes) ops.push(d) // no spread: a million arguments overflow the stack
   return { ops, conflicts }
+}
+
+/**
+ * The create op of a packed list's route: its route read from the record when asked, a
+ * new object each time (a million creates are one small object each, not three with a
+ * string; what reads `op.route` is unchanged; JSON says it whole).
+ */
+export class PackedRouteCreate {
+  readonly kind = "create"
+  readonly object = "route"
+  readonly #routes: DesiredRoutes
+  readonly #i: number
+
+  constructor(
+    routes: DesiredRoutes,
+    i: number,
+    readonly protocol: number,
+  ) {
+    this.#routes = routes
+    this.#i = i
+  }
+
+  get route(): WantedRoute {
+    return this.#routes.wanted(this.#i)
+  }
+
+  toJSON(): { kind: "create"; object: "route"; route: WantedRoute; protocol: number } {
+    return { kind: this.kind, object: this.object, route: this.route, protocol: this.protocol }
+  }
 }

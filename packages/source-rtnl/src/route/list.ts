@@ -14,6 +14,7 @@ import {
 } from "@linx/netlink/ip"
 import { isValidLinkName } from "../schema-common.ts"
 import { RT_TABLE_LOCAL } from "../wire/constants.ts"
+import { packedRoutes } from "./packed-list.ts"
 import { RouteSpecSchema } from "./schema.ts"
 
 type RouteSpecOut = v.InferOutput<typeof RouteSpecSchema>
@@ -36,35 +37,50 @@ export function simpleRoute(x: unknown, goodNames: Set<string>): RouteSpecOut | 
   if (typeof x !== "object" || x === null || Array.isArray(x)) return undefined
   const r = x as Record<string, unknown>
   for (const k in r) if (!SIMPLE_KEYS.has(k)) return undefined
-  if (r.type !== undefined && r.type !== "unicast") return undefined
   const dst = canonicalDst(r.dst)
   if (dst === undefined) return undefined
+  const six = dst.includes(":")
+  if (!simpleValid(six, dst === "default", r.via, r.dev, r.table, r.metric, r.type, goodNames)) return undefined
   const out: Record<string, unknown> = { dst }
-  if (r.via !== undefined) {
-    if (typeof r.via !== "string" || (ipv4Number(r.via) < 0 && canonicalIp(r.via) !== r.via)) return undefined
-    // one family: a default route takes its gateway's; a prefix must match it
-    if (dst !== "default" && dst.includes(":") !== r.via.includes(":")) return undefined
-    out.via = r.via
-  }
-  if (r.dev !== undefined) {
-    if (typeof r.dev !== "string") return undefined
-    if (!goodNames.has(r.dev)) {
-      if (!isValidLinkName(r.dev)) return undefined
-      goodNames.add(r.dev)
-    }
-    out.dev = r.dev
-  }
-  if (out.via === undefined && out.dev === undefined) return undefined // a unicast route needs one
-  if (r.table !== undefined) {
-    if (r.table !== "main" && !(isU32(r.table) && r.table >= 1 && r.table !== RT_TABLE_LOCAL)) return undefined
-    out.table = r.table
-  }
-  if (r.metric !== undefined) {
-    if (!isU32(r.metric)) return undefined
-    out.metric = r.metric
-  }
+  if (r.via !== undefined) out.via = r.via
+  if (r.dev !== undefined) out.dev = r.dev
+  if (r.table !== undefined) out.table = r.table
+  if (r.metric !== undefined) out.metric = r.metric
   out.type = "unicast"
   return out as RouteSpecOut
+}
+
+/**
+ * The checks RouteSpecSchema makes of a simple route's values, its dst aside (canonical
+ * already: IPv6 when `six`, or "default"); values one at a time, so that a reader of bytes
+ * checks without making the object.
+ */
+export function simpleValid(
+  six: boolean,
+  isDefault: boolean,
+  via: unknown,
+  dev: unknown,
+  table: unknown,
+  metric: unknown,
+  type: unknown,
+  goodNames: Set<string>,
+): boolean {
+  if (type !== undefined && type !== "unicast") return false
+  if (via !== undefined) {
+    if (typeof via !== "string" || (ipv4Number(via) < 0 && canonicalIp(via) !== via)) return false
+    // one family: a default route takes its gateway's; a prefix must match it
+    if (!isDefault && six !== via.includes(":")) return false
+  }
+  if (dev !== undefined) {
+    if (typeof dev !== "string") return false
+    if (!goodNames.has(dev)) {
+      if (!isValidLinkName(dev)) return false
+      goodNames.add(dev)
+    }
+  }
+  if (via === undefined && dev === undefined) return false // a unicast route needs one
+  if (table !== undefined && table !== "main" && !(isU32(table) && table >= 1 && table !== RT_TABLE_LOCAL)) return false
+  return metric === undefined || isU32(metric)
 }
 
 /** An array of routes: each simple one built directly, any other checked by RouteSpecSchema. */
@@ -77,6 +93,8 @@ export const RouteListSchema = Object.assign(
     ),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       const input = dataset.value
+      // read from a file's bytes and checked route by route as it was packed
+      if (packedRoutes(input)) return input as RouteSpecOut[]
       const out: RouteSpecOut[] = new Array(input.length)
       const goodNames = new Set<string>()
       let failed = false

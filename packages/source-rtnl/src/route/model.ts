@@ -4,7 +4,7 @@
 import { type Family, parsePrefix } from "@linx/netlink/ip"
 import { tableNumber } from "../ownership.ts"
 import type { RouteSpec } from "../schema.ts"
-import { routeFamilyOf } from "./schema.ts"
+import { defaultMetric, routeFamilyOf } from "./schema.ts"
 import * as c from "../wire/constants.ts"
 import type { RouteMetric } from "../wire/constants.ts"
 import { type Nexthop, packRouteId, type Route } from "../wire/route.ts"
@@ -88,6 +88,12 @@ export class RouteMemo {
 
 const METRIC_KEYS = Object.keys(c.RTAX) as RouteMetric[]
 
+/** The scope of a route that names none, as ip gives it: host for local, link for a unicast IPv4 route without a gateway. */
+export function defaultScope(family: Family, type: number, hasGateway: boolean): number {
+  if (type === c.RTN_LOCAL) return c.RT_SCOPE_HOST
+  return family === "inet" && type === c.RTN_UNICAST && !hasGateway ? c.RT_SCOPE_LINK : c.RT_SCOPE_UNIVERSE
+}
+
 /** Resolves a desired route's defaults the way the kernel will (metric, scope, family). */
 export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
   const cached = memo?.wanted.get(s)
@@ -95,18 +101,11 @@ export function wantedRoute(s: RouteSpec, memo?: RouteMemo): WantedRoute {
   const family: Family = routeFamilyOf(s)
   const dst = s.dst === "default" ? (family === "inet" ? "0.0.0.0/0" : "::/0") : s.dst
   const table = tableNumber(s.table)
-  const priority = s.metric ?? (family === "inet6" ? 1024 : 0)
+  const priority = s.metric ?? defaultMetric(family)
   const type = TYPES[s.type ?? "unicast"]!
   // a route through a nexthop object is universe-scoped, as ip makes it
   const hasGateway = !!s.via || !!s.nexthops?.some((n) => n.via) || s.nhid !== undefined
-  const scope =
-    s.scope !== undefined
-      ? SCOPES[s.scope]!
-      : type === c.RTN_LOCAL
-        ? c.RT_SCOPE_HOST
-        : family === "inet" && type === c.RTN_UNICAST && !hasGateway
-          ? c.RT_SCOPE_LINK
-          : c.RT_SCOPE_UNIVERSE
+  const scope = s.scope !== undefined ? SCOPES[s.scope]! : defaultScope(family, type, hasGateway)
   const tos = family === "inet" ? (s.tos ?? 0) : 0
   const w: WantedRoute = {
     tos,

@@ -18,6 +18,9 @@ export function routeFamilyOf(s: {
   return (gateway ? familyOf(gateway) : undefined) ?? (s.src ? familyOf(s.src) : undefined) ?? s.family ?? "inet"
 }
 
+/** The kernel's metric of a route that names none (ip's too). */
+export const defaultMetric = (family: "inet" | "inet6"): number => (family === "inet6" ? 1024 : 0)
+
 export const RouteTable = v.union(
   [
     v.literal("main"),

@@ -239,7 +239,7 @@ export class RouteTable {
     const r: Route = {
       id: this.id(i),
       family: inet ? "inet" : "inet6",
-      dst: `${textAt(w, at + R_DST, !inet)}/${(head >>> 8) & 0xff}`,
+      dst: `${addressText(w, at + R_DST, !inet)}/${(head >>> 8) & 0xff}`,
       tos: (head >>> 16) & 0xff,
       table: w[at + R_TABLE]!,
       protocol: w[at + R_PROTOCOL]!,
@@ -249,8 +249,8 @@ export class RouteTable {
       priority: w[at + R_PRIORITY]!,
       oif: w[at + R_OIF]!,
     }
-    if (bits & HAS_GATEWAY) r.gateway = textAt(w, at + R_GATEWAY, (bits & GATEWAY6) !== 0)
-    if (bits & HAS_PREFSRC) r.prefsrc = textAt(w, at + R_PREFSRC, (bits & PREFSRC6) !== 0)
+    if (bits & HAS_GATEWAY) r.gateway = addressText(w, at + R_GATEWAY, (bits & GATEWAY6) !== 0)
+    if (bits & HAS_PREFSRC) r.prefsrc = addressText(w, at + R_PREFSRC, (bits & PREFSRC6) !== 0)
     if (bits & HAS_MTU) r.mtu = w[at + R_MTU]!
     if (bits & HAS_NHID) r.nhid = w[at + R_NHID]!
     if (bits & HAS_PREF) r.pref = (kind >>> 16) & 0xff
@@ -313,7 +313,7 @@ function putIp(w: Uint32Array, at: number, s: string, six: number): number {
 }
 
 /** The text of the address in 4 words at `at` (IPv4 in the first). */
-function textAt(w: Uint32Array, at: number, six: boolean): string {
+export function addressText(w: Uint32Array, at: number, six: boolean): string {
   const a = w[at]!
   if (!six) return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`
   const b = new Uint8Array(16)
