@@ -112,6 +112,7 @@ describe("a route list read packed from JSON bytes", () => {
   test("gives up on every list it cannot say exactly (the usual way then says it)", () => {
     const give = [
       '[{"dst":"10.0.0.0/8","via":"10.0.0.\\u0031"}]', // an escape
+      '[{"dst":"10.0.0.0/8","dev":"eth\\u0030"}]', // one whose raw text is a valid name too
       '[{"dst":"10.0.0.0/8","dev":"é0"}]', // not ASCII
       '[{"dst":"10.0.0.0/8","via":"10.0.0.1","via":"10.0.0.2"}]', // a key twice
       '[{"dst":"10.0.0.0/8","via":"10.0.0.1","mtu":1400}]', // another key
@@ -147,6 +148,17 @@ describe("a route list read packed from JSON bytes", () => {
     const spaced = '\n[ {\t"dst" : "10.0.0.0/8" ,\r\n "via":"10.0.0.1" } , {"dev":"eth0","dst":"default"} ]'
     expect([...scanRouteList(bytes(spaced), 0)!.list]).toEqual(usual(spaced)!)
   })
+})
+
+test("the packer grows past the room it was given, each route kept", () => {
+  const p = DesiredRoutes.packer(1)
+  for (let i = 0; i < 5000; i++) p.addIpv4((((10 << 24) | (i << 8)) >>> 0) * 64 + 24, "10.255.0.254", "eth0")
+  const d = p.done()!
+  expect(d.length).toBe(5000)
+  for (const i of [0, 1, 2, 4095, 4999]) {
+    expect(d.spec(i)).toEqual({ dst: `10.${i >> 8}.${i & 255}.0/24`, via: "10.255.0.254", dev: "eth0", type: "unicast" })
+    expect(d.findKey(`254 10.${i >> 8}.${i & 255}.0/24 0 0`)).toBe(i)
+  }
 })
 
 describe("a packed list", () => {

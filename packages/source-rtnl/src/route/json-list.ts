@@ -1,8 +1,8 @@
 // A route list read straight from a JSON file's bytes into packed records: a full table
 // is a million routes of one simple shape, and JSON.parse plus validation make two objects
 // and a string per route that the diff never needs (half of `linx plan`'s time at 1M).
-// Each route is checked by route/list.ts's simpleRoute (the schema's own fast checks) and
-// packed; anything else — another key, an escape, a non-ASCII byte, a duplicate key, a
+// Each route is checked by route/list.ts's simpleValid (the checks its simpleRoute makes for
+// the schema) and packed; anything else — another key, an escape, a non-ASCII byte, a duplicate key, a
 // route the schema would refuse — gives up, and the caller reads the file the usual way,
 // so every error message stays the schema's.
 import type { RouteSpec } from "../schema.ts"
@@ -31,6 +31,8 @@ const TYPE = 5
 
 /** The shortest route a list can hold ({"dst":"default","via":"::1"} and the like): sizes the records. */
 const MIN_ROUTE_BYTES = 24
+/** Room made at once at most (2M routes, 104 MB unwritten); a longer list grows it. */
+const MAX_ROOM = 1 << 21
 
 /** Reads a simple route list from JSON bytes; every step says false (or undefined, -1) to give up. */
 class Reader {
@@ -188,7 +190,7 @@ function sameBytes(a: Uint8Array, ai: number, b: Uint8Array, bi: number, n: numb
 export function scanRouteList(bytes: Uint8Array, at: number): { list: readonly RouteSpec[]; end: number } | undefined {
   const r = new Reader(bytes, at)
   if (!r.expect(LIST_OPEN)) return undefined
-  const packer = DesiredRoutes.packer(Math.ceil((bytes.length - at) / MIN_ROUTE_BYTES))
+  const packer = DesiredRoutes.packer(Math.min(MAX_ROOM, Math.ceil((bytes.length - at) / MIN_ROUTE_BYTES)))
   const goodNames = new Set<string>()
   if (!r.expect(LIST_CLOSE))
     for (;;) {
