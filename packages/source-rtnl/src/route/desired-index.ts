@@ -3,7 +3,7 @@
 // observed RouteTable's, so a full diff over a million routes looks each observed route up
 // without a string or an object. Routes a record cannot say (multipath, a nexthop object,
 // metrics other than mtu) are marked WHOLE and compared the slow way (routeDiffers).
-import { ipv4Number, ipv4PrefixNumber, parseIp, parsePrefix } from "@linx/netlink/ip"
+import { ipv4PrefixNumber, parsePrefix } from "@linx/netlink/ip"
 import type { RouteSpec } from "../schema.ts"
 import { STEP_ITEMS, type Steps } from "../steps.ts"
 import * as c from "../wire/constants.ts"

@@ -156,7 +156,12 @@ test("the packer grows past the room it was given, each route kept", () => {
   const d = p.done()!
   expect(d.length).toBe(5000)
   for (const i of [0, 1, 2, 4095, 4999]) {
-    expect(d.spec(i)).toEqual({ dst: `10.${i >> 8}.${i & 255}.0/24`, via: "10.255.0.254", dev: "eth0", type: "unicast" })
+    expect(d.spec(i)).toEqual({
+      dst: `10.${i >> 8}.${i & 255}.0/24`,
+      via: "10.255.0.254",
+      dev: "eth0",
+      type: "unicast",
+    })
     expect(d.findKey(`254 10.${i >> 8}.${i & 255}.0/24 0 0`)).toBe(i)
   }
 })
