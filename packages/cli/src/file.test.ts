@@ -6,6 +6,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { isPackedRouteList } from "@linx/source-rtnl"
 import { FileError, loadFile } from "./file.ts"
+import { parsePackedJson } from "./json-packed.ts"
+import { sourceEntry } from "./sources.ts"
 
 async function issues(name: string, text: string): Promise<string[]> {
   try {
@@ -127,6 +129,7 @@ describe("a JSON file read packed (a full routing table)", () => {
       ["another source", `{"source":"sysctl","desired":{"routes":${list}}}`],
       ["an unknown source", `{"source":"bgp","desired":{"routes":${list}}}`],
       ["a source that is no string", `{"source":1,"desired":{"routes":${list}}}`],
+      ["another source said after desired", `{"source":"rtnl","desired":{"routes":${list}},"source":"sysctl"}`],
       ["an unknown top-level key", `{"source":"rtnl","desired":{"routes":${list}},"x":1}`],
       ["a byte-order mark", `\ufeff{"source":"rtnl","desired":{"routes":${list}}}`],
     ]
@@ -135,6 +138,9 @@ describe("a JSON file read packed (a full routing table)", () => {
       expect({ what, packed: r.packed }).toEqual({ what, packed: false })
       expect({ what, out: r.bytes }).toEqual({ what, out: r.text })
     }
+    // a source said again after desired: the lists were read by the first one's readers, so not packed at all
+    const twice = new TextEncoder().encode(`{"source":"rtnl","desired":{"routes":${list}},"source":"sysctl"}`)
+    expect(parsePackedJson(twice, (source) => sourceEntry(source)?.packedJson)).toBeUndefined()
     // an unknown top-level key is still refused, packed or not
     const unknown = await both(`{"source":"rtnl","desired":{"routes":${list}},"extra":1}`)
     expect(unknown.bytes).toEqual(["extra: unknown key (expected source, netns, lifetime, ownership, desired)"])

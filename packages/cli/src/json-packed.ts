@@ -106,6 +106,8 @@ export function parsePackedJson(
   const once = (key: string) => !seen.has(key) && !!seen.add(key)
   let readers: Readonly<Record<string, PackedReader>> | undefined
   let source: string | undefined
+  /** the source whose readers read the lists (a `source` said again later must be the same) */
+  let readFor: string | undefined
   const end = walk.object(0, (key, at) => {
     if (key === "source") {
       const s = walk.key(at) // a plain string, read as a key is
@@ -114,6 +116,7 @@ export function parsePackedJson(
     }
     if (key !== "desired") return undefined
     readers = source === undefined ? undefined : readersOf(source)
+    readFor = source
     if (!readers || !once(key)) return -1
     return walk.object(at, (k, start) => {
       const read = Object.hasOwn(readers!, k) ? readers![k] : undefined
@@ -143,7 +146,7 @@ export function parsePackedJson(
     return undefined // its error is the whole text's to say
   }
   const desired = doc?.desired
-  if (typeof desired !== "object" || desired === null || (doc as { source?: unknown }).source !== source)
+  if (typeof desired !== "object" || desired === null || (doc as { source?: unknown }).source !== readFor)
     return undefined
   for (const s of spans) {
     if (desired[s.key] !== mark) return undefined
