@@ -11,6 +11,7 @@ export type PackedReader = (bytes: Uint8Array, at: number) => { list: unknown; e
 
 const QUOTE = 34
 const BACKSLASH = 92
+const keyText = new TextDecoder()
 
 /** Walks JSON bytes without making values; every step returns the position after it, or -1. */
 class Walk {
@@ -62,7 +63,7 @@ class Walk {
     if (end < 0) return undefined
     const raw = this.b.subarray(i + 1, end - 1)
     if (raw.includes(BACKSLASH)) return undefined
-    return { key: new TextDecoder().decode(raw), next: end }
+    return { key: keyText.decode(raw), next: end }
   }
 
   /**
