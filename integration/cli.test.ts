@@ -498,6 +498,14 @@ desired:
     expect(packed.code).toBe(2)
     expect(packed.stdout.split("\n").length).toBeGreaterThan(20_000)
     expect(packed.stdout.replace(json, "F")).toBe(usual.stdout.replace(yaml, "F"))
+    // the same bytes to a file (written synchronously) and to a pipe read slowly (through the stream)
+    const toFile = file("plan.txt", "")
+    t.ns.run(() => Bun.spawnSync(["bun", MAIN, "plan", json], { stdout: Bun.file(toFile), stderr: "pipe" }))
+    expect(readFileSync(toFile, "utf8")).toBe(packed.stdout)
+    const slow = t.ns.run(() =>
+      Bun.spawnSync(["sh", "-c", `bun ${MAIN} plan ${json} | (sleep 0.3; cat)`], { stdout: "pipe", stderr: "pipe" }),
+    )
+    expect(slow.stdout.toString()).toBe(packed.stdout)
     expect(linx(t, "plan", "--json", json).stdout.replace(json, "F")).toBe(
       linx(t, "plan", "--json", yaml).stdout.replace(yaml, "F"),
     )

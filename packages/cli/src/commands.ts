@@ -1,20 +1,14 @@
 // show, plan, apply: one look at the kernel, or one pass, from the command line.
 import { needsRoot } from "./caps.ts"
 import type { ApplyReport, NetnsRef } from "@linx/netlink"
+import type { TextBytes } from "@linx/netlink/ip"
 import type { AnySource } from "@linx/reconcile"
 import { isConflictOp, validate } from "@linx/reconcile"
 import { type DesiredFile, FileError, loadFile } from "./file.ts"
+import { type Output, stdio, textOut } from "./output.ts"
 import { type ShowSection, type SourceEntry, sourceEntry, SOURCE_KINDS } from "./sources.ts"
 
-export interface Output {
-  out(line: string): void
-  err(line: string): void
-}
-
-export const stdio: Output = {
-  out: (l) => process.stdout.write(`${l}\n`),
-  err: (l) => process.stderr.write(`${l}\n`),
-}
+export { type Output, stdio } from "./output.ts"
 
 /** Exit codes: 0 ok / nothing pending, 1 error, 2 changes pending (plan). */
 export type ExitCode = 0 | 1 | 2
@@ -203,6 +197,14 @@ export async function planCommand(
   }
 }
 
+/** An op that writes its own description as bytes (a packed route create: no string made). */
+interface DescribedInto {
+  describeInto(out: TextBytes): void
+}
+
+const isDescribedInto = (op: unknown): op is DescribedInto =>
+  typeof (op as Partial<DescribedInto> | undefined)?.describeInto === "function"
+
 /** `linx plan`'s text: a count, then each op as `ip`/`nft`/`sysctl` text, what waits, the kernel's word. */
 function printPlan(
   io: Output,
@@ -217,21 +219,25 @@ function printPlan(
     io.out(`${path}: nothing to do, the kernel matches the desired state`)
     return
   }
-  io.out(
+  // written as bytes through one buffer, each op described as written: a million-route plan
+  // is a million lines, not a million writes, strings or buffers
+  const out = textOut(io)
+  const line = (text: string) => out.text(text).byte(10)
+  line(
     `${path}: ${ops.length - conflicts} change(s) pending${conflicts ? `, ${conflicts} conflict(s)` : ""}${waiting.length ? `, ${waiting.length} waiting` : ""}`,
   )
-  // in blocks of lines, described as written: a million-route plan is a million lines, not
-  // a million writes, and no million strings kept
-  for (let i = 0; i < ops.length; i += 4096) {
-    let block = `  ${describe(ops[i])}`
-    for (let k = i + 1; k < Math.min(ops.length, i + 4096); k++) block += `\n  ${describe(ops[k])}`
-    io.out(block)
+  for (const op of ops) {
+    out.text("  ")
+    if (isDescribedInto(op)) op.describeInto(out)
+    else out.text(describe(op))
+    out.byte(10)
   }
-  for (const w of waiting) io.out(`  # waiting: ${w}`)
-  if (checked?.accepted) io.out("  # the kernel accepts these changes (checked, nothing committed)")
+  for (const w of waiting) line(`  # waiting: ${w}`)
+  if (checked?.accepted) line("  # the kernel accepts these changes (checked, nothing committed)")
   const [first, ...rest] = checked?.refused ?? []
-  if (first) io.out(`  # the kernel would refuse: ${first.op}: ${first.error}`)
-  if (rest.length) io.out(`  # (and ${rest.length} more op(s) after it; --json lists them)`)
+  if (first) line(`  # the kernel would refuse: ${first.op}: ${first.error}`)
+  if (rest.length) line(`  # (and ${rest.length} more op(s) after it; --json lists them)`)
+  out.end()
 }
 
 /** What kind of op it is, for `plan --json` (every source's ops have a kind; most an object). */

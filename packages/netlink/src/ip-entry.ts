@@ -1,4 +1,5 @@
-// @linx/netlink/ip: IP addresses, prefixes and MACs as the kernel spells them.
+// @linx/netlink/ip: IP addresses, prefixes and MACs as the kernel spells them, and text
+// written as bytes (TextBytes: how a million-line plan is written).
 export {
   parseIp,
   parsePrefix,
@@ -19,3 +20,4 @@ export {
   type IpAddr,
   type IpPrefix,
 } from "./ip.ts"
+export { TextBytes } from "./text-bytes.ts"

@@ -3,7 +3,7 @@
 // observed RouteTable's, so a full diff over a million routes looks each observed route up
 // without a string or an object. Routes a record cannot say (multipath, a nexthop object,
 // metrics other than mtu) are marked WHOLE and compared the slow way (routeDiffers).
-import { ipv4PrefixNumber, parsePrefix } from "@linx/netlink/ip"
+import { ipv4PrefixNumber, parsePrefix, type TextBytes } from "@linx/netlink/ip"
 import type { RouteSpec } from "../schema.ts"
 import { STEP_ITEMS, type Steps } from "../steps.ts"
 import * as c from "../wire/constants.ts"
@@ -24,30 +24,35 @@ import {
   R_OIF,
   R_PREFSRC,
   type RouteTable,
-  addressText,
   WHOLE,
 } from "../wire/route-table.ts"
 import { tableNumber } from "../ownership.ts"
 import { defaultScope, routeDiffers, type WantedRoute, wantedRoute } from "./model.ts"
 import { defaultMetric } from "./schema.ts"
-import { type Grouped, groupPositions, hashKey, hashSlots, IdTables, keyWords, sameIp, sameKey } from "./records.ts"
-
-// a desired record: the key's words as in an observed record (head, table, priority, dst)
-const D_KIND = 7 // scope | type << 8 | pref << 16
-const D_BITS = 8 // HAS_* bits as an observed record's, and these:
-const ONLINK = 256
-const HAS_DEV = 512
-// what the spec said that a record cannot keep otherwise (spec(i) of a list packed without specs)
-const SAID_DEFAULT = 1024 // dst "default"
-const SAID_TABLE = 2048
-const SAID_MAIN = 4096 // table "main"
-const SAID_METRIC = 8192
-/** gateway and prefsrc: ids in the address table (next hops repeat: a full table has a few) */
-const D_GATEWAY = 9
-const D_PREFSRC = 10
-const D_MTU = 11
-const D_DEV = 12
-const RECORD = 13
+import { recordSpec, recordWanted, writeRouteAdd } from "./record-read.ts"
+import {
+  D_BITS,
+  D_DEV,
+  D_GATEWAY,
+  D_KIND,
+  D_MTU,
+  D_PREFSRC,
+  type Grouped,
+  groupPositions,
+  HAS_DEV,
+  hashKey,
+  hashSlots,
+  IdTables,
+  keyWords,
+  ONLINK,
+  RECORD,
+  SAID_DEFAULT,
+  SAID_MAIN,
+  SAID_METRIC,
+  SAID_TABLE,
+  sameIp,
+  sameKey,
+} from "./records.ts"
 
 /** Packs simple routes one by one (DesiredRoutes.packer): add takes one of the simple shape, validated. */
 export interface SimplePacker {
@@ -226,21 +231,15 @@ export class DesiredRoutes {
 
   /** The validated route at position i: the one given, or (packed without) made again from its record. */
   spec(i: number): RouteSpec {
-    if (this.#specs) return this.#specs[i]!
-    const w = this.#w
-    const at = i * RECORD
-    const head = w[at]!
-    const bits = w[at + D_BITS]!
-    const inet = (head & 0xff) === c.AF_INET
-    const s: Record<string, unknown> = {
-      dst: bits & SAID_DEFAULT ? "default" : `${addressText(w, at + 3, !inet)}/${(head >>> 8) & 0xff}`,
-    }
-    if (bits & HAS_GATEWAY) s.via = this.#ids.addrTexts[w[at + D_GATEWAY]!]
-    if (bits & HAS_DEV) s.dev = this.#ids.devs[w[at + D_DEV]!]
-    if (bits & SAID_TABLE) s.table = bits & SAID_MAIN ? "main" : w[at + 1]
-    if (bits & SAID_METRIC) s.metric = w[at + 2]
-    s.type = "unicast"
-    return s as RouteSpec
+    return this.#specs ? this.#specs[i]! : recordSpec(this.#w, i * RECORD, this.#ids)
+  }
+
+  /**
+   * Writes the `ip route add` text of route i's create op (what describeRouteOp says) as
+   * bytes; false when it cannot (a list with specs, or a route not of the simple shape).
+   */
+  describeCreate(out: TextBytes, i: number, protocol: number): boolean {
+    return this.#specs === undefined && writeRouteAdd(out, this.#w, i * RECORD, this.#ids, protocol)
   }
 
   /**
@@ -299,26 +298,7 @@ export class DesiredRoutes {
    * specs, it is read from the record (what wantedRoute makes of spec(i): tested so).
    */
   wanted(i: number): WantedRoute {
-    if (this.#specs) return wantedRoute(this.#specs[i]!)
-    const w = this.#w
-    const at = i * RECORD
-    const head = w[at]!
-    const kind = w[at + D_KIND]!
-    const bits = w[at + D_BITS]!
-    const inet = (head & 0xff) === c.AF_INET
-    const r: WantedRoute = {
-      tos: 0,
-      family: inet ? "inet" : "inet6",
-      dst: `${addressText(w, at + 3, !inet)}/${(head >>> 8) & 0xff}`,
-      table: w[at + 1]!,
-      priority: w[at + 2]!,
-      type: (kind >>> 8) & 0xff,
-      scope: kind & 0xff,
-      onlink: false,
-    }
-    if (bits & HAS_GATEWAY) r.gateway = this.#ids.addrTexts[w[at + D_GATEWAY]!]!
-    if (bits & HAS_DEV) r.dev = this.#ids.devs[w[at + D_DEV]!]!
-    return r
+    return this.#specs ? wantedRoute(this.#specs[i]!) : recordWanted(this.#w, i * RECORD, this.#ids)
   }
 
   /**

@@ -1,7 +1,7 @@
 // The diff of desired routes against the kernel's: a full diff walks every observed
 // route once against a packed index of the desired ones (desired-index.ts); a scoped diff (after events) looks
 // only at the routes the events name, and those through the links they name.
-import { formatPrefix, networkOf, parseIp, parsePrefix } from "@linx/netlink/ip"
+import { formatPrefix, networkOf, parseIp, parsePrefix, type TextBytes } from "@linx/netlink/ip"
 import type { ConflictOp } from "../conflict.ts"
 import { type Owner, ownsRoute } from "../ownership.ts"
 import { isComparableType, type Route, type RouteOp, RouteMemo, type RouteScope, wantedRouteKey } from "./model.ts"
@@ -10,6 +10,7 @@ import { runSteps, STEP_ITEMS, type Steps } from "../steps.ts"
 import { R_KIND, R_PROTOCOL, R_TABLE, RouteTable } from "../wire/route-table.ts"
 import { DesiredRoutes } from "./desired-index.ts"
 import { packedRoutes } from "./packed-list.ts"
+import { describeRouteOp } from "./describe.ts"
 import type { WantedRoute } from "./model.ts"
 
 /** The route memo plus the packed index of each desired route list (one per source). */
@@ -198,6 +199,11 @@ export class PackedRouteCreate {
 
   get route(): WantedRoute {
     return this.#routes.wanted(this.#i)
+  }
+
+  /** Writes what describeRouteOp says of this op, as bytes (without making the route when it can). */
+  describeInto(out: TextBytes): void {
+    if (!this.#routes.describeCreate(out, this.#i, this.protocol)) out.text(describeRouteOp(this))
   }
 
   toJSON(): { kind: "create"; object: "route"; route: WantedRoute; protocol: number } {

@@ -11,6 +11,8 @@ import { packedRouteList, packedRoutes } from "./packed-list.ts"
 import { wantedRoute } from "./model.ts"
 import { diffRoutes, PackedRouteCreate } from "./diff.ts"
 import { RouteTable } from "../wire/route-table.ts"
+import { describeRouteOp } from "./describe.ts"
+import { TextBytes } from "@linx/netlink/ip"
 import { resolveOwnership } from "../ownership.ts"
 
 const bytes = (s: string) => new TextEncoder().encode(s)
@@ -107,6 +109,33 @@ describe("a route list read packed from JSON bytes", () => {
     expect(fast.every((op) => op instanceof PackedRouteCreate)).toBe(true)
     expect(JSON.parse(JSON.stringify(fast))).toEqual(JSON.parse(JSON.stringify(slow)))
     for (let i = 0; i < fast.length; i++) expect(fast[i]!.route).toEqual(slow[i]!.route)
+  })
+
+  test("a create writes as bytes the text describeRouteOp gives the usual one, over 4,000 random routes", () => {
+    const routes = randomRoutes(4000, 11)
+    const text = JSON.stringify(routes)
+    const list = scanRouteList(bytes(text), 0)!.list
+    for (const protocol of [77, 0, 255]) {
+      const owner = resolveOwnership({ routeProtocol: protocol })
+      const fast = diffRoutes(list, [], () => undefined, owner).ops as PackedRouteCreate[]
+      const slow = diffRoutes(usual(text)!, [], () => undefined, owner).ops
+      // chunks of 64 bytes: lines cut anywhere between two chunks
+      const chunks: string[] = []
+      const out = new TextBytes((c) => void chunks.push(Buffer.from(c).toString("latin1")), 64)
+      for (const op of fast) {
+        out.text("<")
+        op.describeInto(out)
+      }
+      out.end()
+      expect(chunks.every((c) => c.length <= 64)).toBe(true)
+      expect(chunks.join("")).toBe(slow.map((op) => `<${describeRouteOp(op)}`).join(""))
+    }
+    // from the record, not from a route made for it (a list with specs has none to write from)
+    const d = packedRoutes(list) as DesiredRoutes
+    const sink = new TextBytes(() => {})
+    for (let i = 0; i < d.length; i++) expect(d.describeCreate(sink, i, 77)).toBe(true)
+    const built = runSteps(DesiredRoutes.build(usual(text)!))
+    expect(built.describeCreate(sink, 0, 77)).toBe(false)
   })
 
   test("gives up on every list it cannot say exactly (the usual way then says it)", () => {

@@ -4,6 +4,24 @@ import { ipv4Number, parseIp, parsePrefix } from "@linx/netlink/ip"
 import * as c from "../wire/constants.ts"
 import { KEY_WORDS, putBytes } from "../wire/route-table.ts"
 
+// A desired record (desired-index.ts): the key's words as in an observed record (head,
+// table, priority, dst), then these.
+export const D_KIND = 7 // scope | type << 8 | pref << 16
+export const D_BITS = 8 // HAS_* bits as an observed record's, and these:
+export const ONLINK = 256
+export const HAS_DEV = 512
+// what the spec said that a record cannot keep otherwise (spec(i) of a list packed without specs)
+export const SAID_DEFAULT = 1024 // dst "default"
+export const SAID_TABLE = 2048
+export const SAID_MAIN = 4096 // table "main"
+export const SAID_METRIC = 8192
+/** gateway and prefsrc: ids in the address table (next hops repeat: a full table has a few) */
+export const D_GATEWAY = 9
+export const D_PREFSRC = 10
+export const D_MTU = 11
+export const D_DEV = 12
+export const RECORD = 13
+
 export function hashKey(w: Uint32Array, at: number): number {
   let h = 0x811c9dc5
   for (let k = 0; k < KEY_WORDS; k++) h = Math.imul(h ^ w[at + k]!, 0x01000193) ^ (h >>> 15)

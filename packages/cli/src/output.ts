@@ -1,0 +1,67 @@
+// Where a command's text goes: lines, and (a plan of a million lines) bytes a chunk at a time.
+import { fstatSync, writeSync } from "node:fs"
+import { isatty } from "node:tty"
+import { TextBytes } from "@linx/netlink/ip"
+
+export interface Output {
+  out(line: string): void
+  err(line: string): void
+  /**
+   * Text as bytes, in order with `out`'s lines; the chunk is the caller's again once this
+   * returns (copy it or write it out). Without it, text goes to `out` a block of lines at a time.
+   */
+  bytes?(chunk: Uint8Array): void
+}
+
+/**
+ * How stdout takes bytes: a file or /dev/null takes them synchronously, all of them, so a
+ * chunk is written from the caller's buffer; a pipe, socket or terminal may be non-blocking
+ * (Bun makes a pipe so: a sync write fails with EAGAIN), so a copy goes through the stream,
+ * which writes it when the reader takes it (and the process ends when it has, main.ts).
+ */
+let stdoutMode: "sync" | "stream" | undefined
+
+function stdoutBytes(chunk: Uint8Array): void {
+  stdoutMode ??= syncStdout() ? "sync" : "stream"
+  if (stdoutMode === "sync") {
+    for (let off = 0; off < chunk.length; ) off += writeSync(1, chunk, off, chunk.length - off)
+    return
+  }
+  process.stdout.write(chunk.slice())
+}
+
+function syncStdout(): boolean {
+  try {
+    const st = fstatSync(1)
+    return st.isFile() || (st.isCharacterDevice() && !isatty(1))
+  } catch {
+    return false
+  }
+}
+
+export const stdio: Output = {
+  out: (l) => {
+    // once bytes went out synchronously, lines do too (one order)
+    if (stdoutMode === "sync") stdoutBytes(Buffer.from(`${l}\n`))
+    else process.stdout.write(`${l}\n`)
+  },
+  err: (l) => process.stderr.write(`${l}\n`),
+  bytes: stdoutBytes,
+}
+
+/**
+ * Text written as bytes to `io`: to its `bytes` when it has one, else to `out` a block of
+ * whole lines at a time (the text is to end each line with "\n").
+ */
+export function textOut(io: Output): TextBytes {
+  if (io.bytes) return new TextBytes((chunk) => io.bytes!(chunk))
+  const decoder = new TextDecoder()
+  let pending = ""
+  return new TextBytes((chunk) => {
+    pending += decoder.decode(chunk, { stream: true })
+    const last = pending.lastIndexOf("\n")
+    if (last < 0) return
+    io.out(pending.slice(0, last))
+    pending = pending.slice(last + 1)
+  })
+}
