@@ -5,13 +5,12 @@ import type { TextBytes } from "@linx/netlink/ip"
 import type { AnySource } from "@linx/reconcile"
 import { isConflictOp, validate } from "@linx/reconcile"
 import { type DesiredFile, FileError, loadFile } from "./file.ts"
-import { type Output, stdio, textOut } from "./output.ts"
+import { type ExitCode, type Output, stdio, textOut } from "./output.ts"
 import { type ShowSection, type SourceEntry, sourceEntry, SOURCE_KINDS } from "./sources.ts"
 
-export { type Output, stdio } from "./output.ts"
+export { guard, type Output, stdio } from "./output.ts"
 
-/** Exit codes: 0 ok / nothing pending, 1 error, 2 changes pending (plan). */
-export type ExitCode = 0 | 1 | 2
+export type { ExitCode } from "./output.ts"
 
 function table(s: ShowSection): string[] {
   const head = [" ", ...s.columns]
@@ -278,15 +277,4 @@ async function validOwnership(entry: SourceEntry, ownership: unknown): Promise<u
   return entry.ownershipSchema
     ? validate(entry.ownershipSchema, ownership ?? entry.defaultOwnership, "ownership")
     : ownership
-}
-
-/** Runs a command body, turning known errors into a message and exit code 1. */
-export async function guard(io: Output, name: string, fn: () => Promise<ExitCode>): Promise<ExitCode> {
-  try {
-    return await fn()
-  } catch (e) {
-    if (e instanceof FileError) io.err(`linx ${name}: ${e.message}`)
-    else io.err(`linx ${name}: ${e instanceof Error ? e.message : String(e)}`)
-    return 1
-  }
 }

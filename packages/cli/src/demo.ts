@@ -4,7 +4,7 @@ import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { Netns } from "@linx/netlink"
 import { createReconciler, type Reconciler } from "@linx/reconcile"
-import type { ExitCode, Output } from "./commands.ts"
+import type { ExitCode, Output } from "./output.ts"
 import { EMBEDDED_EXAMPLES } from "./examples.ts"
 import { loadFile } from "./file.ts"
 

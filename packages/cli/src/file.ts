@@ -1,7 +1,6 @@
 // Desired-state files: YAML or JSON with `source`, optional `netns`, `ownership`,
 // `desired`. Every problem names the file; schema issues come as `path: message`.
 import { readFileSync } from "node:fs"
-import { parseAllDocuments } from "yaml"
 import { DesiredStateError, validate } from "@linx/reconcile"
 import { parsePackedJson } from "./json-packed.ts"
 import { sourceEntry, type SourceEntry } from "./sources.ts"
@@ -42,8 +41,12 @@ export class FileError extends Error {
 
 const KEYS = new Set(["source", "netns", "lifetime", "ownership", "desired"])
 
-/** YAML with the traps closed: duplicate keys refused, alias expansion bounded, one document. */
-function parseYaml(path: string, text: string): unknown {
+/**
+ * YAML with the traps closed: duplicate keys refused, alias expansion bounded, one document.
+ * (The parser is loaded when a YAML file is read: a JSON file's command starts without it.)
+ */
+async function parseYaml(path: string, text: string): Promise<unknown> {
+  const { parseAllDocuments } = await import("yaml")
   const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true })
   if (docs.length > 1)
     throw new FileError(path, [`holds ${docs.length} YAML documents; put one desired state per file`])
@@ -59,8 +62,8 @@ function parseYaml(path: string, text: string): unknown {
   }
 }
 
-export function parseText(path: string, text: string): unknown {
-  if (!path.endsWith(".json")) return parseYaml(path, text)
+async function parseText(path: string, text: string): Promise<unknown> {
+  if (!path.endsWith(".json")) return await parseYaml(path, text)
   try {
     return JSON.parse(text)
   } catch (e) {
@@ -82,8 +85,8 @@ export async function loadFile(path: string, text?: string): Promise<DesiredFile
     }
     // a JSON file's big lists (a full routing table) read packed when they are plain
     doc = path.endsWith(".json") ? parsePackedJson(bytes, (source) => sourceEntry(source)?.packedJson) : undefined
-    doc ??= parseText(path, bytes.toString("utf8"))
-  } else doc = parseText(path, text)
+    doc ??= await parseText(path, bytes.toString("utf8"))
+  } else doc = await parseText(path, text)
   if (typeof doc !== "object" || doc === null || Array.isArray(doc))
     throw new FileError(path, [
       `must be a mapping with source, ownership and desired (it is ${Array.isArray(doc) ? "a list" : doc === null ? "empty" : `a ${typeof doc}`})`,

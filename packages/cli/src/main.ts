@@ -1,10 +1,12 @@
 #!/usr/bin/env bun
 // The `linx` command.
 import { Command, InvalidArgumentError, Option } from "commander"
-import { guard, planCommand, showCommand, stdio } from "./commands.ts"
-import { completionScript } from "./completion.ts"
-import { demoCommand } from "./demo.ts"
-import { LOG_LEVELS, type LogLevel, runCommand } from "./run.ts"
+import { guard, LOG_LEVELS, type LogLevel, stdio } from "./output.ts"
+import type { RunOptions } from "./run.ts"
+
+// Each command's modules are loaded when it runs: `linx plan` starts without the loop, the
+// status server and the demo (~0.1 s of module loading), `linx --version` without any.
+const commands = () => import("./commands.ts")
 
 // imported, not read: a compiled linx (bun build --compile) carries it inside
 import pkg from "../package.json" with { type: "json" }
@@ -51,7 +53,7 @@ program
   .option("--json", "JSON output")
   .option("--desired", "a desired-state file (JSON) of what is there, for apply to take back (netfilter)")
   .action(async (source: string, opts: { netns?: string; json?: boolean; file?: string; desired?: boolean }) => {
-    code = await guard(stdio, "show", () => showCommand(source, opts))
+    code = await guard(stdio, "show", async () => (await commands()).showCommand(source, opts))
   })
 
 program
@@ -61,7 +63,7 @@ program
   .option("--netns <ns>", "namespace (overrides the file's)")
   .option("--json", "JSON output")
   .action(async (file: string, opts: { netns?: string; json?: boolean }) => {
-    code = await guard(stdio, "plan", () => planCommand(file, opts))
+    code = await guard(stdio, "plan", async () => (await commands()).planCommand(file, opts))
   })
 
 program
@@ -71,7 +73,7 @@ program
   .option("--netns <ns>", "namespace (overrides the file's)")
   .option("--json", "JSON output")
   .action(async (file: string, opts: { netns?: string; json?: boolean }) => {
-    code = await guard(stdio, "apply", () => planCommand(file, { ...opts, apply: true }))
+    code = await guard(stdio, "apply", async () => (await commands()).planCommand(file, { ...opts, apply: true }))
   })
 
 program
@@ -118,13 +120,14 @@ program
     ) => {
       code = await guard(stdio, "run", async () => {
         const token = opts.tokenFile ? (await Bun.file(opts.tokenFile).text()).trim() : process.env.LINX_STATUS_TOKEN
-        const run: Parameters<typeof runCommand>[1] = {
+        const run: RunOptions = {
           resyncMs: opts.resync,
           json: !!opts.json,
           logLevel: opts.logLevel,
           ...(opts.pid !== undefined ? { pid: opts.pid } : {}),
         }
         if (opts.status) run.status = { ...opts.status, ...(token ? { token } : {}) }
+        const { runCommand } = await import("./run.ts")
         return runCommand(files, run, stdio)
       })
     },
@@ -134,7 +137,7 @@ program
   .command("demo")
   .description("a self-contained demo in a private namespace: apply, break, watch it heal")
   .action(async () => {
-    code = await guard(stdio, "demo", () => demoCommand(stdio))
+    code = await guard(stdio, "demo", async () => (await import("./demo.ts")).demoCommand(stdio))
   })
 
 program
@@ -172,7 +175,8 @@ program
   .command("completion")
   .description("a shell completion script: source <(linx completion bash), or zsh")
   .argument("<shell>", "bash or zsh")
-  .action((shell: string) => {
+  .action(async (shell: string) => {
+    const { completionScript } = await import("./completion.ts")
     const script = completionScript(program, shell)
     if (script) stdio.out(script)
     else {

@@ -1,4 +1,5 @@
-// Where a command's text goes: lines, and (a plan of a million lines) bytes a chunk at a time.
+// Where a command's text goes: lines, and (a plan of a million lines) bytes a chunk at a
+// time; how a command ends (exit codes, errors as messages); log levels.
 import { fstatSync, writeSync } from "node:fs"
 import { isatty } from "node:tty"
 import { TextBytes } from "@linx/netlink/ip"
@@ -65,3 +66,19 @@ export function textOut(io: Output): TextBytes {
     pending = pending.slice(last + 1)
   })
 }
+
+/** Exit codes: 0 ok / nothing pending, 1 error, 2 changes pending (plan). */
+export type ExitCode = 0 | 1 | 2
+
+/** Runs a command body, turning an error into its message and exit code 1. */
+export async function guard(io: Output, name: string, fn: () => Promise<ExitCode>): Promise<ExitCode> {
+  try {
+    return await fn()
+  } catch (e) {
+    io.err(`linx ${name}: ${e instanceof Error ? e.message : String(e)}`)
+    return 1
+  }
+}
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]

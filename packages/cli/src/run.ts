@@ -6,7 +6,7 @@ import { readFileSync, statSync } from "node:fs"
 import { basename } from "node:path"
 import { createReconciler, type PassResult, type Reconciler } from "@linx/reconcile"
 import { serveStatus } from "@linx/reconcile/status"
-import type { ExitCode, Output } from "./commands.ts"
+import { type ExitCode, LOG_LEVELS, type LogLevel, type Output } from "./output.ts"
 import { deferredSource } from "./deferred.ts"
 import { filesIn, watchFiles } from "./watch.ts"
 import { type DesiredFile, FileError, loadFile } from "./file.ts"
@@ -50,8 +50,7 @@ function describePass(name: string, p: PassResult): string {
   return line
 }
 
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
+export { LOG_LEVELS, type LogLevel } from "./output.ts"
 type Log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void
 
 /** The loops of one `linx run`, by file. */

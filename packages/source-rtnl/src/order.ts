@@ -26,13 +26,21 @@ export function rank(op: RtnlOp): number {
 /**
  * Stable sort of ops into dependency order; conflicts last (they are not applied). A
  * counting sort over the few ranks: a million route ops cost two walks, not a comparison
- * sort of a million wrapper objects.
+ * sort of a million wrapper objects. Ops already in order come back as they are (the same
+ * array: a million-op copy costs more than the walk that finds it needless).
  */
-export function orderOps<T extends RtnlOp>(ops: readonly T[]): T[] {
+export function orderOps<T extends RtnlOp>(ops: T[]): T[] {
   const seen = new Set<number>()
-  for (const op of ops) seen.add(rank(op))
+  let sorted = true
+  let last = -1
+  for (const op of ops) {
+    const r = rank(op)
+    if (r < last) sorted = false
+    last = r
+    seen.add(r)
+  }
+  if (sorted) return ops
   const ranks = [...seen].sort((a, b) => a - b)
-  if (ranks.length <= 1) return ops.slice()
   const out: T[] = []
   for (const r of ranks) for (const op of ops) if (rank(op) === r) out.push(op)
   return out

@@ -76,12 +76,12 @@ function* diffRtnl(
 ): Steps<RtnlOp[]> {
   const names = new Map(observed.links.map((l) => [l.index, l.name]))
   const linkName = (i: number) => names.get(i)
-  const ops: RtnlOp[] = []
+  let ops: RtnlOp[] = []
   const conflicts: ConflictOp[] = []
   const add = (r: { ops: RtnlOp[]; conflicts: ConflictOp[] }) => {
     // no spread: a million desired routes are a million arguments
-    for (const op of r.ops) ops.push(op)
-    for (const op of r.conflicts) conflicts.push(op)
+    pushAll(ops, r.ops)
+    pushAll(conflicts, r.conflicts)
   }
   const links = diffLinks(desired.links, observed.links, owner, observed.far)
   const far = diffFarEnds(desired.links, observed.links, observed.far)
@@ -107,9 +107,19 @@ function* diffRtnl(
         ...scope,
         linkPrefixes: gatewayPrefixes(scope.links, observed.addresses ?? [], desired.addresses, linkName),
       }
-    add(yield* diffRoutesSteps(desired.routes, observed.routes, linkName, owner, scope, routeMemo))
+    const routes = yield* diffRoutesSteps(desired.routes, observed.routes, linkName, owner, scope, routeMemo)
+    // a million route ops (a fresh array) are taken as they are, or joined to the few before
+    // them by one native copy: not pushed one by one (~0.2 s per million)
+    ops = ops.length ? ops.concat(routes.ops) : routes.ops
+    pushAll(conflicts, routes.conflicts)
   }
-  return [...orderOps(ops), ...conflicts]
+  // (in order already, the ops come back as they are: pushed onto, not copied)
+  return pushAll(orderOps(ops), conflicts)
+}
+
+function pushAll<T>(to: T[], from: readonly T[]): T[] {
+  for (const x of from) to.push(x)
+  return to
 }
 
 export function createRtnlSource(options: RtnlSourceOptions = {}): RtnlSource {

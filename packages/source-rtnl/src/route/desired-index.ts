@@ -26,6 +26,7 @@ import {
   type RouteTable,
   WHOLE,
 } from "../wire/route-table.ts"
+import { roomWords } from "../wire/room.ts"
 import { tableNumber } from "../ownership.ts"
 import { defaultScope, routeDiffers, type WantedRoute, wantedRoute } from "./model.ts"
 import { defaultMetric } from "./schema.ts"
@@ -81,7 +82,7 @@ export class DesiredRoutes {
   /** `capacity`: room made at once (see RouteTable: room costs nothing until written) */
   private constructor(specs: readonly RouteSpec[] | undefined, capacity: number) {
     this.#specs = specs
-    this.#w = new Uint32Array(Math.max(1, capacity) * RECORD)
+    this.#w = roomWords(Math.max(1, capacity) * RECORD) // not zeroed: each record is, as packed
     this.#slots = hashSlots(capacity)
     this.#mask = this.#slots.length - 1
   }
@@ -108,8 +109,8 @@ export class DesiredRoutes {
     const d = new DesiredRoutes(undefined, capacity)
     const room = () => {
       if ((d.#n + 1) * RECORD <= d.#w.length) return
-      const next = new Uint32Array(d.#w.length * 2)
-      next.set(d.#w)
+      const next = roomWords(d.#w.length * 2)
+      next.set(d.#w.subarray(0, d.#n * RECORD))
       d.#w = next
     }
     return {
@@ -136,6 +137,7 @@ export class DesiredRoutes {
     const ids = this.#ids
     const w = this.#w
     const at = i * RECORD
+    for (let k = 0; k < RECORD; k++) w[at + k] = 0
     // an IPv4 prefix without an array (a million of them)
     const v4 = r.family === "inet" ? ipv4PrefixNumber(r.dst) : -1
     const p = v4 >= 0 ? undefined : parsePrefix(r.dst)!
@@ -178,6 +180,7 @@ export class DesiredRoutes {
   #packIpv4(i: number, prefix: number, via?: string, dev?: string, table?: "main" | number, metric?: number): void {
     const w = this.#w
     const at = i * RECORD
+    for (let k = 0; k < RECORD; k++) w[at + k] = 0
     const len = prefix % 64
     w[at] = c.AF_INET | (len << 8)
     w[at + 1] = tableNumber(table)

@@ -7,6 +7,7 @@ import { DecodeError } from "@linx/netlink"
 import { forEachAttr, type Message, readU32, requireHeader } from "@linx/netlink/wire"
 import { formatIp, parseIp, parsePrefix } from "@linx/netlink/ip"
 import * as c from "./constants.ts"
+import { roomWords } from "./room.ts"
 import { decodeRoute, METRIC_NAMES, type Route } from "./route.ts"
 
 // word offsets in a record
@@ -49,12 +50,13 @@ export class RouteTable {
 
   /**
    * `capacity`: how many routes to make room for at once. Room costs nothing until it is
-   * written (fresh pages), while growing copies everything written so far into fresh
-   * pages: on this platform touching fresh memory costs ~5 ms per MB, which made growing
-   * from small the larger part of a million-route dump's decode.
+   * written (not zeroed: room.ts; each record is zeroed as it is appended), while growing
+   * copies everything written so far into fresh pages: on this platform touching fresh
+   * memory costs ~5 ms per MB, which made growing from small the larger part of a
+   * million-route dump's decode.
    */
   constructor(capacity = 64) {
-    this.#w = new Uint32Array(RECORD * Math.max(1, capacity))
+    this.#w = roomWords(RECORD * Math.max(1, capacity))
   }
 
   get length(): number {
@@ -82,8 +84,8 @@ export class RouteTable {
     const need = (this.#n + 1) * RECORD
     if (need > this.#w.length) {
       // ×4: room is free until written, a copy is not (see the constructor)
-      const next = new Uint32Array(this.#w.length * 4)
-      next.set(this.#w)
+      const next = roomWords(this.#w.length * 4)
+      next.set(this.#w.subarray(0, this.#n * RECORD))
       this.#w = next
     }
     const at = this.#n * RECORD
