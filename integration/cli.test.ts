@@ -506,6 +506,15 @@ desired:
       Bun.spawnSync(["sh", "-c", `bun ${MAIN} plan ${json} | (sleep 0.3; cat)`], { stdout: "pipe", stderr: "pipe" }),
     )
     expect(slow.stdout.toString()).toBe(packed.stdout)
+    // a reader that goes away (`| head`): the rest is dropped quietly, the exit code stays the plan's
+    const cut = t.ns.run(() =>
+      Bun.spawnSync(["bash", "-c", `bun ${MAIN} plan ${json} | head -2; echo "rc=\${PIPESTATUS[0]}"`], {
+        stdout: "pipe",
+        stderr: "pipe",
+      }),
+    )
+    expect(cut.stdout.toString()).toBe(`${packed.stdout.split("\n").slice(0, 2).join("\n")}\nrc=2\n`)
+    expect(cut.stderr.toString()).toBe("")
     expect(linx(t, "plan", "--json", json).stdout.replace(json, "F")).toBe(
       linx(t, "plan", "--json", yaml).stdout.replace(yaml, "F"),
     )

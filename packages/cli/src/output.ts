@@ -19,16 +19,39 @@ export interface Output {
  * chunk is written from the caller's buffer; a pipe, socket or terminal may be non-blocking
  * (Bun makes a pipe so: a sync write fails with EAGAIN), so a copy goes through the stream,
  * which writes it when the reader takes it (and the process ends when it has, main.ts).
+ * "closed": the reader went away (`linx plan big.json | head`): the rest is dropped, quietly.
  */
-let stdoutMode: "sync" | "stream" | undefined
+let stdoutMode: "sync" | "stream" | "closed" | undefined
+
+const isEpipe = (e: unknown) => (e as { code?: unknown } | undefined)?.code === "EPIPE"
+
+let watching = false
+
+/** Writes to stdout, or drops the text once its reader has gone (EPIPE, thrown or emitted). */
+function toStdout(write: () => void): void {
+  if (stdoutMode === "closed") return
+  if (!watching) {
+    watching = true
+    process.stdout.on("error", (e) => {
+      if (!isEpipe(e)) throw e
+      stdoutMode = "closed"
+    })
+  }
+  try {
+    write()
+  } catch (e) {
+    if (!isEpipe(e)) throw e
+    stdoutMode = "closed"
+  }
+}
 
 function stdoutBytes(chunk: Uint8Array): void {
   stdoutMode ??= syncStdout() ? "sync" : "stream"
-  if (stdoutMode === "sync") {
-    for (let off = 0; off < chunk.length; ) off += writeSync(1, chunk, off, chunk.length - off)
-    return
-  }
-  process.stdout.write(chunk.slice())
+  if (stdoutMode === "sync")
+    toStdout(() => {
+      for (let off = 0; off < chunk.length; ) off += writeSync(1, chunk, off, chunk.length - off)
+    })
+  else toStdout(() => process.stdout.write(chunk.slice()))
 }
 
 function syncStdout(): boolean {
@@ -44,7 +67,7 @@ export const stdio: Output = {
   out: (l) => {
     // once bytes went out synchronously, lines do too (one order)
     if (stdoutMode === "sync") stdoutBytes(Buffer.from(`${l}\n`))
-    else process.stdout.write(`${l}\n`)
+    else toStdout(() => process.stdout.write(`${l}\n`))
   },
   err: (l) => process.stderr.write(`${l}\n`),
   bytes: stdoutBytes,
