@@ -8,9 +8,7 @@ import { type DesiredFile, FileError, loadFile } from "./file.ts"
 import { type ExitCode, type Output, stdio, textOut } from "./output.ts"
 import { type ShowSection, type SourceEntry, sourceEntry, SOURCE_KINDS } from "./sources.ts"
 
-export { guard, type Output, stdio } from "./output.ts"
-
-export type { ExitCode } from "./output.ts"
+export { type ExitCode, guard, type Output, stdio } from "./output.ts"
 
 function table(s: ShowSection): string[] {
   const head = [" ", ...s.columns]

@@ -17,6 +17,11 @@ const samples = [
   "ip route add ",
   "a".repeat(31),
   "a".repeat(33),
+  "a".repeat(64),
+  "a".repeat(65),
+  "a".repeat(256),
+  "a".repeat(257),
+  `${"a".repeat(200)}é`, // non-ASCII after the ASCII copy began
   "x".repeat(1000),
   "ünïcødé",
   "dev ethé0",
@@ -27,7 +32,7 @@ const samples = [
 ]
 
 test("strings of every kind come out as their UTF-8, chunked at any size", () => {
-  for (const size of [64, 65, 67, 100, 4096]) {
+  for (const size of [64, 65, 67, 100, 300, 4096]) {
     const { text, chunks } = collect(size, (out) => {
       for (const s of samples) out.text(s).byte(10)
     })

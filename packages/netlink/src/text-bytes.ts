@@ -22,10 +22,10 @@ export class TextBytes {
     this.#flush = flush
   }
 
-  /** Any string, as UTF-8 (a short ASCII one copied char by char: the common case, fast). */
+  /** Any string, as UTF-8 (an ASCII line or word copied char by char: the common case, fast). */
   text(s: string): this {
     const len = s.length
-    if (len <= 32) {
+    if (len <= 256 && len <= this.#buf.length) {
       if (this.#n + len > this.#buf.length) this.flush()
       const buf = this.#buf
       let n = this.#n
