@@ -1,11 +1,19 @@
 // show, plan, apply: one look at the kernel, or one pass, from the command line.
 import { needsRoot } from "./caps.ts"
 import type { ApplyReport, NetnsRef } from "@linx/netlink"
-import type { TextBytes } from "@linx/netlink/ip"
 import type { AnySource } from "@linx/reconcile"
 import { isConflictOp, validate } from "@linx/reconcile"
 import { type DesiredFile, FileError, loadFile } from "./file.ts"
-import { type ExitCode, type Output, stdio, textOut } from "./output.ts"
+import { type ExitCode, type Output, stdio } from "./output.ts"
+import {
+  type JsonList,
+  type KernelCheck,
+  opDetails,
+  opTexts,
+  printApplied,
+  printPlan,
+  writeJsonDocument,
+} from "./plan-output.ts"
 import { type ShowSection, type SourceEntry, sourceEntry, SOURCE_KINDS } from "./sources.ts"
 
 export { type ExitCode, guard, type Output, stdio } from "./output.ts"
@@ -97,7 +105,7 @@ async function kernelCheck(
   ops: readonly unknown[],
   observed: unknown,
   describe: (op: unknown) => string,
-): Promise<{ accepted: boolean; refused: { op: string; error: string }[] } | undefined> {
+): Promise<KernelCheck | undefined> {
   const check = (source as { check?: (ops: readonly unknown[], o: unknown) => Promise<ApplyReport<unknown>> }).check
   const real = ops.filter((op) => !isConflictOp(op))
   if (!check || !real.length) return undefined
@@ -129,23 +137,15 @@ export async function planCommand(
     if (!opts.apply) {
       const checked = await kernelCheck(source, ops, observed, describe)
       if (opts.json) {
-        const described = ops.map(describe)
-        const details = ops.map((op, i) => ({ ...detailOf(op), op: described[i] }))
-        io.out(
-          JSON.stringify(
-            {
-              file: path,
-              source: f.source,
-              ops: described,
-              details,
-              waiting,
-              ...(checked ? { check: checked } : {}),
-              pending: ops.length > 0 || waiting.length > 0,
-            },
-            null,
-            2,
-          ),
-        )
+        writeJsonDocument(io, {
+          file: path,
+          source: f.source,
+          ops: opTexts(ops, describe),
+          details: opDetails(ops, describe),
+          waiting,
+          check: checked,
+          pending: ops.length > 0 || waiting.length > 0,
+        })
       } else printPlan(io, path, ops, describe, conflicts.length, waiting, checked)
       if (checked && !checked.accepted) return 1
       return ops.length || waiting.length ? 2 : 0
@@ -168,106 +168,21 @@ export async function planCommand(
       )
       return 1
     }
-    const results = ops.map((op) => {
-      const d = describe(op)
-      if (d.startsWith("# conflict")) return { op: d, result: "conflict" as const }
-      const e = failed.get(op)
-      return e ? { op: d, result: "failed" as const, error: e.message } : { op: d, result: "ok" as const }
-    })
-    if (opts.json) io.out(JSON.stringify({ file: path, source: f.source, results }, null, 2))
-    else {
-      if (!ops.length) io.out(`${path}: nothing to do, the kernel matches the desired state`)
-      for (const r of results)
-        io.out(
-          r.result === "ok"
-            ? `ok      ${r.op}`
-            : r.result === "conflict"
-              ? `skip    ${r.op}`
-              : `FAILED  ${r.op}\n        ${r.error}`,
-        )
-      if (ops.length)
-        io.out(`${report.applied.length} applied, ${report.failed.length} failed, ${conflicts.length} conflict(s)`)
-    }
+    const counts = { applied: report.applied.length, failed: report.failed.length, conflicts: conflicts.length }
+    if (opts.json) {
+      const result = (op: unknown) => {
+        const d = describe(op)
+        if (isConflictOp(op)) return { op: d, result: "conflict" as const }
+        const e = failed.get(op)
+        return e ? { op: d, result: "failed" as const, error: e.message } : { op: d, result: "ok" as const }
+      }
+      const results: JsonList = { length: ops.length, item: (i) => result(ops[i]) }
+      writeJsonDocument(io, { file: path, source: f.source, results })
+    } else printApplied(io, path, ops, describe, failed, counts)
     return report.failed.length || conflicts.length ? 1 : 0
   } finally {
     await source.close()
   }
-}
-
-/** An op that writes its own description as bytes (a packed route create: no string made). */
-interface DescribedInto {
-  describeInto(out: TextBytes): void
-}
-
-const isDescribedInto = (op: unknown): op is DescribedInto =>
-  typeof (op as Partial<DescribedInto> | undefined)?.describeInto === "function"
-
-/** `linx plan`'s text: a count, then each op as `ip`/`nft`/`sysctl` text, what waits, the kernel's word. */
-function printPlan(
-  io: Output,
-  path: string,
-  ops: readonly unknown[],
-  describe: (op: unknown) => string,
-  conflicts: number,
-  waiting: readonly string[],
-  checked: { accepted: boolean; refused: { op: string; error: string }[] } | undefined,
-): void {
-  if (!ops.length && !waiting.length) {
-    io.out(`${path}: nothing to do, the kernel matches the desired state`)
-    return
-  }
-  // written as bytes through one buffer, each op described as written: a million-route plan
-  // is a million lines, not a million writes, strings or buffers
-  const out = textOut(io)
-  const line = (text: string) => out.text(text).byte(10)
-  line(
-    `${path}: ${ops.length - conflicts} change(s) pending${conflicts ? `, ${conflicts} conflict(s)` : ""}${waiting.length ? `, ${waiting.length} waiting` : ""}`,
-  )
-  for (const op of ops) {
-    out.text("  ")
-    if (isDescribedInto(op)) op.describeInto(out)
-    else out.text(describe(op))
-    out.byte(10)
-  }
-  for (const w of waiting) line(`  # waiting: ${w}`)
-  if (checked?.accepted) line("  # the kernel accepts these changes (checked, nothing committed)")
-  const [first, ...rest] = checked?.refused ?? []
-  if (first) line(`  # the kernel would refuse: ${first.op}: ${first.error}`)
-  if (rest.length) line(`  # (and ${rest.length} more op(s) after it; --json lists them)`)
-  out.end()
-}
-
-/** What kind of op it is, for `plan --json` (every source's ops have a kind; most an object). */
-export interface OpDetail {
-  kind?: string
-  object?: string
-  /** what the op changes, as observed (null: nothing there yet); absent when the op does not say */
-  before?: unknown
-  /** what it makes it (null: removed) */
-  after?: unknown
-}
-
-/**
- * An op's kind, object, and before/after where the op carries them: a link update's
- * observed values and changes, a sysctl's old and new value, a create's spec.
- */
-export function detailOf(op: unknown): OpDetail {
-  const o = op as { kind?: unknown; object?: unknown; was?: unknown; changes?: unknown; spec?: unknown }
-  const out: OpDetail = {}
-  if (typeof o.kind === "string") out.kind = o.kind
-  if (typeof o.object === "string") out.object = o.object
-  if (o.changes !== undefined) {
-    out.before = o.was ?? null
-    out.after = o.changes
-  } else if (o.kind === "set" && "value" in (op as object)) {
-    const s = op as { value: unknown; from?: unknown }
-    out.before = s.from ?? null
-    out.after = s.value
-  } else if (o.kind === "create" && o.spec !== undefined) {
-    out.before = null
-    out.after = o.spec
-  } else if (o.kind === "delete") out.after = null
-  return out
 }
 
 /** Ownership as the source's schema normalises it (what the loop hands its verbs). */

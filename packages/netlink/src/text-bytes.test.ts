@@ -83,3 +83,18 @@ test("a buffer smaller than 64 bytes is made 64", () => {
   const { chunks } = collect(1, (out) => out.text("z".repeat(200)))
   expect(chunks.map((c) => c.length)).toEqual([64, 64, 64, 8])
 })
+
+test("bytes go as they are, across chunks; written() and clear() see and drop the unflushed part", () => {
+  const big = new Uint8Array(300).map((_, i) => 65 + (i % 26))
+  const { text, chunks } = collect(64, (out) => out.text("<").bytes(big).bytes(new Uint8Array(0)).text(">"))
+  expect(text).toBe(`<${Buffer.from(big).toString("latin1")}>`)
+  expect(chunks.every((c) => c.length <= 64)).toBe(true)
+  const handed: string[] = []
+  const out = new TextBytes((c) => void handed.push(Buffer.from(c).toString()), 64)
+  out.text("kept")
+  expect(Buffer.from(out.written()).toString()).toBe("kept")
+  out.clear()
+  expect(out.written().length).toBe(0)
+  out.text("next").end()
+  expect(handed).toEqual(["next"])
+})

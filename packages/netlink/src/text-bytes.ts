@@ -82,11 +82,34 @@ export class TextBytes {
       .uint(a & 255)
   }
 
+  /** Bytes as they are (UTF-8 already, or whatever the reader expects). */
+  bytes(b: Uint8Array): this {
+    let from = 0
+    while (from < b.length) {
+      if (this.#n === this.#buf.length) this.flush()
+      const k = Math.min(b.length - from, this.#buf.length - this.#n)
+      this.#buf.set(b.subarray(from, from + k), this.#n)
+      this.#n += k
+      from += k
+    }
+    return this
+  }
+
   /** One byte (an ASCII character's code). */
   byte(b: number): this {
     if (this.#n === this.#buf.length) this.flush()
     this.#buf[this.#n++] = b
     return this
+  }
+
+  /** What is written since the last chunk was handed on (a view: valid until the next write). */
+  written(): Uint8Array {
+    return this.#buf.subarray(0, this.#n)
+  }
+
+  /** Forgets what is written since the last chunk was handed on. */
+  clear(): void {
+    this.#n = 0
   }
 
   /** Hands on what is written so far (nothing when nothing is). */
