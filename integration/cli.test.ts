@@ -515,6 +515,17 @@ desired:
     )
     expect(cut.stdout.toString()).toBe(`${packed.stdout.split("\n").slice(0, 2).join("\n")}\nrc=2\n`)
     expect(cut.stderr.toString()).toBe("")
+    // stdout that fails otherwise (a full disk): said once, and the command fails
+    const full = t.ns.run(() =>
+      Bun.spawnSync(["bash", "-c", `bun ${MAIN} plan ${json} > /dev/full; echo "rc=$?"`], {
+        stdout: "pipe",
+        stderr: "pipe",
+      }),
+    )
+    expect(full.stdout.toString()).toBe("rc=1\n")
+    expect(full.stderr.toString()).toBe(
+      "linx: cannot write to stdout (ENOSPC: no space left on device, write): the rest of the output is dropped\n",
+    )
     expect(linx(t, "plan", "--json", json).stdout.replace(json, "F")).toBe(
       linx(t, "plan", "--json", yaml).stdout.replace(yaml, "F"),
     )

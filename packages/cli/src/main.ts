@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // The `linx` command.
 import { Command, InvalidArgumentError, Option } from "commander"
-import { guard, LOG_LEVELS, type LogLevel, stdio } from "./output.ts"
+import { guard, LOG_LEVELS, type LogLevel, stdio, stdoutFailedBadly } from "./output.ts"
 import type { RunOptions } from "./run.ts"
 
 // Each command's modules are loaded when it runs: `linx plan` starts without the loop, the
@@ -195,5 +195,6 @@ try {
 // No process.exit() straight away: it cuts a large write to a pipe (stdout flushes
 // asynchronously). The exit code is set and the process ends when its output is out;
 // a stray handle cannot keep it alive past the safety net.
-process.exitCode = code
-setTimeout(() => process.exit(code), 10_000).unref()
+// (stdout that failed fails the command, now or when a late write fails: output.ts)
+process.exitCode = stdoutFailedBadly() ? 1 : code
+setTimeout(() => process.exit(), 10_000).unref()

@@ -19,29 +19,41 @@ export interface Output {
  * chunk is written from the caller's buffer; a pipe, socket or terminal may be non-blocking
  * (Bun makes a pipe so: a sync write fails with EAGAIN), so a copy goes through the stream,
  * which writes it when the reader takes it (and the process ends when it has, main.ts).
- * "closed": the reader went away (`linx plan big.json | head`): the rest is dropped, quietly.
+ * "closed": the reader went away (`linx plan big.json | head`): the rest is dropped, quietly;
+ * or stdout failed otherwise (a full disk, a closed descriptor): said once on stderr, the
+ * command fails, and the rest is dropped (a running loop keeps the network converged).
  */
 let stdoutMode: "sync" | "stream" | "closed" | undefined
 
-const isEpipe = (e: unknown) => (e as { code?: unknown } | undefined)?.code === "EPIPE"
-
 let watching = false
+let failedOutput = false
 
-/** Writes to stdout, or drops the text once its reader has gone (EPIPE, thrown or emitted). */
+/** Whether writing to stdout failed (not its reader leaving): the command's exit code is then 1. */
+export const stdoutFailedBadly = (): boolean => failedOutput
+
+/** Stdout is gone: the rest of the output is dropped; an error other than its reader leaving is said and fails the command. */
+function stdoutFailed(e: unknown): void {
+  if (stdoutMode === "closed") return
+  stdoutMode = "closed"
+  if ((e as { code?: unknown } | undefined)?.code === "EPIPE") return
+  failedOutput = true
+  process.exitCode = 1
+  process.stderr.write(
+    `linx: cannot write to stdout (${e instanceof Error ? e.message : String(e)}): the rest of the output is dropped\n`,
+  )
+}
+
+/** Writes to stdout, or drops the text once stdout has failed (thrown or emitted). */
 function toStdout(write: () => void): void {
   if (stdoutMode === "closed") return
   if (!watching) {
     watching = true
-    process.stdout.on("error", (e) => {
-      if (!isEpipe(e)) throw e
-      stdoutMode = "closed"
-    })
+    process.stdout.on("error", stdoutFailed)
   }
   try {
     write()
   } catch (e) {
-    if (!isEpipe(e)) throw e
-    stdoutMode = "closed"
+    stdoutFailed(e)
   }
 }
 
