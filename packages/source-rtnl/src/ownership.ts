@@ -1,8 +1,9 @@
 // Ownership, resolved once per diff: which links, addresses and routes a loop may
 // change and delete. See DESIGN §5: the names/globs handed in, and the kernel markers
 // (IFA_PROTO on addresses, rtm_protocol on routes).
+export { tableNumber } from "./route/schema.ts"
 import { DEFAULT_LINK_GROUP, DEFAULT_ROUTE_PROTOCOL, type RtnlOwnership } from "./schema.ts"
-import { RT_TABLE_MAIN } from "./wire/constants.ts"
+import { tableNumber } from "./route/schema.ts"
 
 export interface Owner {
   /** true when a link of this name may be created, changed and deleted by this loop */
@@ -29,10 +30,6 @@ export function globToRegExp(glob: string): RegExp {
     .replace(/\*/g, ".*")
     .replace(/\?/g, ".")
   return new RegExp(`^${body}$`)
-}
-
-export function tableNumber(t: number | "main" | undefined): number {
-  return t === undefined || t === "main" ? RT_TABLE_MAIN : t
 }
 
 /** Resolved ownership by the (immutable, validated) ownership object: one per source. */

@@ -159,7 +159,7 @@ export const RtnlOwnershipSchema = v.strictObject({
   ),
 })
 
-export type RouteSpec = v.InferOutput<typeof RouteSpecSchema>
+export type { RouteSpec } from "./route/schema.ts"
 export type NexthopSpec = v.InferOutput<typeof NexthopSchema>
 export type RtnlDesired = v.InferOutput<typeof RtnlDesiredSchema>
 export type RtnlDesiredInput = v.InferInput<typeof RtnlDesiredSchema>

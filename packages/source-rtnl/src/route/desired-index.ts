@@ -4,7 +4,6 @@
 // without a string or an object. Routes a record cannot say (multipath, a nexthop object,
 // metrics other than mtu) are marked WHOLE and compared the slow way (routeDiffers).
 import { ipv4PrefixNumber, parsePrefix, type TextBytes } from "@linx/netlink/ip"
-import type { RouteSpec } from "../schema.ts"
 import { STEP_ITEMS, type Steps } from "../steps.ts"
 import * as c from "../wire/constants.ts"
 import {
@@ -27,9 +26,8 @@ import {
   WHOLE,
 } from "../wire/route-table.ts"
 import { roomWords } from "../wire/room.ts"
-import { tableNumber } from "../ownership.ts"
 import { defaultScope, routeDiffers, type WantedRoute, wantedRoute } from "./model.ts"
-import { defaultMetric } from "./schema.ts"
+import { defaultMetric, type RouteSpec, tableNumber } from "./schema.ts"
 import { recordSpec, recordWanted, writeRouteAdd } from "./record-read.ts"
 import {
   D_BITS,

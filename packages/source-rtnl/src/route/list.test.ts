@@ -3,7 +3,8 @@
 import { describe, expect, test } from "bun:test"
 import * as v from "valibot"
 import { RtnlDesiredSchema } from "../schema.ts"
-import { simpleRoute } from "./list.ts"
+import { PACK_FROM, simpleRoute } from "./list.ts"
+import { isPackedRouteList } from "./packed-list.ts"
 import { RouteSpecSchema } from "./schema.ts"
 
 /** Each issue as "path: message" (the words are reconcile's; scripts/words.test.ts has them). */
@@ -69,5 +70,35 @@ describe("route list", () => {
     const names = new Set<string>()
     expect(CASES.slice(0, 7).every((c) => simpleRoute(c, names) !== undefined)).toBe(true)
     expect(CASES.slice(7).filter((c) => simpleRoute(c, names) !== undefined)).toEqual([])
+  })
+
+  test(`a list of ${PACK_FROM} simple routes or more is kept packed, and reads as the list it was`, () => {
+    // every simple form, repeated over distinct prefixes (one route per kernel key)
+    const make = (n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const base = CASES[i % 6] as Record<string, unknown>
+        const six = String(base.dst).includes(":") || String(base.via ?? "").includes(":")
+        return { ...base, dst: six ? `fd00:${i.toString(16)}::/64` : `10.${i >> 8}.${i & 255}.0/24` }
+      })
+    const big = make(PACK_FROM)
+    const small = make(PACK_FROM - 1)
+    const packed = v.parse(RtnlDesiredSchema, { routes: big }).routes
+    const plain = v.parse(RtnlDesiredSchema, { routes: small }).routes
+    expect(isPackedRouteList(packed)).toBe(true)
+    expect(isPackedRouteList(plain)).toBe(false)
+    // the same items the object way gives (the shorter list is that way, item for item)
+    expect(JSON.stringify(packed.slice(0, small.length))).toBe(JSON.stringify(plain))
+    expect([...packed].slice(0, small.length)).toEqual([...plain])
+    // validated again: passed through as it is
+    expect(v.parse(RtnlDesiredSchema, { routes: packed }).routes).toBe(packed)
+    // one route the fast path does not take, or two of one key: the object way, its errors
+    const other = v.parse(RtnlDesiredSchema, { routes: [...big, { dst: "10.250.0.0/16", via: "10.0.0.1", mtu: 1400 }] })
+    expect(isPackedRouteList(other.routes)).toBe(false)
+    const twice = v.safeParse(RtnlDesiredSchema, { routes: [...big, big[0]] })
+    const twiceSmall = v.safeParse(RtnlDesiredSchema, { routes: [...small.slice(0, 10), small[0]] })
+    expect(twice.success).toBe(false)
+    expect(issueLines(twice.issues)).toEqual(
+      issueLines(twiceSmall.issues).map((l) => l.replace(/routes\.10\b/g, `routes.${PACK_FROM}`)),
+    )
   })
 })

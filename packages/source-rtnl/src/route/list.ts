@@ -14,7 +14,8 @@ import {
 } from "@linx/netlink/ip"
 import { isValidLinkName } from "../schema-common.ts"
 import { RT_TABLE_LOCAL } from "../wire/constants.ts"
-import { packedRoutes } from "./packed-list.ts"
+import { DesiredRoutes } from "./desired-index.ts"
+import { packedRouteList, packedRoutes } from "./packed-list.ts"
 import { RouteSpecSchema } from "./schema.ts"
 
 type RouteSpecOut = v.InferOutput<typeof RouteSpecSchema>
@@ -83,6 +84,22 @@ export function simpleValid(
   return metric === undefined || isU32(metric)
 }
 
+/**
+ * A list of simple routes this long or longer is kept packed once validated: its records
+ * (route/desired-index.ts) are what the diff reads, and a million route objects kept beside
+ * them were ~120 B a route of a loop's memory. The list reads as the array it was
+ * (route/packed-list.ts: each item made from its record when read).
+ */
+export const PACK_FROM = 4096
+
+/** Validated simple routes packed, as the list a packed JSON read makes; undefined when two share a key (the schema says so). */
+function packed(routes: readonly RouteSpecOut[]): readonly RouteSpecOut[] | undefined {
+  const packer = DesiredRoutes.packer(routes.length)
+  for (let i = 0; i < routes.length; i++) packer.add(routes[i]!)
+  const d = packer.done()
+  return d && packedRouteList(d)
+}
+
 /** An array of routes: each simple one built directly, any other checked by RouteSpecSchema. */
 export const RouteListSchema = Object.assign(
   v.pipe(
@@ -98,6 +115,7 @@ export const RouteListSchema = Object.assign(
       const out: RouteSpecOut[] = new Array(input.length)
       const goodNames = new Set<string>()
       let failed = false
+      let allSimple = true
       for (let i = 0; i < input.length; i++) {
         const item = input[i]
         const simple = simpleRoute(item, goodNames)
@@ -105,6 +123,7 @@ export const RouteListSchema = Object.assign(
           out[i] = simple
           continue
         }
+        allSimple = false
         const r = v.safeParse(RouteSpecSchema, item)
         if (r.success) {
           out[i] = r.output
@@ -116,7 +135,8 @@ export const RouteListSchema = Object.assign(
           addIssue({ message: issue.message, path: [at, ...(issue.path ?? [])] as never })
         }
       }
-      return failed ? NEVER : out
+      if (failed) return NEVER
+      return (allSimple && out.length >= PACK_FROM && packed(out)) || out
     }),
   ),
   // what reconcile's did-you-mean walks into (valibot's pipe never reads it)

@@ -2,9 +2,7 @@
 // Identity is the kernel's route key: (family, table, dst/len, tos, priority); IPv6 has
 // no tos. Owned routes carry rtm_protocol = the owner's protocol.
 import { type Family, parsePrefix } from "@linx/netlink/ip"
-import { tableNumber } from "../ownership.ts"
-import type { RouteSpec } from "../schema.ts"
-import { defaultMetric, routeFamilyOf } from "./schema.ts"
+import { defaultMetric, type RouteSpec, routeFamilyOf, tableNumber } from "./schema.ts"
 import * as c from "../wire/constants.ts"
 import type { RouteMetric } from "../wire/constants.ts"
 import { type Nexthop, packRouteId, type Route } from "../wire/route.ts"

@@ -4,7 +4,6 @@
 import type { TextBytes } from "@linx/netlink/ip"
 import * as c from "../wire/constants.ts"
 import { addressText, HAS_GATEWAY, HAS_MTU, HAS_PREF, HAS_PREFSRC, WHOLE } from "../wire/route-table.ts"
-import type { RouteSpec } from "../schema.ts"
 import type { WantedRoute } from "./model.ts"
 import {
   D_BITS,
@@ -19,7 +18,7 @@ import {
   SAID_METRIC,
   SAID_TABLE,
 } from "./records.ts"
-import { defaultMetric } from "./schema.ts"
+import { defaultMetric, type RouteSpec } from "./schema.ts"
 
 /** The validated spec of the simple route whose record is at w[at…] (what the packer was given). */
 export function recordSpec(w: Uint32Array, at: number, ids: IdTables): RouteSpec {

@@ -2,7 +2,7 @@
 import * as v from "valibot"
 import { familyOf, formatPrefix, isNetworkAddress, networkOf, parsePrefix } from "@linx/netlink/ip"
 import { clip, Ip, LinkName, U32 } from "../schema-common.ts"
-import { RT_TABLE_LOCAL } from "../wire/constants.ts"
+import { RT_TABLE_LOCAL, RT_TABLE_MAIN } from "../wire/constants.ts"
 
 /** The family a desired route is in: its dst's, else its gateway's or source's, else `family`, else inet. */
 export function routeFamilyOf(s: {
@@ -142,3 +142,11 @@ export const RouteSpecSchema = v.pipe(
   v.check((r) => !(r.nexthops && (r.via || r.dev)), "use either nexthops or via/dev, not both"),
   v.check((r) => !r.nexthops || r.nexthops.every((n) => n.via || n.dev), "each nexthop needs via or dev"),
 )
+
+/** A route's table as a number ("main" and none: 254). */
+export function tableNumber(t: number | "main" | undefined): number {
+  return t === undefined || t === "main" ? RT_TABLE_MAIN : t
+}
+
+/** A validated route (RouteSpecSchema's output). */
+export type RouteSpec = v.InferOutput<typeof RouteSpecSchema>
