@@ -7,6 +7,10 @@ import { freshNetns, type TestNetns } from "./netns.ts"
 
 const MAIN = join(import.meta.dir, "../packages/cli/src/main.ts")
 
+/** `--timings`' line: these stages in order, each in ms or (a slow machine) seconds, then the total. */
+const timings = (command: string, stages: string[]) =>
+  new RegExp(`^linx ${command}: ${[...stages, "total"].map((s) => `${s} (\\d+ ms|\\d+\\.\\d\\d s)`).join(", ")}\\n$`)
+
 function linx(t: TestNetns, ...args: string[]): { code: number; stdout: string; stderr: string } {
   const p = t.ns.run(() => Bun.spawnSync(["bun", MAIN, ...args], { stdout: "pipe", stderr: "pipe" }))
   return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() }
@@ -498,6 +502,10 @@ desired:
     expect(packed.code).toBe(2)
     expect(packed.stdout.split("\n").length).toBeGreaterThan(20_000)
     expect(packed.stdout.replace(json, "F")).toBe(usual.stdout.replace(yaml, "F"))
+    // --timings: the same plan, and where its time went on stderr
+    const timed = linx(t, "plan", "--timings", json)
+    expect(timed.stdout).toBe(packed.stdout)
+    expect(timed.stderr).toMatch(timings("plan", ["start", "load", "observe", "diff", "print"]))
     // the same bytes to a file (written synchronously) and to a pipe read slowly (through the stream)
     const toFile = file("plan.txt", "")
     t.ns.run(() => Bun.spawnSync(["bun", MAIN, "plan", json], { stdout: Bun.file(toFile), stderr: "pipe" }))
@@ -529,8 +537,8 @@ desired:
     expect(linx(t, "plan", "--json", json).stdout.replace(json, "F")).toBe(
       linx(t, "plan", "--json", yaml).stdout.replace(yaml, "F"),
     )
-    const apply = linx(t, "apply", json)
-    expect(apply.stderr).toBe("")
+    const apply = linx(t, "apply", "--timings", json)
+    expect(apply.stderr).toMatch(timings("apply", ["start", "load", "observe", "diff", "apply", "print"]))
     expect(apply.stdout).toContain("20000 applied, 0 failed, 0 conflict(s)")
     const listed = (family: string, table: string) =>
       (JSON.parse(t.sh("ip", "-j", family, "route", "show", "proto", "77", "table", table)) as { dst: string }[]).length

@@ -4,7 +4,7 @@ import type { ApplyReport, NetnsRef } from "@linx/netlink"
 import type { AnySource } from "@linx/reconcile"
 import { isConflictOp, validate } from "@linx/reconcile"
 import { type DesiredFile, FileError, loadFile } from "./file.ts"
-import { type ExitCode, type Output, stdio } from "./output.ts"
+import { type ExitCode, type Output, stageClock, stdio } from "./output.ts"
 import {
   type JsonList,
   type KernelCheck,
@@ -118,71 +118,99 @@ async function kernelCheck(
 
 export async function planCommand(
   path: string,
-  opts: { netns?: string; json?: boolean; apply?: boolean },
+  opts: { netns?: string; json?: boolean; apply?: boolean; timings?: boolean },
   io: Output = stdio,
 ): Promise<ExitCode> {
+  const clock = stageClock()
+  clock.mark("start")
   const f = await loadFile(path)
+  clock.mark("load")
   const source = f.entry.create(netnsOf(opts.netns, f))
   try {
     const desired = f.valid // validated by loadFile
     const ownership = await validOwnership(f.entry, f.ownership)
     // the verbs exactly as the loop calls them
     const observed = await source.observe({ desired, ownership })
+    clock.mark("observe")
     const ops = source.diff(desired, observed, ownership)
+    clock.mark("diff")
     // described when written, a block at a time: a million-route plan keeps no million strings
     const describe = (op: unknown) => source.describe(op)
     const conflicts = ops.filter(isConflictOp)
     // what cannot be done yet (a sysctl key whose interface does not exist): not "nothing to do"
     const waiting = f.entry.waiting?.(observed) ?? []
-    if (!opts.apply) {
-      const checked = await kernelCheck(source, ops, observed, describe)
-      if (opts.json) {
-        writeJsonDocument(io, {
-          file: path,
-          source: f.source,
-          ops: opTexts(ops, describe),
-          details: opDetails(ops, describe),
-          waiting,
-          check: checked,
-          pending: ops.length > 0 || waiting.length > 0,
-        })
-      } else printPlan(io, path, ops, describe, conflicts.length, waiting, checked)
-      if (checked && !checked.accepted) return 1
-      return ops.length || waiting.length ? 2 : 0
-    }
-    const denied0 = ops.length ? needsRoot("apply", f.netns !== undefined || f.source === "netfilter") : undefined
-    if (denied0) {
-      io.err(denied0)
-      return 1
-    }
-    const report = await source.reconcile(
-      ops.filter((op) => !isConflictOp(op)),
-      observed,
-    )
-    const failed = new Map(report.failed.map((x) => [x.op, x.error]))
-    const denied = (e: Error) => ["EPERM", "EACCES"].includes(String((e as { code?: unknown }).code))
-    if (report.failed.length && !report.applied.length && report.failed.every((f) => denied(f.error))) {
-      // not one op allowed: say so once, not once per op
-      io.err(
-        `linx apply: changing the network needs root (CAP_NET_ADMIN${f.netns ? ", CAP_SYS_ADMIN for namespaces" : ""}): run it as root; nothing was applied`,
-      )
-      return 1
-    }
-    const counts = { applied: report.applied.length, failed: report.failed.length, conflicts: conflicts.length }
+    if (opts.apply) return await applyOps(f, source, ops, observed, describe, conflicts.length, opts, io, clock)
+    const checked = await kernelCheck(source, ops, observed, describe)
+    if (checked) clock.mark("check")
     if (opts.json) {
-      const result = (op: unknown) => {
-        const d = describe(op)
-        if (isConflictOp(op)) return { op: d, result: "conflict" as const }
-        const e = failed.get(op)
-        return e ? { op: d, result: "failed" as const, error: e.message } : { op: d, result: "ok" as const }
-      }
-      const results: JsonList = { length: ops.length, item: (i) => result(ops[i]) }
-      writeJsonDocument(io, { file: path, source: f.source, results })
-    } else printApplied(io, path, ops, describe, failed, counts)
-    return report.failed.length || conflicts.length ? 1 : 0
+      writeJsonDocument(io, {
+        file: path,
+        source: f.source,
+        ops: opTexts(ops, describe),
+        details: opDetails(ops, describe),
+        waiting,
+        check: checked,
+        pending: ops.length > 0 || waiting.length > 0,
+      })
+    } else printPlan(io, path, ops, describe, conflicts.length, waiting, checked)
+    clock.mark("print")
+    if (opts.timings) io.err(`linx plan: ${clock.line()}`)
+    if (checked && !checked.accepted) return 1
+    return ops.length || waiting.length ? 2 : 0
   } finally {
     await source.close()
   }
+}
+
+/** `linx apply`'s second half: the ops applied (conflicts aside), and each op with what came of it. */
+async function applyOps(
+  f: DesiredFile,
+  source: AnySource,
+  ops: readonly unknown[],
+  observed: unknown,
+  describe: (op: unknown) => string,
+  conflicts: number,
+  opts: { json?: boolean; timings?: boolean },
+  io: Output,
+  clock: ReturnType<typeof stageClock>,
+): Promise<ExitCode> {
+  const denied0 = ops.length ? needsRoot("apply", f.netns !== undefined || f.source === "netfilter") : undefined
+  if (denied0) {
+    io.err(denied0)
+    return 1
+  }
+  const report = await source.reconcile(
+    ops.filter((op) => !isConflictOp(op)),
+    observed,
+  )
+  clock.mark("apply")
+  const failed = new Map(report.failed.map((x) => [x.op, x.error]))
+  const denied = (e: Error) => ["EPERM", "EACCES"].includes(String((e as { code?: unknown }).code))
+  if (report.failed.length && !report.applied.length && report.failed.every((f) => denied(f.error))) {
+    // not one op allowed: say so once, not once per op
+    io.err(
+      `linx apply: changing the network needs root (CAP_NET_ADMIN${f.netns ? ", CAP_SYS_ADMIN for namespaces" : ""}): run it as root; nothing was applied`,
+    )
+    return 1
+  }
+  if (opts.json) {
+    const result = (op: unknown) => {
+      const d = describe(op)
+      if (isConflictOp(op)) return { op: d, result: "conflict" as const }
+      const e = failed.get(op)
+      return e ? { op: d, result: "failed" as const, error: e.message } : { op: d, result: "ok" as const }
+    }
+    const results: JsonList = { length: ops.length, item: (i) => result(ops[i]) }
+    writeJsonDocument(io, { file: f.path, source: f.source, results })
+  } else
+    printApplied(io, f.path, ops, describe, failed, {
+      applied: report.applied.length,
+      failed: report.failed.length,
+      conflicts,
+    })
+  clock.mark("print")
+  if (opts.timings) io.err(`linx apply: ${clock.line()}`)
+  return report.failed.length || conflicts ? 1 : 0
 }
 
 /** Ownership as the source's schema normalises it (what the loop hands its verbs). */

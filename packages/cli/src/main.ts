@@ -62,7 +62,8 @@ program
   .argument("<file>", "desired-state file (YAML or JSON)")
   .option("--netns <ns>", "namespace (overrides the file's)")
   .option("--json", "JSON output")
-  .action(async (file: string, opts: { netns?: string; json?: boolean }) => {
+  .option("--timings", "how long each stage took (load, observe, diff, print), on stderr")
+  .action(async (file: string, opts: { netns?: string; json?: boolean; timings?: boolean }) => {
     code = await guard(stdio, "plan", async () => (await commands()).planCommand(file, opts))
   })
 
@@ -72,7 +73,8 @@ program
   .argument("<file>", "desired-state file (YAML or JSON)")
   .option("--netns <ns>", "namespace (overrides the file's)")
   .option("--json", "JSON output")
-  .action(async (file: string, opts: { netns?: string; json?: boolean }) => {
+  .option("--timings", "how long each stage took (load, observe, diff, apply, print), on stderr")
+  .action(async (file: string, opts: { netns?: string; json?: boolean; timings?: boolean }) => {
     code = await guard(stdio, "apply", async () => (await commands()).planCommand(file, { ...opts, apply: true }))
   })
 

@@ -117,3 +117,23 @@ export async function guard(io: Output, name: string, fn: () => Promise<ExitCode
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/**
+ * A command's stages timed (`--timings`): each mark closes the stage since the previous one
+ * (the first since the process started: Bun's start and the modules loaded), and `line()`
+ * says them all, e.g. "start 160 ms, load 820 ms, observe 18 ms, diff 370 ms, print 300 ms,
+ * total 1.67 s".
+ */
+export function stageClock(): { mark(stage: string): void; line(): string } {
+  const stages: string[] = []
+  let last = 0 // performance.now() counts from the process's start
+  const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`)
+  return {
+    mark(stage) {
+      const now = performance.now()
+      stages.push(`${stage} ${ms(now - last)}`)
+      last = now
+    },
+    line: () => `${stages.join(", ")}, total ${ms(last)}`,
+  }
+}
