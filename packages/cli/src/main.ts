@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // The `linx` command.
 import { Command, InvalidArgumentError, Option } from "commander"
-import { guard, LOG_LEVELS, type LogLevel, stdio, stdoutFailedBadly } from "./output.ts"
+import { guard, LOG_LEVELS, type LogLevel, stdio, stdoutFailed } from "./output.ts"
 import type { RunOptions } from "./run.ts"
 
 // Each command's modules are loaded when it runs: `linx plan` starts without the loop, the
@@ -198,5 +198,5 @@ try {
 // asynchronously). The exit code is set and the process ends when its output is out;
 // a stray handle cannot keep it alive past the safety net.
 // (stdout that failed fails the command, now or when a late write fails: output.ts)
-process.exitCode = stdoutFailedBadly() ? 1 : code
+process.exitCode = stdoutFailed() ? 1 : code
 setTimeout(() => process.exit(), 10_000).unref()

@@ -29,10 +29,10 @@ let watching = false
 let failedOutput = false
 
 /** Whether writing to stdout failed (not its reader leaving): the command's exit code is then 1. */
-export const stdoutFailedBadly = (): boolean => failedOutput
+export const stdoutFailed = (): boolean => failedOutput
 
 /** Stdout is gone: the rest of the output is dropped; an error other than its reader leaving is said and fails the command. */
-function stdoutFailed(e: unknown): void {
+function onStdoutError(e: unknown): void {
   if (stdoutMode === "closed") return
   stdoutMode = "closed"
   if ((e as { code?: unknown } | undefined)?.code === "EPIPE") return
@@ -48,12 +48,12 @@ function toStdout(write: () => void): void {
   if (stdoutMode === "closed") return
   if (!watching) {
     watching = true
-    process.stdout.on("error", stdoutFailed)
+    process.stdout.on("error", onStdoutError)
   }
   try {
     write()
   } catch (e) {
-    stdoutFailed(e)
+    onStdoutError(e)
   }
 }
 

@@ -1,7 +1,6 @@
 // Ownership, resolved once per diff: which links, addresses and routes a loop may
 // change and delete. See DESIGN §5: the names/globs handed in, and the kernel markers
 // (IFA_PROTO on addresses, rtm_protocol on routes).
-export { tableNumber } from "./route/schema.ts"
 import { DEFAULT_LINK_GROUP, DEFAULT_ROUTE_PROTOCOL, type RtnlOwnership } from "./schema.ts"
 import { tableNumber } from "./route/schema.ts"
 
